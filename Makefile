@@ -1,0 +1,67 @@
+# Makefile — builds libcnn.a, the ./cnn command and the test runner;
+# `make run` and `make test` also install dependencies and fetch MNIST.
+
+CC      ?= gcc
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Ikernels -Isrc
+LDLIBS  += -fopenmp -lhwloc -ljansson -lz -lm
+BUILD   := build
+
+LIB_SRC    := $(wildcard src/*.c)
+KERNEL_SRC := $(wildcard kernels/*.c kernels/ref/*.c kernels/portable/*.c)
+CLI_SRC    := $(wildcard src/cli/*.c)
+TEST_SRC   := $(wildcard tests/*.c)
+
+LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC) $(KERNEL_SRC))
+CLI_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
+TEST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
+
+LIB     := $(BUILD)/libcnn.a
+CLI     := cnn
+RUNNER  := $(BUILD)/test-runner
+DATA    := data/mnist
+SEED_WEIGHTS := seed.safetensors
+
+.PHONY: all deps data run test clean
+
+all: $(LIB) $(CLI) $(RUNNER)
+
+$(LIB): $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(CLI): $(CLI_OBJ) $(LIB)
+	$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
+
+$(RUNNER): $(TEST_OBJ) $(LIB)
+	$(CC) -o $@ $(TEST_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# Build dependencies: installed with apt-get when root, else the command is
+# printed and make stops.
+deps:
+	@scripts/deps.sh
+
+data: $(DATA)/.verified
+
+$(DATA)/.verified: data/fetch-mnist.sh
+	data/fetch-mnist.sh $(DATA)
+
+# Everything a new user needs: dependencies, build, data, train, evaluate.
+run: deps
+	$(MAKE) all
+	$(MAKE) data
+	./$(CLI) train --data $(DATA) --model seed --epochs 3 --save $(SEED_WEIGHTS)
+
+test: deps
+	$(MAKE) all
+	$(MAKE) data
+	./$(RUNNER)
+
+clean:
+	rm -rf $(BUILD) $(CLI)

@@ -1,0 +1,274 @@
+/*
+ * cnn.h — the whole public API of the cnn training engine.
+ *
+ * cnn trains small convolutional networks on multicore CPUs.  A model is
+ * built from a one-line spec string, trained with Adam by an OpenMP
+ * batch-parallel trainer, evaluated on a labelled data set and saved to or
+ * loaded from a safetensors file.
+ *
+ * Conventions
+ *   - Every function that can fail returns a status code (cnn_status); CNN_OK
+ *     is zero, every error is negative.  On error, cnn_last_error() returns a
+ *     one-line, human-readable message naming the problem (and the file, when
+ *     there is one).  The library never prints to stdout and never exits.
+ *   - Activations are NHWC float32; conv weights [kh][kw][cin][cout] and dense
+ *     weights [in][out], as Keras stores them.
+ *   - Objects are opaque; each has a create and a free function.  Free
+ *     functions accept NULL.
+ */
+#ifndef CNN_H
+#define CNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CNN_VERSION "0.1.0"
+
+/* Status codes.  Zero is success; every error is negative. */
+typedef enum cnn_status {
+    CNN_OK = 0,
+    CNN_ERR_ARG = -1,         /* invalid argument or option value */
+    CNN_ERR_NOMEM = -2,       /* memory allocation failed */
+    CNN_ERR_IO = -3,          /* a file could not be opened, read or written */
+    CNN_ERR_FORMAT = -4,      /* a file's contents are malformed or truncated */
+    CNN_ERR_SPEC = -5,        /* the model spec string is invalid */
+    CNN_ERR_MISMATCH = -6,    /* data or weights do not fit the model */
+    CNN_ERR_UNSUPPORTED = -7, /* valid request this build or CPU cannot do */
+    CNN_ERR_NONFINITE = -8,   /* training produced a NaN or infinity */
+    CNN_ERR_CANCELLED = -9    /* training stopped by cnn_train_config.cancel */
+} cnn_status;
+
+/**
+ * Short name of a status code ("ok", "invalid argument", ...).
+ * @param status a cnn_status value
+ * @return a static string, never NULL
+ */
+const char *cnn_status_str(int status);
+
+/**
+ * Message describing the last error raised on the calling thread.
+ * @return a thread-local string; "" when no error has been raised
+ */
+const char *cnn_last_error(void);
+
+/* ------------------------------------------------------------------ data */
+
+/* A labelled image set held as uint8 pixels, NHWC. */
+typedef struct cnn_dataset {
+    int count;             /* number of images */
+    int height, width, channels;
+    int classes;           /* 1 + the largest label */
+    uint8_t *images;       /* count * height * width * channels bytes */
+    uint8_t *labels;       /* count bytes */
+} cnn_dataset;
+
+/**
+ * Load an IDX image file and its label file (raw or gzip-compressed).
+ * Validates magic numbers, dimension counts, file sizes against headers
+ * before allocating, equal counts, and labels below max_classes.
+ * @param images_path path of an idx3-ubyte file (optionally .gz)
+ * @param labels_path path of an idx1-ubyte file (optionally .gz)
+ * @param max_classes labels must be below this; 0 for no limit (256)
+ * @param out receives the data set; freed with cnn_dataset_free
+ * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT, CNN_ERR_MISMATCH, CNN_ERR_NOMEM
+ */
+int cnn_dataset_load_idx(const char *images_path, const char *labels_path,
+                         int max_classes, cnn_dataset **out);
+
+/**
+ * Load one split of an MNIST-style directory: "train" reads
+ * train-images-idx3-ubyte and train-labels-idx1-ubyte, "test" reads
+ * t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte; each name may also
+ * carry a .gz suffix.
+ * @param dir directory holding the files
+ * @param split "train" or "test"
+ * @param max_classes as for cnn_dataset_load_idx
+ * @param out receives the data set
+ * @return as cnn_dataset_load_idx; CNN_ERR_IO when the directory or a file
+ *         is missing
+ */
+int cnn_dataset_load_dir(const char *dir, const char *split, int max_classes,
+                         cnn_dataset **out);
+
+/** Free a data set (NULL is fine). */
+void cnn_dataset_free(cnn_dataset *ds);
+
+/* ----------------------------------------------------------------- model */
+
+typedef struct cnn_model cnn_model;
+
+/**
+ * Expand a preset name ("seed", "seed-dense", "logreg") to its spec string.
+ * @param name_or_spec a preset name or a spec
+ * @return the preset's spec, or name_or_spec itself when it is no preset
+ */
+const char *cnn_model_preset(const char *name_or_spec);
+
+/**
+ * Build a model from a spec string for a given input shape and class count.
+ * Spec grammar (see README): layers separated by commas, e.g.
+ *   "conv3x3:32:same,relu,conv3x3s2:64:same,relu,flatten,dense:10,softmax".
+ * The model's parameters are zero until cnn_model_init or a load.
+ * @param spec spec string or preset name
+ * @param height,width,channels input image shape
+ * @param classes number of output classes, which the last dense layer must
+ *        match; 0 takes the last dense layer's width
+ * @param out receives the model; freed with cnn_model_free
+ * @return CNN_OK, CNN_ERR_SPEC, CNN_ERR_ARG, CNN_ERR_NOMEM
+ */
+int cnn_model_create(const char *spec, int height, int width, int channels,
+                     int classes, cnn_model **out);
+
+/** Free a model (NULL is fine). */
+void cnn_model_free(cnn_model *m);
+
+/**
+ * Initialise the parameters as Keras does: Glorot-uniform kernels, zero
+ * biases, drawn from the engine's PRNG (PCG32, stream 1) seeded with seed.
+ * @return CNN_OK
+ */
+int cnn_model_init(cnn_model *m, uint64_t seed);
+
+/** @return the number of trainable parameters */
+size_t cnn_model_param_count(const cnn_model *m);
+
+/** @return the canonical spec string of the model */
+const char *cnn_model_spec(const cnn_model *m);
+
+/** @return the number of output classes */
+int cnn_model_classes(const cnn_model *m);
+
+/**
+ * Write a Keras-style summary table (layer, output shape, parameters,
+ * totals) into buf.
+ * @param buf destination, NUL-terminated on return when size > 0
+ * @param size capacity of buf
+ * @return the length the full text needs (excluding NUL), like snprintf
+ */
+size_t cnn_model_summary(const cnn_model *m, char *buf, size_t size);
+
+/** @return a pointer to the flat parameter block (param_count floats) */
+float *cnn_model_params(cnn_model *m);
+
+/**
+ * Save the parameters as safetensors (tensor names in the README),
+ * atomically: a temporary file is written, synced and renamed.
+ * @return CNN_OK, CNN_ERR_IO, CNN_ERR_NOMEM, CNN_ERR_ARG (NULL argument)
+ */
+int cnn_model_save(const cnn_model *m, const char *path);
+
+/**
+ * Load parameters from a safetensors file written for the same model.
+ * Every tensor's name, dtype, shape and offsets are checked; nothing is
+ * changed in the model unless the whole file is valid.
+ * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT, CNN_ERR_MISMATCH, CNN_ERR_NOMEM,
+ *         CNN_ERR_ARG (NULL argument)
+ */
+int cnn_model_load(cnn_model *m, const char *path);
+
+/* ------------------------------------------------------------- training */
+
+/* What the progress callback is told after each optimizer step. */
+typedef struct cnn_progress {
+    int epoch;            /* 1-based */
+    int epochs;
+    long step;            /* step within the epoch, 1-based */
+    long steps_per_epoch;
+    long global_step;     /* steps since the start of this run */
+    double loss;          /* mean loss over the epoch so far */
+    double accuracy;      /* accuracy over the epoch so far */
+    double elapsed_s;     /* seconds since the epoch started */
+    int epoch_done;       /* 1 on the epoch's last step */
+    long images;          /* images seen in this epoch so far */
+} cnn_progress;
+
+typedef struct cnn_train_config {
+    int epochs;           /* default 3 */
+    int batch;            /* default 32 */
+    float lr;             /* default 0.001 */
+    float beta1, beta2;   /* default 0.9, 0.999 */
+    float eps;            /* default 1e-7 (Keras) */
+    uint64_t seed;        /* shuffling seed (PCG32 stream 2); default 1151998 */
+    int threads;          /* 0: OMP_NUM_THREADS if set, else physical cores */
+    long max_steps;       /* stop after this many steps; 0 for no limit */
+    int shuffle;          /* 1: reshuffle every epoch (default); 0: file order */
+    int bind;             /* 1: pin threads one per core with hwloc (default) */
+    void (*progress)(const cnn_progress *p, void *user);
+    void *user;
+    volatile int *cancel; /* when non-NULL and set, stop after this step */
+} cnn_train_config;
+
+/** Fill a config with the defaults listed above. */
+void cnn_train_config_default(cnn_train_config *cfg);
+
+/* What cnn_train reports when it returns. */
+typedef struct cnn_train_result {
+    int threads;          /* threads used */
+    int cores;            /* physical cores found by hwloc (0 if unknown) */
+    int bound;            /* 1 if threads were pinned to cores */
+    long steps;           /* optimizer steps taken */
+    double seconds;       /* wall time of training */
+    double final_loss;    /* mean loss over the last epoch */
+    double final_accuracy;
+    char binding[160];    /* one-line description of threads and binding */
+} cnn_train_result;
+
+/**
+ * Train the model on a data set with Adam and mean softmax cross-entropy.
+ * The model must have been initialised or loaded.  Results are bitwise
+ * reproducible for the same seed, batch and thread count.
+ * @param result may be NULL
+ * @return CNN_OK, CNN_ERR_ARG, CNN_ERR_MISMATCH, CNN_ERR_NOMEM,
+ *         CNN_ERR_NONFINITE, CNN_ERR_CANCELLED
+ */
+int cnn_train(cnn_model *m, const cnn_dataset *train,
+              const cnn_train_config *cfg, cnn_train_result *result);
+
+/**
+ * Thread setup the trainer would use for a requested count: it writes the
+ * count chosen and a one-line description (threads, cores, binding).
+ * @param requested 0 for the default
+ * @param threads receives the count
+ * @param desc receives the description (may be NULL)
+ * @return CNN_OK
+ */
+int cnn_threads_describe(int requested, int *threads, char *desc, size_t size);
+
+/* ------------------------------------------------------------ evaluation */
+
+typedef struct cnn_eval_result {
+    int count;            /* images evaluated */
+    int classes;
+    double loss;          /* mean cross-entropy */
+    double accuracy;
+    long *confusion;      /* classes*classes counts, true label by row */
+} cnn_eval_result;
+
+/**
+ * Evaluate a model on a labelled data set.
+ * @param threads 0 for the default
+ * @param out filled in; release with cnn_eval_result_free
+ * @return CNN_OK, CNN_ERR_MISMATCH, CNN_ERR_NOMEM
+ */
+int cnn_evaluate(cnn_model *m, const cnn_dataset *ds, int threads,
+                 cnn_eval_result *out);
+
+/** Release the arrays of an evaluation result. */
+void cnn_eval_result_free(cnn_eval_result *r);
+
+/**
+ * Class probabilities of one image given as floats in [0,1], NHWC.
+ * @param x height*width*channels floats
+ * @param probs receives classes floats
+ * @return CNN_OK or CNN_ERR_NOMEM
+ */
+int cnn_predict(cnn_model *m, const float *x, float *probs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CNN_H */

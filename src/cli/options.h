@@ -1,0 +1,24 @@
+/*
+ * options.h — strict parsing of numeric and on/off command-line values for
+ * the cnn command; each parser prints a one-line error naming the option
+ * and returns 0 when the value is bad.
+ */
+#ifndef CNN_CLI_OPTIONS_H
+#define CNN_CLI_OPTIONS_H
+
+#include <stdint.h>
+
+/* Exit codes of the cnn command. */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILURE_RUN = 1, /* the work failed: bad file, I/O, training error */
+    EXIT_USAGE = 2        /* bad command line */
+};
+
+int opt_long(const char *opt, const char *s, long lo, long hi, long *out);
+int opt_int(const char *opt, const char *s, int lo, int hi, int *out);
+int opt_u64(const char *opt, const char *s, uint64_t *out);
+int opt_float(const char *opt, const char *s, double lo, double hi, float *out);
+int opt_onoff(const char *opt, const char *s, int *out);
+
+#endif /* CNN_CLI_OPTIONS_H */

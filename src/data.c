@@ -1,0 +1,509 @@
+/*
+ * data.c — loading labelled image sets from IDX files (MNIST's format),
+ * raw or gzip-compressed: header and size validation before any
+ * allocation, the image/label pairing checks, the MNIST-style directory
+ * loader and cnn_dataset_free.
+ *
+ * An IDX file is a 4-byte big-endian magic (0x00 0x00, element type, number
+ * of dimensions), one big-endian uint32 per dimension, then the elements.
+ * Only unsigned-byte files are accepted: images 0x00000803 (count, rows,
+ * columns) and labels 0x00000801 (count).  The size the header implies is
+ * checked against stat() for a raw file and against the gzip trailer's
+ * ISIZE (uncompressed size mod 2^32) for a gzip file before the data
+ * buffers are allocated; reading then confirms it exactly (no short read,
+ * no trailing bytes, a valid gzip CRC).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "cnn.h"
+#include "error.h"
+
+#define IDX_TYPE_UBYTE 0x08
+#define IDX_MAX_DIMS 3
+/* Largest gzread request; gzread takes an unsigned and returns an int. */
+#define READ_CHUNK ((size_t)1 << 30)
+/* First buffer size when the data size could not be confirmed in advance;
+   the buffer then doubles as data actually arrives. */
+#define GROW_START ((size_t)16 << 20)
+/* Deflate cannot expand data by more than 1032:1; the slack covers the
+   gzip header and trailer. */
+#define DEFLATE_MAX_RATIO 1032u
+
+/* One open IDX file, positioned just after its header. */
+typedef struct idx_file {
+    const char *path;
+    gzFile gz;
+    int ndims;
+    uint32_t dims[IDX_MAX_DIMS];
+    char shape[48];         /* the dims as "60000x28x28" for messages */
+    uint64_t header_bytes;  /* 4 + 4 * ndims */
+    uint64_t data_bytes;    /* product of the dims */
+    int size_checked;       /* 1 when the file size is known to match */
+} idx_file;
+
+static uint32_t be32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+           ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[1] << 8) | (uint32_t)p[0];
+}
+
+/* The error for a failed or short gzread: an I/O error or corrupt gzip
+   data; 0 when zlib reports nothing (the caller then says truncated). */
+static int gz_failure(const idx_file *f)
+{
+    int errnum = Z_OK;
+    const char *msg = gzerror(f->gz, &errnum);
+    /* zlib prefixes "<fd:N>: " for a stream opened with gzdopen */
+    if (msg[0] == '<') {
+        const char *colon = strstr(msg, ": ");
+        if (colon)
+            msg = colon + 2;
+    }
+    if (errnum == Z_ERRNO)
+        return cnn_fail(CNN_ERR_IO, "%s: read error: %s", f->path,
+                        strerror(errno ? errno : EIO));
+    if (errnum == Z_MEM_ERROR)
+        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory in zlib", f->path);
+    if (errnum == Z_BUF_ERROR)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: truncated gzip data: %s",
+                        f->path, msg);
+    if (errnum != Z_OK)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: corrupt gzip data: %s", f->path,
+                        msg);
+    return 0;
+}
+
+static void idx_close(idx_file *f)
+{
+    if (f->gz)
+        gzclose(f->gz);
+    f->gz = NULL;
+}
+
+/* Open path, check its header against the expected number of dimensions
+   and its size against the header, and leave it positioned at the data.
+   Nothing is allocated but zlib's stream state (freed by idx_close). */
+static int idx_open(idx_file *f, const char *path, int want_dims,
+                    const char *kind)
+{
+    memset(f, 0, sizeof *f);
+    f->path = path;
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(EISDIR));
+    }
+    int regular = S_ISREG(st.st_mode);
+    uint64_t file_size = regular && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+    if (regular && file_size == 0) {
+        close(fd);
+        return cnn_fail(CNN_ERR_FORMAT, "%s: empty file (expected IDX %s "
+                        "data)", path, kind);
+    }
+
+    /* gzip?  Then the trailer's ISIZE bounds the uncompressed size. */
+    int gzip = 0;
+    uint32_t isize = 0;
+    if (regular) {
+        unsigned char m[4];
+        ssize_t n = pread(fd, m, 2, 0);
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            return cnn_fail(CNN_ERR_IO, "%s: read error: %s", path,
+                            strerror(e));
+        }
+        if (n == 2 && m[0] == 0x1f && m[1] == 0x8b) {
+            gzip = 1;
+            /* 10-byte header + empty deflate block + 8-byte trailer */
+            if (file_size < 20) {
+                close(fd);
+                return cnn_fail(CNN_ERR_FORMAT, "%s: truncated gzip file "
+                                "(%llu bytes)", path,
+                                (unsigned long long)file_size);
+            }
+            n = pread(fd, m, 4, (off_t)(file_size - 4));
+            if (n != 4) {
+                int e = n < 0 ? errno : EIO;
+                close(fd);
+                return cnn_fail(CNN_ERR_IO, "%s: read error: %s", path,
+                                strerror(e));
+            }
+            isize = le32(m);
+        }
+    }
+
+    f->gz = gzdopen(fd, "rb");
+    if (!f->gz) {
+        close(fd);
+        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory opening the file",
+                        path);
+    }
+    gzbuffer(f->gz, 128 * 1024);
+
+    /* Header: magic, then one big-endian uint32 per dimension. */
+    unsigned char hdr[4 + 4 * IDX_MAX_DIMS];
+    int got = gzread(f->gz, hdr, 4);
+    if (got < 4) {
+        int rc = gz_failure(f);
+        if (rc)
+            return rc;
+        if (got < 0)
+            return cnn_fail(CNN_ERR_IO, "%s: read error", path);
+        if (got == 0)
+            return cnn_fail(CNN_ERR_FORMAT, "%s: empty file (expected "
+                            "IDX %s data)", path, kind);
+        return cnn_fail(CNN_ERR_FORMAT, "%s: truncated header (%d bytes)",
+                        path, got);
+    }
+    uint32_t magic = be32(hdr);
+    uint32_t want_magic = (uint32_t)(IDX_TYPE_UBYTE << 8) | (uint32_t)want_dims;
+    if (hdr[0] != 0 || hdr[1] != 0)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: not an IDX file (magic "
+                        "0x%08x, expected 0x%08x)", path, (unsigned)magic,
+                        (unsigned)want_magic);
+    if (hdr[2] != IDX_TYPE_UBYTE)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: unsupported IDX element type "
+                        "0x%02x (magic 0x%08x); only unsigned bytes (0x08) "
+                        "are supported", path, (unsigned)hdr[2],
+                        (unsigned)magic);
+    if (hdr[3] != want_dims)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: IDX header has %d dimension%s "
+                        "(magic 0x%08x) but %s files have %d", path,
+                        (int)hdr[3], hdr[3] == 1 ? "" : "s", (unsigned)magic,
+                        kind, want_dims);
+    f->ndims = want_dims;
+    f->header_bytes = 4 + 4 * (uint64_t)want_dims;
+
+    got = gzread(f->gz, hdr + 4, (unsigned)(4 * want_dims));
+    if (got < 4 * want_dims) {
+        int rc = gz_failure(f);
+        return rc ? rc : cnn_fail(CNN_ERR_FORMAT, "%s: truncated header "
+                                  "(%d of %llu bytes)", path,
+                                  got < 0 ? 4 : 4 + got,
+                                  (unsigned long long)f->header_bytes);
+    }
+
+    /* Dimensions: non-zero, product without overflow. */
+    uint64_t product = 1;
+    int overflow = 0;
+    size_t len = 0;
+    for (int i = 0; i < want_dims; i++) {
+        f->dims[i] = be32(hdr + 4 + 4 * i);
+        int n = snprintf(f->shape + len, sizeof f->shape - len, "%s%lu%s",
+                         i ? "x" : "", (unsigned long)f->dims[i],
+                         want_dims == 1 ? " labels" : "");
+        if (n > 0 && (size_t)n < sizeof f->shape - len)
+            len += (size_t)n;
+        if (f->dims[i] != 0 && product > UINT64_MAX / f->dims[i])
+            overflow = 1;
+        else
+            product *= f->dims[i];
+    }
+    for (int i = 0; i < want_dims; i++)
+        if (f->dims[i] == 0)
+            return cnn_fail(CNN_ERR_FORMAT, "%s: header declares %s: "
+                            "dimension %d is zero", path, f->shape, i);
+    if (overflow || product > UINT64_MAX - f->header_bytes)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: header declares %s, which is "
+                        "too large", path, f->shape);
+    f->data_bytes = product;
+    uint64_t total = f->header_bytes + product;
+
+    /* The file's size against the header, before anything is allocated. */
+    if (regular && !gzip) {
+        if (file_size < total)
+            return cnn_fail(CNN_ERR_FORMAT, "%s: truncated: header declares "
+                            "%s (%llu bytes) but the file has %llu bytes",
+                            path, f->shape, (unsigned long long)total,
+                            (unsigned long long)file_size);
+        if (file_size > total)
+            return cnn_fail(CNN_ERR_FORMAT, "%s: %llu trailing byte%s: "
+                            "header declares %s (%llu bytes) but the file has "
+                            "%llu bytes", path,
+                            (unsigned long long)(file_size - total),
+                            file_size - total == 1 ? "" : "s", f->shape,
+                            (unsigned long long)total,
+                            (unsigned long long)file_size);
+        f->size_checked = 1;
+    } else if (gzip) {
+        /* ISIZE is the size mod 2^32, exact below 4 GiB; above, deflate's
+           maximal ratio still rules out sizes the file cannot hold. */
+        if (total > UINT32_MAX &&
+            file_size <= (UINT64_MAX - 1024) / DEFLATE_MAX_RATIO &&
+            total > file_size * DEFLATE_MAX_RATIO + 1024)
+            return cnn_fail(CNN_ERR_FORMAT, "%s: truncated: header declares "
+                            "%s (%llu bytes), more than a %llu-byte gzip "
+                            "file can hold", path, f->shape,
+                            (unsigned long long)total,
+                            (unsigned long long)file_size);
+        if ((uint32_t)total != isize)
+            return cnn_fail(CNN_ERR_FORMAT, "%s: size mismatch: header "
+                            "declares %s (%llu bytes) but the gzip trailer "
+                            "records %lu uncompressed bytes%s (truncated or "
+                            "corrupt file)", path, f->shape,
+                            (unsigned long long)total, (unsigned long)isize,
+                            total > UINT32_MAX ? " mod 2^32" : "");
+        f->size_checked = total <= UINT32_MAX;
+    }
+    if (product > SIZE_MAX)
+        return cnn_fail(CNN_ERR_NOMEM, "%s: header declares %s (%llu bytes), "
+                        "more than this machine can address", path, f->shape,
+                        (unsigned long long)total);
+    return CNN_OK;
+}
+
+/* Read the data into a new buffer (*out, malloc'd) and confirm the stream
+   ends right after it.  When the size was not confirmed in advance the
+   buffer grows as data arrives, so a lying header cannot make it allocate
+   much more than the file really holds. */
+static int idx_read(idx_file *f, uint8_t **out)
+{
+    *out = NULL;
+    size_t need = (size_t)f->data_bytes;
+    size_t cap = f->size_checked || need <= GROW_START ? need : GROW_START;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory allocating %zu "
+                        "bytes", f->path, cap);
+    size_t have = 0;
+    while (have < need) {
+        if (have == cap) {
+            size_t ncap = cap > need / 2 ? need : cap * 2;
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory "
+                                "allocating %zu bytes", f->path, ncap);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t want = cap - have;
+        if (want > READ_CHUNK)
+            want = READ_CHUNK;
+        int got = gzread(f->gz, buf + have, (unsigned)want);
+        if (got > 0)
+            have += (size_t)got;
+        if (got < 0 || (size_t)got < want) {
+            free(buf);
+            int rc = gz_failure(f);
+            if (rc)
+                return rc;
+            return cnn_fail(CNN_ERR_FORMAT, "%s: truncated: header declares "
+                            "%s (%llu bytes) but the file has %llu bytes",
+                            f->path, f->shape,
+                            (unsigned long long)(f->header_bytes +
+                                                 f->data_bytes),
+                            (unsigned long long)(f->header_bytes + have));
+        }
+    }
+    /* Nothing may follow; reading on also makes zlib check the CRC. */
+    unsigned char extra[256];
+    int got = gzread(f->gz, extra, sizeof extra);
+    if (got != 0) {
+        free(buf);
+        if (got < 0) {
+            int rc = gz_failure(f);
+            return rc ? rc : cnn_fail(CNN_ERR_IO, "%s: read error", f->path);
+        }
+        return cnn_fail(CNN_ERR_FORMAT, "%s: trailing bytes: header declares "
+                        "%s (%llu bytes) but the file holds more data",
+                        f->path, f->shape,
+                        (unsigned long long)(f->header_bytes + f->data_bytes));
+    }
+    int rc = gz_failure(f);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    return CNN_OK;
+}
+
+void cnn_dataset_free(cnn_dataset *ds)
+{
+    if (!ds)
+        return;
+    free(ds->images);
+    free(ds->labels);
+    free(ds);
+}
+
+int cnn_dataset_load_idx(const char *images_path, const char *labels_path,
+                         int max_classes, cnn_dataset **out)
+{
+    if (out)
+        *out = NULL;
+    if (!images_path || !labels_path || !out)
+        return cnn_fail(CNN_ERR_ARG, "cnn_dataset_load_idx: NULL argument");
+    if (max_classes < 0)
+        return cnn_fail(CNN_ERR_ARG, "cnn_dataset_load_idx: max_classes %d "
+                        "is negative", max_classes);
+    int limit = max_classes == 0 || max_classes > 256 ? 256 : max_classes;
+
+    idx_file im, lb;
+    memset(&lb, 0, sizeof lb);
+    uint8_t *pixels = NULL, *labels = NULL;
+    cnn_dataset *ds = NULL;
+    int rc = idx_open(&im, images_path, 3, "image");
+    if (rc)
+        goto done;
+    rc = idx_open(&lb, labels_path, 1, "label");
+    if (rc)
+        goto done;
+    if (im.dims[0] != lb.dims[0]) {
+        rc = cnn_fail(CNN_ERR_MISMATCH, "%s has %lu images but %s has %lu "
+                      "labels", images_path, (unsigned long)im.dims[0],
+                      labels_path, (unsigned long)lb.dims[0]);
+        goto done;
+    }
+    if (im.dims[0] > INT_MAX || im.dims[1] > INT_MAX ||
+        im.dims[2] > INT_MAX ||
+        (uint64_t)im.dims[1] * im.dims[2] > INT_MAX) {
+        rc = cnn_fail(CNN_ERR_FORMAT, "%s: header declares %s, more images "
+                      "or pixels per image than supported", images_path,
+                      im.shape);
+        goto done;
+    }
+
+    rc = idx_read(&im, &pixels);
+    if (rc)
+        goto done;
+    rc = idx_read(&lb, &labels);
+    if (rc)
+        goto done;
+
+    int largest = 0;
+    for (uint32_t i = 0; i < lb.dims[0]; i++) {
+        if (labels[i] >= limit) {
+            rc = cnn_fail(CNN_ERR_MISMATCH, "%s: label %u at index %lu is "
+                          "out of range (must be below %d)", labels_path,
+                          (unsigned)labels[i], (unsigned long)i, limit);
+            goto done;
+        }
+        if (labels[i] > largest)
+            largest = labels[i];
+    }
+
+    ds = calloc(1, sizeof *ds);
+    if (!ds) {
+        rc = cnn_fail(CNN_ERR_NOMEM, "cnn_dataset_load_idx: out of memory");
+        goto done;
+    }
+    ds->count = (int)im.dims[0];
+    ds->height = (int)im.dims[1];
+    ds->width = (int)im.dims[2];
+    ds->channels = 1;
+    ds->classes = largest + 1;
+    ds->images = pixels;
+    ds->labels = labels;
+    pixels = labels = NULL;
+    *out = ds;
+    rc = CNN_OK;
+done:
+    idx_close(&im);
+    idx_close(&lb);
+    free(pixels);
+    free(labels);
+    return rc;
+}
+
+/* dir/name, or dir/name.gz when only that exists, in a new string (*path).
+   On failure *path is NULL and the status is returned. */
+static int find_split_file(const char *dir, const char *name, char **path)
+{
+    *path = NULL;
+    size_t dl = strlen(dir);
+    int slash = dl > 0 && dir[dl - 1] == '/';
+    size_t size = dl + 1 + strlen(name) + 4;
+    char *p = malloc(size);
+    if (!p)
+        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", dir);
+    snprintf(p, size, "%s%s%s", dir, slash ? "" : "/", name);
+    struct stat st;
+    if (stat(p, &st) == 0) {
+        *path = p;
+        return CNN_OK;
+    }
+    int e = errno;
+    if (e == ENOENT) {
+        size_t pl = strlen(p);
+        memcpy(p + pl, ".gz", 4);
+        if (stat(p, &st) == 0) {
+            *path = p;
+            return CNN_OK;
+        }
+        p[pl] = '\0';
+        int rc = cnn_fail(CNN_ERR_IO, "%s: %s (nor %s.gz)", p, strerror(e),
+                          name);
+        free(p);
+        return rc;
+    }
+    int rc = cnn_fail(CNN_ERR_IO, "%s: %s", p, strerror(e));
+    free(p);
+    return rc;
+}
+
+int cnn_dataset_load_dir(const char *dir, const char *split, int max_classes,
+                         cnn_dataset **out)
+{
+    if (out)
+        *out = NULL;
+    if (!dir || !split || !out)
+        return cnn_fail(CNN_ERR_ARG, "cnn_dataset_load_dir: NULL argument");
+    const char *images_name, *labels_name;
+    if (strcmp(split, "train") == 0) {
+        images_name = "train-images-idx3-ubyte";
+        labels_name = "train-labels-idx1-ubyte";
+    } else if (strcmp(split, "test") == 0) {
+        images_name = "t10k-images-idx3-ubyte";
+        labels_name = "t10k-labels-idx1-ubyte";
+    } else {
+        return cnn_fail(CNN_ERR_ARG, "unknown data split \"%s\" (expected "
+                        "\"train\" or \"test\")", split);
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT)
+            return cnn_fail(CNN_ERR_IO, "%s: no such directory", dir);
+        return cnn_fail(CNN_ERR_IO, "%s: %s", dir, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return cnn_fail(CNN_ERR_IO, "%s: not a directory", dir);
+
+    char *images = NULL, *labels = NULL;
+    int rc = find_split_file(dir, images_name, &images);
+    if (rc == CNN_OK)
+        rc = find_split_file(dir, labels_name, &labels);
+    if (rc == CNN_OK)
+        rc = cnn_dataset_load_idx(images, labels, max_classes, out);
+    free(images);
+    free(labels);
+    return rc;
+}

@@ -1,0 +1,109 @@
+/*
+ * eval.c — evaluation (mean loss, accuracy, confusion matrix) of a model on
+ * a labelled data set, images split statically across threads, and
+ * single-image prediction.  Per-image results are summed in image order, so
+ * the figures do not depend on the thread count.
+ */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "model.h"
+#include "threads.h"
+#include "workspace.h"
+
+int cnn_evaluate(cnn_model *m, const cnn_dataset *ds, int threads,
+                 cnn_eval_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ds->height != m->in_h || ds->width != m->in_w || ds->channels != m->in_c)
+        return cnn_fail(CNN_ERR_MISMATCH,
+                        "evaluate: images are %dx%dx%d but the model takes %dx%dx%d",
+                        ds->height, ds->width, ds->channels, m->in_h, m->in_w, m->in_c);
+    if (ds->classes > m->classes)
+        return cnn_fail(CNN_ERR_MISMATCH, "evaluate: data has %d classes, the model %d",
+                        ds->classes, m->classes);
+    const int classes = m->classes;
+    const long count = ds->count;
+    double *loss = malloc((size_t)(count ? count : 1) * sizeof *loss);
+    int *pred = malloc((size_t)(count ? count : 1) * sizeof *pred);
+    out->confusion = calloc((size_t)classes * classes, sizeof *out->confusion);
+    if (!loss || !pred || !out->confusion) {
+        free(loss);
+        free(pred);
+        cnn_eval_result_free(out);
+        return cnn_fail(CNN_ERR_NOMEM, "evaluate: out of memory");
+    }
+    cnn_threads th;
+    cnn_threads_open(&th, threads, 1);
+    const int group = cnn_group_size(m, 64);
+    int failed = 0;
+
+#pragma omp parallel num_threads(th.threads) reduction(| : failed)
+    {
+        const int tid = omp_get_thread_num(), T = omp_get_num_threads();
+        cnn_threads_bind(&th, tid);
+        cnn_workspace ws;
+        float *probs = malloc((size_t)classes * sizeof *probs);
+        if (cnn_workspace_alloc(&ws, m, group, 0) != CNN_OK || !probs) {
+            failed = 1;
+        } else {
+            long lo = count * tid / T, hi = count * (tid + 1) / T;
+            for (long s = lo; s < hi; s += group) {
+                int n = (int)(hi - s < group ? hi - s : group);
+                cnn_gather_images(m, ds->images, NULL, s, n, ws.x);
+                const float *logits = cnn_model_forward(m, n, ws.x, ws.acts);
+                for (int i = 0; i < n; i++) {
+                    const float *z = logits + (size_t)i * classes;
+                    loss[s + i] = cnn_softmax_xent(z, classes, ds->labels[s + i], probs);
+                    int best = 0;
+                    for (int c = 1; c < classes; c++)
+                        best = z[c] > z[best] ? c : best;
+                    pred[s + i] = best;
+                }
+            }
+            cnn_workspace_free(&ws);
+        }
+        free(probs);
+        cnn_threads_unbind(&th);
+    }
+    cnn_threads_close(&th);
+    if (failed) {
+        free(loss);
+        free(pred);
+        cnn_eval_result_free(out);
+        return cnn_fail(CNN_ERR_NOMEM, "evaluate: out of memory for thread buffers");
+    }
+    double sum = 0;
+    long hits = 0;
+    for (long i = 0; i < count; i++) {
+        sum += loss[i];
+        hits += pred[i] == ds->labels[i];
+        out->confusion[(size_t)ds->labels[i] * classes + pred[i]]++;
+    }
+    out->count = (int)count;
+    out->classes = classes;
+    out->loss = count ? sum / (double)count : 0;
+    out->accuracy = count ? (double)hits / (double)count : 0;
+    free(loss);
+    free(pred);
+    return CNN_OK;
+}
+
+void cnn_eval_result_free(cnn_eval_result *r)
+{
+    free(r->confusion);
+    r->confusion = NULL;
+}
+
+int cnn_predict(cnn_model *m, const float *x, float *probs)
+{
+    float *acts = cnn_aligned_calloc(m->act_floats * sizeof(float));
+    if (!acts)
+        return cnn_fail(CNN_ERR_NOMEM, "predict: out of memory");
+    const float *logits = cnn_model_forward(m, 1, x, acts);
+    cnn_softmax_xent(logits, m->classes, 0, probs);
+    cnn_aligned_free(acts);
+    return CNN_OK;
+}

@@ -1,0 +1,98 @@
+/*
+ * model.h — the model's internal layout: layers with their shapes, their
+ * parameter offsets into one flat block, and the kernels bound to them.
+ * Shared by model.c, the spec parser, the trainer, evaluation and weights I/O.
+ */
+#ifndef CNN_MODEL_H
+#define CNN_MODEL_H
+
+#include <stddef.h>
+
+#include "cnn.h"
+#include "kernels.h"
+
+typedef enum cnn_layer_kind {
+    CNN_LAYER_CONV,
+    CNN_LAYER_DENSE,
+    CNN_LAYER_FLATTEN
+} cnn_layer_kind;
+
+/* One layer.  ReLU is fused into the conv or dense layer it follows; a
+   softmax (with cross-entropy) ends every model and is not a layer here. */
+typedef struct cnn_layer {
+    cnn_layer_kind kind;
+    int relu;               /* ReLU follows this layer */
+    int same;               /* conv: 'same' padding (else 'valid') */
+    cnn_conv_geom g;        /* input/output shapes; k, stride, pads for conv;
+                               dense: in = in_h*in_w*in_c, out = out_c */
+    size_t w_off, w_count;  /* weights: offset into the parameter block */
+    size_t b_off, b_count;  /* bias */
+    size_t act_off;         /* offset of this layer's output in a sample's
+                               activation block */
+    char name[24];          /* "conv1", "dense1", "flatten1" */
+    cnn_conv_kernels conv;  /* bound kernels */
+    cnn_dense_kernels dense;
+} cnn_layer;
+
+struct cnn_model {
+    char *spec;             /* canonical spec */
+    int in_h, in_w, in_c;
+    int classes;
+    int nlayers;
+    cnn_layer *layers;
+    size_t nparams;         /* trainable parameters */
+    size_t block;           /* floats in the parameter block: each tensor
+                               starts on a 64-byte boundary */
+    float *params;          /* 64-byte aligned, block floats */
+    size_t act_floats;      /* floats of all layer outputs for one sample */
+    size_t max_act;         /* largest single activation (floats) */
+    const cnn_kernel_table *kernels;
+};
+
+/* One named parameter tensor, for weights I/O. */
+typedef struct cnn_tensor_info {
+    char name[40];          /* "conv1.weight", "dense1.bias" */
+    int ndim;
+    int shape[4];
+    size_t offset;          /* in floats, into the parameter block */
+    size_t count;
+} cnn_tensor_info;
+
+/* List the model's parameter tensors in order (weight then bias of each
+   layer).  Returns how many there are; writes at most max entries. */
+int cnn_model_tensors(const cnn_model *m, cnn_tensor_info *out, int max);
+
+/* Elements of one sample's input. */
+static inline size_t cnn_model_input_size(const cnn_model *m)
+{
+    return (size_t)m->in_h * m->in_w * m->in_c;
+}
+
+/* Bind every layer's kernels from a kernel table. */
+void cnn_model_bind_kernels(cnn_model *m, const cnn_kernel_table *kt);
+
+/*
+ * Forward pass of n samples.  x is (n, input); acts holds the outputs of
+ * every layer, layer l's at acts + n*layers[l].act_off.  Returns a pointer
+ * to the logits (n, classes) inside acts.
+ */
+const float *cnn_model_forward(const cnn_model *m, int n, const float *x,
+                               float *acts);
+
+/*
+ * Backward pass of n samples after cnn_model_forward.  dlogits (n, classes)
+ * is the gradient of the loss at the logits; grads (nparams floats) is
+ * accumulated into (block floats).  scratch holds 2*n*max_act floats.
+ */
+void cnn_model_backward(const cnn_model *m, int n, const float *x,
+                        const float *acts, const float *dlogits, float *grads,
+                        float *scratch);
+
+/*
+ * Softmax cross-entropy of one sample's logits: returns the loss and writes
+ * the softmax probabilities into probs (classes floats).
+ */
+double cnn_softmax_xent(const float *logits, int classes, int label,
+                        float *probs);
+
+#endif /* CNN_MODEL_H */

@@ -1,0 +1,26 @@
+/*
+ * spec.h — parsing of model spec strings into layer descriptions, and the
+ * preset models of the seed notebook.
+ */
+#ifndef CNN_SPEC_H
+#define CNN_SPEC_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+/* Most layers a spec may hold. */
+#define CNN_MAX_LAYERS 64
+
+/*
+ * Parse a spec into layers (kind, relu, k, stride, same, output channels in
+ * g.out_c; shapes are filled in later by the model).  Checks the grammar and
+ * the order rules; returns the number of layers, or a negative status with
+ * the message set.  The final softmax is checked and not returned.
+ */
+int cnn_spec_parse(const char *spec, cnn_layer *layers, int max);
+
+/* Write the canonical spec of parsed layers into buf; returns the length. */
+size_t cnn_spec_format(const cnn_layer *layers, int n, char *buf, size_t size);
+
+#endif /* CNN_SPEC_H */

@@ -1,0 +1,68 @@
+/*
+ * workspace.c — per-thread buffers for forward/backward on a group of
+ * samples, group sizing, and uint8-to-float image conversion.
+ */
+#include "workspace.h"
+
+#include <string.h>
+
+#include "error.h"
+
+int cnn_workspace_alloc(cnn_workspace *w, const cnn_model *m, int group,
+                        int with_backward)
+{
+    memset(w, 0, sizeof *w);
+    w->group = group;
+    w->x = cnn_aligned_calloc((size_t)group * cnn_model_input_size(m) * sizeof(float));
+    w->acts = cnn_aligned_calloc((size_t)group * m->act_floats * sizeof(float));
+    int ok = w->x && w->acts;
+    if (with_backward) {
+        w->scratch = cnn_aligned_calloc(2 * (size_t)group * m->max_act * sizeof(float));
+        w->dlogits = cnn_aligned_calloc((size_t)group * m->classes * sizeof(float));
+        ok = ok && w->scratch && w->dlogits;
+    }
+    if (!ok) {
+        cnn_workspace_free(w);
+        return CNN_ERR_NOMEM;
+    }
+    return CNN_OK;
+}
+
+void cnn_workspace_free(cnn_workspace *w)
+{
+    cnn_aligned_free(w->x);
+    cnn_aligned_free(w->acts);
+    cnn_aligned_free(w->scratch);
+    cnn_aligned_free(w->dlogits);
+    memset(w, 0, sizeof *w);
+}
+
+void cnn_gather_images(const cnn_model *m, const uint8_t *images,
+                       const int32_t *idx, long first, int n, float *x)
+{
+    size_t size = cnn_model_input_size(m);
+    for (int i = 0; i < n; i++) {
+        long src = idx ? idx[first + i] : first + i;
+        const uint8_t *p = images + (size_t)src * size;
+        float *q = x + (size_t)i * size;
+        for (size_t j = 0; j < size; j++)
+            q[j] = (float)p[j] / 255.0f;
+    }
+}
+
+int cnn_group_size(const cnn_model *m, int share)
+{
+    size_t act_bytes = m->act_floats * sizeof(float);
+    size_t big_dense = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].kind == CNN_LAYER_DENSE && m->layers[i].w_count > big_dense)
+            big_dense = m->layers[i].w_count;
+    int group = act_bytes ? (int)((256u << 10) / act_bytes) : share;
+    /* Dense weights beyond L2 are streamed once per group: take the whole
+       share at once. */
+    if (big_dense * sizeof(float) > (1u << 20))
+        group = share;
+    if (group > share)
+        group = share;
+    return group < 1 ? 1 : group;
+}

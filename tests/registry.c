@@ -1,0 +1,12 @@
+/*
+ * registry.c — the order in which the runner visits the test groups:
+ * fast unit tests first, real-data training last.
+ */
+#include "tests.h"
+
+#define GROUP(g) {#g, g##_tests}
+const test_table all_tests[] = {
+    GROUP(kernels), GROUP(data),    GROUP(weights),
+    GROUP(model), GROUP(gradient), GROUP(trainer), GROUP(cli),
+    {0, 0}, /* end */
+};

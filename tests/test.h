@@ -1,0 +1,47 @@
+/*
+ * test.h — the tiny test framework: test cases as (name, function) pairs
+ * grouped in per-file tables, CHECK macros that count failures, helpers for
+ * random data and temporary files.
+ */
+#ifndef CNN_TEST_H
+#define CNN_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct test_case {
+    const char *name;
+    void (*fn)(void);
+} test_case;
+
+/* Failed checks of the test now running (reset per test by the runner). */
+extern int test_failures;
+
+void test_report(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* CHECK(cond, printf-args...): record a failure with a message. */
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            test_failures++;                                                 \
+            test_report(__FILE__, __LINE__, __VA_ARGS__);                    \
+        }                                                                    \
+    } while (0)
+
+/* Fill with uniform floats in [lo, hi) from a small deterministic PRNG. */
+void test_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t *state);
+/* Largest |a-b| / max(1, |b|) over n floats; its index in *where. */
+double test_max_rel_err(const float *a, const float *b, size_t n, size_t *where);
+/* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); the runner
+   removes it at exit.  Returns its path (static storage). */
+const char *test_tmpdir(void);
+/* Write bytes to dir/name; returns the full path (static storage, reused). */
+const char *test_write_file(const char *name, const void *data, size_t size);
+/* MNIST directory for tests that need real data, or NULL (then skip). */
+const char *test_mnist_dir(void);
+/* Print a skip note for the running test. */
+void test_skip(const char *why);
+
+#endif /* CNN_TEST_H */

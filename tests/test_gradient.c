@@ -1,0 +1,158 @@
+/*
+ * test_gradient.c — finite-difference checks of the analytic gradients of
+ * whole models (every layer kind: conv k 1 and 3, stride 1 and 2, same and
+ * valid padding, odd sizes, dense, ReLU, softmax cross-entropy), through the
+ * reference kernels and through the default kernels, and of the seed network.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cnn.h"
+#include "dispatch.h"
+#include "model.h"
+#include "tests.h"
+
+/* Mean cross-entropy of n samples (double accumulation). */
+static double loss_of(cnn_model *m, int n, const float *x, const int *labels, float *acts,
+                      float *probs)
+{
+    const float *z = cnn_model_forward(m, n, x, acts);
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += cnn_softmax_xent(z + (size_t)i * m->classes, m->classes, labels[i], probs);
+    return sum / n;
+}
+
+/* Analytic gradient of the mean loss into grads (block floats). */
+static void analytic(cnn_model *m, int n, const float *x, const int *labels, float *acts,
+                     float *scratch, float *dlogits, float *grads)
+{
+    memset(grads, 0, m->block * sizeof(float));
+    const float *z = cnn_model_forward(m, n, x, acts);
+    for (int i = 0; i < n; i++) {
+        float *d = dlogits + (size_t)i * m->classes;
+        cnn_softmax_xent(z + (size_t)i * m->classes, m->classes, labels[i], d);
+        d[labels[i]] -= 1;
+        for (int c = 0; c < m->classes; c++)
+            d[c] /= (float)n;
+    }
+    cnn_model_backward(m, n, x, acts, dlogits, grads, scratch);
+}
+
+/*
+ * Compare the analytic gradient with central differences for every
+ * parameter (or every stride-th); see the comment on kinks below.  Inputs are random in [0,1), parameters
+ * Glorot plus small random biases so ReLUs are mixed.
+ */
+static void check_model(const char *spec, int h, int w, int c, int classes,
+                        const cnn_kernel_table *kt, size_t stride)
+{
+    enum { N = 3 };
+    cnn_model *m = NULL;
+    if (cnn_model_create(spec, h, w, c, classes, &m) != CNN_OK) {
+        CHECK(0, "%s: %s", spec, cnn_last_error());
+        return;
+    }
+    cnn_model_bind_kernels(m, kt);
+    cnn_model_init(m, 3);
+    uint64_t s = 99;
+    for (int l = 0; l < m->nlayers; l++)
+        if (m->layers[l].b_count)
+            test_fill_uniform(m->params + m->layers[l].b_off, m->layers[l].b_count, -0.1f,
+                              0.1f, &s);
+    size_t in = cnn_model_input_size(m);
+    float *x = malloc(N * in * sizeof(float));
+    float *acts = calloc(N * m->act_floats, sizeof(float));
+    float *scratch = calloc(2 * N * m->max_act, sizeof(float));
+    float *dl = calloc((size_t)N * m->classes, sizeof(float));
+    float *probs = calloc((size_t)m->classes, sizeof(float));
+    float *g = calloc(m->block, sizeof(float));
+    int labels[N] = {0, 1 % classes, 2 % classes};
+    test_fill_uniform(x, N * in, 0, 1, &s);
+    analytic(m, N, x, labels, acts, scratch, dl, g);
+    int bad = 0;
+    size_t checked = 0;
+    for (int l = 0; l < m->nlayers; l++) {
+        const cnn_layer *L = &m->layers[l];
+        size_t offs[2] = {L->w_off, L->b_off}, counts[2] = {L->w_count, L->b_count};
+        for (int part = 0; part < 2; part++)
+            for (size_t i = 0; i < counts[part]; i += stride) {
+                float *p = &m->params[offs[part] + i];
+                double ana = g[offs[part] + i], num = 0;
+                /* The loss is piecewise smooth (ReLU).  A central difference
+                   that straddles a kink is off; the one-sided difference on
+                   the kink-free side is then right, so any of the three
+                   matching (at step 1e-3 or 1e-4) passes. */
+                double base = loss_of(m, N, x, labels, acts, probs);
+                int match = 0;
+                for (float eps = 1e-3f; eps > 5e-5f && !match; eps *= 0.1f) {
+                    float keep = *p;
+                    *p = keep + eps;
+                    double up = loss_of(m, N, x, labels, acts, probs);
+                    *p = keep - eps;
+                    double down = loss_of(m, N, x, labels, acts, probs);
+                    *p = keep;
+                    double est[3] = {(up - down) / (2.0 * eps), (up - base) / eps,
+                                     (base - down) / eps};
+                    num = est[0];
+                    for (int e = 0; e < 3; e++)
+                        match |= fabs(est[e] - ana) <= 2e-3 + 2e-2 * fabs(est[e]);
+                }
+                checked++;
+                if (!match && bad++ < 5)
+                    CHECK(0, "%s [%s]: %s.%s[%zu]: analytic %.6g, numeric %.6g", spec,
+                          kt->isa, L->name, part ? "bias" : "weight", i, ana, num);
+            }
+    }
+    CHECK(bad == 0, "%s [%s]: %d of %zu gradients off", spec, kt->isa, bad, checked);
+    CHECK(checked > 0, "nothing checked");
+    free(x);
+    free(acts);
+    free(scratch);
+    free(dl);
+    free(probs);
+    free(g);
+    cnn_model_free(m);
+}
+
+static const struct {
+    const char *spec;
+    int h, w, c, classes;
+} cases[] = {
+    {"conv3x3:4:same,relu,flatten,dense:3,softmax", 5, 5, 1, 3},
+    {"conv3x3:4:valid,relu,flatten,dense:3,softmax", 6, 5, 2, 3},
+    {"conv3x3s2:5:same,relu,flatten,dense:3,softmax", 7, 7, 2, 3},
+    {"conv3x3s2:5:same,relu,flatten,dense:3,softmax", 8, 6, 3, 3},
+    {"conv3x3s2:4:valid,relu,flatten,dense:4,softmax", 9, 7, 2, 4},
+    {"conv1x1:6,relu,conv1x1:3,flatten,dense:3,softmax", 3, 5, 4, 3},
+    {"conv1x1s2:3,relu,flatten,dense:2,softmax", 5, 5, 3, 2},
+    {"conv5x5:3:same,relu,conv3x3s2:4:same,relu,conv1x1:2,relu,flatten,dense:3,softmax",
+     9, 9, 2, 3},
+    {"flatten,dense:6,relu,dense:4,relu,dense:3,softmax", 2, 3, 2, 3},
+};
+
+static void every_layer_kind_with_ref_kernels(void)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        check_model(cases[i].spec, cases[i].h, cases[i].w, cases[i].c, cases[i].classes,
+                    &cnn_kernels_ref, 1);
+}
+
+static void every_layer_kind_with_default_kernels(void)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        check_model(cases[i].spec, cases[i].h, cases[i].w, cases[i].c, cases[i].classes,
+                    cnn_kernels_default(), 1);
+}
+
+static void seed_network(void)
+{
+    /* Every 37th parameter of the seed network, about 650 checks. */
+    check_model("seed", 28, 28, 1, 10, cnn_kernels_default(), 37);
+}
+
+TEST_TABLE(gradient,
+           {"every_layer_kind_with_ref_kernels", every_layer_kind_with_ref_kernels},
+           {"every_layer_kind_with_default_kernels", every_layer_kind_with_default_kernels},
+           {"seed_network", seed_network})

@@ -1,0 +1,199 @@
+/*
+ * test_model.c — model building: parameter counts of the presets, output
+ * shapes and Keras 'same' padding, spec grammar errors, the summary table,
+ * Glorot initialisation, and the PRNG.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "cnn.h"
+#include "model.h"
+#include "rng.h"
+#include "tests.h"
+
+static void presets_have_notebook_param_counts(void)
+{
+    static const struct {
+        const char *name;
+        size_t params;
+    } want[] = {{"seed", 24186}, {"seed-dense", 1249962}, {"logreg", 7850}};
+    for (size_t i = 0; i < 3; i++) {
+        cnn_model *m = NULL;
+        int st = cnn_model_create(want[i].name, 28, 28, 1, 10, &m);
+        CHECK(st == CNN_OK, "%s: %s", want[i].name, cnn_last_error());
+        if (m)
+            CHECK(cnn_model_param_count(m) == want[i].params, "%s: %zu parameters, want %zu",
+                  want[i].name, cnn_model_param_count(m), want[i].params);
+        cnn_model_free(m);
+    }
+}
+
+static void same_padding_follows_tensorflow(void)
+{
+    cnn_model *m = NULL;
+    CHECK(cnn_model_create("seed", 28, 28, 1, 10, &m) == CNN_OK, "%s", cnn_last_error());
+    if (!m)
+        return;
+    /* conv3x3 s2 same on 28 -> 14: total pad 1, all at the bottom/right. */
+    const cnn_layer *L = &m->layers[2];
+    CHECK(L->g.out_h == 14 && L->g.out_w == 14 && L->g.out_c == 64, "shape %dx%dx%d",
+          L->g.out_h, L->g.out_w, L->g.out_c);
+    CHECK(L->g.pad_top == 0 && L->g.pad_left == 0, "pads %d %d", L->g.pad_top, L->g.pad_left);
+    CHECK(m->layers[0].g.pad_top == 1 && m->layers[0].g.out_h == 28, "first layer pad %d",
+          m->layers[0].g.pad_top);
+    CHECK(m->layers[4].g.out_h == 7 && m->layers[4].g.pad_top == 0, "third conv");
+    cnn_model_free(m);
+    /* Odd input, stride 2, same: 7 -> 4, total pad (4-1)*2+3-7 = 2 -> 1 top. */
+    CHECK(cnn_model_create("conv3x3s2:4:same,flatten,dense:2,softmax", 7, 7, 1, 2, &m) ==
+              CNN_OK, "%s", cnn_last_error());
+    if (m)
+        CHECK(m->layers[0].g.out_h == 4 && m->layers[0].g.pad_top == 1, "odd same: %d %d",
+              m->layers[0].g.out_h, m->layers[0].g.pad_top);
+    cnn_model_free(m);
+    /* valid: 7 -> (7-3)/2+1 = 3 */
+    CHECK(cnn_model_create("conv3x3s2:4:valid,flatten,dense:2,softmax", 7, 7, 1, 2, &m) ==
+              CNN_OK, "%s", cnn_last_error());
+    if (m)
+        CHECK(m->layers[0].g.out_h == 3 && m->layers[0].g.pad_top == 0, "valid: %d",
+              m->layers[0].g.out_h);
+    cnn_model_free(m);
+}
+
+static void bad_specs_are_rejected(void)
+{
+    static const char *bad[] = {
+        "",
+        "dense:10,softmax",                 /* dense without flatten */
+        "flatten,dense:10",                 /* no softmax */
+        "flatten,dense:10,softmax,relu",    /* softmax not last */
+        "relu,flatten,dense:10,softmax",    /* relu first */
+        "conv3x3:8,relu,relu,flatten,dense:10,softmax",
+        "conv3x2:8,flatten,dense:10,softmax",
+        "conv3x3:0,flatten,dense:10,softmax",
+        "conv3x3s0:8,flatten,dense:10,softmax",
+        "conv3x3:8:middle,flatten,dense:10,softmax",
+        "conv:8,flatten,dense:10,softmax",
+        "flatten,conv3x3:8,dense:10,softmax",
+        "flatten,flatten,dense:10,softmax",
+        "flatten,dense:-3,softmax",
+        "flatten,dense:10x,softmax",
+        "flatten,,dense:10,softmax",
+        "flatten,dense:10,relu,softmax",
+        "pool2x2,flatten,dense:10,softmax",
+        "conv29x29:4,flatten,dense:10,softmax", /* kernel larger than the input */
+        "flatten,dense:7,softmax",          /* 7 outputs, 10 classes asked */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cnn_model *m = NULL;
+        int st = cnn_model_create(bad[i], 28, 28, 1, 10, &m);
+        CHECK(st != CNN_OK && m == NULL, "spec '%s' was accepted", bad[i]);
+        CHECK(strlen(cnn_last_error()) > 0 && !strchr(cnn_last_error(), '\n'),
+              "spec '%s': message '%s'", bad[i], cnn_last_error());
+    }
+}
+
+static void spec_round_trips_and_spaces(void)
+{
+    cnn_model *a = NULL, *b = NULL;
+    CHECK(cnn_model_create("seed", 28, 28, 1, 0, &a) == CNN_OK, "%s", cnn_last_error());
+    CHECK(cnn_model_create(" conv3x3:32:same , relu,conv1x1:16,relu,conv3x3s2:64:same,relu,"
+                           "conv1x1:16:valid,relu,conv3x3s2:32:same,relu,conv1x1:16,relu, "
+                           "flatten,dense:10,softmax ",
+                           28, 28, 1, 10, &b) == CNN_OK,
+          "%s", cnn_last_error());
+    if (a && b) {
+        CHECK(strcmp(cnn_model_spec(a), cnn_model_spec(b)) == 0, "'%s' vs '%s'",
+              cnn_model_spec(a), cnn_model_spec(b));
+        CHECK(strcmp(cnn_model_spec(a), cnn_model_preset("seed")) == 0, "canonical '%s'",
+              cnn_model_spec(a));
+        CHECK(cnn_model_classes(a) == 10, "classes %d", cnn_model_classes(a));
+    }
+    cnn_model_free(a);
+    cnn_model_free(b);
+}
+
+static void summary_lists_layers_and_total(void)
+{
+    cnn_model *m = NULL;
+    CHECK(cnn_model_create("seed", 28, 28, 1, 10, &m) == CNN_OK, "%s", cnn_last_error());
+    if (!m)
+        return;
+    char buf[4096];
+    size_t len = cnn_model_summary(m, buf, sizeof buf);
+    CHECK(len < sizeof buf && len == strlen(buf), "length %zu", len);
+    CHECK(strstr(buf, "Total params: 24,186") != NULL, "no total in:\n%s", buf);
+    CHECK(strstr(buf, "(None, 14, 14, 64)") != NULL, "no 14x14x64 shape");
+    CHECK(strstr(buf, "9,280") != NULL, "no 9,280 parameters row");
+    char small[16];
+    size_t need = cnn_model_summary(m, small, sizeof small);
+    CHECK(need == len && strlen(small) == sizeof small - 1, "truncation");
+    cnn_model_free(m);
+}
+
+static void glorot_init_is_seeded_and_bounded(void)
+{
+    cnn_model *a = NULL, *b = NULL;
+    cnn_model_create("seed", 28, 28, 1, 10, &a);
+    cnn_model_create("seed", 28, 28, 1, 10, &b);
+    if (!a || !b) {
+        CHECK(0, "create: %s", cnn_last_error());
+        cnn_model_free(a);
+        cnn_model_free(b);
+        return;
+    }
+    cnn_model_init(a, 7);
+    cnn_model_init(b, 7);
+    CHECK(memcmp(a->params, b->params, a->block * sizeof(float)) == 0, "same seed differs");
+    cnn_model_init(b, 8);
+    CHECK(memcmp(a->params, b->params, a->block * sizeof(float)) != 0, "seed ignored");
+    /* conv3 (3x3, 16 -> 64): limit sqrt(6 / (144 + 576)); biases zero. */
+    const cnn_layer *L = &a->layers[2];
+    float limit = sqrtf(6.0f / (144 + 576)), mx = 0;
+    double mean = 0;
+    for (size_t i = 0; i < L->w_count; i++) {
+        float v = fabsf(a->params[L->w_off + i]);
+        mx = v > mx ? v : mx;
+        mean += v;
+    }
+    mean /= (double)L->w_count;
+    CHECK(mx <= limit && mx > 0.95f * limit, "max |w| %g, limit %g", mx, limit);
+    CHECK(fabs(mean - limit / 2) < 0.02 * limit, "mean |w| %g, want about %g", mean, limit / 2);
+    for (size_t i = 0; i < L->b_count; i++)
+        CHECK(a->params[L->b_off + i] == 0, "bias %zu nonzero", i);
+    cnn_model_free(a);
+    cnn_model_free(b);
+}
+
+static void rng_streams_are_independent_and_uniform(void)
+{
+    cnn_rng a, b;
+    cnn_rng_seed(&a, 42, 1);
+    cnn_rng_seed(&b, 42, 2);
+    int same = 0;
+    for (int i = 0; i < 100; i++)
+        same += cnn_rng_next(&a) == cnn_rng_next(&b);
+    CHECK(same < 3, "streams agree %d times", same);
+    long hist[10] = {0};
+    for (int i = 0; i < 100000; i++)
+        hist[cnn_rng_below(&a, 10)]++;
+    for (int i = 0; i < 10; i++)
+        CHECK(hist[i] > 9500 && hist[i] < 10500, "bucket %d has %ld", i, hist[i]);
+    for (int i = 0; i < 1000; i++) {
+        float u = cnn_rng_uniform(&a);
+        CHECK(u >= 0 && u < 1, "uniform %g", u);
+    }
+    /* PCG32 reference: seed 42, stream 54 starts 0xa15c02b7 0x7b47f409. */
+    cnn_rng r;
+    cnn_rng_seed(&r, 42, 54);
+    uint32_t x0 = cnn_rng_next(&r), x1 = cnn_rng_next(&r);
+    CHECK(x0 == 0xa15c02b7u && x1 == 0x7b47f409u, "pcg32 gives %08x %08x", x0, x1);
+}
+
+TEST_TABLE(model,
+           {"presets_have_notebook_param_counts", presets_have_notebook_param_counts},
+           {"same_padding_follows_tensorflow", same_padding_follows_tensorflow},
+           {"bad_specs_are_rejected", bad_specs_are_rejected},
+           {"spec_round_trips_and_spaces", spec_round_trips_and_spaces},
+           {"summary_lists_layers_and_total", summary_lists_layers_and_total},
+           {"glorot_init_is_seeded_and_bounded", glorot_init_is_seeded_and_bounded},
+           {"rng_streams_are_independent_and_uniform", rng_streams_are_independent_and_uniform})

@@ -1,0 +1,922 @@
+/*
+ * test_weights.c — tests of safetensors weights I/O (src/weights.c): bitwise
+ * round trips of the three presets; the header's JSON (names, shapes,
+ * offsets, metadata, checksum, alignment); atomic saving (no temporary
+ * files left, a missing directory fails cleanly); and files that must be
+ * rejected with the right status, a one-line message naming the file and
+ * the model untouched — short, empty, bad header lengths, non-JSON and
+ * non-object headers, missing, extra and duplicate tensors, wrong dtype and
+ * shape, bad, out-of-range and overlapping offsets, truncated data,
+ * trailing bytes, checksum mismatches — plus hand-built and randomly
+ * mutated files that must not crash.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "cnn.h"
+#include "model.h"
+#include "test.h"
+#include "tests.h"
+
+#define ALT_SPEC                                                             \
+    "conv3x3:32:same,relu,conv1x1:8,relu,conv3x3s2:64:same,relu,"            \
+    "conv1x1:16,relu,conv3x3s2:32:same,relu,conv1x1:16,relu,flatten,"        \
+    "dense:10,softmax"
+
+/* ---------------------------------------------------------------- helpers */
+
+static cnn_model *new_model(const char *spec, uint64_t seed)
+{
+    cnn_model *m = NULL;
+    int st = cnn_model_create(spec, 28, 28, 1, 10, &m);
+    CHECK(st == CNN_OK, "create %s: %s", spec, cnn_last_error());
+    if (m && seed)
+        cnn_model_init(m, seed);
+    return m;
+}
+
+static size_t block_bytes(const cnn_model *m) { return m->block * sizeof(float); }
+
+/* Path of name in the test directory, copied into out. */
+static char *tmp_path(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", test_tmpdir(), name);
+    return out;
+}
+
+/* Whole file into a malloc'ed buffer (NULL if unreadable). */
+static unsigned char *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *size = n > 0 ? (size_t)n : 0;
+    return buf;
+}
+
+/* A parsed safetensors file: the header object and the data section. */
+typedef struct sft {
+    unsigned char *bytes;
+    size_t size;
+    uint64_t hlen;
+    json_t *hdr;
+    unsigned char *data; /* into bytes */
+    size_t dlen;
+} sft;
+
+static int sft_read(sft *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    f->bytes = read_file(path, &f->size);
+    if (!f->bytes || f->size < 8)
+        return -1;
+    for (int i = 0; i < 8; i++)
+        f->hlen |= (uint64_t)f->bytes[i] << (8 * i);
+    if (f->hlen > f->size - 8)
+        return -1;
+    json_error_t err;
+    f->hdr = json_loadb((const char *)f->bytes + 8, (size_t)f->hlen, 0, &err);
+    f->data = f->bytes + 8 + f->hlen;
+    f->dlen = f->size - 8 - (size_t)f->hlen;
+    return f->hdr ? 0 : -1;
+}
+
+static void sft_free(sft *f)
+{
+    json_decref(f->hdr);
+    free(f->bytes);
+}
+
+/* Write a safetensors file from a header text and data; path into out. */
+static void write_raw_sft(char *out, size_t cap, const char *name,
+                          const char *json, const void *data, size_t dlen)
+{
+    size_t jlen = strlen(json), hlen = (jlen + 7) & ~(size_t)7;
+    unsigned char *buf = malloc(8 + hlen + dlen + 1);
+    for (int i = 0; i < 8; i++)
+        buf[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    memcpy(buf + 8, json, jlen);
+    memset(buf + 8 + jlen, ' ', hlen - jlen);
+    if (dlen)
+        memcpy(buf + 8 + hlen, data, dlen);
+    snprintf(out, cap, "%s", test_write_file(name, buf, 8 + hlen + dlen));
+    free(buf);
+}
+
+static void write_sft(char *out, size_t cap, const char *name, json_t *hdr,
+                      const void *data, size_t dlen)
+{
+    char *json = json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    write_raw_sft(out, cap, name, json, data, dlen);
+    free(json);
+}
+
+static uint32_t crc_of(const void *p, size_t n)
+{
+    return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
+}
+
+static void set_crc(json_t *hdr, const void *data, size_t dlen)
+{
+    char hex[16];
+    snprintf(hex, sizeof hex, "%08lx", (unsigned long)crc_of(data, dlen));
+    json_object_set_new(json_object_get(hdr, "__metadata__"), "crc32",
+                        json_string(hex));
+}
+
+/*
+ * Load path into m and expect failure with status want: the message names
+ * the file, is one line and contains needle (when not NULL), and the
+ * parameters are bitwise unchanged.
+ */
+static void expect_fail_at(int line, cnn_model *m, const char *path, int want,
+                           const char *needle)
+{
+    size_t bytes = block_bytes(m);
+    float *before = malloc(bytes);
+    memcpy(before, m->params, bytes);
+    int st = cnn_model_load(m, path);
+    const char *msg = cnn_last_error();
+    CHECK(st == want, "line %d: load %s gave %d (%s), expected %d", line, path, st,
+          msg, want);
+    CHECK(strstr(msg, path) != NULL, "line %d: message does not name the file: %s",
+          line, msg);
+    CHECK(strchr(msg, '\n') == NULL, "line %d: message is not one line: %s", line,
+          msg);
+    CHECK(!needle || strstr(msg, needle), "line %d: message lacks '%s': %s", line,
+          needle, msg);
+    CHECK(memcmp(before, m->params, bytes) == 0,
+          "line %d: parameters changed by a failed load", line);
+    free(before);
+}
+#define EXPECT_FAIL(m, path, want, needle) expect_fail_at(__LINE__, m, path, want, needle)
+
+/* A saved seed model (seed 42) read back: its file's path and contents. */
+static cnn_model *saved_seed(char *path, size_t cap, const char *name, sft *f)
+{
+    cnn_model *m = new_model("seed", 42);
+    tmp_path(path, cap, name);
+    int st = cnn_model_save(m, path);
+    CHECK(st == CNN_OK, "save: %s", cnn_last_error());
+    CHECK(sft_read(f, path) == 0, "cannot read back %s", path);
+    return m;
+}
+
+/* ------------------------------------------------------------ round trips */
+
+static void round_trip(const char *spec)
+{
+    char path[512], path2[512], name[64];
+    snprintf(name, sizeof name, "rt-%s.safetensors", spec);
+    cnn_model *a = new_model(spec, 1234), *b = new_model(spec, 0);
+    if (!a || !b)
+        goto done;
+    tmp_path(path, sizeof path, name);
+    CHECK(cnn_model_save(a, path) == CNN_OK, "save: %s", cnn_last_error());
+    CHECK(memcmp(a->params, b->params, block_bytes(a)) != 0, "models already equal");
+    CHECK(cnn_model_load(b, path) == CNN_OK, "load: %s", cnn_last_error());
+    CHECK(memcmp(a->params, b->params, block_bytes(a)) == 0,
+          "%s: loaded parameters differ", spec);
+    /* Saving the loaded model gives the same bytes. */
+    snprintf(name, sizeof name, "rt2-%s.safetensors", spec);
+    tmp_path(path2, sizeof path2, name);
+    CHECK(cnn_model_save(b, path2) == CNN_OK, "save: %s", cnn_last_error());
+    size_t n1 = 0, n2 = 0;
+    unsigned char *f1 = read_file(path, &n1), *f2 = read_file(path2, &n2);
+    CHECK(f1 && f2 && n1 == n2 && memcmp(f1, f2, n1) == 0,
+          "%s: re-saved file differs", spec);
+    free(f1);
+    free(f2);
+done:
+    cnn_model_free(a);
+    cnn_model_free(b);
+}
+
+static void test_round_trip_seed(void) { round_trip("seed"); }
+static void test_round_trip_seed_dense(void) { round_trip("seed-dense"); }
+static void test_round_trip_logreg(void) { round_trip("logreg"); }
+
+/* Tensors in any order in the data section load the same. */
+static void test_reordered_tensors(void)
+{
+    char path[512];
+    sft f;
+    cnn_model *m = saved_seed(path, sizeof path, "reorder.safetensors", &f);
+    cnn_model *b = new_model("seed", 0);
+    cnn_tensor_info t[32];
+    int n = cnn_model_tensors(m, t, 32);
+    unsigned char *data = malloc(f.dlen);
+    json_t *hdr = json_object();
+    json_object_set(hdr, "__metadata__", json_object_get(f.hdr, "__metadata__"));
+    size_t pos = 0;
+    for (int i = n - 1; i >= 0; i--) { /* reverse order, keys too */
+        json_t *e = json_object_get(f.hdr, t[i].name);
+        json_int_t b0 = json_integer_value(json_array_get(json_object_get(e, "data_offsets"), 0));
+        memcpy(data + pos, f.data + b0, t[i].count * 4);
+        json_t *ne = json_deep_copy(e);
+        json_object_set_new(ne, "data_offsets",
+                            json_pack("[I,I]", (json_int_t)pos,
+                                      (json_int_t)(pos + t[i].count * 4)));
+        json_object_set_new(hdr, t[i].name, ne);
+        pos += t[i].count * 4;
+    }
+    CHECK(pos == f.dlen, "data size");
+    set_crc(hdr, data, f.dlen);
+    write_sft(path, sizeof path, "reversed.safetensors", hdr, data, f.dlen);
+    CHECK(cnn_model_load(b, path) == CNN_OK, "load reversed: %s", cnn_last_error());
+    CHECK(memcmp(m->params, b->params, block_bytes(m)) == 0, "reversed file differs");
+    json_decref(hdr);
+    free(data);
+    sft_free(&f);
+    cnn_model_free(m);
+    cnn_model_free(b);
+}
+
+/* ---------------------------------------------------------- header format */
+
+static void test_header_json(void)
+{
+    static const struct {
+        const char *name;
+        int nd, shape[4];
+    } want[] = {
+        {"conv1.weight", 4, {3, 3, 1, 32}}, {"conv1.bias", 1, {32}},
+        {"conv2.weight", 4, {1, 1, 32, 16}}, {"conv2.bias", 1, {16}},
+        {"conv3.weight", 4, {3, 3, 16, 64}}, {"conv3.bias", 1, {64}},
+        {"conv4.weight", 4, {1, 1, 64, 16}}, {"conv4.bias", 1, {16}},
+        {"conv5.weight", 4, {3, 3, 16, 32}}, {"conv5.bias", 1, {32}},
+        {"conv6.weight", 4, {1, 1, 32, 16}}, {"conv6.bias", 1, {16}},
+        {"dense1.weight", 2, {784, 10}},     {"dense1.bias", 1, {10}},
+    };
+    const int nwant = (int)(sizeof want / sizeof *want);
+    char path[512];
+    sft f;
+    cnn_model *m = saved_seed(path, sizeof path, "header.safetensors", &f);
+    if (!f.hdr)
+        goto done;
+    CHECK((8 + f.hlen) % 8 == 0, "data starts at %llu, not 8-aligned",
+          (unsigned long long)(8 + f.hlen));
+    const char *text = (const char *)f.bytes + 8;
+    size_t jlen = (size_t)f.hlen;
+    while (jlen > 0 && text[jlen - 1] == ' ')
+        jlen--;
+    CHECK(jlen > 0 && text[0] == '{' && text[jlen - 1] == '}' && f.hlen - jlen < 8,
+          "header padding is not at most 7 trailing spaces");
+    CHECK(json_object_size(f.hdr) == (size_t)nwant + 1, "header has %zu entries",
+          json_object_size(f.hdr));
+
+    /* Entries in model order, back to back, covering the data section. */
+    void *it = json_object_iter(f.hdr);
+    CHECK(it && strcmp(json_object_iter_key(it), "__metadata__") == 0,
+          "__metadata__ is not first");
+    if (it)
+        it = json_object_iter_next(f.hdr, it);
+    json_int_t pos = 0;
+    for (int i = 0; i < nwant; i++, it = it ? json_object_iter_next(f.hdr, it) : NULL) {
+        CHECK(it && strcmp(json_object_iter_key(it), want[i].name) == 0,
+              "entry %d is %s, expected %s", i, it ? json_object_iter_key(it) : "none",
+              want[i].name);
+        json_t *e = json_object_get(f.hdr, want[i].name);
+        CHECK(json_is_object(e), "%s missing", want[i].name);
+        if (!json_is_object(e))
+            continue;
+        CHECK(json_object_size(e) == 3, "%s has %zu fields", want[i].name,
+              json_object_size(e));
+        CHECK(json_is_string(json_object_get(e, "dtype")) &&
+              strcmp(json_string_value(json_object_get(e, "dtype")), "F32") == 0,
+              "%s dtype", want[i].name);
+        json_t *shape = json_object_get(e, "shape");
+        CHECK(json_array_size(shape) == (size_t)want[i].nd, "%s rank", want[i].name);
+        json_int_t count = 1;
+        for (int d = 0; d < want[i].nd; d++) {
+            CHECK(json_integer_value(json_array_get(shape, (size_t)d)) == want[i].shape[d],
+                  "%s dim %d", want[i].name, d);
+            count *= want[i].shape[d];
+        }
+        json_t *off = json_object_get(e, "data_offsets");
+        json_int_t b = json_integer_value(json_array_get(off, 0));
+        json_int_t en = json_integer_value(json_array_get(off, 1));
+        CHECK(json_array_size(off) == 2 && b == pos && en == pos + 4 * count,
+              "%s offsets [%lld,%lld], expected [%lld,%lld]", want[i].name,
+              (long long)b, (long long)en, (long long)pos, (long long)(pos + 4 * count));
+        pos += 4 * count;
+    }
+    CHECK((size_t)pos == f.dlen, "data section is %zu bytes, tensors cover %lld",
+          f.dlen, (long long)pos);
+    CHECK(f.dlen == cnn_model_param_count(m) * 4, "data size vs param count");
+
+    /* The data are the parameters, little-endian, in model order. */
+    cnn_tensor_info t[32];
+    int n = cnn_model_tensors(m, t, 32);
+    size_t at = 0;
+    int same = 1;
+    for (int i = 0; i < n && at + t[i].count * 4 <= f.dlen; i++)
+        for (size_t j = 0; j < t[i].count; j++, at += 4) {
+            uint32_t u;
+            memcpy(&u, &m->params[t[i].offset + j], 4);
+            const unsigned char *p = f.data + at;
+            same &= p[0] == (u & 0xff) && p[1] == ((u >> 8) & 0xff) &&
+                    p[2] == ((u >> 16) & 0xff) && p[3] == (u >> 24);
+        }
+    CHECK(same && at == f.dlen, "data section is not the parameters");
+
+    /* Metadata: strings only. */
+    json_t *meta = json_object_get(f.hdr, "__metadata__");
+    CHECK(json_is_object(meta), "no __metadata__");
+    const char *key;
+    json_t *val;
+    json_object_foreach(meta, key, val)
+        CHECK(json_is_string(val), "metadata %s is not a string", key);
+    const char *fmt = json_string_value(json_object_get(meta, "format"));
+    const char *spec = json_string_value(json_object_get(meta, "spec"));
+    const char *input = json_string_value(json_object_get(meta, "input"));
+    const char *crc = json_string_value(json_object_get(meta, "crc32"));
+    CHECK(fmt && strcmp(fmt, "cnn") == 0, "format %s", fmt ? fmt : "(none)");
+    CHECK(spec && strcmp(spec, cnn_model_spec(m)) == 0, "spec %s", spec ? spec : "(none)");
+    CHECK(input && strcmp(input, "28x28x1") == 0, "input %s", input ? input : "(none)");
+    char hex[16];
+    snprintf(hex, sizeof hex, "%08lx", (unsigned long)crc_of(f.data, f.dlen));
+    CHECK(crc && strcmp(crc, hex) == 0, "crc32 %s, data gives %s", crc ? crc : "(none)",
+          hex);
+done:
+    sft_free(&f);
+    cnn_model_free(m);
+}
+
+/* ----------------------------------------------------------------- saving */
+
+static void test_no_temp_files(void)
+{
+    char dir[512], path[600];
+    tmp_path(dir, sizeof dir, "save-clean");
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
+    snprintf(path, sizeof path, "%s/w.safetensors", dir);
+    cnn_model *m = new_model("logreg", 5);
+    CHECK(cnn_model_save(m, path) == CNN_OK, "save: %s", cnn_last_error());
+    cnn_model_init(m, 6);
+    CHECK(cnn_model_save(m, path) == CNN_OK, "overwrite: %s", cnn_last_error());
+    DIR *d = opendir(dir);
+    int entries = 0, found = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        entries++;
+        found |= strcmp(e->d_name, "w.safetensors") == 0;
+        CHECK(strcmp(e->d_name, "w.safetensors") == 0, "stray file %s", e->d_name);
+    }
+    if (d)
+        closedir(d);
+    CHECK(entries == 1 && found, "directory holds %d entries", entries);
+    /* The overwrite took effect. */
+    cnn_model *b = new_model("logreg", 0);
+    CHECK(cnn_model_load(b, path) == CNN_OK, "load: %s", cnn_last_error());
+    CHECK(memcmp(m->params, b->params, block_bytes(m)) == 0, "overwrite lost");
+    struct stat sb;
+    CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0444) == 0444,
+          "saved file is not readable by all (mode %o)", (unsigned)sb.st_mode & 0777);
+    cnn_model_free(m);
+    cnn_model_free(b);
+}
+
+static void test_save_missing_dir(void)
+{
+    char dir[512], path[600];
+    tmp_path(dir, sizeof dir, "no-such-dir");
+    snprintf(path, sizeof path, "%s/w.safetensors", dir);
+    cnn_model *m = new_model("logreg", 5);
+    int st = cnn_model_save(m, path);
+    CHECK(st == CNN_ERR_IO, "save into a missing directory gave %d", st);
+    CHECK(strstr(cnn_last_error(), path) != NULL, "message: %s", cnn_last_error());
+    CHECK(strchr(cnn_last_error(), '\n') == NULL, "message is not one line");
+    struct stat sb;
+    CHECK(stat(dir, &sb) != 0 && stat(path, &sb) != 0, "something was created");
+    /* Saving onto a directory fails too, and leaves no temporary file. */
+    char sub[512], tmpl[600];
+    tmp_path(sub, sizeof sub, "is-a-dir");
+    CHECK(mkdir(sub, 0755) == 0, "mkdir");
+    st = cnn_model_save(m, sub);
+    CHECK(st == CNN_ERR_IO, "save onto a directory gave %d", st);
+    DIR *d = opendir(test_tmpdir());
+    struct dirent *e;
+    snprintf(tmpl, sizeof tmpl, "is-a-dir.tmp.");
+    while (d && (e = readdir(d)))
+        CHECK(strncmp(e->d_name, tmpl, strlen(tmpl)) != 0, "left %s", e->d_name);
+    if (d)
+        closedir(d);
+    cnn_model_free(m);
+}
+
+/* A write that fails part way (file size limit) leaves the old file whole
+   and no temporary file behind. */
+static void test_save_write_error(void)
+{
+    char dir[512], path[600];
+    tmp_path(dir, sizeof dir, "save-fail");
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
+    snprintf(path, sizeof path, "%s/w.safetensors", dir);
+    cnn_model *m = new_model("logreg", 5);
+    CHECK(cnn_model_save(m, path) == CNN_OK, "save: %s", cnn_last_error());
+    size_t n0 = 0, n1 = 0;
+    unsigned char *before = read_file(path, &n0);
+
+    struct rlimit old, lim;
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0, "getrlimit");
+    lim = old;
+    lim.rlim_cur = 4096;
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    cnn_model_init(m, 6);
+    int set = setrlimit(RLIMIT_FSIZE, &lim) == 0;
+    int st = set ? cnn_model_save(m, path) : CNN_ERR_IO;
+    char msg[700];
+    snprintf(msg, sizeof msg, "%s", cnn_last_error());
+    if (set)
+        setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, old_handler);
+    if (!set) {
+        test_skip("cannot lower RLIMIT_FSIZE");
+    } else {
+        CHECK(st == CNN_ERR_IO, "save past the size limit gave %d (%s)", st, msg);
+        CHECK(strstr(msg, path) && !strchr(msg, '\n'), "message: %s", msg);
+    }
+    unsigned char *after = read_file(path, &n1);
+    CHECK(before && after && n0 == n1 && memcmp(before, after, n0) == 0,
+          "the old file was changed by a failed save");
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        CHECK(e->d_name[0] == '.' || strcmp(e->d_name, "w.safetensors") == 0,
+              "stray file %s", e->d_name);
+    if (d)
+        closedir(d);
+    free(before);
+    free(after);
+    cnn_model_free(m);
+}
+
+/* ---------------------------------------------------------- bad files */
+
+static void test_load_missing_file(void)
+{
+    char path[512];
+    cnn_model *m = new_model("logreg", 3);
+    EXPECT_FAIL(m, tmp_path(path, sizeof path, "does-not-exist.safetensors"),
+                CNN_ERR_IO, NULL);
+    EXPECT_FAIL(m, test_tmpdir(), CNN_ERR_IO, NULL); /* a directory */
+    cnn_model_free(m);
+}
+
+static void test_load_short_files(void)
+{
+    char path[512];
+    cnn_model *m = new_model("logreg", 3);
+    snprintf(path, sizeof path, "%s", test_write_file("empty.safetensors", "", 0));
+    EXPECT_FAIL(m, path, CNN_ERR_FORMAT, NULL);
+    snprintf(path, sizeof path, "%s", test_write_file("four.safetensors", "\x10\0\0\0", 4));
+    EXPECT_FAIL(m, path, CNN_ERR_FORMAT, NULL);
+    unsigned char zero[16] = {0};
+    snprintf(path, sizeof path, "%s", test_write_file("zero-len.safetensors", zero, 16));
+    EXPECT_FAIL(m, path, CNN_ERR_FORMAT, NULL);
+    cnn_model_free(m);
+}
+
+static void test_load_bad_header_length(void)
+{
+    char path[512];
+    cnn_model *m = new_model("logreg", 3);
+    unsigned char buf[64];
+    memset(buf, ' ', sizeof buf);
+    /* Length equal to the file size: 8 bytes too long. */
+    buf[0] = 64, buf[1] = buf[2] = buf[3] = buf[4] = buf[5] = buf[6] = buf[7] = 0;
+    snprintf(path, sizeof path, "%s", test_write_file("long.safetensors", buf, 64));
+    EXPECT_FAIL(m, path, CNN_ERR_FORMAT, "exceeds the file size 64");
+    /* 2^63 and 2^64 - 1. */
+    memset(buf, 0, 8);
+    buf[7] = 0x80;
+    snprintf(path, sizeof path, "%s", test_write_file("huge.safetensors", buf, 64));
+    EXPECT_FAIL(m, path, CNN_ERR_FORMAT, "9223372036854775808");
+    memset(buf, 0xff, 8);
+    snprintf(path, sizeof path, "%s", test_write_file("huge2.safetensors", buf, 64));
+    EXPECT_FAIL(m, path, CNN_ERR_FORMAT, NULL);
+    cnn_model_free(m);
+}
+
+static void test_load_not_json(void)
+{
+    char path[512];
+    cnn_model *m = new_model("logreg", 3);
+    static const char *bad[] = {
+        "this is not json",      "[1,2,3]",       "\"a string\"",
+        "{\"a\":1",              "{}{}",          "42",
+        "{\"x\": \"\xff\xfe\"}", "{\"a\":1,\"a\":2}",
+        "{\"__metadata__\":[]}", "{\"__metadata__\":{\"crc32\":\"xyz\"}}",
+        "{\"__metadata__\":{\"crc32\":7}}",
+        "{\"__metadata__\":{\"crc32\":\"1234567g\"}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        write_raw_sft(path, sizeof path, "notjson.safetensors", bad[i], NULL, 0);
+        EXPECT_FAIL(m, path, CNN_ERR_FORMAT, NULL);
+    }
+    write_raw_sft(path, sizeof path, "array.safetensors", "[1,2]", NULL, 0);
+    EXPECT_FAIL(m, path, CNN_ERR_FORMAT, "not a JSON object");
+    write_raw_sft(path, sizeof path, "garbage.safetensors", "{\"a\" 1}", NULL, 0);
+    EXPECT_FAIL(m, path, CNN_ERR_FORMAT, "line 1");
+    /* An empty object: every tensor is missing. */
+    write_raw_sft(path, sizeof path, "emptyobj.safetensors", "{}", NULL, 0);
+    EXPECT_FAIL(m, path, CNN_ERR_MISMATCH, "dense1.weight");
+    cnn_model_free(m);
+}
+
+static void test_load_missing_extra_tensor(void)
+{
+    char path[512], path2[512];
+    sft f;
+    cnn_model *src = saved_seed(path, sizeof path, "base.safetensors", &f);
+    cnn_model *m = new_model("seed", 9);
+    if (!f.hdr)
+        goto done;
+    json_t *h = json_deep_copy(f.hdr);
+    json_object_del(h, "dense1.bias");
+    write_sft(path2, sizeof path2, "missing.safetensors", h, f.data, f.dlen);
+    EXPECT_FAIL(m, path2, CNN_ERR_MISMATCH, "dense1.bias");
+    json_decref(h);
+
+    h = json_deep_copy(f.hdr);
+    json_object_set_new(h, "conv9.weight",
+                        json_pack("{s:s,s:[i],s:[i,i]}", "dtype", "F32", "shape", 1,
+                                  "data_offsets", 0, 4));
+    write_sft(path2, sizeof path2, "extra.safetensors", h, f.data, f.dlen);
+    EXPECT_FAIL(m, path2, CNN_ERR_MISMATCH, "conv9.weight");
+    json_decref(h);
+
+    /* An entry that is no object. */
+    h = json_deep_copy(f.hdr);
+    json_object_set_new(h, "conv1.bias", json_string("oops"));
+    write_sft(path2, sizeof path2, "notobj.safetensors", h, f.data, f.dlen);
+    EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, "conv1.bias");
+    json_decref(h);
+
+    /* Without metadata the file still loads (other writers omit it). */
+    h = json_deep_copy(f.hdr);
+    json_object_del(h, "__metadata__");
+    write_sft(path2, sizeof path2, "nometa.safetensors", h, f.data, f.dlen);
+    CHECK(cnn_model_load(m, path2) == CNN_OK, "no metadata: %s", cnn_last_error());
+    CHECK(memcmp(m->params, src->params, block_bytes(m)) == 0, "no metadata: differs");
+    json_decref(h);
+done:
+    sft_free(&f);
+    cnn_model_free(src);
+    cnn_model_free(m);
+}
+
+static void test_load_wrong_dtype_shape(void)
+{
+    char path[512], path2[512];
+    sft f;
+    cnn_model *src = saved_seed(path, sizeof path, "base2.safetensors", &f);
+    cnn_model *m = new_model("seed", 9);
+    if (!f.hdr)
+        goto done;
+    json_t *h = json_deep_copy(f.hdr);
+    json_object_set_new(json_object_get(h, "conv3.weight"), "dtype", json_string("F16"));
+    write_sft(path2, sizeof path2, "f16.safetensors", h, f.data, f.dlen);
+    EXPECT_FAIL(m, path2, CNN_ERR_MISMATCH, "F16");
+    json_decref(h);
+
+    h = json_deep_copy(f.hdr);
+    json_object_set_new(json_object_get(h, "conv3.weight"), "dtype", json_integer(1));
+    write_sft(path2, sizeof path2, "dtype-int.safetensors", h, f.data, f.dlen);
+    EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, "conv3.weight");
+    json_decref(h);
+
+    /* Another model's weights. */
+    cnn_model *alt = new_model(ALT_SPEC, 9);
+    char msg[700];
+    snprintf(msg, sizeof msg, "%s: tensor conv2.weight has shape [1,1,32,16], the "
+             "model expects [1,1,32,8]", path);
+    EXPECT_FAIL(alt, path, CNN_ERR_MISMATCH, msg);
+    cnn_model_free(alt);
+    alt = new_model("seed-dense", 9);
+    EXPECT_FAIL(alt, path, CNN_ERR_MISMATCH, NULL);
+    cnn_model_free(alt);
+
+    /* Shapes edited in the header. */
+    static const struct {
+        const char *shape;
+        int status;
+    } shapes[] = {
+        {"[3,3,1,33]", CNN_ERR_MISMATCH},
+        {"[3,3,32]", CNN_ERR_MISMATCH},
+        {"[288]", CNN_ERR_MISMATCH},
+        {"[3,3,1,32,1]", CNN_ERR_MISMATCH},
+        {"[]", CNN_ERR_MISMATCH},
+        {"[9223372036854775807,3,1,32]", CNN_ERR_MISMATCH},
+        {"[-3,3,1,32]", CNN_ERR_FORMAT},
+        {"[3.0,3,1,32]", CNN_ERR_FORMAT},
+        {"[\"3\",3,1,32]", CNN_ERR_FORMAT},
+        {"[null,3,1,32]", CNN_ERR_FORMAT},
+        {"\"3x3x1x32\"", CNN_ERR_FORMAT},
+        {"{}", CNN_ERR_FORMAT},
+        {"null", CNN_ERR_FORMAT},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        h = json_deep_copy(f.hdr);
+        json_error_t err;
+        json_t *s = json_loads(shapes[i].shape, JSON_DECODE_ANY, &err);
+        CHECK(s != NULL, "test shape %s", shapes[i].shape);
+        json_object_set_new(json_object_get(h, "conv1.weight"), "shape", s);
+        write_sft(path2, sizeof path2, "shape.safetensors", h, f.data, f.dlen);
+        EXPECT_FAIL(m, path2, shapes[i].status, "conv1.weight");
+        json_decref(h);
+    }
+    h = json_deep_copy(f.hdr);
+    json_object_del(json_object_get(h, "conv1.weight"), "shape");
+    write_sft(path2, sizeof path2, "noshape.safetensors", h, f.data, f.dlen);
+    EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, "conv1.weight");
+    json_decref(h);
+done:
+    sft_free(&f);
+    cnn_model_free(src);
+    cnn_model_free(m);
+}
+
+static void test_load_bad_offsets(void)
+{
+    char path[512], path2[512];
+    sft f;
+    cnn_model *src = saved_seed(path, sizeof path, "base3.safetensors", &f);
+    cnn_model *m = new_model("seed", 9);
+    if (!f.hdr)
+        goto done;
+    /* dense1.bias is the last tensor, at [dlen-40, dlen). */
+    char past[64], shortr[64], longr[64];
+    snprintf(past, sizeof past, "[%zu,%zu]", f.dlen, f.dlen + 40);
+    snprintf(shortr, sizeof shortr, "[%zu,%zu]", f.dlen - 40, f.dlen - 4);
+    snprintf(longr, sizeof longr, "[%zu,%zu]", f.dlen - 44, f.dlen);
+    const struct {
+        const char *offsets, *needle;
+    } bad[] = {
+        {past, "run past"},
+        {"[9223372036854775000,9223372036854775040]", "run past"},
+        {"[0,40]", "overlap"}, /* onto conv1.weight */
+        {shortr, "hold 36 bytes"},
+        {longr, "hold 44 bytes"},
+        {"[-40,0]", "dense1.bias: data_offsets"},
+        {"[40,0]", "dense1.bias: data_offsets"},
+        {"[0.0,40.0]", "dense1.bias: data_offsets"},
+        {"[\"0\",\"40\"]", "dense1.bias: data_offsets"},
+        {"[0,40,80]", "dense1.bias: data_offsets"},
+        {"[0]", "dense1.bias: data_offsets"},
+        {"[]", "dense1.bias: data_offsets"},
+        {"null", "dense1.bias: data_offsets"},
+        {"\"0-40\"", "dense1.bias: data_offsets"},
+        {"[0,99999999999999999999]", "not valid JSON"}, /* integer overflow */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *h = json_deep_copy(f.hdr);
+        json_error_t err;
+        json_t *o = json_loads(bad[i].offsets, JSON_DECODE_ANY, &err);
+        if (o) {
+            json_object_set_new(json_object_get(h, "dense1.bias"), "data_offsets", o);
+            write_sft(path2, sizeof path2, "offsets.safetensors", h, f.data, f.dlen);
+        } else { /* not representable in jansson: splice the text in */
+            char *text = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            char *at = strstr(text, "\"dense1.bias\"");
+            char *off = at ? strstr(at, "\"data_offsets\":") : NULL;
+            char *close = off ? strchr(off, ']') : NULL;
+            CHECK(close != NULL, "cannot find dense1.bias offsets");
+            if (close) {
+                char *edited = malloc(strlen(text) + strlen(bad[i].offsets) + 1);
+                size_t head = (size_t)(off - text) + strlen("\"data_offsets\":");
+                sprintf(edited, "%.*s%s%s", (int)head, text, bad[i].offsets, close + 1);
+                write_raw_sft(path2, sizeof path2, "offsets.safetensors", edited,
+                              f.data, f.dlen);
+                free(edited);
+            }
+            free(text);
+        }
+        EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, bad[i].needle);
+        json_decref(h);
+    }
+    /* Two tensors swapped onto the same bytes. */
+    json_t *h = json_deep_copy(f.hdr);
+    json_object_set(json_object_get(h, "conv2.bias"), "data_offsets",
+                    json_object_get(json_object_get(h, "conv4.bias"), "data_offsets"));
+    write_sft(path2, sizeof path2, "overlap.safetensors", h, f.data, f.dlen);
+    EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, "overlap");
+    json_decref(h);
+done:
+    sft_free(&f);
+    cnn_model_free(src);
+    cnn_model_free(m);
+}
+
+static void test_load_bad_data(void)
+{
+    char path[512], path2[512];
+    sft f;
+    cnn_model *src = saved_seed(path, sizeof path, "base4.safetensors", &f);
+    cnn_model *m = new_model("seed", 9);
+    if (!f.hdr)
+        goto done;
+    /* Cut short by one byte. */
+    snprintf(path2, sizeof path2, "%s",
+             test_write_file("cut.safetensors", f.bytes, f.size - 1));
+    EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, NULL);
+    /* Cut inside the header. */
+    snprintf(path2, sizeof path2, "%s",
+             test_write_file("cut2.safetensors", f.bytes, 8 + (size_t)f.hlen / 2));
+    EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, "exceeds the file size");
+    /* Trailing bytes nothing refers to. */
+    unsigned char *longer = malloc(f.size + 8);
+    memcpy(longer, f.bytes, f.size);
+    memset(longer + f.size, 0, 8);
+    snprintf(path2, sizeof path2, "%s",
+             test_write_file("trailing.safetensors", longer, f.size + 8));
+    EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, "cover");
+    free(longer);
+    /* One flipped bit in the data. */
+    unsigned char *flip = malloc(f.size);
+    memcpy(flip, f.bytes, f.size);
+    flip[8 + f.hlen + f.dlen / 2] ^= 0x10;
+    snprintf(path2, sizeof path2, "%s",
+             test_write_file("flipped.safetensors", flip, f.size));
+    EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, "checksum mismatch");
+    /* Without a crc32 in the metadata the same file loads. */
+    json_t *h = json_deep_copy(f.hdr);
+    json_object_del(json_object_get(h, "__metadata__"), "crc32");
+    write_sft(path2, sizeof path2, "nocrc.safetensors", h, flip + 8 + f.hlen, f.dlen);
+    CHECK(cnn_model_load(m, path2) == CNN_OK, "no crc: %s", cnn_last_error());
+    CHECK(memcmp(m->params, src->params, block_bytes(m)) != 0, "flip not loaded");
+    json_decref(h);
+    free(flip);
+    /* Uppercase hex is accepted. */
+    h = json_deep_copy(f.hdr);
+    char hex[16];
+    snprintf(hex, sizeof hex, "%08lX", (unsigned long)crc_of(f.data, f.dlen));
+    json_object_set_new(json_object_get(h, "__metadata__"), "crc32", json_string(hex));
+    write_sft(path2, sizeof path2, "upper.safetensors", h, f.data, f.dlen);
+    CHECK(cnn_model_load(m, path2) == CNN_OK, "upper-case crc: %s", cnn_last_error());
+    CHECK(memcmp(m->params, src->params, block_bytes(m)) == 0, "upper: differs");
+    json_decref(h);
+done:
+    sft_free(&f);
+    cnn_model_free(src);
+    cnn_model_free(m);
+}
+
+/* A header written by hand whose checksum is right but whose shape is a
+   string; also a duplicate key, which JSON objects do not allow here. */
+static void test_hand_built_corrupt(void)
+{
+    char path[512], json[1024];
+    cnn_model *m = new_model("logreg", 3);
+    size_t dlen = (784 * 10 + 10) * 4;
+    unsigned char *data = calloc(1, dlen);
+    unsigned long crc = (unsigned long)crc_of(data, dlen);
+    snprintf(json, sizeof json,
+             "{\"__metadata__\":{\"crc32\":\"%08lx\"},"
+             "\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":\"784x10\","
+             "\"data_offsets\":[0,31360]},"
+             "\"dense1.bias\":{\"dtype\":\"F32\",\"shape\":[10],"
+             "\"data_offsets\":[31360,31400]}}", crc);
+    write_raw_sft(path, sizeof path, "hand.safetensors", json, data, dlen);
+    EXPECT_FAIL(m, path, CNN_ERR_FORMAT, "dense1.weight");
+
+    /* The same, valid: loads zeros. */
+    snprintf(json, sizeof json,
+             "{\"__metadata__\":{\"crc32\":\"%08lx\"},"
+             "\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[784,10],"
+             "\"data_offsets\":[0,31360]},"
+             "\"dense1.bias\":{\"dtype\":\"F32\",\"shape\":[10],"
+             "\"data_offsets\":[31360,31400]}}", crc);
+    write_raw_sft(path, sizeof path, "hand-ok.safetensors", json, data, dlen);
+    CHECK(cnn_model_load(m, path) == CNN_OK, "hand-built: %s", cnn_last_error());
+    int zeros = 1;
+    for (size_t i = 0; i < m->block; i++)
+        zeros &= m->params[i] == 0.0f;
+    CHECK(zeros, "hand-built zeros not loaded");
+    cnn_model_init(m, 3);
+
+    /* Duplicate tensor. */
+    snprintf(json, sizeof json,
+             "{\"dense1.weight\":{\"dtype\":\"F32\",\"shape\":[784,10],"
+             "\"data_offsets\":[0,31360]},"
+             "\"dense1.bias\":{\"dtype\":\"F32\",\"shape\":[10],"
+             "\"data_offsets\":[31360,31400]},"
+             "\"dense1.bias\":{\"dtype\":\"F32\",\"shape\":[10],"
+             "\"data_offsets\":[31360,31400]}}");
+    write_raw_sft(path, sizeof path, "dup.safetensors", json, data, dlen);
+    EXPECT_FAIL(m, path, CNN_ERR_FORMAT, "dense1.bias");
+
+    /* A tensor name with a newline in it stays on one line. */
+    snprintf(json, sizeof json,
+             "{\"dense1.weight\\nx\":{\"dtype\":\"F32\",\"shape\":[784,10],"
+             "\"data_offsets\":[0,31360]}}");
+    write_raw_sft(path, sizeof path, "newline.safetensors", json, data, dlen);
+    EXPECT_FAIL(m, path, CNN_ERR_MISMATCH, "dense1.weight?x");
+
+    /* Deeply nested JSON. */
+    size_t depth = 100000;
+    char *deep = malloc(2 * depth + 1);
+    memset(deep, '[', depth);
+    memset(deep + depth, ']', depth);
+    deep[2 * depth] = 0;
+    write_raw_sft(path, sizeof path, "deep.safetensors", deep, NULL, 0);
+    EXPECT_FAIL(m, path, CNN_ERR_FORMAT, NULL);
+    free(deep);
+    free(data);
+    cnn_model_free(m);
+}
+
+/* Random mutations of a small valid file: never a crash, and on failure
+   the model is untouched. */
+static void test_fuzz(void)
+{
+    char path[512];
+    cnn_model *m = new_model("logreg", 3);
+    tmp_path(path, sizeof path, "fuzz-base.safetensors");
+    CHECK(cnn_model_save(m, path) == CNN_OK, "save: %s", cnn_last_error());
+    size_t size = 0;
+    unsigned char *base = read_file(path, &size);
+    if (!base || size < 16)
+        goto done;
+    uint64_t hlen = 0;
+    for (int i = 0; i < 8; i++)
+        hlen |= (uint64_t)base[i] << (8 * i);
+    unsigned char *buf = malloc(size);
+    size_t bytes = block_bytes(m);
+    float *before = malloc(bytes);
+    uint64_t rng = 88172645463325252ull;
+    int ok = 0, failed = 0;
+    for (int iter = 0; iter < 600; iter++) {
+        memcpy(buf, base, size);
+        size_t len = size;
+        int edits = 1 + iter % 4;
+        for (int e = 0; e < edits; e++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            size_t at = iter % 10 == 0 ? rng % 8 : 8 + rng % (size_t)hlen;
+            static const char pool[] = "{}[]\":,0123456789-.e \\Fx";
+            buf[at] = (rng >> 32) % 3 ? (unsigned char)pool[(rng >> 40) % (sizeof pool - 1)]
+                                      : (unsigned char)(rng >> 48);
+        }
+        if (iter % 7 == 0)
+            len = (size_t)(rng % size);
+        snprintf(path, sizeof path, "%s", test_write_file("fuzz.safetensors", buf, len));
+        memcpy(before, m->params, bytes);
+        int st = cnn_model_load(m, path);
+        CHECK(st == CNN_OK || st == CNN_ERR_FORMAT || st == CNN_ERR_MISMATCH,
+              "fuzz %d: status %d (%s)", iter, st, cnn_last_error());
+        if (st != CNN_OK) {
+            failed++;
+            CHECK(memcmp(before, m->params, bytes) == 0, "fuzz %d: params changed", iter);
+            CHECK(strstr(cnn_last_error(), path) && !strchr(cnn_last_error(), '\n'),
+                  "fuzz %d: message %s", iter, cnn_last_error());
+        } else {
+            ok++;
+        }
+    }
+    CHECK(failed > 0, "no mutation was rejected (%d loaded)", ok);
+    free(before);
+    free(buf);
+done:
+    free(base);
+    cnn_model_free(m);
+}
+
+TEST_TABLE(weights,
+           {"round_trip_seed", test_round_trip_seed},
+           {"round_trip_seed_dense", test_round_trip_seed_dense},
+           {"round_trip_logreg", test_round_trip_logreg},
+           {"reordered_tensors", test_reordered_tensors},
+           {"header_json", test_header_json},
+           {"no_temp_files", test_no_temp_files},
+           {"save_missing_dir", test_save_missing_dir},
+           {"save_write_error", test_save_write_error},
+           {"load_missing_file", test_load_missing_file},
+           {"load_short_files", test_load_short_files},
+           {"load_bad_header_length", test_load_bad_header_length},
+           {"load_not_json", test_load_not_json},
+           {"load_missing_extra_tensor", test_load_missing_extra_tensor},
+           {"load_wrong_dtype_shape", test_load_wrong_dtype_shape},
+           {"load_bad_offsets", test_load_bad_offsets},
+           {"load_bad_data", test_load_bad_data},
+           {"hand_built_corrupt", test_hand_built_corrupt},
+           {"fuzz", test_fuzz})
