@@ -1,211 +1,398 @@
 /*
  * conv-portable.c — portable C11 convolution kernels, the "scalar" ISA:
- * plain C written so that gcc and clang vectorise it at -O2 for the baseline
- * target (SSE2 on x86-64, NEON on aarch64), no -march flags needed.
+ * plain C that gcc and clang vectorise at -O2 for the baseline target (SSE2
+ * on x86-64, NEON on aarch64), no -march flags needed.
  *
  *   cnn_conv_{forward,backward_data,backward_weights}_scalar
  *       any k, stride and padding
  *   cnn_conv1x1_{forward,backward_data,backward_weights}_scalar
  *       1x1, stride 1, no padding: a small GEMM over the pixels
  *
- * How they vectorise.  Every hot loop is a register tile: a few pixels (or
- * input channels) times a fixed-width block of channels, held in a local
- * accumulator array.  The tile helpers are always inlined with constant tile
- * sizes, and `#pragma GCC unroll` unrolls the fixed-width loops completely,
- * so the accumulators live in vector registers (gcc 12 -O2 only vectorises
- * loops whose trip count is a known multiple of the vector width; a
- * straight-line, unrolled body is what its SLP vectoriser turns into SIMD).
- * Innermost loops have no branches: padding is handled by working out, per
- * output row and per edge pixel, which taps are inside the image.
+ * Every pass is a sequence of small GEMMs, io[r][c] (+)= sum_e A[r][e]*B[e][c],
+ * done by one family of micro-kernels (tile_PxW below): P rows of A times
+ * a block of W columns of B, held in a P x W accumulator array.  B rows are
+ * contiguous (weights [..][cin][cout] or dy pixels), A scalars are broadcast.
  *
- *   forward           out-channel blocks of 8 (then 4, then 1) x 4 output
- *                     pixels; input scalars broadcast against contiguous
- *                     weights w[ky][kx][ci][co..co+7].  For one kernel row
- *                     the (kx, ci) pairs are contiguous in both x and w, so
- *                     they run as one loop of k*in_c steps.
- *   backward_data     a gather: each dx pixel sums the dy pixels and taps
- *                     that touch it, so nothing is scattered.  The weights
- *                     for a block of 8 input channels are first copied
- *                     transposed, [ky][kx][co][8], into a fixed-size stack
- *                     buffer (no heap), so dy scalars broadcast against
- *                     contiguous weights just as in the forward pass.  With
- *                     stride s, the dx pixels of one row split into s phases
- *                     (ix mod s); pixels of a phase use the same taps, and s
- *                     apart in dx they are 1 apart in dy, so tiles of 4 of
- *                     them share every load pattern.
- *   backward_weights  per tap (ky, kx): a tile of 4 input channels x 8
- *                     output channels (or 1 x up to 32 when in_c is small)
- *                     accumulates over every pixel of all n images, then is
- *                     added to dw once.
+ * How gcc -O2 is made to vectorise them.  gcc 12 at -O2 only vectorises a
+ * loop whose trip count is a known multiple of the vector width, so the
+ * accumulator tile is unrolled completely (`#pragma GCC unroll`) and its
+ * straight-line body is turned into SIMD by the basic-block (SLP)
+ * vectoriser.  That only works when the tile's reduction is a single loop
+ * with the accumulators loaded before it and stored after it; a loop nest
+ * around the reduction, or inlining into a caller's loop nest, leaves the
+ * products scalar.  Hence each micro-kernel is its own non-inlined function,
+ * with literal tile sizes (clang also needs the accumulator array to have
+ * exactly the tile's size to keep it in registers), and everything else --
+ * padding, strides, phases -- is arranged around it:
  *
- * No allocation, no threads, no static mutable state.
+ *   forward           im2col: the k*k*in_c patches of a run of output pixels
+ *                     are copied (zeros for padding) into a stack buffer,
+ *                     then y = patches x w + b (ReLU fused into the store).
+ *   backward_weights  the same patches: dw += patches^T x dy, accumulated
+ *                     straight into dw over every pixel of all n images; db
+ *                     as a GEMM with a column of ones.
+ *   backward_data     a gather, nothing scattered: each dx pixel sums the dy
+ *                     pixels and taps that touch it.  With stride s the dx
+ *                     columns of a row split into s phases (ix mod s); pixels
+ *                     of one phase share their taps and sit 1 apart in dy.
+ *                     The weights are first copied, transposed, into a stack
+ *                     buffer as [ky][kx slot][cout][cin], the kx of each
+ *                     phase in descending order, so that for one kernel row
+ *                     the taps of a dx pixel meet contiguous dy pixels and
+ *                     contiguous weights: one reduction of (taps x cout).
+ *
+ * No heap allocation (one stack buffer per call: 32 KB of patches, or 64 KB
+ * of transposed weights), no threads, no static mutable state.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "kernels.h"
 #include "portable.h"
 
 #if defined(__GNUC__) || defined(__clang__)
-#define ALWAYS_INLINE inline __attribute__((always_inline))
+#define NOINLINE __attribute__((noinline))
 #else
-#define ALWAYS_INLINE inline
+#define NOINLINE
 #endif
 
-/* Unroll the next loop completely (its trip count is a small constant once
-   the tile helper is inlined). */
+/* Unroll the next loop completely (its trip count is a tile size), or not
+   at all (so that the loop vectoriser, not straight-line code, handles
+   it: fully unrolled selects become branches). */
 #define UNROLL _Pragma("GCC unroll 32")
+#define NO_UNROLL _Pragma("GCC unroll 1")
 
-/* Tile sizes.  Accumulators per tile: PIX * OC_BLOCK / 4 SSE registers. */
 enum {
-    PIX = 4,       /* output (or dx) pixels per tile */
-    OC_BLOCK = 8,  /* channels per vector block */
-    IC_BLOCK = 4,  /* input channels per backward-weights tile */
-    MAX_TILE = 32, /* largest block width any tile uses */
-    /* Floats in the backward-data transposed-weights buffer (32 KB). */
-    WT_CAP = 8192,
+    PATCH_CAP = 8192,  /* floats of im2col patches on the stack (32 KB) */
+    WT_CAP = 16384,    /* floats of transposed weights on the stack (64 KB) */
+    LEN_BLOCK = 256,   /* reduction steps per micro-kernel call */
+    A_BLOCK = 4096,    /* floats of A per row block (stays in L1) */
 };
 
+static inline ptrdiff_t pmin(ptrdiff_t a, ptrdiff_t b) { return a < b ? a : b; }
 static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline int imax(int a, int b) { return a > b ? a : b; }
 
-/* ceil(a / b) for b > 0 and any a. */
-static inline int ceil_div(int a, int b)
+/* ------------------------------------------------------ micro-kernels */
+
+/* One reduction step: acc[p][j] += at[p*a_p + e*a_e] * be[j].  The
+   products go through `prod` for clang (with `acc += av * b`, clang 14
+   keeps every accumulator twice and spills) but not for gcc (whose SLP
+   vectoriser then leaves the products scalar). */
+#if defined(__clang__)
+#define TILE_STEP(P, W)                                                      \
+    UNROLL for (int p = 0; p < P; p++) {                                     \
+        const float av = at[p * a_p + e * a_e];                              \
+        float prod[W];                                                       \
+        UNROLL for (int j = 0; j < W; j++) prod[j] = av * be[j];             \
+        UNROLL for (int j = 0; j < W; j++) acc[p][j] += prod[j];             \
+    }
+#else
+#define TILE_STEP(P, W)                                                      \
+    UNROLL for (int p = 0; p < P; p++) {                                     \
+        const float av = at[p * a_p + e * a_e];                              \
+        UNROLL for (int j = 0; j < W; j++) acc[p][j] += av * be[j];          \
+    }
+#endif
+
+/* An empty asm statement in the loops over tiles and over the reduction:
+   at -O3 gcc would otherwise loop-vectorise them (across tiles or across
+   reduction steps, with gathers and shuffles), several times slower than
+   the tile's own SIMD.  It changes nothing at -O2. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TILE_LOOP_BARRIER() __asm__ volatile("")
+#else
+#define TILE_LOOP_BARRIER() ((void)0)
+#endif
+
+/*
+ * tile_PxW: for each of ntiles tiles t, and p < P, j < W:
+ *   io[t*io_t + p*io_p + j] = start + sum_{e < len} a[t*a_t + p*a_p + e*a_e]
+ *                                                  * b[e*b_e + j]
+ * where start is init[j] when init is not NULL, else io's own value.  Then,
+ * when mask is not NULL, elements whose mask (indexed like io) is not > 0
+ * are zeroed; else, when relu, negative ones are.
+ *
+ * The mask and ReLU passes reread io instead of the accumulators: their
+ * loops are kept rolled (unrolled selects become branches; the loop
+ * vectoriser makes them compare-and-mask), and rolled loops over the
+ * accumulators would force those into memory.
+ */
+#define DEFINE_TILE(P, W)                                                    \
+    static NOINLINE void tile_##P##x##W(                                     \
+        ptrdiff_t ntiles, ptrdiff_t len, const float *restrict a,            \
+        ptrdiff_t a_t, ptrdiff_t a_p, ptrdiff_t a_e,                         \
+        const float *restrict b, ptrdiff_t b_e, float *restrict io,          \
+        ptrdiff_t io_t, ptrdiff_t io_p, const float *restrict init,          \
+        const float *restrict mask, int relu)                                \
+    {                                                                        \
+        for (ptrdiff_t t = 0; t < ntiles; t++) {                             \
+            TILE_LOOP_BARRIER();                                             \
+            const float *restrict at = a + t * a_t;                          \
+            float *restrict it = io + t * io_t;                              \
+            const float *restrict src = init ? init : it;                    \
+            const ptrdiff_t src_p = init ? 0 : io_p;                         \
+            float acc[P][W];                                                 \
+            UNROLL for (int p = 0; p < P; p++)                               \
+                UNROLL for (int j = 0; j < W; j++)                           \
+                    acc[p][j] = src[p * src_p + j];                          \
+            for (ptrdiff_t e = 0; e < len; e++) {                            \
+                TILE_LOOP_BARRIER();                                         \
+                const float *restrict be = b + e * b_e;                      \
+                TILE_STEP(P, W)                                              \
+            }                                                                \
+            UNROLL for (int p = 0; p < P; p++)                               \
+                UNROLL for (int j = 0; j < W; j++)                           \
+                    it[p * io_p + j] = acc[p][j];                            \
+            if (mask) {                                                      \
+                const float *restrict mt = mask + t * io_t;                  \
+                NO_UNROLL for (int p = 0; p < P; p++)                        \
+                    NO_UNROLL for (int j = 0; j < W; j++) {                  \
+                        const float v = it[p * io_p + j];                    \
+                        const float m = mt[p * io_p + j];                    \
+                        it[p * io_p + j] = m > 0.0f ? v : 0.0f;              \
+                    }                                                        \
+            } else if (relu) {                                               \
+                NO_UNROLL for (int p = 0; p < P; p++)                        \
+                    NO_UNROLL for (int j = 0; j < W; j++) {                  \
+                        const float v = it[p * io_p + j];                    \
+                        it[p * io_p + j] = v > 0.0f ? v : 0.0f;              \
+                    }                                                        \
+            }                                                                \
+        }                                                                    \
+    }
+
+/* Main tiles: 3 rows x 16 columns = 12 SSE / NEON accumulator registers
+   (x86-64 has 16; clang 14 spills this one, so it uses 4 x 8 there), then
+   4 x 8, 4 x 4 and 4 x 1 for narrower column remainders; rows left over
+   from those tiles go one at a time. */
+#if !defined(__clang__)
+DEFINE_TILE(3, 16)
+DEFINE_TILE(1, 16)
+#endif
+DEFINE_TILE(4, 8)
+DEFINE_TILE(4, 4)
+DEFINE_TILE(4, 1)
+DEFINE_TILE(1, 8)
+DEFINE_TILE(1, 4)
+DEFINE_TILE(1, 1)
+
+/* How a GEMM's outputs start: from io (accumulate), from a bias row, or
+   from zero. */
+enum start { FROM_IO, FROM_BIAS, FROM_ZERO };
+
+static const float zeros[32]; /* the init row of FROM_ZERO tiles */
+static const float one = 1.0f; /* a column of ones (stride 0) for db */
+
+/*
+ * io[r*io_r + c] for r < rows, c < cols:
+ *   start + sum_{e < len} a[r*a_r + e*a_e] * b[e*b_e + c],
+ * start per `start` (bias[c] for FROM_BIAS); then mask (indexed like io) or
+ * ReLU as in tile_PxW.  Rows and the reduction are blocked so that a block
+ * of A stays in L1 while every column block passes over it.
+ */
+static void gemm(ptrdiff_t rows, int cols, ptrdiff_t len, const float *a,
+                 ptrdiff_t a_r, ptrdiff_t a_e, const float *b, ptrdiff_t b_e,
+                 float *io, ptrdiff_t io_r, enum start start,
+                 const float *bias, const float *mask, int relu)
 {
-    return a > 0 ? (a + b - 1) / b : -((-a) / b);
+    const ptrdiff_t lc = len < LEN_BLOCK ? len : LEN_BLOCK;
+    /* Rows per block: a multiple of 12, so that only the last block has
+       rows left over from tiles of 3 or 4. */
+    ptrdiff_t rc = (A_BLOCK / (lc > 0 ? lc : 1)) / 12 * 12;
+    if (rc < 12)
+        rc = 12;
+    if (rows <= 2 * rc)
+        rc = rows;
+    for (ptrdiff_t r0 = 0; r0 < rows; r0 += rc) {
+        const ptrdiff_t nr = pmin(rc, rows - r0);
+        ptrdiff_t e0 = 0;
+        do {
+            const ptrdiff_t ne = pmin(lc, len - e0);
+            const int first = e0 == 0, last = e0 + ne >= len;
+            const float *A = a + r0 * a_r + e0 * a_e;
+            const float *B = b + e0 * b_e;
+            float *IO = io + r0 * io_r;
+            const float *MK = last && mask ? mask + r0 * io_r : NULL;
+            const int RL = last && relu;
+#define TILE_INIT(c)                                                         \
+    (!first || start == FROM_IO ? NULL                                       \
+     : start == FROM_BIAS       ? bias + (c)                                 \
+                                : zeros)
+#define CALL(fn, ntiles, P, rows_off, c)                                     \
+    fn(ntiles, ne, A + (rows_off) * a_r, (P) * a_r, a_r, a_e, B + (c), b_e,  \
+       IO + (rows_off) * io_r + (c), (P) * io_r, io_r, TILE_INIT(c),         \
+       MK ? MK + (rows_off) * io_r + (c) : NULL, RL)
+            /* Columns [c, c+W): tiles of P rows, then single rows. */
+#define BLOCK(P, W)                                                          \
+    do {                                                                     \
+        const ptrdiff_t nt = nr / (P), left = nr - nt * (P);                 \
+        if (nt)                                                              \
+            CALL(tile_##P##x##W, nt, P, 0, c);                               \
+        if (left)                                                            \
+            CALL(tile_1x##W, left, 1, nt * (P), c);                          \
+    } while (0)
+            int c = 0;
+#if !defined(__clang__) /* clang 14 spills the 3 x 16 tile */
+            for (; c + 16 <= cols; c += 16)
+                BLOCK(3, 16);
+#endif
+            for (; c + 8 <= cols; c += 8)
+                BLOCK(4, 8);
+            for (; c + 4 <= cols; c += 4)
+                BLOCK(4, 4);
+            for (; c < cols; c++)
+                BLOCK(4, 1);
+#undef BLOCK
+#undef CALL
+#undef TILE_INIT
+            e0 += ne;
+        } while (e0 < len);
+    }
 }
 
-/* floor(a / b) for b > 0 and any a. */
-static inline int floor_div(int a, int b)
+/* ------------------------------------------------------------- im2col */
+
+/* d[i] = s[i] (or 0 when s is NULL) for i < n.  Runs are short (k*in_c
+   floats at most), so no libc call: blocks of 8, then a tail written so
+   that gcc does not turn it into a memcpy call. */
+static inline void copy_or_zero(float *restrict d, const float *restrict s,
+                                ptrdiff_t n)
 {
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
+    ptrdiff_t i = 0;
+    if (s) {
+        for (; i + 8 <= n; i += 8)
+            UNROLL for (int j = 0; j < 8; j++) d[i + j] = s[i + j];
+        UNROLL for (int j = 0; j < 7; j++) if (i + j < n) d[i + j] = s[i + j];
+    } else {
+        for (; i + 8 <= n; i += 8)
+            UNROLL for (int j = 0; j < 8; j++) d[i + j] = 0.0f;
+        UNROLL for (int j = 0; j < 7; j++) if (i + j < n) d[i + j] = 0.0f;
+    }
 }
 
-/* Output positions o in [0, out) whose tap `off` lands inside the input:
-   0 <= o*s - pad + off < in.  Returns [*lo, *hi), possibly empty. */
-static void valid_outputs(int pad, int s, int off, int in, int out, int *lo,
-                          int *hi)
+/* Of patch elements [lo, hi), whose values are src[0 ..] (or zeros when
+   src is NULL), write those inside [e0, e1) to dst (dst is element e0). */
+static void put_range(float *dst, ptrdiff_t e0, ptrdiff_t e1, ptrdiff_t lo,
+                      ptrdiff_t hi, const float *src)
 {
-    int a = imax(0, ceil_div(pad - off, s));
-    int b = imin(out, floor_div(in - 1 + pad - off, s) + 1);
-    *lo = imin(a, out);
-    *hi = imax(b, *lo);
+    const ptrdiff_t from = lo > e0 ? lo : e0, to = hi < e1 ? hi : e1;
+    if (from < to)
+        copy_or_zero(dst + (from - e0), src ? src + (from - lo) : NULL,
+                     to - from);
+}
+
+/* Patch elements [e0, e1) of output pixel (img, oy, ox) into dst (which is
+   element e0).  Element e of a patch is (ky*k + kx)*in_c + ci, i.e. w's
+   [ky][kx][ci] order; taps outside the image read 0. */
+static void fill_patch(const cnn_conv_geom *g, const float *x, ptrdiff_t img,
+                       int oy, int ox, ptrdiff_t e0, ptrdiff_t e1, float *dst)
+{
+    const int H = g->in_h, IW = g->in_w, C = g->in_c, k = g->k;
+    const ptrdiff_t krow = (ptrdiff_t)k * C;
+    const int iy0 = oy * g->stride - g->pad_top;
+    const int ix0 = ox * g->stride - g->pad_left;
+    const int kx0 = imax(0, -ix0), kx1 = imax(kx0, imin(k, IW - ix0));
+    if (e0 == 0 && e1 == k * krow && kx0 == 0 && kx1 == k && iy0 >= 0 &&
+        iy0 + k <= H) {
+        /* Whole patch, all inside: k runs of k*in_c floats. */
+        const float *row = x + ((img * H + iy0) * IW + ix0) * C;
+        for (int ky = 0; ky < k; ky++)
+            copy_or_zero(dst + ky * krow, row + (ptrdiff_t)ky * IW * C, krow);
+        return;
+    }
+    for (int ky = 0; ky < k; ky++) {
+        const ptrdiff_t lo = ky * krow, hi = lo + krow;
+        if (hi <= e0 || lo >= e1)
+            continue;
+        const int iy = iy0 + ky;
+        if (iy < 0 || iy >= H || kx0 == kx1) {
+            put_range(dst, e0, e1, lo, hi, NULL);
+            continue;
+        }
+        const float *row = x + ((img * H + iy) * IW + ix0 + kx0) * C;
+        put_range(dst, e0, e1, lo, lo + kx0 * C, NULL);
+        put_range(dst, e0, e1, lo + kx0 * C, lo + kx1 * C, row);
+        put_range(dst, e0, e1, lo + kx1 * C, hi, NULL);
+    }
+}
+
+/*
+ * Patch elements [e0, e0+ne) of np output pixels starting at flat pixel p0
+ * (over all images) into patch[i*ne + e - e0], as fill_patch does.
+ *
+ * When a patch row (k*in_c floats, e.g. 3 for a 3x3 kernel on one channel)
+ * is too short for per-pixel copies to pay, the pixels of one output row
+ * whose taps are all inside are filled element by element across pixels.
+ */
+static void fill_patches(const cnn_conv_geom *g, const float *x, ptrdiff_t p0,
+                         ptrdiff_t np, ptrdiff_t e0, ptrdiff_t ne,
+                         float *patch)
+{
+    const int H = g->in_h, IW = g->in_w, C = g->in_c;
+    const int OH = g->out_h, OW = g->out_w, k = g->k, s = g->stride;
+    const int pl = g->pad_left;
+    const ptrdiff_t per_img = (ptrdiff_t)OH * OW;
+    const ptrdiff_t krow = (ptrdiff_t)k * C, K = k * krow;
+    /* Output columns whose k taps are all inside the image. */
+    const int ox_lo = imin(OW, (pl + s - 1) / s);
+    const int ox_hi = IW - k + pl >= 0 ? imin(OW, (IW - k + pl) / s + 1) : 0;
+    ptrdiff_t img = p0 / per_img;
+    int oy = (int)(p0 % per_img / OW), ox = (int)(p0 % per_img % OW);
+    for (ptrdiff_t i = 0; i < np;) {
+        const int run = (int)pmin(OW - ox, np - i); /* pixels on this row */
+        const int iy0 = oy * s - g->pad_top;
+        int a = ox, b = ox; /* [a, b): filled across pixels */
+        if (krow < 8 && ne == K && iy0 >= 0 && iy0 + k <= H) {
+            a = imax(ox, ox_lo);
+            b = imax(a, imin(ox + run, ox_hi));
+        }
+        for (int o = ox; o < ox + run; o++) {
+            float *dst = patch + (i + o - ox) * ne;
+            if (o == a && b > a) {
+                for (int ky = 0; ky < k; ky++) {
+                    const float *src =
+                        x + ((img * H + iy0 + ky) * IW + a * s - pl) * C;
+                    for (ptrdiff_t e = 0; e < krow; e++)
+                        for (int q = 0; q < b - a; q++)
+                            dst[q * K + ky * krow + e] =
+                                src[(ptrdiff_t)q * s * C + e];
+                }
+                o = b - 1;
+                continue;
+            }
+            fill_patch(g, x, img, oy, o, e0, e0 + ne, dst);
+        }
+        i += run;
+        ox += run;
+        if (ox == OW) {
+            ox = 0;
+            if (++oy == OH)
+                oy = 0, img++;
+        }
+    }
 }
 
 /* ------------------------------------------------------------ forward */
-
-/*
- * One forward tile: P output pixels x W output channels.
- * x points at the first input element of pixel 0 for the first kernel row;
- * pixel p's element e of kernel row r is x[r*x_row + p*x_pix + e].
- * w points at the weight of (first row, first tap, ci 0, first channel);
- * element e of row r is w[r*w_row + e*w_el + j].
- */
-static ALWAYS_INLINE void fwd_tile(const int P, const int W, int nrows,
-                                   int len, const float *restrict x,
-                                   ptrdiff_t x_row, ptrdiff_t x_pix,
-                                   const float *restrict w, ptrdiff_t w_row,
-                                   ptrdiff_t w_el, const float *restrict b,
-                                   float *restrict y, ptrdiff_t y_pix,
-                                   int relu)
-{
-    float acc[PIX][MAX_TILE];
-    if (b) {
-        UNROLL for (int p = 0; p < P; p++)
-            UNROLL for (int j = 0; j < W; j++) acc[p][j] = b[j];
-    } else {
-        UNROLL for (int p = 0; p < P; p++)
-            UNROLL for (int j = 0; j < W; j++) acc[p][j] = 0.0f;
-    }
-    for (int r = 0; r < nrows; r++) {
-        const float *restrict xr = x + r * x_row;
-        const float *restrict wr = w + r * w_row;
-        for (int e = 0; e < len; e++) {
-            const float *restrict we = wr + e * w_el;
-            UNROLL for (int p = 0; p < P; p++) {
-                const float xv = xr[p * x_pix + e];
-                UNROLL for (int j = 0; j < W; j++) acc[p][j] += xv * we[j];
-            }
-        }
-    }
-    if (relu) {
-        /* Not unrolled: the loop vectoriser turns the select into a
-           compare and a mask, where straight-line code would branch. */
-        for (int p = 0; p < P; p++)
-            for (int j = 0; j < W; j++) {
-                const float v = acc[p][j];
-                y[p * y_pix + j] = v > 0.0f ? v : 0.0f;
-            }
-    } else {
-        UNROLL for (int p = 0; p < P; p++)
-            UNROLL for (int j = 0; j < W; j++) y[p * y_pix + j] = acc[p][j];
-    }
-}
-
-/* P output pixels, all M output channels (w, b, y point at channel 0). */
-static ALWAYS_INLINE void fwd_pixels(const int P, int M, int nrows, int len,
-                                     const float *x, ptrdiff_t x_row,
-                                     ptrdiff_t x_pix, const float *w,
-                                     ptrdiff_t w_row, const float *b,
-                                     float *y, int relu)
-{
-    int co = 0;
-    for (; co + OC_BLOCK <= M; co += OC_BLOCK)
-        fwd_tile(P, OC_BLOCK, nrows, len, x, x_row, x_pix, w + co, w_row, M,
-                 b ? b + co : NULL, y + co, M, relu);
-    for (; co + 4 <= M; co += 4)
-        fwd_tile(P, 4, nrows, len, x, x_row, x_pix, w + co, w_row, M,
-                 b ? b + co : NULL, y + co, M, relu);
-    for (; co < M; co++)
-        fwd_tile(P, 1, nrows, len, x, x_row, x_pix, w + co, w_row, M,
-                 b ? b + co : NULL, y + co, M, relu);
-}
 
 void cnn_conv_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
                              const float *w, const float *b, float *y,
                              int relu)
 {
-    const int H = g->in_h, IW = g->in_w, C = g->in_c;
-    const int OH = g->out_h, OW = g->out_w, M = g->out_c;
-    const int k = g->k, s = g->stride, pl = g->pad_left;
-    const ptrdiff_t x_row = (ptrdiff_t)IW * C;
-    const ptrdiff_t w_row = (ptrdiff_t)k * C * M;
-    const ptrdiff_t x_pix = (ptrdiff_t)s * C;
-    /* Output columns whose k taps are all inside the image. */
-    int ox_lo, ox_hi;
-    valid_outputs(pl, s, 0, IW - k + 1, OW, &ox_lo, &ox_hi);
-
-    for (int img = 0; img < n; img++) {
-        const float *xi = x + (ptrdiff_t)img * H * x_row;
-        for (int oy = 0; oy < OH; oy++) {
-            const int iy0 = oy * s - g->pad_top;
-            const int ky0 = imax(0, -iy0), ky1 = imin(k, H - iy0);
-            const int nrows = imax(0, ky1 - ky0);
-            /* Row ky0 of the input and of the weights, column 0. */
-            const float *xr = nrows ? xi + (iy0 + ky0) * x_row : xi;
-            const float *wr = nrows ? w + ky0 * w_row : w;
-            float *yr = y + ((ptrdiff_t)img * OH + oy) * OW * M;
-            int ox = 0;
-            for (; ox < OW; ox++) {
-                if (ox == ox_lo) {
-                    /* The interior: all taps valid, tiles of PIX pixels. */
-                    const float *xo = xr + (ptrdiff_t)(ox * s - pl) * C;
-                    for (; ox + PIX <= ox_hi; ox += PIX, xo += PIX * x_pix)
-                        fwd_pixels(PIX, M, nrows, k * C, xo, x_row, x_pix, wr,
-                                   w_row, b, yr + (ptrdiff_t)ox * M, relu);
-                    for (; ox < ox_hi; ox++, xo += x_pix)
-                        fwd_pixels(1, M, nrows, k * C, xo, x_row, x_pix, wr,
-                                   w_row, b, yr + (ptrdiff_t)ox * M, relu);
-                    if (ox >= OW)
-                        break;
-                }
-                /* An edge pixel: only taps kx0..kx1-1 are inside. */
-                const int ix0 = ox * s - pl;
-                const int kx0 = imax(0, -ix0), kx1 = imin(k, IW - ix0);
-                const int len = imax(0, kx1 - kx0) * C;
-                fwd_pixels(1, M, nrows, len, len ? xr + (ix0 + kx0) * C : xr,
-                           x_row, x_pix, len ? wr + kx0 * C * M : wr, w_row,
-                           b, yr + (ptrdiff_t)ox * M, relu);
-            }
+    const int M = g->out_c;
+    const ptrdiff_t K = (ptrdiff_t)g->k * g->k * g->in_c;
+    const ptrdiff_t npix = (ptrdiff_t)n * g->out_h * g->out_w;
+    const ptrdiff_t kc = pmin(K, PATCH_CAP);
+    const ptrdiff_t chunk = PATCH_CAP / kc;
+    float patch[PATCH_CAP];
+    for (ptrdiff_t p0 = 0; p0 < npix; p0 += chunk) {
+        const ptrdiff_t np = pmin(chunk, npix - p0);
+        for (ptrdiff_t e0 = 0; e0 < K; e0 += kc) {
+            const ptrdiff_t ne = pmin(kc, K - e0);
+            fill_patches(g, x, p0, np, e0, ne, patch);
+            enum start st = e0 ? FROM_IO : b ? FROM_BIAS : FROM_ZERO;
+            gemm(np, M, ne, patch, ne, 1, w + e0 * M, M, y + p0 * M, M, st,
+                 b, NULL, relu && e0 + ne == K);
         }
     }
 }
@@ -216,78 +403,55 @@ void cnn_conv1x1_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
 {
     const int C = g->in_c, M = g->out_c;
     const ptrdiff_t npix = (ptrdiff_t)n * g->in_h * g->in_w;
-    ptrdiff_t p = 0;
-    for (; p + PIX <= npix; p += PIX)
-        fwd_pixels(PIX, M, 1, C, x + p * C, 0, C, w, 0, b, y + p * M, relu);
-    for (; p < npix; p++)
-        fwd_pixels(1, M, 1, C, x + p * C, 0, C, w, 0, b, y + p * M, relu);
+    gemm(npix, M, C, x, C, 1, w, M, y, M, b ? FROM_BIAS : FROM_ZERO, b, NULL,
+         relu);
+}
+
+/* --------------------------------------------------- backward weights */
+
+/* db[c] += sum over npix pixels of dy[pix][c]: a GEMM with a column of
+   ones. */
+static void bias_grad(ptrdiff_t npix, int M, const float *dy, float *db)
+{
+    gemm(1, M, npix, &one, 0, 0, dy, M, db, 0, FROM_IO, NULL, NULL, 0);
+}
+
+void cnn_conv_backward_weights_scalar(const cnn_conv_geom *g, int n,
+                                      const float *x, const float *dy,
+                                      float *dw, float *db)
+{
+    const int M = g->out_c;
+    const ptrdiff_t K = (ptrdiff_t)g->k * g->k * g->in_c;
+    const ptrdiff_t npix = (ptrdiff_t)n * g->out_h * g->out_w;
+    const ptrdiff_t kc = pmin(K, PATCH_CAP);
+    const ptrdiff_t chunk = PATCH_CAP / kc;
+    float patch[PATCH_CAP];
+    for (ptrdiff_t p0 = 0; p0 < npix; p0 += chunk) {
+        const ptrdiff_t np = pmin(chunk, npix - p0);
+        for (ptrdiff_t e0 = 0; e0 < K; e0 += kc) {
+            const ptrdiff_t ne = pmin(kc, K - e0);
+            fill_patches(g, x, p0, np, e0, ne, patch);
+            /* dw[e][c] += sum_i patch[i][e] * dy[i][c] */
+            gemm(ne, M, np, patch, 1, ne, dy + p0 * M, M, dw + e0 * M, M,
+                 FROM_IO, NULL, NULL, 0);
+        }
+    }
+    if (db)
+        bias_grad(npix, M, dy, db);
+}
+
+void cnn_conv1x1_backward_weights_scalar(const cnn_conv_geom *g, int n,
+                                         const float *x, const float *dy,
+                                         float *dw, float *db)
+{
+    const int C = g->in_c, M = g->out_c;
+    const ptrdiff_t npix = (ptrdiff_t)n * g->in_h * g->in_w;
+    gemm(C, M, npix, x, 1, C, dy, M, dw, M, FROM_IO, NULL, NULL, 0);
+    if (db)
+        bias_grad(npix, M, dy, db);
 }
 
 /* ------------------------------------------------------ backward data */
-
-/*
- * One backward-data tile: P dx pixels x W input channels, summing over
- * ntap_y x ntap_x taps and len output channels.  Pixel p, tap (a, t),
- * channel co reads dy[a*dy_ty + t*dy_tx + p*dy_pix + co] and the transposed
- * weights wt[a*wt_ty + t*wt_tx + co*W + j].  first: start from zero, else
- * add to dx; last: apply the mask (when not NULL) on the store.
- */
-static ALWAYS_INLINE void bwd_tile(const int P, const int W, int ntap_y,
-                                   int ntap_x, int len,
-                                   const float *restrict dy, ptrdiff_t dy_ty,
-                                   ptrdiff_t dy_tx, ptrdiff_t dy_pix,
-                                   const float *restrict wt, ptrdiff_t wt_ty,
-                                   ptrdiff_t wt_tx, float *restrict dx,
-                                   ptrdiff_t dx_pix,
-                                   const float *restrict mask, int first,
-                                   int last)
-{
-    float acc[PIX][MAX_TILE];
-    if (first) {
-        UNROLL for (int p = 0; p < P; p++)
-            UNROLL for (int j = 0; j < W; j++) acc[p][j] = 0.0f;
-    } else {
-        UNROLL for (int p = 0; p < P; p++)
-            UNROLL for (int j = 0; j < W; j++) acc[p][j] = dx[p * dx_pix + j];
-    }
-    for (int a = 0; a < ntap_y; a++)
-        for (int t = 0; t < ntap_x; t++) {
-            const float *restrict d = dy + a * dy_ty + t * dy_tx;
-            const float *restrict wp = wt + a * wt_ty + t * wt_tx;
-            for (int co = 0; co < len; co++) {
-                const float *restrict wc = wp + co * W;
-                UNROLL for (int p = 0; p < P; p++) {
-                    const float v = d[p * dy_pix + co];
-                    UNROLL for (int j = 0; j < W; j++) acc[p][j] += v * wc[j];
-                }
-            }
-        }
-    if (last && mask) {
-        /* Not unrolled, both operands loaded unconditionally: see the
-           ReLU store of fwd_tile. */
-        for (int p = 0; p < P; p++)
-            for (int j = 0; j < W; j++) {
-                const float v = acc[p][j], m = mask[p * dx_pix + j];
-                dx[p * dx_pix + j] = m > 0.0f ? v : 0.0f;
-            }
-    } else {
-        UNROLL for (int p = 0; p < P; p++)
-            UNROLL for (int j = 0; j < W; j++) dx[p * dx_pix + j] = acc[p][j];
-    }
-}
-
-/* Copy w[t][cb..cb+W-1][c0..c0+cn-1] for every tap t < taps into
-   wt[t][co][j] (co < cn, j < W). */
-static ALWAYS_INLINE void pack_transposed(const int W, const float *restrict w,
-                                          int taps, int C, int M, int cb,
-                                          int c0, int cn, float *restrict wt)
-{
-    for (int t = 0; t < taps; t++)
-        for (int co = 0; co < cn; co++)
-            UNROLL for (int j = 0; j < W; j++)
-                wt[((ptrdiff_t)t * cn + co) * W + j] =
-                    w[((ptrdiff_t)t * C + cb + j) * M + c0 + co];
-}
 
 /* Taps t in [0, k) that reach input coordinate i (q = i + pad) from an
    output o = (q - t) / s in [0, out): t = t0, t0 + s, ... (*count of them),
@@ -295,105 +459,147 @@ static ALWAYS_INLINE void pack_transposed(const int W, const float *restrict w,
 static void taps_reaching(int q, int s, int k, int out, int *t0, int *count,
                           int *o0)
 {
-    int t_min = imax(0, q - s * out + 1), t_max = imin(k - 1, q);
-    int t = t_min + (q - t_min) % s;
+    const int t_min = imax(0, q - s * out + 1), t_max = imin(k - 1, q);
+    const int t = t_min + (q - t_min) % s;
     *t0 = t;
     *count = t <= t_max ? (t_max - t) / s + 1 : 0;
     *o0 = (q - t) / s;
 }
 
-/*
- * dx[..][cb..cb+W-1] of every image, summing output channels c0..c0+cn-1
- * with the weights packed in wt; first/last as in bwd_tile.
- */
-static ALWAYS_INLINE void bwd_data_pass(const int W, const cnn_conv_geom *g,
-                                        int n, const float *dy,
-                                        const float *wt, const float *mask,
-                                        float *dx, int cb, int c0, int cn,
-                                        int first, int last)
+/* Slot of tap kx in a packed kernel row: taps grouped by phase kx mod s,
+   each group in descending kx. */
+static int kx_slot(int kx, int k, int s)
 {
-    const int H = g->in_h, IW = g->in_w, C = g->in_c;
-    const int OH = g->out_h, OW = g->out_w, M = g->out_c;
-    const int k = g->k, s = g->stride, pl = g->pad_left;
-    const ptrdiff_t dy_ty = -(ptrdiff_t)OW * M, dy_tx = -(ptrdiff_t)M;
-    const ptrdiff_t wt_ty = (ptrdiff_t)s * k * cn * W;
-    const ptrdiff_t wt_tx = (ptrdiff_t)s * cn * W;
-    const ptrdiff_t dx_pix = (ptrdiff_t)s * C;
+    const int rho = kx % s;
+    int start = 0;
+    for (int r = 0; r < rho && r < k; r++)
+        start += (k - 1 - r) / s + 1;
+    const int n_rho = (k - 1 - rho) / s + 1;
+    return start + n_rho - 1 - (kx - rho) / s;
+}
 
+/* wt[((ky*k + slot(kx))*cn + co)*cw + j] = w[ky][kx][cb + j][c0 + co]. */
+static void pack_transposed(const cnn_conv_geom *g, const float *w, int cb,
+                            int cw, int c0, int cn, float *wt)
+{
+    const int k = g->k, C = g->in_c, M = g->out_c;
+    for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++) {
+            const float *src = w + ((ptrdiff_t)(ky * k + kx) * C + cb) * M + c0;
+            float *dst =
+                wt + (ptrdiff_t)(ky * k + kx_slot(kx, k, g->stride)) * cn * cw;
+            for (int co = 0; co < cn; co++)
+                for (int j = 0; j < cw; j++)
+                    dst[(ptrdiff_t)co * cw + j] = src[(ptrdiff_t)j * M + co];
+        }
+}
+
+/* One pass of backward data: input channels [cb, cb+cw) of dx from output
+   channels [c0, c0+cn) of dy, weights packed in wt; first: dx starts from
+   zero (else accumulates), last: the mask is applied. */
+typedef struct bwd_pass {
+    const cnn_conv_geom *g;
+    const float *dy, *wt, *mask;
+    float *dx;
+    int cb, cw, c0, cn, first, last;
+} bwd_pass;
+
+/*
+ * npx dx pixels of row iy of image img, columns ix0, ix0 + s, ...; all of
+ * them see kernel rows ty0, ty0 + s, ... (nty, from dy rows oy0, oy0 - 1,
+ * ...) and taps tx, tx + s, ... (ntx, from dy columns ox0, ox0 - 1, ...
+ * for the first pixel, one more for each next pixel).
+ */
+static void bwd_pixels(const bwd_pass *ps, int img, int iy, int ix0,
+                       ptrdiff_t npx, int ty0, int nty, int oy0, int tx,
+                       int ntx, int ox0)
+{
+    const cnn_conv_geom *g = ps->g;
+    const int C = g->in_c, M = g->out_c, k = g->k, s = g->stride;
+    const int OW = g->out_w, cw = ps->cw, cn = ps->cn;
+    const ptrdiff_t at =
+        (((ptrdiff_t)img * g->in_h + iy) * g->in_w + ix0) * C + ps->cb;
+    float *io = ps->dx + at;
+    const float *mask = ps->mask ? ps->mask + at : NULL;
+    const ptrdiff_t io_r = (ptrdiff_t)s * C;
+    if (nty == 0 || ntx == 0) { /* no tap reaches these pixels */
+        if (ps->first)
+            for (ptrdiff_t i = 0; i < npx; i++)
+                memset(io + i * io_r, 0, (size_t)cw * sizeof *io);
+        return;
+    }
+    /* cn == M: the taps of one kernel row meet contiguous dy pixels
+       ox0-ntx+1 .. ox0 and contiguous weight slots, one reduction. */
+    const int merged = cn == M;
+    const int groups = merged ? 1 : ntx;
+    for (int a = 0; a < nty; a++) {
+        const int ky = ty0 + s * a;
+        const float *dyrow =
+            ps->dy + ((ptrdiff_t)img * g->out_h + oy0 - a) * OW * M + ps->c0;
+        for (int grp = 0; grp < groups; grp++) {
+            const float *A, *B;
+            ptrdiff_t len;
+            if (merged) {
+                const int last_kx = tx + s * (ntx - 1);
+                A = dyrow + (ptrdiff_t)(ox0 - ntx + 1) * M;
+                B = ps->wt + (ptrdiff_t)(ky * k + kx_slot(last_kx, k, s)) *
+                                 cn * cw;
+                len = (ptrdiff_t)ntx * M;
+            } else {
+                const int kx = tx + s * grp;
+                A = dyrow + (ptrdiff_t)(ox0 - grp) * M;
+                B = ps->wt + (ptrdiff_t)(ky * k + kx_slot(kx, k, s)) * cn * cw;
+                len = cn;
+            }
+            const int first = ps->first && a == 0 && grp == 0;
+            const int last = ps->last && a == nty - 1 && grp == groups - 1;
+            gemm(npx, cw, len, A, M, 1, B, cw, io, io_r,
+                 first ? FROM_ZERO : FROM_IO, NULL, last ? mask : NULL, 0);
+        }
+    }
+}
+
+static void bwd_data_pass(const bwd_pass *ps, int n)
+{
+    const cnn_conv_geom *g = ps->g;
+    const int IW = g->in_w, OW = g->out_w;
+    const int k = g->k, s = g->stride, pl = g->pad_left;
     for (int img = 0; img < n; img++)
-        for (int iy = 0; iy < H; iy++) {
+        for (int iy = 0; iy < g->in_h; iy++) {
             int ty0, nty, oy0;
-            taps_reaching(iy + g->pad_top, s, k, OH, &ty0, &nty, &oy0);
-            /* dy row oy0 at channel c0, weights row ty0. */
-            const float *dyr =
-                nty ? dy + ((ptrdiff_t)img * OH + oy0) * OW * M + c0 : dy;
-            const float *wtr = nty ? wt + (ptrdiff_t)ty0 * k * cn * W : wt;
-            const ptrdiff_t row = ((ptrdiff_t)img * H + iy) * IW;
+            taps_reaching(iy + g->pad_top, s, k, g->out_h, &ty0, &nty, &oy0);
             for (int r = 0; r < s && r < IW; r++) {
                 /* Phase r: dx columns ix = r + s*i, i < count. */
                 const int count = (IW - 1 - r) / s + 1;
-                /* Interior: k-1 <= ix + pl <= s*OW - 1, all taps valid. */
-                int i_lo = imin(count, imax(0, ceil_div(k - 1 - pl - r, s)));
-                int lim = imin(IW - 1, s * OW - 1 - pl);
+                /* Interior: k-1 <= ix + pl <= s*OW - 1, every tap valid. */
+                int i_lo = (k - 1 - pl - r + s - 1) / s;
+                if (k - 1 - pl - r <= 0)
+                    i_lo = 0;
+                i_lo = imin(i_lo, count);
+                const int lim = imin(IW - 1, s * OW - 1 - pl);
                 int i_hi = lim >= r ? imin(count, (lim - r) / s + 1) : 0;
                 i_hi = imax(i_hi, i_lo);
-                const int tx0 = (r + pl) % s;
-                const int ntx = tx0 < k ? (k - 1 - tx0) / s + 1 : 0;
                 for (int i = 0; i < count; i++) {
-                    int ix = r + s * i;
-                    if (i == i_lo && nty && ntx) {
-                        for (; i + PIX <= i_hi; i += PIX, ix += PIX * s) {
-                            const int ox0 = (ix + pl - tx0) / s;
-                            const ptrdiff_t at = (row + ix) * C + cb;
-                            bwd_tile(PIX, W, nty, ntx, cn,
-                                     dyr + (ptrdiff_t)ox0 * M, dy_ty, dy_tx,
-                                     M, wtr + (ptrdiff_t)tx0 * cn * W, wt_ty,
-                                     wt_tx, dx + at, dx_pix,
-                                     mask ? mask + at : NULL, first, last);
-                        }
-                        if (i >= count)
-                            break;
+                    const int ix = r + s * i;
+                    if (i == i_lo && i_hi > i_lo) {
+                        const int tx = (ix + pl) % s;
+                        const int ntx = tx < k ? (k - 1 - tx) / s + 1 : 0;
+                        bwd_pixels(ps, img, iy, ix, i_hi - i_lo, ty0, nty,
+                                   oy0, tx, ntx, (ix + pl - tx) / s);
+                        i = i_hi - 1;
+                        continue;
                     }
-                    /* One pixel with its own taps. */
-                    int tx, ntxp, ox0;
-                    taps_reaching(ix + pl, s, k, OW, &tx, &ntxp, &ox0);
-                    const int any = nty && ntxp;
-                    const ptrdiff_t at = (row + ix) * C + cb;
-                    bwd_tile(1, W, nty, ntxp, cn,
-                             any ? dyr + (ptrdiff_t)ox0 * M : dy, dy_ty,
-                             dy_tx, M,
-                             any ? wtr + (ptrdiff_t)tx * cn * W : wt, wt_ty,
-                             wt_tx, dx + at, dx_pix, mask ? mask + at : NULL,
-                             first, last);
+                    int tx, ntx, ox0;
+                    taps_reaching(ix + pl, s, k, OW, &tx, &ntx, &ox0);
+                    bwd_pixels(ps, img, iy, ix, 1, ty0, nty, oy0, tx, ntx,
+                               ox0);
                 }
             }
         }
 }
 
-/* Largest output-channel chunk whose transposed weights fit the buffer. */
-static int chunk_channels(int taps, int W, int M)
-{
-    return imin(M, WT_CAP / (taps * W));
-}
-
-/* The input-channel block [cb, cb+W) of dx, all output channels. */
-static ALWAYS_INLINE void bwd_data_block(const int W, const cnn_conv_geom *g,
-                                         int n, const float *dy,
-                                         const float *w, const float *mask,
-                                         float *dx, int cb, float *wt)
-{
-    const int taps = g->k * g->k, M = g->out_c;
-    const int chunk = chunk_channels(taps, W, M);
-    for (int c0 = 0; c0 < M; c0 += chunk) {
-        const int cn = imin(chunk, M - c0);
-        pack_transposed(W, w, taps, g->in_c, M, cb, c0, cn, wt);
-        bwd_data_pass(W, g, n, dy, wt, mask, dx, cb, c0, cn, c0 == 0,
-                      c0 + cn == M);
-    }
-}
-
-/* Fallback for kernels too large for the buffer (k*k > WT_CAP): one dx
-   element at a time, straight from w. */
+/* Fallback for kernels whose single tap row does not fit the buffer
+   (k*k > WT_CAP): one dx element at a time, straight from w. */
 static void bwd_data_direct(const cnn_conv_geom *g, int n, const float *dy,
                             const float *w, const float *mask, float *dx)
 {
@@ -420,56 +626,57 @@ static void bwd_data_direct(const cnn_conv_geom *g, int n, const float *dy,
                             for (int co = 0; co < M; co++)
                                 sum += d[co] * wc[co];
                         }
-                    const ptrdiff_t at = (((ptrdiff_t)img * H + iy) * IW + ix) *
-                                         C + ci;
+                    const ptrdiff_t at =
+                        (((ptrdiff_t)img * H + iy) * IW + ix) * C + ci;
                     dx[at] = mask && !(mask[at] > 0.0f) ? 0.0f : sum;
                 }
             }
         }
 }
 
+/* Channel chunks whose packed weights fit WT_CAP: input channels *cw per
+   pass (a multiple of 8 when possible), output channels *cn (all of them
+   when possible, so taps merge).  Returns 0 when not even one fits. */
+static int bwd_chunks(int taps, int C, int M, int *cw, int *cn)
+{
+    if ((ptrdiff_t)taps * M * C <= WT_CAP) {
+        *cw = C, *cn = M;
+        return 1;
+    }
+    int w = (int)(WT_CAP / ((ptrdiff_t)taps * M));
+    if (w >= 1) {
+        *cw = w >= 8 ? w / 8 * 8 : w, *cn = M;
+        return 1;
+    }
+    *cw = imin(C, 8);
+    *cn = (int)(WT_CAP / ((ptrdiff_t)taps * *cw));
+    if (*cn < 1) {
+        *cw = 1;
+        *cn = WT_CAP / taps;
+    }
+    return *cn >= 1;
+}
+
 void cnn_conv_backward_data_scalar(const cnn_conv_geom *g, int n,
                                    const float *dy, const float *w,
                                    const float *mask, float *dx)
 {
-    const int taps = g->k * g->k, C = g->in_c;
-    float wt[WT_CAP];
-    if (taps > WT_CAP) {
+    const int C = g->in_c, M = g->out_c;
+    int cw, cn;
+    if (!bwd_chunks(g->k * g->k, C, M, &cw, &cn)) {
         bwd_data_direct(g, n, dy, w, mask, dx);
         return;
     }
-    int cb = 0;
-    if (taps * OC_BLOCK <= WT_CAP)
-        for (; cb + OC_BLOCK <= C; cb += OC_BLOCK)
-            bwd_data_block(OC_BLOCK, g, n, dy, w, mask, dx, cb, wt);
-    if (taps * 4 <= WT_CAP)
-        for (; cb + 4 <= C; cb += 4)
-            bwd_data_block(4, g, n, dy, w, mask, dx, cb, wt);
-    for (; cb < C; cb++)
-        bwd_data_block(1, g, n, dy, w, mask, dx, cb, wt);
-}
-
-/* 1x1: dx pixel p, channels [cb, cb+W) = dy pixel p times packed weights. */
-static ALWAYS_INLINE void bwd1x1_block(const int W, ptrdiff_t npix, int C,
-                                       int M, const float *dy, const float *w,
-                                       const float *mask, float *dx, int cb,
-                                       float *wt)
-{
-    const int chunk = chunk_channels(1, W, M);
-    for (int c0 = 0; c0 < M; c0 += chunk) {
-        const int cn = imin(chunk, M - c0);
-        const int first = c0 == 0, last = c0 + cn == M;
-        pack_transposed(W, w, 1, C, M, cb, c0, cn, wt);
-        ptrdiff_t p = 0;
-        for (; p + PIX <= npix; p += PIX)
-            bwd_tile(PIX, W, 1, 1, cn, dy + p * M + c0, 0, 0, M, wt, 0, 0,
-                     dx + p * C + cb, C, mask ? mask + p * C + cb : NULL,
-                     first, last);
-        for (; p < npix; p++)
-            bwd_tile(1, W, 1, 1, cn, dy + p * M + c0, 0, 0, M, wt, 0, 0,
-                     dx + p * C + cb, C, mask ? mask + p * C + cb : NULL,
-                     first, last);
-    }
+    float wt[WT_CAP];
+    for (int cb = 0; cb < C; cb += cw)
+        for (int c0 = 0; c0 < M; c0 += cn) {
+            bwd_pass ps = {.g = g, .dy = dy, .wt = wt, .mask = mask,
+                           .dx = dx, .cb = cb, .cw = imin(cw, C - cb),
+                           .c0 = c0, .cn = imin(cn, M - c0),
+                           .first = c0 == 0, .last = c0 + cn >= M};
+            pack_transposed(g, w, ps.cb, ps.cw, ps.c0, ps.cn, wt);
+            bwd_data_pass(&ps, n);
+        }
 }
 
 void cnn_conv1x1_backward_data_scalar(const cnn_conv_geom *g, int n,
@@ -478,153 +685,16 @@ void cnn_conv1x1_backward_data_scalar(const cnn_conv_geom *g, int n,
 {
     const int C = g->in_c, M = g->out_c;
     const ptrdiff_t npix = (ptrdiff_t)n * g->in_h * g->in_w;
+    int cw, cn;
+    bwd_chunks(1, C, M, &cw, &cn); /* always fits: WT_CAP >= 1 */
     float wt[WT_CAP];
-    int cb = 0;
-    for (; cb + OC_BLOCK <= C; cb += OC_BLOCK)
-        bwd1x1_block(OC_BLOCK, npix, C, M, dy, w, mask, dx, cb, wt);
-    for (; cb + 4 <= C; cb += 4)
-        bwd1x1_block(4, npix, C, M, dy, w, mask, dx, cb, wt);
-    for (; cb < C; cb++)
-        bwd1x1_block(1, npix, C, M, dy, w, mask, dx, cb, wt);
-}
-
-/* --------------------------------------------------- backward weights */
-
-/*
- * One backward-weights tile: Q input channels x W output channels of one
- * tap, summed over n images x nrows rows x ncols columns of output pixels.
- * Pixel (img, r, c) reads x[img*x_img + r*x_row + c*x_col + q] and
- * dy[img*dy_img + r*dy_row + c*dy_col + j]; the sums are added to
- * dw[q*M + j].
- */
-static ALWAYS_INLINE void bww_tile(const int Q, const int W, int n, int nrows,
-                                   ptrdiff_t ncols, const float *restrict x,
-                                   ptrdiff_t x_img, ptrdiff_t x_row,
-                                   ptrdiff_t x_col, const float *restrict dy,
-                                   ptrdiff_t dy_img, ptrdiff_t dy_row,
-                                   ptrdiff_t dy_col, float *restrict dw, int M)
-{
-    float acc[IC_BLOCK][MAX_TILE];
-    UNROLL for (int q = 0; q < Q; q++)
-        UNROLL for (int j = 0; j < W; j++) acc[q][j] = 0.0f;
-    for (int img = 0; img < n; img++)
-        for (int r = 0; r < nrows; r++) {
-            const float *restrict xr = x + img * x_img + r * x_row;
-            const float *restrict dr = dy + img * dy_img + r * dy_row;
-            for (ptrdiff_t c = 0; c < ncols; c++) {
-                const float *restrict xc = xr + c * x_col;
-                const float *restrict dc = dr + c * dy_col;
-                UNROLL for (int q = 0; q < Q; q++) {
-                    const float xv = xc[q];
-                    UNROLL for (int j = 0; j < W; j++) acc[q][j] += xv * dc[j];
-                }
-            }
+    for (int cb = 0; cb < C; cb += cw)
+        for (int c0 = 0; c0 < M; c0 += cn) {
+            const int cwn = imin(cw, C - cb), cnn = imin(cn, M - c0);
+            pack_transposed(g, w, cb, cwn, c0, cnn, wt);
+            /* dx[p][cb + j] (+)= sum_co dy[p][c0 + co] * wt[co][j] */
+            gemm(npix, cwn, cnn, dy + c0, M, 1, wt, cwn, dx + cb, C,
+                 c0 == 0 ? FROM_ZERO : FROM_IO, NULL,
+                 mask && c0 + cnn == M ? mask + cb : NULL, 0);
         }
-    UNROLL for (int q = 0; q < Q; q++)
-        UNROLL for (int j = 0; j < W; j++) dw[q * M + j] += acc[q][j];
-}
-
-/* All (ci, co) of one tap: x, dy point at the first pixel, channel 0;
-   dw at the tap's [0][0]. */
-static void bww_tap(int C, int M, int n, int nrows, ptrdiff_t ncols,
-                    const float *x, ptrdiff_t x_img, ptrdiff_t x_row,
-                    ptrdiff_t x_col, const float *dy, ptrdiff_t dy_img,
-                    ptrdiff_t dy_row, ptrdiff_t dy_col, float *dw)
-{
-#define BWW(Q, W)                                                            \
-    bww_tile(Q, W, n, nrows, ncols, x + ci, x_img, x_row, x_col, dy + co,   \
-             dy_img, dy_row, dy_col, dw + (ptrdiff_t)ci * M + co, M)
-    int ci = 0;
-    for (; ci + IC_BLOCK <= C; ci += IC_BLOCK) {
-        int co = 0;
-        for (; co + OC_BLOCK <= M; co += OC_BLOCK)
-            BWW(IC_BLOCK, OC_BLOCK);
-        for (; co + 4 <= M; co += 4)
-            BWW(IC_BLOCK, 4);
-        for (; co < M; co++)
-            BWW(IC_BLOCK, 1);
-    }
-    /* Leftover input channels one at a time, with wider channel blocks so
-       that a tile still has several independent accumulators. */
-    for (; ci < C; ci++) {
-        int co = 0;
-        for (; co + 32 <= M; co += 32)
-            BWW(1, 32);
-        for (; co + 16 <= M; co += 16)
-            BWW(1, 16);
-        for (; co + 8 <= M; co += 8)
-            BWW(1, 8);
-        for (; co + 4 <= M; co += 4)
-            BWW(1, 4);
-        for (; co < M; co++)
-            BWW(1, 1);
-    }
-#undef BWW
-}
-
-/* db[co] += sum of dy over npix pixels. */
-static ALWAYS_INLINE void bias_block(const int W, ptrdiff_t npix, int M,
-                                     const float *restrict dy,
-                                     float *restrict db)
-{
-    float acc[MAX_TILE];
-    UNROLL for (int j = 0; j < W; j++) acc[j] = 0.0f;
-    for (ptrdiff_t p = 0; p < npix; p++)
-        UNROLL for (int j = 0; j < W; j++) acc[j] += dy[p * M + j];
-    UNROLL for (int j = 0; j < W; j++) db[j] += acc[j];
-}
-
-static void bias_grad(ptrdiff_t npix, int M, const float *dy, float *db)
-{
-    int co = 0;
-    for (; co + 16 <= M; co += 16)
-        bias_block(16, npix, M, dy + co, db + co);
-    for (; co + 4 <= M; co += 4)
-        bias_block(4, npix, M, dy + co, db + co);
-    for (; co < M; co++)
-        bias_block(1, npix, M, dy + co, db + co);
-}
-
-void cnn_conv_backward_weights_scalar(const cnn_conv_geom *g, int n,
-                                      const float *x, const float *dy,
-                                      float *dw, float *db)
-{
-    const int H = g->in_h, IW = g->in_w, C = g->in_c;
-    const int OH = g->out_h, OW = g->out_w, M = g->out_c;
-    const int k = g->k, s = g->stride;
-    const ptrdiff_t x_img = (ptrdiff_t)H * IW * C;
-    const ptrdiff_t dy_img = (ptrdiff_t)OH * OW * M;
-    for (int ky = 0; ky < k; ky++) {
-        int oy_lo, oy_hi;
-        valid_outputs(g->pad_top, s, ky, H, OH, &oy_lo, &oy_hi);
-        if (oy_lo == oy_hi)
-            continue;
-        for (int kx = 0; kx < k; kx++) {
-            int ox_lo, ox_hi;
-            valid_outputs(g->pad_left, s, kx, IW, OW, &ox_lo, &ox_hi);
-            if (ox_lo == ox_hi)
-                continue;
-            const int iy = oy_lo * s - g->pad_top + ky;
-            const int ix = ox_lo * s - g->pad_left + kx;
-            bww_tap(C, M, n, oy_hi - oy_lo, ox_hi - ox_lo,
-                    x + ((ptrdiff_t)iy * IW + ix) * C, x_img,
-                    (ptrdiff_t)s * IW * C, (ptrdiff_t)s * C,
-                    dy + ((ptrdiff_t)oy_lo * OW + ox_lo) * M, dy_img,
-                    (ptrdiff_t)OW * M, M,
-                    dw + ((ptrdiff_t)ky * k + kx) * C * M);
-        }
-    }
-    if (db)
-        bias_grad((ptrdiff_t)n * OH * OW, M, dy, db);
-}
-
-void cnn_conv1x1_backward_weights_scalar(const cnn_conv_geom *g, int n,
-                                         const float *x, const float *dy,
-                                         float *dw, float *db)
-{
-    const ptrdiff_t npix = (ptrdiff_t)n * g->in_h * g->in_w;
-    bww_tap(g->in_c, g->out_c, 1, 1, npix, x, 0, 0, g->in_c, dy, 0, 0,
-            g->out_c, dw);
-    if (db)
-        bias_grad(npix, g->out_c, dy, db);
 }
