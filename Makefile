@@ -8,8 +8,20 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Ikernels -Is
 LDLIBS  += -fopenmp -lhwloc -ljansson -lz -lm
 BUILD   := build
 
+# Each architecture's SIMD kernels; files named *-avx2.c and *-avx512.c get
+# their ISA's flags, so one x86-64 binary runs on any x86-64 CPU (dispatch
+# checks the CPU at run time).
+ARCH       := $(shell $(CC) -dumpmachine)
 LIB_SRC    := $(wildcard src/*.c)
 KERNEL_SRC := $(wildcard kernels/*.c kernels/ref/*.c kernels/portable/*.c)
+ifneq (,$(findstring x86_64,$(ARCH)))
+KERNEL_SRC += $(wildcard kernels/x86/*.c)
+endif
+ifneq (,$(findstring aarch64,$(ARCH)))
+KERNEL_SRC += $(wildcard kernels/arm/*.c)
+endif
+AVX2_FLAGS   := -mavx2 -mfma
+AVX512_FLAGS := -mavx512f -mavx512vl -mavx2 -mfma
 CLI_SRC    := $(wildcard src/cli/*.c)
 TEST_SRC   := $(wildcard tests/*.c)
 
@@ -39,6 +51,14 @@ $(RUNNER): $(TEST_OBJ) $(LIB)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/%-avx2.o: %-avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX2_FLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/%-avx512.o: %-avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c -o $@ $<
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 

@@ -118,13 +118,27 @@ const char *cnn_model_preset(const char *name_or_spec);
  * @param classes number of output classes, which the last dense layer must
  *        match; 0 takes the last dense layer's width
  * @param out receives the model; freed with cnn_model_free
- * @return CNN_OK, CNN_ERR_SPEC, CNN_ERR_ARG, CNN_ERR_NOMEM
+ * @return CNN_OK, CNN_ERR_SPEC, CNN_ERR_ARG, CNN_ERR_NOMEM; CNN_ERR_ARG or
+ *         CNN_ERR_UNSUPPORTED when $CNN_ISA names an unusable kernel set
  */
 int cnn_model_create(const char *spec, int height, int width, int channels,
                      int classes, cnn_model **out);
 
 /** Free a model (NULL is fine). */
 void cnn_model_free(cnn_model *m);
+
+/**
+ * Choose the kernel set a model runs on.  A new model uses $CNN_ISA when
+ * set, else the best set the CPU supports (avx512, avx2, neon, scalar).
+ * @param isa "avx512", "avx2", "neon", "scalar" (portable C) or "ref"
+ *        (naive reference loops)
+ * @return CNN_OK; CNN_ERR_ARG for an unknown name; CNN_ERR_UNSUPPORTED when
+ *         the set is not in this build or the CPU lacks it
+ */
+int cnn_model_set_isa(cnn_model *m, const char *isa);
+
+/** @return the name of the kernel set the model runs on */
+const char *cnn_model_isa(const cnn_model *m);
 
 /**
  * Initialise the parameters as Keras does: Glorot-uniform kernels, zero

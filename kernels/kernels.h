@@ -10,12 +10,19 @@
  *   forward           y  = act(conv(x, w) + b); relu != 0 fuses ReLU
  *   backward_data     dx = conv_transpose(dy, w), then, when mask is not
  *                     NULL, dx[i] = mask[i] > 0 ? dx[i] : 0 (mask is the
- *                     layer's input, itself a ReLU output); dx is overwritten
+ *                     layer's input, itself a ReLU output); dx is overwritten.
+ *                     A conv set may repack the weights for this pass: when
+ *                     pack_backward_data is not NULL, the caller runs it once
+ *                     after every weight update and passes its output (k*k*
+ *                     in_c*out_c floats, 64-byte aligned) as w
  *   backward_weights  dw += sum over images of x ⊗ dy, db += sum of dy;
  *                     dy already carries the layer's own ReLU mask
  *
- * Implementations: ref (naive loops, the test oracle) and portable (plain C
- * the compiler vectorises); the SIMD sets plug into the same table.
+ * b may be NULL (no bias) and db may be NULL (no bias gradient).
+ *
+ * Implementations: ref (naive loops, the test oracle), portable (plain C the
+ * compiler vectorises, ISA name "scalar"), and the SIMD sets avx2, avx512
+ * (kernels/x86) and neon (kernels/arm), each compiled with its own flags.
  */
 #ifndef CNN_KERNELS_H
 #define CNN_KERNELS_H
@@ -51,11 +58,17 @@ typedef void (*cnn_dense_backward_weights_fn)(int n, int in, int out,
                                               const float *x, const float *dy,
                                               float *dw, float *db);
 
+/* Repack conv weights w [k][k][in_c][out_c] into the layout backward_data
+   of the same set reads (same number of floats), e.g. [k][k][out_c][in_c]. */
+typedef void (*cnn_conv_pack_fn)(const cnn_conv_geom *g, const float *w,
+                                 float *packed);
+
 /* The three passes of a convolution, chosen for one geometry. */
 typedef struct cnn_conv_kernels {
     cnn_conv_forward_fn forward;
     cnn_conv_backward_data_fn backward_data;
     cnn_conv_backward_weights_fn backward_weights;
+    cnn_conv_pack_fn pack_backward_data; /* NULL: backward_data reads w */
 } cnn_conv_kernels;
 
 typedef struct cnn_dense_kernels {
@@ -77,6 +90,11 @@ typedef struct cnn_kernel_table {
 extern const cnn_kernel_table cnn_kernels_ref;
 /* Portable C kernels (kernels/portable), the "scalar" ISA. */
 extern const cnn_kernel_table cnn_kernels_portable;
+/* SIMD sets.  Only the current architecture's are linked in, and a set may
+   be used only where the CPU supports it (src/dispatch.c checks). */
+extern const cnn_kernel_table cnn_kernels_avx2;   /* AVX2 + FMA */
+extern const cnn_kernel_table cnn_kernels_avx512; /* AVX-512F (+VL) */
+extern const cnn_kernel_table cnn_kernels_neon;   /* AArch64 NEON */
 
 /* Reference kernels, exported one by one for the tests. */
 void cnn_conv_forward_ref(const cnn_conv_geom *g, int n, const float *x,

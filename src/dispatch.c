@@ -1,34 +1,95 @@
 /*
- * dispatch.c — kernel-table selection by ISA name and the default choice.
+ * dispatch.c — kernel-table selection.  The SIMD tables are weak references:
+ * a build holds only its own architecture's sets, and a set is offered only
+ * where the CPU supports it (src/cpu.c).  Tables are tried best first.
  */
 #include "dispatch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "error.h"
 
-static const cnn_kernel_table *const tables[] = {
-    &cnn_kernels_portable,
-    &cnn_kernels_ref,
-};
+extern const cnn_kernel_table cnn_kernels_avx512 __attribute__((weak));
+extern const cnn_kernel_table cnn_kernels_avx2 __attribute__((weak));
+extern const cnn_kernel_table cnn_kernels_neon __attribute__((weak));
 
-const cnn_kernel_table *cnn_kernels_by_name(const char *isa)
+typedef struct entry {
+    const char *isa;
+    const cnn_kernel_table *table; /* NULL when not built in */
+    int supported;
+} entry;
+
+/* Best first. */
+static int entries(entry *e)
 {
-    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
-        if (strcmp(isa, tables[i]->isa) == 0)
-            return tables[i];
-    cnn_fail(CNN_ERR_ARG, "unknown ISA '%s' (choose scalar or ref)", isa);
+    const cnn_cpu *cpu = cnn_cpu_get();
+    int n = 0;
+    e[n++] = (entry){"avx512", &cnn_kernels_avx512, cpu->avx512};
+    e[n++] = (entry){"avx2", &cnn_kernels_avx2, cpu->avx2};
+    e[n++] = (entry){"neon", &cnn_kernels_neon, cpu->neon};
+    e[n++] = (entry){"scalar", &cnn_kernels_portable, 1};
+    e[n++] = (entry){"ref", &cnn_kernels_ref, 1};
+    return n;
+}
+
+int cnn_kernels_available(const cnn_kernel_table **out, int max)
+{
+    entry e[8];
+    int n = entries(e), k = 0;
+    for (int i = 0; i < n; i++)
+        if (e[i].table && e[i].supported) {
+            if (k < max)
+                out[k] = e[i].table;
+            k++;
+        }
+    return k;
+}
+
+const cnn_kernel_table *cnn_kernels_best(void)
+{
+    const cnn_kernel_table *t[1];
+    cnn_kernels_available(t, 1);
+    return t[0];
+}
+
+const cnn_kernel_table *cnn_kernels_by_name(const char *isa, int *status)
+{
+    int dummy;
+    if (!status)
+        status = &dummy;
+    *status = CNN_OK;
+    entry e[8];
+    int n = entries(e);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(isa, e[i].isa) != 0)
+            continue;
+        if (!e[i].table) {
+            *status = cnn_fail(CNN_ERR_UNSUPPORTED, "ISA '%s' is not built into this binary",
+                               isa);
+            return NULL;
+        }
+        if (!e[i].supported) {
+            const char *model = cnn_cpu_get()->model;
+            *status = cnn_fail(CNN_ERR_UNSUPPORTED, "ISA '%s' is not supported by this CPU (%s)",
+                               isa, *model ? model : "unknown");
+            return NULL;
+        }
+        return e[i].table;
+    }
+    *status = cnn_fail(CNN_ERR_ARG, "unknown ISA '%s' (choose avx512, avx2, neon, scalar or ref)",
+                       isa);
     return NULL;
 }
 
-const cnn_kernel_table *cnn_kernels_default(void)
+const cnn_kernel_table *cnn_kernels_default(int *status)
 {
     const char *env = getenv("CNN_ISA");
-    if (env && *env) {
-        const cnn_kernel_table *t = cnn_kernels_by_name(env);
-        if (t)
-            return t;
-    }
-    return tables[0];
+    if (status)
+        *status = CNN_OK;
+    if (env && *env)
+        return cnn_kernels_by_name(env, status);
+    return cnn_kernels_best();
 }

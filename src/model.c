@@ -127,11 +127,14 @@ int cnn_model_create(const char *spec, int height, int width, int channels,
         else
             cnn_spec_format(m->layers, n, m->spec, len + 1);
     }
+    const cnn_kernel_table *kt = NULL;
+    if (st == CNN_OK)
+        kt = cnn_kernels_default(&st);
     if (st != CNN_OK) {
         cnn_model_free(m);
         return st;
     }
-    cnn_model_bind_kernels(m, cnn_kernels_default());
+    cnn_model_bind_kernels(m, kt);
     *out = m;
     return CNN_OK;
 }
@@ -180,6 +183,17 @@ int cnn_model_init(cnn_model *m, uint64_t seed)
     }
     return CNN_OK;
 }
+
+int cnn_model_set_isa(cnn_model *m, const char *isa)
+{
+    int st;
+    const cnn_kernel_table *kt = cnn_kernels_by_name(isa, &st);
+    if (kt)
+        cnn_model_bind_kernels(m, kt);
+    return st;
+}
+
+const char *cnn_model_isa(const cnn_model *m) { return m->kernels->isa; }
 
 size_t cnn_model_param_count(const cnn_model *m) { return m->nparams; }
 const char *cnn_model_spec(const cnn_model *m) { return m->spec; }

@@ -143,13 +143,13 @@ static void every_layer_kind_with_default_kernels(void)
 {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         check_model(cases[i].spec, cases[i].h, cases[i].w, cases[i].c, cases[i].classes,
-                    cnn_kernels_default(), 1);
+                    cnn_kernels_best(), 1);
 }
 
 static void seed_network(void)
 {
     /* Every 37th parameter of the seed network, about 650 checks. */
-    check_model("seed", 28, 28, 1, 10, cnn_kernels_default(), 37);
+    check_model("seed", 28, 28, 1, 10, cnn_kernels_best(), 37);
 }
 
 TEST_TABLE(gradient,

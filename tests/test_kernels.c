@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cnn.h"
+#include "dispatch.h"
 #include "kernels.h"
 #include "portable/portable.h"
 #include "test.h"
@@ -32,9 +34,41 @@
 #define GUARD 16             /* guard floats after every output buffer */
 #define GUARD_VALUE 12345.0f /* what the guard floats hold */
 
-/* The kernel tables compared against the reference. */
-static const cnn_kernel_table *const tables[] = {&cnn_kernels_portable};
-#define NTABLES (sizeof tables / sizeof *tables)
+/* The kernel tables compared against the reference: every set built into
+   this binary that the CPU supports (sets it lacks are reported once). */
+#define MAX_TABLES 8
+static const cnn_kernel_table *tables[MAX_TABLES];
+static size_t NTABLES;
+
+static void load_tables(void)
+{
+    if (NTABLES)
+        return;
+    const cnn_kernel_table *all[MAX_TABLES];
+    int n = cnn_kernels_available(all, MAX_TABLES);
+    for (int i = 0; i < n; i++)
+        if (all[i] != &cnn_kernels_ref)
+            tables[NTABLES++] = all[i];
+    static const char *simd[] = {"avx512", "avx2", "neon"};
+    for (size_t i = 0; i < sizeof simd / sizeof *simd; i++) {
+        int st;
+        if (!cnn_kernels_by_name(simd[i], &st))
+            fprintf(stderr, "  note: %s kernels not tested: %s\n", simd[i], cnn_last_error());
+    }
+}
+
+/* backward_data's weights: packed when the set packs them. */
+static const float *bwd_weights(const cnn_conv_kernels *kk, const cnn_conv_geom *g,
+                                const float *w, float **packed)
+{
+    *packed = NULL;
+    if (!kk->pack_backward_data)
+        return w;
+    size_t nw = (size_t)g->k * g->k * g->in_c * g->out_c;
+    *packed = aligned_alloc(64, ((nw * sizeof(float)) + 63) & ~(size_t)63);
+    kk->pack_backward_data(g, w, *packed);
+    return *packed;
+}
 
 /* ---------------------------------------------------------- helpers */
 
@@ -121,6 +155,7 @@ typedef struct conv_case {
 /* All three passes of every table against the reference on one case. */
 static void check_conv_case(const conv_case *cc, uint64_t *rng)
 {
+    load_tables();
     const cnn_conv_geom *g = &cc->g;
     const int n = cc->n;
     const size_t nx = (size_t)n * g->in_h * g->in_w * g->in_c;
@@ -160,7 +195,9 @@ static void check_conv_case(const conv_case *cc, uint64_t *rng)
         memcpy(db, db0, nb * sizeof *db);
         kk.forward(g, n, x, w, bias, y, cc->relu);
         expect_close(isa, "conv forward", label, y, y_ref, ny);
-        kk.backward_data(g, n, dy, w, m, dx);
+        float *packed;
+        kk.backward_data(g, n, dy, bwd_weights(&kk, g, w, &packed), m, dx);
+        free(packed);
         expect_close(isa, "conv backward_data", label, dx, dx_ref, nx);
         kk.backward_weights(g, n, x, dy, dw, cc->use_db ? db : NULL);
         expect_close(isa, "conv backward_weights dw", label, dw, dw_ref, nw);
@@ -182,6 +219,7 @@ static void check_conv_case(const conv_case *cc, uint64_t *rng)
 static void check_dense_case(int n, int in, int out, int relu, int use_bias,
                              int use_mask, int use_db, uint64_t *rng)
 {
+    load_tables();
     const size_t nx = (size_t)n * in, ny = (size_t)n * out;
     const size_t nw = (size_t)in * out;
     char label[160];
@@ -576,7 +614,8 @@ static void test_backward_weights_accumulates(void)
     float *x = alloc_random(nx, -1, 1, &rng);
     float *dy = alloc_random(ny, -1, 1, &rng);
     float *fill = alloc_random(nw + 32, 100, 200, &rng);
-    const cnn_kernel_table *all[1 + NTABLES];
+    load_tables();
+    const cnn_kernel_table *all[1 + MAX_TABLES];
     all[0] = &cnn_kernels_ref;
     for (size_t t = 0; t < NTABLES; t++)
         all[1 + t] = tables[t];
