@@ -29,13 +29,32 @@ LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC) $(KERNEL_SRC))
 CLI_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 TEST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
+# bench/kernels: the kernel benchmark.  Files named peak-<isa>.c are the
+# per-ISA FMA-peak loops (only the current architecture's are built);
+# bench/onednn.c is compiled in only where oneDNN's headers are installed.
+BENCH_SRC  := $(filter-out bench/peak-%.c bench/onednn.c,$(wildcard bench/*.c))
+ifneq (,$(findstring x86_64,$(ARCH)))
+BENCH_SRC  += $(wildcard bench/peak-avx2.c bench/peak-avx512.c bench/peak-scalar.c)
+endif
+ifneq (,$(findstring aarch64,$(ARCH)))
+BENCH_SRC  += $(wildcard bench/peak-neon.c bench/peak-scalar.c)
+endif
+HAVE_DNNL  := $(shell printf '\043include <dnnl.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1)
+ifeq ($(HAVE_DNNL),1)
+BENCH_SRC  += $(wildcard bench/onednn.c)
+BENCH_LIBS := -ldnnl
+$(BUILD)/bench/%.o: CFLAGS += -DCNN_HAVE_DNNL
+endif
+BENCH_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRC))
+BENCH_KERNELS := bench/kernels
+
 LIB     := $(BUILD)/libcnn.a
 CLI     := cnn
 RUNNER  := $(BUILD)/test-runner
 DATA    := data/mnist
 SEED_WEIGHTS := seed.safetensors
 
-.PHONY: all deps data run test clean
+.PHONY: all deps data run test bench clean
 
 all: $(LIB) $(CLI) $(RUNNER)
 
@@ -60,7 +79,10 @@ $(BUILD)/%-avx512.o: %-avx512.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c -o $@ $<
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+$(BENCH_KERNELS): $(BENCH_OBJ) $(LIB)
+	$(CC) -o $@ $(BENCH_OBJ) $(LIB) $(LDFLAGS) $(BENCH_LIBS) $(LDLIBS)
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 
 # Build dependencies: installed with apt-get when root, else the command is
 # printed and make stops.
@@ -83,5 +105,9 @@ test: deps
 	$(MAKE) data
 	./$(RUNNER)
 
+# Kernel benchmark: one thread, every ISA the CPU has, each seed layer.
+bench: $(BENCH_KERNELS)
+	./$(BENCH_KERNELS)
+
 clean:
-	rm -rf $(BUILD) $(CLI)
+	rm -rf $(BUILD) $(CLI) $(BENCH_KERNELS)

@@ -252,6 +252,14 @@ int cnn_train(cnn_model *m, const cnn_dataset *train,
  */
 int cnn_threads_describe(int requested, int *threads, char *desc, size_t size);
 
+/**
+ * The system report of `cnn info`: CPU model and features, the kernel sets
+ * usable here and the one chosen, the hwloc topology and the default
+ * threads.  Written into buf like snprintf.
+ * @return the length the full text needs (excluding NUL)
+ */
+size_t cnn_info(char *buf, size_t size);
+
 /* ------------------------------------------------------------ evaluation */
 
 typedef struct cnn_eval_result {

@@ -79,14 +79,23 @@ void cnn_model_bind_kernels(cnn_model *m, const cnn_kernel_table *kt);
 const float *cnn_model_forward(const cnn_model *m, int n, const float *x,
                                float *acts);
 
+/* Whether any layer's kernels repack weights for backward-data. */
+int cnn_model_needs_pack(const cnn_model *m);
+
+/* Repack the weights of every layer whose kernels ask for it into packed
+   (block floats, 64-byte aligned; a layer's packed weights sit at its
+   w_off).  Run after every weight update, before cnn_model_backward. */
+void cnn_model_pack(const cnn_model *m, float *packed);
+
 /*
  * Backward pass of n samples after cnn_model_forward.  dlogits (n, classes)
- * is the gradient of the loss at the logits; grads (nparams floats) is
- * accumulated into (block floats).  scratch holds 2*n*max_act floats.
+ * is the gradient of the loss at the logits; grads (block floats) is
+ * accumulated into.  packed holds cnn_model_pack's output (may be NULL when
+ * no layer packs).  scratch holds 2*n*max_act floats.
  */
 void cnn_model_backward(const cnn_model *m, int n, const float *x,
                         const float *acts, const float *dlogits, float *grads,
-                        float *scratch);
+                        const float *packed, float *scratch);
 
 /*
  * Softmax cross-entropy of one sample's logits: returns the loss and writes

@@ -44,9 +44,26 @@ const float *cnn_model_forward(const cnn_model *m, int n, const float *x,
     return in;
 }
 
+int cnn_model_needs_pack(const cnn_model *m)
+{
+    for (int l = 0; l < m->nlayers; l++)
+        if (m->layers[l].kind == CNN_LAYER_CONV && m->layers[l].conv.pack_backward_data)
+            return 1;
+    return 0;
+}
+
+void cnn_model_pack(const cnn_model *m, float *packed)
+{
+    for (int l = 0; l < m->nlayers; l++) {
+        const cnn_layer *L = &m->layers[l];
+        if (L->kind == CNN_LAYER_CONV && L->conv.pack_backward_data)
+            L->conv.pack_backward_data(&L->g, m->params + L->w_off, packed + L->w_off);
+    }
+}
+
 void cnn_model_backward(const cnn_model *m, int n, const float *x,
                         const float *acts, const float *dlogits, float *grads,
-                        float *scratch)
+                        const float *packed, float *scratch)
 {
     const float *dy = dlogits;
     float *buf[2] = {scratch, scratch + (size_t)n * m->max_act};
@@ -65,8 +82,9 @@ void cnn_model_backward(const cnn_model *m, int n, const float *x,
         int in_size = L->g.in_h * L->g.in_w * L->g.in_c;
         if (L->kind == CNN_LAYER_CONV) {
             L->conv.backward_weights(&L->g, n, in, dy, dw, db);
+            const float *wb = L->conv.pack_backward_data ? packed + L->w_off : w;
             if (j >= 0)
-                L->conv.backward_data(&L->g, n, dy, w, mask, dx);
+                L->conv.backward_data(&L->g, n, dy, wb, mask, dx);
         } else {
             L->dense.backward_weights(n, in_size, L->g.out_c, in, dy, dw, db);
             if (j >= 0)

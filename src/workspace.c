@@ -20,6 +20,10 @@ int cnn_workspace_alloc(cnn_workspace *w, const cnn_model *m, int group,
         w->scratch = cnn_aligned_calloc(2 * (size_t)group * m->max_act * sizeof(float));
         w->dlogits = cnn_aligned_calloc((size_t)group * m->classes * sizeof(float));
         ok = ok && w->scratch && w->dlogits;
+        if (cnn_model_needs_pack(m)) {
+            w->packed = cnn_aligned_calloc(m->block * sizeof(float));
+            ok = ok && w->packed;
+        }
     }
     if (!ok) {
         cnn_workspace_free(w);
@@ -34,6 +38,7 @@ void cnn_workspace_free(cnn_workspace *w)
     cnn_aligned_free(w->acts);
     cnn_aligned_free(w->scratch);
     cnn_aligned_free(w->dlogits);
+    cnn_aligned_free(w->packed);
     memset(w, 0, sizeof *w);
 }
 

@@ -126,6 +126,10 @@ static void bad_input_gets_one_line_and_nonzero_exit(void)
     CHECK_ONE_LINE_ERROR("softmax");
     CHECK(cnn("eval --data /nonexistent") == 2, "eval without --load");
     CHECK_ONE_LINE_ERROR("--load");
+    CHECK(cnn("summary --isa avx9") == 2, "unknown ISA exit");
+    CHECK_ONE_LINE_ERROR("avx9");
+    CHECK(cnn("info") == 0 && strstr(out_text, "kernels:") && strstr(out_text, "topology:"),
+          "info: %s", out_text);
 }
 
 static void save_load_eval_round_trip(void)

@@ -4,6 +4,7 @@
  *   cnn train    [options]   train a model, save it, evaluate it on the test set
  *   cnn eval     [options]   evaluate saved weights on the test set
  *   cnn summary  [options]   print the model's layer table
+ *   cnn info                 CPU, kernel sets, topology
  *
  * Results go to stdout; progress, warnings and errors to stderr.  Exit codes:
  * 0 success, 1 the work failed (bad file, I/O, training error), 2 bad usage.
@@ -26,6 +27,7 @@ static const char usage_text[] =
     "  train     train a model on DIR/train-*, save it, evaluate on DIR/t10k-*\n"
     "  eval      evaluate saved weights on DIR/t10k-*\n"
     "  summary   print the model's layers, output shapes and parameters\n"
+    "  info      print the CPU, its SIMD features, the kernel set chosen and the topology\n"
     "\n"
     "options:\n"
     "  --data DIR         MNIST-style IDX files, raw or .gz (default data/mnist)\n"
@@ -40,6 +42,8 @@ static const char usage_text[] =
     "  --save FILE        write the trained weights (safetensors)\n"
     "  --load FILE        start from (train) or evaluate (eval) saved weights\n"
     "  --input HxWxC      input shape for summary (default 28x28x1)\n"
+    "  --isa SET          kernels: avx512, avx2, neon, scalar or ref (default: $CNN_ISA,\n"
+    "                     else the best the CPU supports)\n"
     "  --quiet            no progress output\n"
     "  --help, --version\n"
     "\n"
@@ -47,7 +51,7 @@ static const char usage_text[] =
 
 typedef struct cli {
     const char *command;
-    const char *data, *model, *save, *load;
+    const char *data, *model, *save, *load, *isa;
     int epochs, batch, threads, shuffle, quiet;
     int in_h, in_w, in_c;
     long steps;
@@ -76,7 +80,7 @@ static int parse_shape(const char *s, cli *c)
 static int parse(int argc, char **argv, cli *c)
 {
     enum { O_DATA = 256, O_MODEL, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_THREADS, O_STEPS,
-           O_SHUFFLE, O_SAVE, O_LOAD, O_INPUT, O_QUIET, O_HELP };
+           O_SHUFFLE, O_SAVE, O_LOAD, O_INPUT, O_QUIET, O_HELP, O_ISA };
     static const struct option opts[] = {
         {"data", required_argument, 0, O_DATA},     {"model", required_argument, 0, O_MODEL},
         {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
@@ -85,7 +89,8 @@ static int parse(int argc, char **argv, cli *c)
         {"steps", required_argument, 0, O_STEPS},   {"shuffle", required_argument, 0, O_SHUFFLE},
         {"save", required_argument, 0, O_SAVE},     {"load", required_argument, 0, O_LOAD},
         {"input", required_argument, 0, O_INPUT},   {"quiet", no_argument, 0, O_QUIET},
-        {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0},
+        {"help", no_argument, 0, O_HELP},           {"isa", required_argument, 0, O_ISA},
+        {0, 0, 0, 0},
     };
     opterr = 0;
     optind = 2;
@@ -106,6 +111,7 @@ static int parse(int argc, char **argv, cli *c)
         case O_LOAD: c->load = optarg; break;
         case O_INPUT: ok = parse_shape(optarg, c); break;
         case O_QUIET: c->quiet = 1; break;
+        case O_ISA: c->isa = optarg; break;
         case O_HELP: fputs(usage_text, stdout); return EXIT_OK;
         case ':':
             fprintf(stderr, "cnn: option %s needs a value\n", argv[optind - 1]);
@@ -157,13 +163,26 @@ static int evaluate(const cli *c, cnn_model *m)
     return EXIT_OK;
 }
 
+/* Create the model for the given input shape on the chosen kernel set. */
+static int make_model(const cli *c, int h, int w, int ch, cnn_model **m)
+{
+    int st = cnn_model_create(c->model, h, w, ch, 0, m);
+    if (st == CNN_OK && c->isa)
+        st = cnn_model_set_isa(*m, c->isa);
+    if (st != CNN_OK) {
+        cnn_model_free(*m);
+        *m = NULL;
+    }
+    return st;
+}
+
 static int cmd_train(const cli *c)
 {
     cnn_dataset *train = NULL;
     cnn_model *m = NULL;
     int st = cnn_dataset_load_dir(c->data, "train", 0, &train);
     if (st == CNN_OK)
-        st = cnn_model_create(c->model, train->height, train->width, train->channels, 0, &m);
+        st = make_model(c, train->height, train->width, train->channels, &m);
     if (st == CNN_OK)
         st = c->load ? cnn_model_load(m, c->load) : cnn_model_init(m, c->seed);
     if (st != CNN_OK) {
@@ -188,9 +207,9 @@ static int cmd_train(const cli *c)
     int threads;
     cnn_threads_describe(c->threads, &threads, desc, sizeof desc);
     if (!c->quiet)
-        fprintf(stderr, "cnn: %s, %zu parameters; %d images %dx%dx%d; %s\n",
-                cnn_model_spec(m), cnn_model_param_count(m), train->count, train->height,
-                train->width, train->channels, desc);
+        fprintf(stderr, "cnn: %s, %zu parameters, %s kernels; %d images %dx%dx%d; %s\n",
+                cnn_model_spec(m), cnn_model_param_count(m), cnn_model_isa(m), train->count,
+                train->height, train->width, train->channels, desc);
     cnn_train_result res;
     st = cnn_train(m, train, &cfg, &res);
     cnn_dataset_free(train);
@@ -220,7 +239,7 @@ static int cmd_eval(const cli *c)
     /* The model's shape comes from the test images. */
     int st = cnn_dataset_load_dir(c->data, "test", 0, &test);
     if (st == CNN_OK)
-        st = cnn_model_create(c->model, test->height, test->width, test->channels, 0, &m);
+        st = make_model(c, test->height, test->width, test->channels, &m);
     cnn_dataset_free(test);
     if (st == CNN_OK)
         st = cnn_model_load(m, c->load);
@@ -232,7 +251,7 @@ static int cmd_eval(const cli *c)
 static int cmd_summary(const cli *c)
 {
     cnn_model *m = NULL;
-    int st = cnn_model_create(c->model, c->in_h, c->in_w, c->in_c, 0, &m);
+    int st = make_model(c, c->in_h, c->in_w, c->in_c, &m);
     if (st != CNN_OK)
         return fail(st);
     size_t len = cnn_model_summary(m, NULL, 0);
@@ -246,6 +265,21 @@ static int cmd_summary(const cli *c)
     fputs(buf, stdout);
     free(buf);
     cnn_model_free(m);
+    return EXIT_OK;
+}
+
+static int cmd_info(const cli *c)
+{
+    (void)c;
+    size_t len = cnn_info(NULL, 0);
+    char *buf = malloc(len + 1);
+    if (!buf) {
+        fprintf(stderr, "cnn: out of memory\n");
+        return EXIT_FAILURE_RUN;
+    }
+    cnn_info(buf, len + 1);
+    fputs(buf, stdout);
+    free(buf);
     return EXIT_OK;
 }
 
@@ -269,6 +303,8 @@ int main(int argc, char **argv)
         run = cmd_eval;
     else if (!strcmp(c.command, "summary"))
         run = cmd_summary;
+    else if (!strcmp(c.command, "info"))
+        run = cmd_info;
     else {
         fprintf(stderr, "cnn: unknown command '%s' (see cnn --help)\n", c.command);
         return EXIT_USAGE;
