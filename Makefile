@@ -32,7 +32,7 @@ TEST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 # bench/kernels: the kernel benchmark.  Files named peak-<isa>.c are the
 # per-ISA FMA-peak loops (only the current architecture's are built);
 # bench/onednn.c is compiled in only where oneDNN's headers are installed.
-BENCH_SRC  := $(filter-out bench/peak-%.c bench/onednn.c,$(wildcard bench/*.c))
+BENCH_SRC  := $(wildcard bench/kernels*.c)
 ifneq (,$(findstring x86_64,$(ARCH)))
 BENCH_SRC  += $(wildcard bench/peak-avx2.c bench/peak-avx512.c bench/peak-scalar.c)
 endif
