@@ -4,7 +4,10 @@
 CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Ikernels -Isrc
+# What the build needs; CFLAGS and CPPFLAGS from the command line (say,
+# sanitizers) are added to it, not put in its place.
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -Iinclude -Ikernels -Isrc
+COMPILE = $(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDLIBS  += -fopenmp -lhwloc -ljansson -lz -lm
 BUILD   := build
 
@@ -43,7 +46,7 @@ HAVE_DNNL  := $(shell printf '\043include <dnnl.h>\n' | $(CC) -E -x c - >/dev/nu
 ifeq ($(HAVE_DNNL),1)
 BENCH_SRC  += $(wildcard bench/onednn.c)
 BENCH_LIBS := -ldnnl
-$(BUILD)/bench/%.o: CFLAGS += -DCNN_HAVE_DNNL
+$(BUILD)/bench/%.o: CPPFLAGS += -DCNN_HAVE_DNNL
 endif
 BENCH_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRC))
 BENCH_KERNELS := bench/kernels
@@ -69,15 +72,15 @@ $(RUNNER): $(TEST_OBJ) $(LIB)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(COMPILE) -MMD -MP -c -o $@ $<
 
 $(BUILD)/%-avx2.o: %-avx2.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(AVX2_FLAGS) -MMD -MP -c -o $@ $<
+	$(COMPILE) $(AVX2_FLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/%-avx512.o: %-avx512.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c -o $@ $<
+	$(COMPILE) $(AVX512_FLAGS) -MMD -MP -c -o $@ $<
 
 $(BENCH_KERNELS): $(BENCH_OBJ) $(LIB)
 	$(CC) -o $@ $(BENCH_OBJ) $(LIB) $(LDFLAGS) $(BENCH_LIBS) $(LDLIBS)
