@@ -1,7 +1,8 @@
 /*
- * dispatch.c — kernel-table selection.  The SIMD tables are weak references:
- * a build holds only its own architecture's sets, and a set is offered only
- * where the CPU supports it (src/cpu.c).  Tables are tried best first.
+ * dispatch.c — kernel-table selection.  A build holds only its own
+ * architecture's SIMD sets (x86-64: avx512 and avx2; AArch64: neon), and a
+ * set is offered only where the CPU supports it (src/cpu.c).  Tables are
+ * tried best first.
  */
 #include "dispatch.h"
 
@@ -12,9 +13,18 @@
 #include "cpu.h"
 #include "error.h"
 
-extern const cnn_kernel_table cnn_kernels_avx512 __attribute__((weak));
-extern const cnn_kernel_table cnn_kernels_avx2 __attribute__((weak));
-extern const cnn_kernel_table cnn_kernels_neon __attribute__((weak));
+#if defined(__x86_64__)
+#define AVX512_TABLE (&cnn_kernels_avx512)
+#define AVX2_TABLE (&cnn_kernels_avx2)
+#else
+#define AVX512_TABLE NULL
+#define AVX2_TABLE NULL
+#endif
+#if defined(__aarch64__)
+#define NEON_TABLE (&cnn_kernels_neon)
+#else
+#define NEON_TABLE NULL
+#endif
 
 typedef struct entry {
     const char *isa;
@@ -27,9 +37,9 @@ static int entries(entry *e)
 {
     const cnn_cpu *cpu = cnn_cpu_get();
     int n = 0;
-    e[n++] = (entry){"avx512", &cnn_kernels_avx512, cpu->avx512};
-    e[n++] = (entry){"avx2", &cnn_kernels_avx2, cpu->avx2};
-    e[n++] = (entry){"neon", &cnn_kernels_neon, cpu->neon};
+    e[n++] = (entry){"avx512", AVX512_TABLE, cpu->avx512};
+    e[n++] = (entry){"avx2", AVX2_TABLE, cpu->avx2};
+    e[n++] = (entry){"neon", NEON_TABLE, cpu->neon};
     e[n++] = (entry){"scalar", &cnn_kernels_portable, 1};
     e[n++] = (entry){"ref", &cnn_kernels_ref, 1};
     return n;
