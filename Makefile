@@ -50,6 +50,8 @@ $(BUILD)/bench/%.o: CPPFLAGS += -DCNN_HAVE_DNNL
 endif
 BENCH_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRC))
 BENCH_KERNELS := bench/kernels
+# bench/train: end-to-end training speed, thread sweep.
+BENCH_TRAIN := bench/train
 
 LIB     := $(BUILD)/libcnn.a
 CLI     := cnn
@@ -85,7 +87,10 @@ $(BUILD)/%-avx512.o: %-avx512.c
 $(BENCH_KERNELS): $(BENCH_OBJ) $(LIB)
 	$(CC) -o $@ $(BENCH_OBJ) $(LIB) $(LDFLAGS) $(BENCH_LIBS) $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+$(BENCH_TRAIN): $(BUILD)/bench/train.o $(LIB)
+	$(CC) -o $@ $(BUILD)/bench/train.o $(LIB) $(LDFLAGS) $(LDLIBS)
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(BUILD)/bench/train.d
 
 # Build dependencies: installed with apt-get when root, else the command is
 # printed and make stops.
@@ -108,9 +113,12 @@ test: deps
 	$(MAKE) data
 	./$(RUNNER)
 
-# Kernel benchmark: one thread, every ISA the CPU has, each seed layer.
-bench: $(BENCH_KERNELS)
+# Kernel benchmark (one thread, every ISA the CPU has, each seed layer),
+# then the training benchmark's thread sweep.
+bench: $(BENCH_KERNELS) $(BENCH_TRAIN)
+	$(MAKE) data
 	./$(BENCH_KERNELS)
+	./$(BENCH_TRAIN) --sweep
 
 clean:
-	rm -rf $(BUILD) $(CLI) $(BENCH_KERNELS)
+	rm -rf $(BUILD) $(CLI) $(BENCH_KERNELS) $(BENCH_TRAIN)

@@ -228,6 +228,11 @@ typedef struct cnn_train_result {
     double seconds;       /* wall time of training */
     double final_loss;    /* mean loss over the last epoch */
     double final_accuracy;
+    /* Where thread 0's time went, in seconds over the whole run: converting
+       images, forward (with the loss), backward, waiting for the other
+       threads at the barrier, and the reduction + Adam of its slice of the
+       parameters (with the step's bookkeeping and the second barrier). */
+    double data_s, forward_s, backward_s, wait_s, update_s;
     char binding[160];    /* one-line description of threads and binding */
 } cnn_train_result;
 

@@ -74,16 +74,32 @@ static int check_config(const cnn_model *m, const cnn_dataset *ds,
     return CNN_OK;
 }
 
+/* Thread 0's time per phase (seconds), for the result's breakdown. */
+enum { PH_DATA, PH_FORWARD, PH_BACKWARD, PH_WAIT, PH_UPDATE, PH_COUNT };
+
+/* Add the time since *t to phase[p] (when timing) and restart *t. */
+static void lap(double *phase, int p, double *t)
+{
+    if (!phase)
+        return;
+    double now = now_s();
+    phase[p] += now - *t;
+    *t = now;
+}
+
 /* Forward and backward of samples [lo, hi) of the shuffled order; gradients
-   accumulate into grads, loss and hits into st. */
+   accumulate into grads, loss and hits into st.  phase (NULL: no timing)
+   receives the time spent per phase. */
 static void run_share(const cnn_model *m, const cnn_dataset *ds,
                       const int32_t *order, long lo, long hi, float inv_batch,
-                      cnn_workspace *ws, float *grads, thread_stats *st)
+                      cnn_workspace *ws, float *grads, thread_stats *st, double *phase)
 {
     const int classes = m->classes;
+    double t = phase ? now_s() : 0;
     for (long s = lo; s < hi; s += ws->group) {
         int n = (int)(hi - s < ws->group ? hi - s : ws->group);
         cnn_gather_images(m, ds->images, order, s, n, ws->x);
+        lap(phase, PH_DATA, &t);
         const float *logits = cnn_model_forward(m, n, ws->x, ws->acts);
         for (int i = 0; i < n; i++) {
             int label = ds->labels[order[s + i]];
@@ -99,8 +115,10 @@ static void run_share(const cnn_model *m, const cnn_dataset *ds,
             for (int c = 0; c < classes; c++)
                 d[c] *= inv_batch;
         }
+        lap(phase, PH_FORWARD, &t);
         cnn_model_backward(m, n, ws->x, ws->acts, ws->dlogits, grads, ws->packed,
                            ws->scratch);
+        lap(phase, PH_BACKWARD, &t);
     }
 }
 
@@ -142,6 +160,7 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
 
     long steps = 0;
     int stop = CNN_OK;
+    double phase[PH_COUNT] = {0};
     double t_start = now_s(), epoch_loss = 0, epoch_acc = 0;
 
 #pragma omp parallel num_threads(T)
@@ -177,6 +196,7 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
             for (long step = 0; step < steps_per_epoch; step++) {
                 const long lo = step * batch;
                 const long bsz = count - lo < batch ? count - lo : batch;
+                double *ph = tid == 0 ? phase : NULL, t = 0;
                 stats[tid].loss = 0;
                 stats[tid].correct = 0;
                 /* Each thread repacks its own copy of the new weights: a few
@@ -184,8 +204,11 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
                 if (ws.packed)
                     cnn_model_pack(m, ws.packed);
                 run_share(m, ds, order, lo + tid * bsz / T, lo + (tid + 1) * bsz / T,
-                          1.0f / (float)bsz, &ws, grads[tid], &stats[tid]);
+                          1.0f / (float)bsz, &ws, grads[tid], &stats[tid], ph);
+                if (ph)
+                    t = now_s();
 #pragma omp barrier
+                lap(ph, PH_WAIT, &t);
                 /* Every thread sees the same losses, so all skip the update
                    together when one is not finite. */
                 int finite = 1;
@@ -228,6 +251,7 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
                         stop = 1; /* done: leave both loops */
                 }
 #pragma omp barrier
+                lap(ph, PH_UPDATE, &t);
                 if (stop != CNN_OK)
                     break;
             }
@@ -248,6 +272,11 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
         result->seconds = now_s() - t_start;
         result->final_loss = epoch_loss;
         result->final_accuracy = epoch_acc;
+        result->data_s = phase[PH_DATA];
+        result->forward_s = phase[PH_FORWARD];
+        result->backward_s = phase[PH_BACKWARD];
+        result->wait_s = phase[PH_WAIT];
+        result->update_s = phase[PH_UPDATE];
         if (th.bind_failed)
             snprintf(result->binding, sizeof result->binding,
                      "%d threads, %d cores, unbound (hwloc could not bind)", T, th.cores);
