@@ -59,7 +59,7 @@ RUNNER  := $(BUILD)/test-runner
 DATA    := data/mnist
 SEED_WEIGHTS := seed.safetensors
 
-.PHONY: all deps data run test bench clean
+.PHONY: all deps data run test bench bench-compare clean
 
 all: $(LIB) $(CLI) $(RUNNER)
 
@@ -119,6 +119,12 @@ bench: $(BENCH_KERNELS) $(BENCH_TRAIN)
 	$(MAKE) data
 	./$(BENCH_KERNELS)
 	./$(BENCH_TRAIN) --sweep
+
+# cnn against PyTorch (Debian's python3-torch), interleaved, per thread
+# count; skipped with a message when PyTorch is absent.
+bench-compare: $(BENCH_TRAIN)
+	$(MAKE) data
+	/usr/bin/python3 bench/compare.py
 
 clean:
 	rm -rf $(BUILD) $(CLI) $(BENCH_KERNELS) $(BENCH_TRAIN)
