@@ -198,6 +198,10 @@ typedef struct cnn_progress {
     double elapsed_s;     /* seconds since the epoch started */
     int epoch_done;       /* 1 on the epoch's last step */
     long images;          /* images seen in this epoch so far */
+    double train_s;       /* training seconds since the run started, without
+                             the validation passes */
+    int validated;        /* 1 when val_* hold this epoch's validation */
+    double val_loss, val_accuracy;
 } cnn_progress;
 
 typedef struct cnn_train_config {
@@ -214,6 +218,9 @@ typedef struct cnn_train_config {
     void (*progress)(const cnn_progress *p, void *user);
     void *user;
     volatile int *cancel; /* when non-NULL and set, stop after this step */
+    /* When not NULL, evaluated by the training threads after each epoch
+       (and after the last step); the results reach the progress callback. */
+    const cnn_dataset *validation;
 } cnn_train_config;
 
 /** Fill a config with the defaults listed above. */
@@ -225,7 +232,10 @@ typedef struct cnn_train_result {
     int cores;            /* physical cores found by hwloc (0 if unknown) */
     int bound;            /* 1 if threads were pinned to cores */
     long steps;           /* optimizer steps taken */
-    double seconds;       /* wall time of training */
+    double seconds;       /* wall time of training, validation included */
+    double validate_s;    /* of which validation passes */
+    int validated;        /* 1 when val_* hold the last validation */
+    double val_loss, val_accuracy;
     double final_loss;    /* mean loss over the last epoch */
     double final_accuracy;
     /* Where thread 0's time went, in seconds over the whole run: converting

@@ -9,21 +9,65 @@
 #include <string.h>
 
 #include "error.h"
+#include "eval.h"
 #include "model.h"
 #include "threads.h"
 #include "workspace.h"
+
+int cnn_eval_check(const cnn_model *m, const cnn_dataset *ds, const char *who)
+{
+    if (ds->height != m->in_h || ds->width != m->in_w || ds->channels != m->in_c)
+        return cnn_fail(CNN_ERR_MISMATCH, "%s: images are %dx%dx%d but the model takes %dx%dx%d",
+                        who, ds->height, ds->width, ds->channels, m->in_h, m->in_w, m->in_c);
+    if (ds->classes > m->classes)
+        return cnn_fail(CNN_ERR_MISMATCH, "%s: data has %d classes, the model %d", who,
+                        ds->classes, m->classes);
+    return CNN_OK;
+}
+
+void cnn_eval_slice(const cnn_model *m, const cnn_dataset *ds, long lo, long hi,
+                    cnn_workspace *ws, double *loss, int *pred)
+{
+    const int classes = m->classes;
+    for (long s = lo; s < hi; s += ws->group) {
+        int n = (int)(hi - s < ws->group ? hi - s : ws->group);
+        cnn_gather_images(m, ds->images, NULL, s, n, ws->x);
+        const float *logits = cnn_model_forward(m, n, ws->x, ws->acts);
+        for (int i = 0; i < n; i++) {
+            const float *z = logits + (size_t)i * classes;
+            loss[s + i] = cnn_softmax_xent(z, classes, ds->labels[s + i], NULL);
+            int best = 0;
+            for (int c = 1; c < classes; c++)
+                best = z[c] > z[best] ? c : best;
+            pred[s + i] = best;
+        }
+    }
+}
+
+void cnn_eval_summarise(const cnn_dataset *ds, int classes, const double *loss,
+                        const int *pred, cnn_eval_result *out)
+{
+    double sum = 0;
+    long hits = 0;
+    for (long i = 0; i < ds->count; i++) {
+        sum += loss[i];
+        hits += pred[i] == ds->labels[i];
+        if (out->confusion)
+            out->confusion[(size_t)ds->labels[i] * classes + pred[i]]++;
+    }
+    out->count = ds->count;
+    out->classes = classes;
+    out->loss = ds->count ? sum / (double)ds->count : 0;
+    out->accuracy = ds->count ? (double)hits / (double)ds->count : 0;
+}
 
 int cnn_evaluate(cnn_model *m, const cnn_dataset *ds, int threads,
                  cnn_eval_result *out)
 {
     memset(out, 0, sizeof *out);
-    if (ds->height != m->in_h || ds->width != m->in_w || ds->channels != m->in_c)
-        return cnn_fail(CNN_ERR_MISMATCH,
-                        "evaluate: images are %dx%dx%d but the model takes %dx%dx%d",
-                        ds->height, ds->width, ds->channels, m->in_h, m->in_w, m->in_c);
-    if (ds->classes > m->classes)
-        return cnn_fail(CNN_ERR_MISMATCH, "evaluate: data has %d classes, the model %d",
-                        ds->classes, m->classes);
+    int st = cnn_eval_check(m, ds, "evaluate");
+    if (st != CNN_OK)
+        return st;
     const int classes = m->classes;
     const long count = ds->count;
     double *loss = malloc((size_t)(count ? count : 1) * sizeof *loss);
@@ -45,49 +89,23 @@ int cnn_evaluate(cnn_model *m, const cnn_dataset *ds, int threads,
         const int tid = omp_get_thread_num(), T = omp_get_num_threads();
         cnn_threads_bind(&th, tid);
         cnn_workspace ws;
-        float *probs = malloc((size_t)classes * sizeof *probs);
-        if (cnn_workspace_alloc(&ws, m, group, 0) != CNN_OK || !probs) {
+        if (cnn_workspace_alloc(&ws, m, group, 0) != CNN_OK) {
             failed = 1;
         } else {
-            long lo = count * tid / T, hi = count * (tid + 1) / T;
-            for (long s = lo; s < hi; s += group) {
-                int n = (int)(hi - s < group ? hi - s : group);
-                cnn_gather_images(m, ds->images, NULL, s, n, ws.x);
-                const float *logits = cnn_model_forward(m, n, ws.x, ws.acts);
-                for (int i = 0; i < n; i++) {
-                    const float *z = logits + (size_t)i * classes;
-                    loss[s + i] = cnn_softmax_xent(z, classes, ds->labels[s + i], probs);
-                    int best = 0;
-                    for (int c = 1; c < classes; c++)
-                        best = z[c] > z[best] ? c : best;
-                    pred[s + i] = best;
-                }
-            }
+            cnn_eval_slice(m, ds, count * tid / T, count * (tid + 1) / T, &ws, loss, pred);
             cnn_workspace_free(&ws);
         }
-        free(probs);
         cnn_threads_unbind(&th);
     }
     cnn_threads_close(&th);
+    if (!failed)
+        cnn_eval_summarise(ds, classes, loss, pred, out);
+    free(loss);
+    free(pred);
     if (failed) {
-        free(loss);
-        free(pred);
         cnn_eval_result_free(out);
         return cnn_fail(CNN_ERR_NOMEM, "evaluate: out of memory for thread buffers");
     }
-    double sum = 0;
-    long hits = 0;
-    for (long i = 0; i < count; i++) {
-        sum += loss[i];
-        hits += pred[i] == ds->labels[i];
-        out->confusion[(size_t)ds->labels[i] * classes + pred[i]]++;
-    }
-    out->count = (int)count;
-    out->classes = classes;
-    out->loss = count ? sum / (double)count : 0;
-    out->accuracy = count ? (double)hits / (double)count : 0;
-    free(loss);
-    free(pred);
     return CNN_OK;
 }
 

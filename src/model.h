@@ -99,7 +99,7 @@ void cnn_model_backward(const cnn_model *m, int n, const float *x,
 
 /*
  * Softmax cross-entropy of one sample's logits: returns the loss and writes
- * the softmax probabilities into probs (classes floats).
+ * the softmax probabilities into probs (classes floats) unless it is NULL.
  */
 double cnn_softmax_xent(const float *logits, int classes, int label,
                         float *probs);

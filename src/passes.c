@@ -102,12 +102,10 @@ double cnn_softmax_xent(const float *logits, int classes, int label,
     for (int c = 1; c < classes; c++)
         mx = logits[c] > mx ? logits[c] : mx;
     double sum = 0;
-    for (int c = 0; c < classes; c++) {
-        double e = exp((double)logits[c] - mx);
-        probs[c] = (float)e;
-        sum += e;
-    }
     for (int c = 0; c < classes; c++)
-        probs[c] = (float)(probs[c] / sum);
+        sum += exp((double)logits[c] - mx);
+    if (probs)
+        for (int c = 0; c < classes; c++)
+            probs[c] = (float)(exp((double)logits[c] - mx) / sum);
     return log(sum) - ((double)logits[label] - mx);
 }

@@ -19,6 +19,7 @@
 
 #include "adam.h"
 #include "error.h"
+#include "eval.h"
 #include "model.h"
 #include "rng.h"
 #include "threads.h"
@@ -71,6 +72,8 @@ static int check_config(const cnn_model *m, const cnn_dataset *ds,
                         ds->classes, m->classes);
     if (ds->count < 1)
         return cnn_fail(CNN_ERR_ARG, "train: the data set is empty");
+    if (c->validation)
+        return cnn_eval_check(m, c->validation, "validation");
     return CNN_OK;
 }
 
@@ -145,7 +148,10 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
     int32_t *order = malloc((size_t)count * sizeof *order);
     float **grads = calloc((size_t)T, sizeof *grads);
     thread_stats *stats = cnn_aligned_calloc((size_t)T * sizeof *stats);
-    if (!adam.m || !adam.v || !order || !grads || !stats) {
+    const cnn_dataset *val = cfg->validation;
+    double *val_loss = val ? malloc((size_t)val->count * sizeof *val_loss + 1) : NULL;
+    int *val_pred = val ? malloc((size_t)val->count * sizeof *val_pred + 1) : NULL;
+    if (!adam.m || !adam.v || !order || !grads || !stats || (val && (!val_loss || !val_pred))) {
         st = cnn_fail(CNN_ERR_NOMEM, "train: out of memory");
         goto done;
     }
@@ -160,7 +166,8 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
 
     long steps = 0;
     int stop = CNN_OK;
-    double phase[PH_COUNT] = {0};
+    double phase[PH_COUNT] = {0}, validate_s = 0;
+    cnn_eval_result last_val = {0};
     double t_start = now_s(), epoch_loss = 0, epoch_acc = 0;
 
 #pragma omp parallel num_threads(T)
@@ -220,6 +227,19 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
                     end = m->block;
                 if (finite && begin < end)
                     cnn_adam_reduce_update(&adam, lr_t, m->params, grads, T, begin, end);
+                /* Validation at the epoch's end, by the whole team, once
+                   every slice of the weights is updated. */
+                const int validate = val && finite &&
+                                     (step + 1 == steps_per_epoch || my_steps == total);
+                double t_val = 0;
+                if (validate) {
+#pragma omp barrier
+#pragma omp master
+                    t_val = now_s();
+                    cnn_eval_slice(m, val, val->count * tid / T, val->count * (tid + 1) / T,
+                                   &ws, val_loss, val_pred);
+#pragma omp barrier
+                }
 #pragma omp master
                 {
                     for (int t = 0; t < T; t++) {
@@ -236,12 +256,17 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
                                         "(epoch %d); the weights are those before it; "
                                         "try a smaller --lr",
                                         steps + 1, epoch);
-                    else if (cfg->progress) {
+                    if (validate) {
+                        cnn_eval_summarise(val, m->classes, val_loss, val_pred, &last_val);
+                        validate_s += now_s() - t_val;
+                    }
+                    if (finite && cfg->progress) {
+                        double now = now_s();
                         cnn_progress p = {epoch, cfg->epochs, step + 1, steps_per_epoch,
-                                          steps, epoch_loss, epoch_acc,
-                                          now_s() - t_epoch,
+                                          steps, epoch_loss, epoch_acc, now - t_epoch,
                                           step + 1 == steps_per_epoch || steps == total,
-                                          seen};
+                                          seen, now - t_start - validate_s, validate,
+                                          last_val.loss, last_val.accuracy};
                         cfg->progress(&p, cfg->user);
                     }
                     if (stop == CNN_OK && cfg->cancel && *cfg->cancel)
@@ -270,6 +295,10 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
         result->bound = th.bind && !th.bind_failed;
         result->steps = steps;
         result->seconds = now_s() - t_start;
+        result->validate_s = validate_s;
+        result->validated = last_val.count > 0;
+        result->val_loss = last_val.loss;
+        result->val_accuracy = last_val.accuracy;
         result->final_loss = epoch_loss;
         result->final_accuracy = epoch_acc;
         result->data_s = phase[PH_DATA];
@@ -289,6 +318,8 @@ done:
             cnn_aligned_free(grads[t]);
     free(grads);
     cnn_aligned_free(stats);
+    free(val_loss);
+    free(val_pred);
     free(order);
     cnn_aligned_free(adam.m);
     cnn_aligned_free(adam.v);

@@ -133,10 +133,16 @@ static void learns_synthetic_data(void)
     cnn_train_config cfg;
     cnn_train_config_default(&cfg);
     cfg.epochs = 10;
+    cfg.validation = ds;
     cnn_train_result r;
     CHECK(cnn_train(m, ds, &cfg, &r) == CNN_OK, "%s", cnn_last_error());
     CHECK(r.steps == 10 * 16, "steps %ld", r.steps);
     cnn_evaluate(m, ds, 2, &after);
+    /* The trainer's own validation after the last epoch is the evaluation
+       of the final weights, summed in the same order. */
+    CHECK(r.validated && r.val_loss == after.loss && r.val_accuracy == after.accuracy,
+          "validation %g/%g vs evaluation %g/%g", r.val_loss, r.val_accuracy, after.loss,
+          after.accuracy);
     CHECK(after.loss < 0.5 * before.loss, "loss %g -> %g", before.loss, after.loss);
     CHECK(after.accuracy > 0.95, "accuracy %g", after.accuracy);
     long total = 0;

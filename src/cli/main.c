@@ -44,6 +44,7 @@ static const char usage_text[] =
     "  --input HxWxC      input shape for summary (default 28x28x1)\n"
     "  --isa SET          kernels: avx512, avx2, neon, scalar or ref (default: $CNN_ISA,\n"
     "                     else the best the CPU supports)\n"
+    "  --validate         evaluate on the test split after every epoch\n"
     "  --quiet            no progress output\n"
     "  --help, --version\n"
     "\n"
@@ -52,7 +53,7 @@ static const char usage_text[] =
 typedef struct cli {
     const char *command;
     const char *data, *model, *save, *load, *isa;
-    int epochs, batch, threads, shuffle, quiet;
+    int epochs, batch, threads, shuffle, quiet, validate;
     int in_h, in_w, in_c;
     long steps;
     float lr;
@@ -80,7 +81,7 @@ static int parse_shape(const char *s, cli *c)
 static int parse(int argc, char **argv, cli *c)
 {
     enum { O_DATA = 256, O_MODEL, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_THREADS, O_STEPS,
-           O_SHUFFLE, O_SAVE, O_LOAD, O_INPUT, O_QUIET, O_HELP, O_ISA };
+           O_SHUFFLE, O_SAVE, O_LOAD, O_INPUT, O_QUIET, O_HELP, O_ISA, O_VALIDATE };
     static const struct option opts[] = {
         {"data", required_argument, 0, O_DATA},     {"model", required_argument, 0, O_MODEL},
         {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
@@ -90,7 +91,7 @@ static int parse(int argc, char **argv, cli *c)
         {"save", required_argument, 0, O_SAVE},     {"load", required_argument, 0, O_LOAD},
         {"input", required_argument, 0, O_INPUT},   {"quiet", no_argument, 0, O_QUIET},
         {"help", no_argument, 0, O_HELP},           {"isa", required_argument, 0, O_ISA},
-        {0, 0, 0, 0},
+        {"validate", no_argument, 0, O_VALIDATE},   {0, 0, 0, 0},
     };
     opterr = 0;
     optind = 2;
@@ -112,6 +113,7 @@ static int parse(int argc, char **argv, cli *c)
         case O_INPUT: ok = parse_shape(optarg, c); break;
         case O_QUIET: c->quiet = 1; break;
         case O_ISA: c->isa = optarg; break;
+        case O_VALIDATE: c->validate = 1; break;
         case O_HELP: fputs(usage_text, stdout); return EXIT_OK;
         case ':':
             fprintf(stderr, "cnn: option %s needs a value\n", argv[optind - 1]);
@@ -190,8 +192,15 @@ static int cmd_train(const cli *c)
         cnn_model_free(m);
         return fail(st);
     }
+    cnn_dataset *val = NULL;
+    if (c->validate && (st = cnn_dataset_load_dir(c->data, "test", cnn_model_classes(m), &val))) {
+        cnn_dataset_free(train);
+        cnn_model_free(m);
+        return fail(st);
+    }
     cnn_train_config cfg;
     cnn_train_config_default(&cfg);
+    cfg.validation = val;
     cfg.epochs = c->epochs;
     cfg.batch = c->batch;
     cfg.lr = c->lr;
@@ -213,6 +222,7 @@ static int cmd_train(const cli *c)
     cnn_train_result res;
     st = cnn_train(m, train, &cfg, &res);
     cnn_dataset_free(train);
+    cnn_dataset_free(val);
     if (st == CNN_OK && !res.bound && threads > 1 && !c->quiet)
         fprintf(stderr, "cnn: warning: threads are not bound to cores (%s)\n", res.binding);
     if (st == CNN_OK && !c->quiet && res.steps)

@@ -22,11 +22,15 @@ void progress_print(const cnn_progress *p, void *user)
     if (ps->quiet)
         return;
     double ips = p->elapsed_s > 0 ? (double)p->images / p->elapsed_s : 0;
+    char val[96] = "";
+    if (p->validated)
+        snprintf(val, sizeof val, " - val_loss %.4f - val_accuracy %.4f - trained %.1fs",
+                 p->val_loss, p->val_accuracy, p->train_s);
     if (!ps->tty) {
         if (p->epoch_done)
             fprintf(stderr,
-                    "epoch %d/%d: %ld steps - loss %.4f - accuracy %.4f - %.1fs - %.0f images/s\n",
-                    p->epoch, p->epochs, p->step, p->loss, p->accuracy, p->elapsed_s, ips);
+                    "epoch %d/%d: %ld steps - loss %.4f - accuracy %.4f - %.1fs - %.0f images/s%s\n",
+                    p->epoch, p->epochs, p->step, p->loss, p->accuracy, p->elapsed_s, ips, val);
         return;
     }
     if (p->step == 1)
@@ -45,8 +49,8 @@ void progress_print(const cnn_progress *p, void *user)
     double remain = p->step ? p->elapsed_s * (double)(p->steps_per_epoch - p->step) / (double)p->step : 0;
     format_time(remain, eta, sizeof eta);
     if (p->epoch_done)
-        fprintf(stderr, "\r%ld/%ld [%s] %s %.0f img/s - loss: %.4f - accuracy: %.4f\033[K\n",
-                p->step, p->steps_per_epoch, bar, el, ips, p->loss, p->accuracy);
+        fprintf(stderr, "\r%ld/%ld [%s] %s %.0f img/s - loss: %.4f - accuracy: %.4f%s\033[K\n",
+                p->step, p->steps_per_epoch, bar, el, ips, p->loss, p->accuracy, val);
     else
         fprintf(stderr, "\r%ld/%ld [%s] %s ETA %s - loss: %.4f - accuracy: %.4f\033[K",
                 p->step, p->steps_per_epoch, bar, el, eta, p->loss, p->accuracy);
