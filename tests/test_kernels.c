@@ -521,6 +521,17 @@ static void test_seed_shapes(void)
     CHECK(g.out_h == 14 && g.pad_top == 0 && g.pad_left == 0,
           "seed 28->14 geometry: out %d pad %d,%d", g.out_h, g.pad_top,
           g.pad_left);
+    /* Wide one-channel inputs reach the first-layer kernels' widest tiles:
+       stride 1 and 2, same and valid, 32 and 17 outputs. */
+    static const struct { int h, w, m, s, same; } wide[] = {
+        {9, 45, 32, 2, 1}, {7, 44, 32, 2, 0}, {6, 40, 32, 1, 1}, {5, 33, 17, 2, 1},
+    };
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) {
+        conv_case cc = {.g = make_geom(wide[i].h, wide[i].w, 1, wide[i].m, 3, wide[i].s,
+                                       wide[i].same),
+                        .n = 2, .relu = 1, .use_bias = 1, .use_mask = 1, .use_db = 1};
+        check_conv_case(&cc, &rng);
+    }
     check_dense_case(32, 784, 10, 0, 1, 0, 1, &rng);   /* seed */
     check_dense_case(5, 784, 768, 1, 1, 0, 1, &rng);   /* seed-dense */
     check_dense_case(5, 768, 10, 0, 1, 1, 1, &rng);

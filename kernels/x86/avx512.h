@@ -1,0 +1,110 @@
+/*
+ * avx512.h — the AVX-512 kernel set (the kernels/x86 files named
+ * -avx512.c): its exported kernels and the register-tile GEMM machinery
+ * they share (gemm-avx512.c).
+ * Only files compiled with the AVX-512 flags may include it.
+ *
+ * Every conv and dense pass of this set is a sequence of small GEMMs
+ *   out[p][c] (+)= sum over segments s, steps e < len_s of
+ *                  a_s[p*a_p + e*a_e] * b_s[e*ldb + c]
+ * done by register tiles of P rows (pixels, or input channels for
+ * backward-weights) times V zmm vectors of 16 columns (channels): the A
+ * scalars are broadcast, the B rows loaded once per step and shared by the
+ * P rows.  Column tails use AVX-512 masks.  A "segment" is one contiguous
+ * run of the reduction (one kernel row of a 3x3 tap window, one image row
+ * of pixels), so padding is handled by choosing segments outside the tile.
+ */
+#ifndef CNN_KERNELS_X86_AVX512_H
+#define CNN_KERNELS_X86_AVX512_H
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#include "kernels.h"
+
+/* ------------------------------------------------ exported kernels */
+
+/* 3x3, any stride, padding and channel counts (conv3x3-avx512.c). */
+void cnn_conv3x3_forward_avx512(const cnn_conv_geom *g, int n, const float *x,
+                                const float *w, const float *b, float *y,
+                                int relu);
+void cnn_conv3x3_pack_backward_data_avx512(const cnn_conv_geom *g,
+                                           const float *w, float *packed);
+void cnn_conv3x3_backward_data_avx512(const cnn_conv_geom *g, int n,
+                                      const float *dy, const float *wt,
+                                      const float *mask, float *dx);
+void cnn_conv3x3_backward_weights_avx512(const cnn_conv_geom *g, int n,
+                                         const float *x, const float *dy,
+                                         float *dw, float *db);
+
+/* 3x3 with one input channel and at most 32 output channels, the first
+   layer (conv3x3c1-avx512.c); usable when cnn_conv3x3c1_fits_avx512. */
+int cnn_conv3x3c1_fits_avx512(const cnn_conv_geom *g);
+void cnn_conv3x3c1_forward_avx512(const cnn_conv_geom *g, int n,
+                                  const float *x, const float *w,
+                                  const float *b, float *y, int relu);
+void cnn_conv3x3c1_backward_weights_avx512(const cnn_conv_geom *g, int n,
+                                           const float *x, const float *dy,
+                                           float *dw, float *db);
+
+/* 1x1, stride 1, no padding (conv1x1-avx512.c). */
+void cnn_conv1x1_forward_avx512(const cnn_conv_geom *g, int n, const float *x,
+                                const float *w, const float *b, float *y,
+                                int relu);
+void cnn_conv1x1_pack_backward_data_avx512(const cnn_conv_geom *g,
+                                           const float *w, float *packed);
+void cnn_conv1x1_backward_data_avx512(const cnn_conv_geom *g, int n,
+                                      const float *dy, const float *wt,
+                                      const float *mask, float *dx);
+void cnn_conv1x1_backward_weights_avx512(const cnn_conv_geom *g, int n,
+                                         const float *x, const float *dy,
+                                         float *dw, float *db);
+
+/* Dense (dense-avx512.c). */
+void cnn_dense_forward_avx512(int n, int in, int out, const float *x,
+                              const float *w, const float *b, float *y,
+                              int relu);
+void cnn_dense_backward_data_avx512(int n, int in, int out, const float *dy,
+                                    const float *w, const float *mask,
+                                    float *dx);
+void cnn_dense_backward_weights_avx512(int n, int in, int out,
+                                       const float *x, const float *dy,
+                                       float *dw, float *db);
+
+/* ------------------------------------- GEMM tiles (gemm-avx512.c) */
+
+/* One run of the reduction: A at row 0, step 0; B at step 0, column 0. */
+typedef struct avx512_seg {
+    const float *a, *b;
+    ptrdiff_t len;
+} avx512_seg;
+
+/* A GEMM over rows [0, L) and columns [0, cols) (see the file comment):
+   row p of the output is out + p*out_p; mask, when not NULL, is indexed
+   like out and zeroes outputs whose mask is not > 0; bias (per column) is
+   the start when not accumulating; relu zeroes negative outputs; accum
+   starts from out's own values. */
+typedef struct avx512_gemm {
+    const avx512_seg *seg;
+    int nseg;
+    ptrdiff_t a_p, a_e, ldb;
+    float *out;
+    ptrdiff_t out_p;
+    const float *bias, *mask;
+    int accum, relu;
+} avx512_gemm;
+
+/* Run the GEMM over L rows and cols columns: columns in chunks of up to 4
+   vectors, rows in balanced register tiles. */
+void cnn_avx512_gemm(ptrdiff_t L, int cols, const avx512_gemm *t);
+
+/* db[c] += sum over npix pixels of dy[p*M + c], c < M. */
+void cnn_avx512_bias_grad(ptrdiff_t npix, int M, const float *dy, float *db);
+
+/* Mask of the first n (1..16) lanes. */
+static inline __mmask16 cnn_avx512_lanes(int n)
+{
+    return (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+}
+
+#endif /* CNN_KERNELS_X86_AVX512_H */
