@@ -125,13 +125,18 @@ def train_steps(model, opt, x, y, idx, fmt):
     return loss
 
 
-def timed_run(args, x, y, fmt):
+def fresh_run(args, fmt):
+    """A newly initialised model in the given layout, its optimiser and the
+    shuffling generator, all from --seed."""
     torch.manual_seed(args.seed)
     model = seed_model()
     if fmt == "nhwc":
         model = model.to(memory_format=torch.channels_last)
-    opt = KerasAdam(model.parameters())
-    gen = torch.Generator().manual_seed(args.seed)
+    return model, KerasAdam(model.parameters()), torch.Generator().manual_seed(args.seed)
+
+
+def timed_run(args, x, y, fmt):
+    model, opt, gen = fresh_run(args, fmt)
     it = iter(())
     done, t0 = 0, None
     while done < args.warmup + args.steps:
@@ -181,12 +186,7 @@ def main():
     if args.epochs:
         fmt = "nchw" if args.format == "auto" else args.format
         xt, yt = load(args.data, "test")
-        torch.manual_seed(args.seed)
-        model = seed_model()
-        if fmt == "nhwc":
-            model = model.to(memory_format=torch.channels_last)
-        opt = KerasAdam(model.parameters())
-        gen = torch.Generator().manual_seed(args.seed)
+        model, opt, gen = fresh_run(args, fmt)
         train_s, rows = 0.0, []
         for epoch in range(1, args.epochs + 1):
             t0 = time.perf_counter()
