@@ -22,12 +22,13 @@ static unsigned long long read_xcr0(void)
 static void detect(cnn_cpu *c)
 {
     unsigned a, b, cx, d;
-    unsigned max = __get_cpuid_max(0, NULL);
-    if (__get_cpuid_max(0x80000000, NULL) >= 0x80000004) {
-        unsigned *w = (unsigned *)c->model;
+    unsigned max = (unsigned)__get_cpuid_max(0, NULL);
+    if ((unsigned)__get_cpuid_max(0x80000000, NULL) >= 0x80000004u) {
+        unsigned w[12];
         for (unsigned leaf = 0; leaf < 3; leaf++)
             __get_cpuid(0x80000002 + leaf, &w[leaf * 4], &w[leaf * 4 + 1], &w[leaf * 4 + 2],
                         &w[leaf * 4 + 3]);
+        memcpy(c->model, w, sizeof w);
         c->model[48] = 0;
     }
     if (max < 7 || !__get_cpuid(1, &a, &b, &cx, &d))
