@@ -36,10 +36,7 @@ void cnn_eval_slice(const cnn_model *m, const cnn_dataset *ds, long lo, long hi,
         for (int i = 0; i < n; i++) {
             const float *z = logits + (size_t)i * classes;
             loss[s + i] = cnn_softmax_xent(z, classes, ds->labels[s + i], NULL);
-            int best = 0;
-            for (int c = 1; c < classes; c++)
-                best = z[c] > z[best] ? c : best;
-            pred[s + i] = best;
+            pred[s + i] = cnn_argmax(z, classes);
         }
     }
 }

@@ -104,4 +104,7 @@ void cnn_model_backward(const cnn_model *m, int n, const float *x,
 double cnn_softmax_xent(const float *logits, int classes, int label,
                         float *probs);
 
+/* The predicted class: the first index of the largest logit. */
+int cnn_argmax(const float *z, int classes);
+
 #endif /* CNN_MODEL_H */

@@ -109,3 +109,11 @@ double cnn_softmax_xent(const float *logits, int classes, int label,
             probs[c] = (float)(exp((double)logits[c] - mx) / sum);
     return log(sum) - ((double)logits[label] - mx);
 }
+
+int cnn_argmax(const float *z, int classes)
+{
+    int best = 0;
+    for (int c = 1; c < classes; c++)
+        best = z[c] > z[best] ? c : best;
+    return best;
+}

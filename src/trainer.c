@@ -63,13 +63,9 @@ static int check_config(const cnn_model *m, const cnn_dataset *ds,
     if (!(c->lr > 0) || !(c->beta1 >= 0 && c->beta1 < 1) ||
         !(c->beta2 >= 0 && c->beta2 < 1) || !(c->eps > 0) || !isfinite(c->lr))
         return cnn_fail(CNN_ERR_ARG, "train: need lr > 0, 0 <= beta1, beta2 < 1, eps > 0");
-    if (ds->height != m->in_h || ds->width != m->in_w || ds->channels != m->in_c)
-        return cnn_fail(CNN_ERR_MISMATCH,
-                        "train: images are %dx%dx%d but the model takes %dx%dx%d",
-                        ds->height, ds->width, ds->channels, m->in_h, m->in_w, m->in_c);
-    if (ds->classes > m->classes)
-        return cnn_fail(CNN_ERR_MISMATCH, "train: data has %d classes, the model %d",
-                        ds->classes, m->classes);
+    int st = cnn_eval_check(m, ds, "train");
+    if (st != CNN_OK)
+        return st;
     if (ds->count < 1)
         return cnn_fail(CNN_ERR_ARG, "train: the data set is empty");
     if (c->validation)
@@ -109,10 +105,7 @@ static void run_share(const cnn_model *m, const cnn_dataset *ds,
             const float *z = logits + (size_t)i * classes;
             float *d = ws->dlogits + (size_t)i * classes;
             st->loss += cnn_softmax_xent(z, classes, label, d);
-            int best = 0;
-            for (int c = 1; c < classes; c++)
-                best = z[c] > z[best] ? c : best;
-            st->correct += best == label;
+            st->correct += cnn_argmax(z, classes) == label;
             /* d(mean loss)/dz = (softmax - onehot) / batch */
             d[label] -= 1.0f;
             for (int c = 0; c < classes; c++)
