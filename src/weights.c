@@ -502,23 +502,22 @@ static int check_header(const char *path, json_t *root, const cnn_tensor_info *t
     return st;
 }
 
-int cnn_model_load(cnn_model *m, const char *path)
+/* Open a safetensors file and parse its header: *fd is left positioned at
+   the data section, *root holds the parsed JSON and *data_size the bytes
+   after the header.  On error everything is released. */
+static int open_header(const char *path, int *fdp, json_t **rootp, uint64_t *data_sizep)
 {
-    if (!m || !path || !*path)
-        return cnn_fail(CNN_ERR_ARG, "load weights: no model or no path");
+    *rootp = NULL;
+    *fdp = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(errno));
-
-    int st = CNN_OK, n = 0;
+    int st = CNN_OK;
     char *header = NULL;
-    unsigned char *data = NULL;
-    cnn_tensor_info *t = NULL;
-    span *spans = NULL;
     json_t *root = NULL;
     struct stat sb;
     unsigned char len8[8];
-    uint64_t size = 0, hlen = 0, data_size = 0;
+    uint64_t size = 0, hlen = 0;
     ssize_t got;
 
     if (fstat(fd, &sb) != 0) {
@@ -557,7 +556,6 @@ int cnn_model_load(cnn_model *m, const char *path)
                       "%llu bytes", path, (unsigned long long)hlen, MAX_HEADER_BYTES);
         goto out;
     }
-    data_size = size - 8 - hlen;
     header = malloc((size_t)hlen + 1);
     if (!header) {
         st = cnn_fail(CNN_ERR_NOMEM, "%s: out of memory for a %llu-byte header", path,
@@ -580,6 +578,36 @@ int cnn_model_load(cnn_model *m, const char *path)
                       "column %d)", path, text, jerr.line, jerr.column);
         goto out;
     }
+    if (!json_is_object(root)) {
+        st = cnn_fail(CNN_ERR_FORMAT, "%s: header is not a JSON object", path);
+        goto out;
+    }
+out:
+    free(header);
+    if (st != CNN_OK) {
+        json_decref(root);
+        close(fd);
+        return st;
+    }
+    *fdp = fd;
+    *rootp = root;
+    *data_sizep = size - 8 - hlen;
+    return CNN_OK;
+}
+
+int cnn_model_load(cnn_model *m, const char *path)
+{
+    if (!m || !path || !*path)
+        return cnn_fail(CNN_ERR_ARG, "load weights: no model or no path");
+    int fd, st, n = 0;
+    unsigned char *data = NULL;
+    cnn_tensor_info *t = NULL;
+    span *spans = NULL;
+    json_t *root = NULL;
+    uint64_t data_size = 0;
+    ssize_t got;
+    if ((st = open_header(path, &fd, &root, &data_size)) != CNN_OK)
+        return st;
     t = model_tensors(m, &n);
     spans = malloc((n > 0 ? (size_t)n : 1) * sizeof *spans);
     if (!t || !spans) {
@@ -620,10 +648,50 @@ int cnn_model_load(cnn_model *m, const char *path)
 
 out:
     json_decref(root);
-    free(header);
     free(data);
     free(spans);
     free(t);
     close(fd);
+    return st;
+}
+
+int cnn_model_open(const char *path, cnn_model **out)
+{
+    if (!path || !*path || !out)
+        return cnn_fail(CNN_ERR_ARG, "open model: no path");
+    *out = NULL;
+    int fd, st;
+    json_t *root;
+    uint64_t data_size;
+    if ((st = open_header(path, &fd, &root, &data_size)) != CNN_OK)
+        return st;
+    close(fd);
+    json_t *meta = json_object_get(root, "__metadata__");
+    const char *spec = json_string_value(json_object_get(meta, "spec"));
+    const char *input = json_string_value(json_object_get(meta, "input"));
+    int h, w, c;
+    char tail;
+    if (!spec || !input)
+        st = cnn_fail(CNN_ERR_FORMAT, "%s: metadata has no model spec and input shape "
+                      "(give --model)", path);
+    else if (sscanf(input, "%dx%dx%d%c", &h, &w, &c, &tail) != 3 || h < 1 || w < 1 ||
+             c < 1 || h > 65536 || w > 65536 || c > 65536)
+        st = cnn_fail(CNN_ERR_FORMAT, "%s: metadata input shape is not HxWxC", path);
+    else {
+        st = cnn_model_create(spec, h, w, c, 0, out);
+        if (st == CNN_ERR_SPEC || st == CNN_ERR_ARG) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", cnn_last_error());
+            st = cnn_fail(CNN_ERR_FORMAT, "%s: the model spec in the metadata is "
+                          "invalid: %s", path, msg);
+        }
+    }
+    json_decref(root);
+    if (st == CNN_OK)
+        st = cnn_model_load(*out, path);
+    if (st != CNN_OK) {
+        cnn_model_free(*out);
+        *out = NULL;
+    }
     return st;
 }

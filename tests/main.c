@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,38 @@ void test_report(const char *file, int line, const char *fmt, ...)
 void test_skip(const char *why)
 {
     fprintf(stderr, "  skip %s: %s\n", current_test, why);
+}
+
+char test_out[1 << 16], test_err[1 << 14];
+
+static void slurp(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
+}
+
+int test_cnn(const char *args)
+{
+    const char *bin = getenv("CNN_BIN");
+    if (!bin || !*bin)
+        bin = "./cnn";
+    if (access(bin, X_OK) != 0)
+        return -1;
+    size_t len = strlen(args) + strlen(bin) + 1200;
+    char *cmd = malloc(len), out[512], err[512];
+    if (!cmd)
+        return -2;
+    snprintf(out, sizeof out, "%s/cli.out", test_tmpdir());
+    snprintf(err, sizeof err, "%s/cli.err", test_tmpdir());
+    snprintf(cmd, len, "%s %s >%s 2>%s </dev/null", bin, args, out, err);
+    int status = system(cmd);
+    free(cmd);
+    slurp(out, test_out, sizeof test_out);
+    slurp(err, test_err, sizeof test_err);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
 }
 
 void test_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t *state)

@@ -41,6 +41,12 @@ const char *test_tmpdir(void);
 const char *test_write_file(const char *name, const void *data, size_t size);
 /* MNIST directory for tests that need real data, or NULL (then skip). */
 const char *test_mnist_dir(void);
+/* Run "./cnn ARGS" ($CNN_BIN instead of ./cnn when set) from the repository root with stdin from /dev/null;
+   returns its exit status (-1 when ./cnn is missing, -2 when it did not
+   exit normally, e.g. killed by a signal).  Its stdout and stderr are left
+   in test_out and test_err (NUL-terminated, truncated if long). */
+int test_cnn(const char *args);
+extern char test_out[1 << 16], test_err[1 << 14];
 /* Print a skip note for the running test. */
 void test_skip(const char *why);
 

@@ -23,6 +23,9 @@ TEST_GROUP(model)
 TEST_GROUP(gradient)
 TEST_GROUP(trainer)
 TEST_GROUP(cli)
+TEST_GROUP(outputs)
+TEST_GROUP(predict)
+TEST_GROUP(checkpoint)
 #undef TEST_GROUP
 
 extern const test_table all_tests[];

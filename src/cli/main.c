@@ -1,326 +1,238 @@
 /*
- * main.c — the cnn command: a thin client of include/cnn.h.
+ * main.c — the cnn command's entry point: finds the command, parses its
+ * options with getopt_long (each command accepts its own subset), prints
+ * `cnn --help` and `cnn COMMAND --help`, and runs the command.
  *
- *   cnn train    [options]   train a model, save it, evaluate it on the test set
- *   cnn eval     [options]   evaluate saved weights on the test set
- *   cnn summary  [options]   print the model's layer table
- *   cnn info                 CPU, kernel sets, topology
- *
- * Results go to stdout; progress, warnings and errors to stderr.  Exit codes:
- * 0 success, 1 the work failed (bad file, I/O, training error), 2 bad usage.
+ * Results go to stdout; progress, warnings and errors to stderr.  Exit codes
+ * (docs/cli.md): 0 success, 1 the work failed (bad file, I/O, training
+ * error), 2 bad usage, 130 / 143 training stopped by SIGINT / SIGTERM (a
+ * checkpoint was written).
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "cnn.h"
-#include "options.h"
-#include "progress.h"
+#include "cli.h"
 
-static const char usage_text[] =
-    "usage: cnn COMMAND [options]\n"
-    "\n"
-    "commands:\n"
-    "  train     train a model on DIR/train-*, save it, evaluate on DIR/t10k-*\n"
-    "  eval      evaluate saved weights on DIR/t10k-*\n"
-    "  summary   print the model's layers, output shapes and parameters\n"
-    "  info      print the CPU, its SIMD features, the kernel set chosen and the topology\n"
-    "\n"
-    "options:\n"
-    "  --data DIR         MNIST-style IDX files, raw or .gz (default data/mnist)\n"
-    "  --model SPEC       spec string or preset: seed, seed-dense, logreg (default seed)\n"
-    "  --epochs N         passes over the training set (default 3)\n"
-    "  --batch N          samples per optimizer step (default 32)\n"
-    "  --lr X             Adam learning rate (default 0.001)\n"
-    "  --seed N           seed of initialisation and shuffling (default 1151998)\n"
-    "  --threads N        threads (default: OMP_NUM_THREADS, else physical cores)\n"
-    "  --steps N          stop after N optimizer steps\n"
-    "  --shuffle on|off   reshuffle every epoch (default on; off keeps file order)\n"
-    "  --save FILE        write the trained weights (safetensors)\n"
-    "  --load FILE        start from (train) or evaluate (eval) saved weights\n"
-    "  --input HxWxC      input shape for summary (default 28x28x1)\n"
-    "  --isa SET          kernels: avx512, avx2, neon, scalar or ref (default: $CNN_ISA,\n"
-    "                     else the best the CPU supports)\n"
-    "  --validate         evaluate on the test split after every epoch\n"
-    "  --quiet            no progress output\n"
-    "  --help, --version\n"
-    "\n"
-    "exit status: 0 success, 1 failure (bad file, I/O, training error), 2 bad usage\n";
+/* Each option once: its long name, its value's name (NULL: a flag) and its
+   help line.  Indexed by cli_option. */
+static const struct {
+    const char *name, *arg, *help;
+} option_help[OPT_COUNT] = {
+    [OPT_DATA] = {"data", "DIR", "MNIST-style IDX files, raw or .gz (default data/mnist)"},
+    [OPT_MODEL] = {"model", "SPEC",
+                   "spec string or preset: seed, seed-dense, logreg (default seed;\n"
+                   "with --load, the spec stored in the file)"},
+    [OPT_EPOCHS] = {"epochs", "N", "passes over the training set (default 3)"},
+    [OPT_BATCH] = {"batch", "N", "samples per optimizer step (default 32)"},
+    [OPT_LR] = {"lr", "X", "Adam learning rate (default 0.001)"},
+    [OPT_SEED] = {"seed", "N", "seed of initialisation and shuffling (default 1151998)"},
+    [OPT_THREADS] = {"threads", "N", "threads (default: OMP_NUM_THREADS, else physical cores)"},
+    [OPT_STEPS] = {"steps", "N", "stop after N optimizer steps"},
+    [OPT_SHUFFLE] = {"shuffle", "on|off", "reshuffle every epoch (default on; off keeps file order)"},
+    [OPT_SAVE] = {"save", "FILE", "write the trained weights (safetensors)"},
+    [OPT_LOAD] = {"load", "FILE", "weights (or a checkpoint) to start from or to use"},
+    [OPT_INPUT] = {"input", "HxWxC", "input shape (default 28x28x1)"},
+    [OPT_ISA] = {"isa", "SET",
+                 "kernels: avx512, avx2, neon, scalar or ref (default: $CNN_ISA,\n"
+                 "else the best the CPU supports)"},
+    [OPT_VALIDATE] = {"validate", NULL, "evaluate on the test split after every epoch"},
+    [OPT_QUIET] = {"quiet", NULL, "no progress output"},
+    [OPT_LOG] = {"log", "FILE", "metrics log, CSV or JSON Lines by extension (.csv, .jsonl)"},
+    [OPT_LOG_EVERY] = {"log-every", "N", "also log every N steps (default: once per epoch)"},
+    [OPT_CHECKPOINT] = {"checkpoint", "FILE",
+                        "keep a resumable checkpoint in FILE (with --validate, the\n"
+                        "best by test accuracy too, in FILE with .best before the extension)"},
+    [OPT_CHECKPOINT_EVERY] = {"checkpoint-every", "N[e]",
+                              "checkpoint every N steps, or every N epochs with a\n"
+                              "trailing e (default 1e)"},
+    [OPT_RESUME] = {"resume", "FILE", "continue an interrupted run from its checkpoint"},
+    [OPT_CONFUSION] = {"confusion", "FILE",
+                       "write the confusion-matrix heatmap (.svg; .png through\n"
+                       "rsvg-convert or libpng)"},
+    [OPT_DOT] = {"dot", NULL, "print the model as a Graphviz graph instead of a table"},
+    [OPT_OUTPUT] = {"output", "FILE", "where to write the result (-o)"},
+    [OPT_MODELS] = {"models", "LIST", "comma-separated models (default logreg,seed,seed-dense)"},
+};
 
-typedef struct cli {
-    const char *command;
-    const char *data, *model, *save, *load, *isa;
-    int epochs, batch, threads, shuffle, quiet, validate;
-    int in_h, in_w, in_c;
-    long steps;
-    float lr;
-    uint64_t seed;
-} cli;
+static const cli_command *const commands[] = {
+    &cmd_train, &cmd_eval, &cmd_predict, &cmd_summary, &cmd_compare, &cmd_plot, &cmd_info,
+};
+#define NCOMMANDS (int)(sizeof commands / sizeof commands[0])
 
-static int fail(int status)
+static void print_main_help(FILE *f)
 {
-    fprintf(stderr, "cnn: %s\n", cnn_last_error());
-    return status == CNN_ERR_ARG ? EXIT_USAGE : EXIT_FAILURE_RUN;
+    fputs("usage: cnn COMMAND [options]\n"
+          "       cnn COMMAND --help     options of one command\n"
+          "       cnn --version\n\ncommands:\n", f);
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
+    fputs("\nexit status: 0 success, 1 failure (bad file, I/O, training error), 2 bad\n"
+          "usage, 130/143 training interrupted by SIGINT/SIGTERM (checkpoint written)\n",
+          f);
+}
+
+/* Help of one option, continuation lines indented under the first. */
+static void print_option(FILE *f, int o)
+{
+    char left[48];
+    snprintf(left, sizeof left, "--%s%s%s%s", option_help[o].name,
+             option_help[o].arg ? " " : "", option_help[o].arg ? option_help[o].arg : "",
+             o == OPT_OUTPUT ? ", -o" : "");
+    fprintf(f, "  %-24s", left);
+    for (const char *s = option_help[o].help; *s; s++) {
+        fputc(*s, f);
+        if (*s == '\n')
+            fprintf(f, "  %-24s", "");
+    }
+    fputc('\n', f);
+}
+
+static void print_command_help(const cli_command *cmd)
+{
+    fputs(cmd->usage, stdout);
+    printf("\noptions:\n");
+    for (int o = 0; o < OPT_COUNT; o++)
+        if (cmd->options & OPTBIT(o))
+            print_option(stdout, o);
+    printf("  %-24s%s\n", "--help", "this text");
+}
+
+/* The checkpoint interval: "500" steps or "2e" epochs. */
+static int parse_every(const char *s, cli *c)
+{
+    char buf[32];
+    size_t n = strlen(s);
+    int epochs = n > 0 && s[n - 1] == 'e';
+    if (n >= sizeof buf)
+        n = sizeof buf - 1;
+    memcpy(buf, s, n - (size_t)epochs);
+    buf[n - (size_t)epochs] = 0;
+    if (!opt_long("--checkpoint-every", epochs ? buf : s, 1, 1L << 40, &c->checkpoint_every))
+        return 0;
+    c->checkpoint_in_epochs = epochs;
+    return 1;
 }
 
 static int parse_shape(const char *s, cli *c)
 {
     char tail;
     if (sscanf(s, "%dx%dx%d%c", &c->in_h, &c->in_w, &c->in_c, &tail) != 3 || c->in_h < 1 ||
-        c->in_w < 1 || c->in_c < 1) {
-        fprintf(stderr, "cnn: --input: expected HxWxC such as 28x28x1, got '%s'\n", s);
+        c->in_w < 1 || c->in_c < 1 || c->in_h > 4096 || c->in_w > 4096 || c->in_c > 4096) {
+        fprintf(stderr, "cnn: --input: expected HxWxC such as 28x28x1 (each 1 to 4096), "
+                        "got '%s'\n", s);
         return 0;
     }
     return 1;
 }
 
-/* Parse argv[2..]; returns -1 to go on, else an exit code. */
-static int parse(int argc, char **argv, cli *c)
+/* One option's value into c; 0 when it is bad (message printed). */
+static int take(cli *c, int o, const char *v)
 {
-    enum { O_DATA = 256, O_MODEL, O_EPOCHS, O_BATCH, O_LR, O_SEED, O_THREADS, O_STEPS,
-           O_SHUFFLE, O_SAVE, O_LOAD, O_INPUT, O_QUIET, O_HELP, O_ISA, O_VALIDATE };
-    static const struct option opts[] = {
-        {"data", required_argument, 0, O_DATA},     {"model", required_argument, 0, O_MODEL},
-        {"epochs", required_argument, 0, O_EPOCHS}, {"batch", required_argument, 0, O_BATCH},
-        {"lr", required_argument, 0, O_LR},         {"seed", required_argument, 0, O_SEED},
-        {"threads", required_argument, 0, O_THREADS},
-        {"steps", required_argument, 0, O_STEPS},   {"shuffle", required_argument, 0, O_SHUFFLE},
-        {"save", required_argument, 0, O_SAVE},     {"load", required_argument, 0, O_LOAD},
-        {"input", required_argument, 0, O_INPUT},   {"quiet", no_argument, 0, O_QUIET},
-        {"help", no_argument, 0, O_HELP},           {"isa", required_argument, 0, O_ISA},
-        {"validate", no_argument, 0, O_VALIDATE},   {0, 0, 0, 0},
-    };
+    switch (o) {
+    case OPT_DATA: c->data = v; return 1;
+    case OPT_MODEL: c->model = v; return 1;
+    case OPT_EPOCHS: return opt_int("--epochs", v, 0, 1000000, &c->epochs);
+    case OPT_BATCH: return opt_int("--batch", v, 1, 1 << 20, &c->batch);
+    case OPT_LR: return opt_float("--lr", v, 0, 1e9, &c->lr);
+    case OPT_SEED: return opt_u64("--seed", v, &c->seed);
+    case OPT_THREADS: return opt_int("--threads", v, 1, 4096, &c->threads);
+    case OPT_STEPS: return opt_long("--steps", v, 1, 1L << 40, &c->steps);
+    case OPT_SHUFFLE: return opt_onoff("--shuffle", v, &c->shuffle);
+    case OPT_SAVE: c->save = v; return 1;
+    case OPT_LOAD: c->load = v; return 1;
+    case OPT_INPUT: return parse_shape(v, c);
+    case OPT_ISA: c->isa = v; return 1;
+    case OPT_VALIDATE: c->validate = 1; return 1;
+    case OPT_QUIET: c->quiet = 1; return 1;
+    case OPT_LOG: c->log = v; return 1;
+    case OPT_LOG_EVERY: return opt_long("--log-every", v, 1, 1L << 40, &c->log_every);
+    case OPT_CHECKPOINT: c->checkpoint = v; return 1;
+    case OPT_CHECKPOINT_EVERY: return parse_every(v, c);
+    case OPT_RESUME: c->resume = v; return 1;
+    case OPT_CONFUSION: c->confusion = v; return 1;
+    case OPT_DOT: c->dot = 1; return 1;
+    case OPT_OUTPUT: c->output = v; return 1;
+    case OPT_MODELS: c->models = v; return 1;
+    }
+    return 0;
+}
+
+/* Parse argv[2..] for cmd; returns -1 to go on, else an exit code. */
+static int parse(int argc, char **argv, const cli_command *cmd, cli *c)
+{
+    enum { O_HELP = OPT_COUNT + 1 };
+    struct option opts[OPT_COUNT + 2];
+    int n = 0;
+    for (int o = 0; o < OPT_COUNT; o++)
+        opts[n++] = (struct option){option_help[o].name,
+                                    option_help[o].arg ? required_argument : no_argument,
+                                    0, o + 1}; /* getopt's values start at 1 */
+    opts[n++] = (struct option){"help", no_argument, 0, O_HELP};
+    opts[n] = (struct option){0, 0, 0, 0};
     opterr = 0;
     optind = 2;
-    int o;
-    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        int ok = 1;
-        switch (o) {
-        case O_DATA: c->data = optarg; break;
-        case O_MODEL: c->model = optarg; break;
-        case O_EPOCHS: ok = opt_int("--epochs", optarg, 0, 1000000, &c->epochs); break;
-        case O_BATCH: ok = opt_int("--batch", optarg, 1, 1 << 20, &c->batch); break;
-        case O_LR: ok = opt_float("--lr", optarg, 0, 1e9, &c->lr); break;
-        case O_SEED: ok = opt_u64("--seed", optarg, &c->seed); break;
-        case O_THREADS: ok = opt_int("--threads", optarg, 1, 4096, &c->threads); break;
-        case O_STEPS: ok = opt_long("--steps", optarg, 1, 1L << 40, &c->steps); break;
-        case O_SHUFFLE: ok = opt_onoff("--shuffle", optarg, &c->shuffle); break;
-        case O_SAVE: c->save = optarg; break;
-        case O_LOAD: c->load = optarg; break;
-        case O_INPUT: ok = parse_shape(optarg, c); break;
-        case O_QUIET: c->quiet = 1; break;
-        case O_ISA: c->isa = optarg; break;
-        case O_VALIDATE: c->validate = 1; break;
-        case O_HELP: fputs(usage_text, stdout); return EXIT_OK;
-        case ':':
-            fprintf(stderr, "cnn: option %s needs a value\n", argv[optind - 1]);
-            return EXIT_USAGE;
-        default:
-            fprintf(stderr, "cnn: unknown option '%s' (see cnn --help)\n", argv[optind - 1]);
-            return EXIT_USAGE;
+    int v;
+    /* "+": stop at the first positional so that e.g. "-" is an argument;
+       options may still follow the positionals (handled below). */
+    while ((v = getopt_long(argc, argv, "+:o:h", opts, NULL)) != -1 || optind < argc) {
+        if (v == -1) { /* a positional argument */
+            c->args[c->nargs++] = argv[optind++];
+            continue;
         }
-        if (!ok)
+        if (v == O_HELP || v == 'h') {
+            print_command_help(cmd);
+            return EXIT_OK;
+        }
+        if (v == ':')
+            return cli_error(EXIT_USAGE, "option %s needs a value", argv[optind - 1]);
+        if (v == '?')
+            return cli_error(EXIT_USAGE, "unknown option '%s' (see cnn %s --help)",
+                             argv[optind - 1], cmd->name);
+        int o = v == 'o' ? OPT_OUTPUT : v - 1;
+        if (!(cmd->options & OPTBIT(o)))
+            return cli_error(EXIT_USAGE, "cnn %s does not take --%s (see cnn %s --help)",
+                             cmd->name, option_help[o].name, cmd->name);
+        c->set |= OPTBIT(o);
+        if (!take(c, o, optarg))
             return EXIT_USAGE;
     }
-    if (optind < argc) {
-        fprintf(stderr, "cnn: unexpected argument '%s' (see cnn --help)\n", argv[optind]);
-        return EXIT_USAGE;
-    }
+    if (c->nargs > cmd->max_args)
+        return cli_error(EXIT_USAGE, "unexpected argument '%s' (see cnn %s --help)",
+                         c->args[cmd->max_args], cmd->name);
+    if (c->nargs < cmd->min_args)
+        return cli_error(EXIT_USAGE, "cnn %s needs %s (see cnn %s --help)", cmd->name,
+                         cmd->min_args == 1 ? "an argument" : "more arguments", cmd->name);
     return -1;
-}
-
-static void print_eval(const cnn_eval_result *r)
-{
-    printf("test loss: %.4f, test accuracy: %.4f (%d images)\n", r->loss, r->accuracy,
-           r->count);
-    printf("confusion matrix (rows: true label, columns: predicted)\n      ");
-    for (int j = 0; j < r->classes; j++)
-        printf("%6d", j);
-    printf("\n");
-    for (int i = 0; i < r->classes; i++) {
-        printf("%6d", i);
-        for (int j = 0; j < r->classes; j++)
-            printf("%6ld", r->confusion[(size_t)i * r->classes + j]);
-        printf("\n");
-    }
-}
-
-/* Load the test split (labels checked against the model) and evaluate. */
-static int evaluate(const cli *c, cnn_model *m)
-{
-    cnn_dataset *test = NULL;
-    int st = cnn_dataset_load_dir(c->data, "test", cnn_model_classes(m), &test);
-    if (st != CNN_OK)
-        return fail(st);
-    cnn_eval_result r;
-    st = cnn_evaluate(m, test, c->threads, &r);
-    cnn_dataset_free(test);
-    if (st != CNN_OK)
-        return fail(st);
-    print_eval(&r);
-    cnn_eval_result_free(&r);
-    return EXIT_OK;
-}
-
-/* Create the model for the given input shape on the chosen kernel set. */
-static int make_model(const cli *c, int h, int w, int ch, cnn_model **m)
-{
-    int st = cnn_model_create(c->model, h, w, ch, 0, m);
-    if (st == CNN_OK && c->isa)
-        st = cnn_model_set_isa(*m, c->isa);
-    if (st != CNN_OK) {
-        cnn_model_free(*m);
-        *m = NULL;
-    }
-    return st;
-}
-
-static int cmd_train(const cli *c)
-{
-    cnn_dataset *train = NULL;
-    cnn_model *m = NULL;
-    int st = cnn_dataset_load_dir(c->data, "train", 0, &train);
-    if (st == CNN_OK)
-        st = make_model(c, train->height, train->width, train->channels, &m);
-    if (st == CNN_OK)
-        st = c->load ? cnn_model_load(m, c->load) : cnn_model_init(m, c->seed);
-    if (st != CNN_OK) {
-        cnn_dataset_free(train);
-        cnn_model_free(m);
-        return fail(st);
-    }
-    cnn_dataset *val = NULL;
-    if (c->validate && (st = cnn_dataset_load_dir(c->data, "test", cnn_model_classes(m), &val))) {
-        cnn_dataset_free(train);
-        cnn_model_free(m);
-        return fail(st);
-    }
-    cnn_train_config cfg;
-    cnn_train_config_default(&cfg);
-    cfg.validation = val;
-    cfg.epochs = c->epochs;
-    cfg.batch = c->batch;
-    cfg.lr = c->lr;
-    cfg.seed = c->seed;
-    cfg.threads = c->threads;
-    cfg.max_steps = c->steps;
-    cfg.shuffle = c->shuffle;
-    progress_state ps = {isatty(STDERR_FILENO), c->quiet, 0};
-    cfg.progress = progress_print;
-    cfg.user = &ps;
-
-    char desc[160];
-    int threads;
-    cnn_threads_describe(c->threads, &threads, desc, sizeof desc);
-    if (!c->quiet)
-        fprintf(stderr, "cnn: %s, %zu parameters, %s kernels; %d images %dx%dx%d; %s\n",
-                cnn_model_spec(m), cnn_model_param_count(m), cnn_model_isa(m), train->count,
-                train->height, train->width, train->channels, desc);
-    cnn_train_result res;
-    st = cnn_train(m, train, &cfg, &res);
-    cnn_dataset_free(train);
-    cnn_dataset_free(val);
-    if (st == CNN_OK && !res.bound && threads > 1 && !c->quiet)
-        fprintf(stderr, "cnn: warning: threads are not bound to cores (%s)\n", res.binding);
-    if (st == CNN_OK && !c->quiet && res.steps)
-        fprintf(stderr, "cnn: trained %ld steps in %.1f s (%.0f images/s)\n", res.steps,
-                res.seconds, (double)res.steps * c->batch / (res.seconds > 0 ? res.seconds : 1));
-    if (st == CNN_OK && c->save) {
-        st = cnn_model_save(m, c->save);
-        if (st == CNN_OK && !c->quiet)
-            fprintf(stderr, "cnn: weights saved to %s\n", c->save);
-    }
-    int rc = st == CNN_OK ? evaluate(c, m) : fail(st);
-    cnn_model_free(m);
-    return rc;
-}
-
-static int cmd_eval(const cli *c)
-{
-    if (!c->load) {
-        fprintf(stderr, "cnn: eval needs --load FILE\n");
-        return EXIT_USAGE;
-    }
-    cnn_dataset *test = NULL;
-    cnn_model *m = NULL;
-    /* The model's shape comes from the test images. */
-    int st = cnn_dataset_load_dir(c->data, "test", 0, &test);
-    if (st == CNN_OK)
-        st = make_model(c, test->height, test->width, test->channels, &m);
-    cnn_dataset_free(test);
-    if (st == CNN_OK)
-        st = cnn_model_load(m, c->load);
-    int rc = st == CNN_OK ? evaluate(c, m) : fail(st);
-    cnn_model_free(m);
-    return rc;
-}
-
-static int cmd_summary(const cli *c)
-{
-    cnn_model *m = NULL;
-    int st = make_model(c, c->in_h, c->in_w, c->in_c, &m);
-    if (st != CNN_OK)
-        return fail(st);
-    size_t len = cnn_model_summary(m, NULL, 0);
-    char *buf = malloc(len + 1);
-    if (!buf) {
-        cnn_model_free(m);
-        fprintf(stderr, "cnn: out of memory\n");
-        return EXIT_FAILURE_RUN;
-    }
-    cnn_model_summary(m, buf, len + 1);
-    fputs(buf, stdout);
-    free(buf);
-    cnn_model_free(m);
-    return EXIT_OK;
-}
-
-static int cmd_info(const cli *c)
-{
-    (void)c;
-    size_t len = cnn_info(NULL, 0);
-    char *buf = malloc(len + 1);
-    if (!buf) {
-        fprintf(stderr, "cnn: out of memory\n");
-        return EXIT_FAILURE_RUN;
-    }
-    cnn_info(buf, len + 1);
-    fputs(buf, stdout);
-    free(buf);
-    return EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        print_main_help(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
         printf("cnn %s\n", CNN_VERSION);
         return EXIT_OK;
     }
-    cli c = {.command = argv[1], .data = "data/mnist", .model = "seed", .epochs = 3,
+    const cli_command *cmd = NULL;
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(argv[1], commands[i]->name))
+            cmd = commands[i];
+    if (!cmd)
+        return cli_error(EXIT_USAGE, "unknown command '%s' (see cnn --help)", argv[1]);
+    char *args[64];
+    cli c = {.command = cmd->name, .data = "data/mnist", .model = "seed", .epochs = 3,
              .batch = 32, .shuffle = 1, .lr = 0.001f, .seed = 1151998,
-             .in_h = 28, .in_w = 28, .in_c = 1};
-    int (*run)(const cli *) = NULL;
-    if (!strcmp(c.command, "train"))
-        run = cmd_train;
-    else if (!strcmp(c.command, "eval"))
-        run = cmd_eval;
-    else if (!strcmp(c.command, "summary"))
-        run = cmd_summary;
-    else if (!strcmp(c.command, "info"))
-        run = cmd_info;
-    else {
-        fprintf(stderr, "cnn: unknown command '%s' (see cnn --help)\n", c.command);
-        return EXIT_USAGE;
-    }
-    int rc = parse(argc, argv, &c);
+             .in_h = 28, .in_w = 28, .in_c = 1, .checkpoint_every = 1,
+             .checkpoint_in_epochs = 1, .args = args};
+    if (argc > 64 + 2)
+        return cli_error(EXIT_USAGE, "too many arguments");
+    int rc = parse(argc, argv, cmd, &c);
     if (rc >= 0)
         return rc;
-    return run(&c);
+    return cmd->run(&c);
 }

@@ -1,0 +1,86 @@
+/*
+ * common.c — helpers shared by the cnn command's commands: error exits,
+ * model creation on the chosen kernel set, evaluation on the test split.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+int cli_fail(int status)
+{
+    fprintf(stderr, "cnn: %s\n", cnn_last_error());
+    return status == CNN_ERR_ARG ? EXIT_USAGE : EXIT_FAILURE_RUN;
+}
+
+int cli_error(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("cnn: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+int cli_make_model(const cli *c, int h, int w, int ch, cnn_model **m)
+{
+    int st = cnn_model_create(c->model, h, w, ch, 0, m);
+    if (st == CNN_OK && c->isa)
+        st = cnn_model_set_isa(*m, c->isa);
+    if (st != CNN_OK) {
+        cnn_model_free(*m);
+        *m = NULL;
+    }
+    return st;
+}
+
+int cli_evaluate(const cli *c, cnn_model *m, cnn_eval_result *r)
+{
+    cnn_dataset *test = NULL;
+    int st = cnn_dataset_load_dir(c->data, "test", cnn_model_classes(m), &test);
+    if (st == CNN_OK)
+        st = cnn_evaluate(m, test, c->threads, r);
+    cnn_dataset_free(test);
+    return st;
+}
+
+void cli_print_eval(const cnn_eval_result *r)
+{
+    printf("test loss: %.4f, test accuracy: %.4f (%d images)\n", r->loss, r->accuracy,
+           r->count);
+    printf("confusion matrix (rows: true label, columns: predicted)\n      ");
+    for (int j = 0; j < r->classes; j++)
+        printf("%6d", j);
+    printf("\n");
+    for (int i = 0; i < r->classes; i++) {
+        printf("%6d", i);
+        for (int j = 0; j < r->classes; j++)
+            printf("%6ld", r->confusion[(size_t)i * r->classes + j]);
+        printf("\n");
+    }
+}
+
+int cli_open_model(const cli *c, int h, int w, int ch, cnn_model **m)
+{
+    int st;
+    if (c->load && !(c->set & OPTBIT(OPT_MODEL))) {
+        st = cnn_model_open(c->load, m);
+        if (st == CNN_OK && c->isa)
+            st = cnn_model_set_isa(*m, c->isa);
+        if (st != CNN_OK) {
+            cnn_model_free(*m);
+            *m = NULL;
+        }
+        return st;
+    }
+    st = cli_make_model(c, h, w, ch, m);
+    if (st == CNN_OK && c->load)
+        st = cnn_model_load(*m, c->load);
+    if (st != CNN_OK) {
+        cnn_model_free(*m);
+        *m = NULL;
+    }
+    return st;
+}

@@ -1,0 +1,28 @@
+/*
+ * info.c — `cnn info`: the CPU, its SIMD features, the kernel sets usable
+ * here and the one chosen, and the hwloc topology.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+static int run(const cli *c)
+{
+    (void)c;
+    size_t len = cnn_info(NULL, 0);
+    char *buf = malloc(len + 1);
+    if (!buf)
+        return cli_error(EXIT_FAILURE_RUN, "out of memory");
+    cnn_info(buf, len + 1);
+    fputs(buf, stdout);
+    free(buf);
+    return EXIT_OK;
+}
+
+const cli_command cmd_info = {
+    "info", "print the CPU, its SIMD features, the kernel set chosen and the topology",
+    "usage: cnn info\n\n"
+    "Prints the CPU model and features, the kernel sets usable on it and the one\n"
+    "chosen, the hwloc topology, caches and the default thread count.\n",
+    0, 0, 0, run};
