@@ -224,16 +224,23 @@ typedef struct cnn_progress {
     int epochs;
     long step;            /* step within the epoch, 1-based */
     long steps_per_epoch;
-    long global_step;     /* steps since the start of this run */
+    long global_step;     /* steps since training began: a run resumed from
+                             a checkpoint goes on counting from it */
     double loss;          /* mean loss over the epoch so far */
     double accuracy;      /* accuracy over the epoch so far */
     double elapsed_s;     /* seconds since the epoch started */
     int epoch_done;       /* 1 on the epoch's last step */
     long images;          /* images seen in this epoch so far */
-    double train_s;       /* training seconds since the run started, without
-                             the validation passes */
+    double train_s;       /* training seconds since training began (a
+                             resumed run goes on counting), without the
+                             validation passes */
     int validated;        /* 1 when val_* hold this epoch's validation */
     double val_loss, val_accuracy;
+    int val_best;         /* 1 when this validation's accuracy is the best of
+                             the run so far (a resumed run included) */
+    int batch;            /* the configured batch size */
+    long run_images;      /* images trained on by this call of cnn_train */
+    double run_s;         /* its training seconds (no validation) */
 } cnn_progress;
 
 typedef struct cnn_train_config {
