@@ -243,6 +243,60 @@ typedef struct cnn_progress {
     double run_s;         /* its training seconds (no validation) */
 } cnn_progress;
 
+/*
+ * Everything besides the weights that a run needs to go on exactly where it
+ * stopped: Adam's moments and step count, the shuffling PRNG's state, the
+ * shuffled order of the current epoch and the position in it, the epoch's
+ * running loss and accuracy, the best validation accuracy so far, and the
+ * hyper-parameters it was started with.  Pass one in cnn_train_config.state
+ * to keep it; cnn_train then starts from it (fresh, or loaded from a
+ * checkpoint) and leaves it at the point where training stopped.
+ */
+typedef struct cnn_train_state cnn_train_state;
+
+/** Create an empty state (a run from step 0).  @return CNN_OK, CNN_ERR_NOMEM */
+int cnn_train_state_create(cnn_train_state **out);
+
+/** Free a state (NULL is fine). */
+void cnn_train_state_free(cnn_train_state *s);
+
+/* Where a state stands, and the settings of the run it belongs to. */
+typedef struct cnn_train_state_info {
+    long steps;           /* optimizer steps taken (0: fresh) */
+    int epoch;            /* the epoch the next step belongs to, 1-based */
+    long step;            /* steps of that epoch already taken */
+    long steps_per_epoch;
+    int epochs;           /* the run's total epochs */
+    int batch, threads, shuffle;
+    float lr, beta1, beta2, eps;
+    uint64_t seed;
+    double best_val_accuracy; /* -1 when never validated */
+} cnn_train_state_info;
+
+/** Describe a state.  @return CNN_OK */
+int cnn_train_state_info_get(const cnn_train_state *s, cnn_train_state_info *out);
+
+/**
+ * Write a checkpoint: the model's weights (under the same tensor names as
+ * cnn_model_save, so cnn_model_load and cnn_model_open read it as weights)
+ * and the training state, as safetensors with a CRC-32 in the metadata,
+ * atomically (temporary file, fsync, rename, directory fsync).
+ * @return CNN_OK, CNN_ERR_ARG (a state never used for training),
+ *         CNN_ERR_IO, CNN_ERR_NOMEM
+ */
+int cnn_checkpoint_save(const cnn_model *m, const cnn_train_state *s,
+                        const char *path);
+
+/**
+ * Read a checkpoint: creates the model it holds (spec and input shape from
+ * its metadata, default kernel set) with its weights, and the training
+ * state.  Nothing is returned unless the whole file is valid.
+ * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT (including a checksum
+ *         mismatch or a file that is weights only), CNN_ERR_NOMEM
+ */
+int cnn_checkpoint_load(const char *path, cnn_model **model,
+                        cnn_train_state **state);
+
 typedef struct cnn_train_config {
     int epochs;           /* default 3 */
     int batch;            /* default 32 */
@@ -260,6 +314,20 @@ typedef struct cnn_train_config {
     /* When not NULL, evaluated by the training threads after each epoch
        (and after the last step); the results reach the progress callback. */
     const cnn_dataset *validation;
+    /* When not NULL, training starts from this state and leaves it where
+       it stopped (see cnn_train_state).  A state that has taken steps must
+       belong to the same data set size and batch; the epoch count here is
+       the total, so a resumed run ends where the uninterrupted one would. */
+    cnn_train_state *state;
+    /* When not NULL, called by one thread with every thread's update done
+       (so the model and state are consistent, e.g. for
+       cnn_checkpoint_save) after every checkpoint_steps-th step (counting
+       from the start of training) and after every checkpoint_epochs-th
+       epoch (0: never); a non-zero return stops training with that
+       status. */
+    int (*checkpoint)(const cnn_progress *p, void *user);
+    long checkpoint_steps;
+    int checkpoint_epochs;
 } cnn_train_config;
 
 /** Fill a config with the defaults listed above. */
@@ -290,8 +358,12 @@ typedef struct cnn_train_result {
  * The model must have been initialised or loaded.  Results are bitwise
  * reproducible for the same seed, batch and thread count.
  * @param result may be NULL
+ * A step whose loss or gradient is not finite is not applied: training
+ * stops with CNN_ERR_NONFINITE, a message naming the step and the layer,
+ * and the weights and state of the step before.
  * @return CNN_OK, CNN_ERR_ARG, CNN_ERR_MISMATCH, CNN_ERR_NOMEM,
- *         CNN_ERR_NONFINITE, CNN_ERR_CANCELLED
+ *         CNN_ERR_NONFINITE, CNN_ERR_CANCELLED, or a checkpoint callback's
+ *         status
  */
 int cnn_train(cnn_model *m, const cnn_dataset *train,
               const cnn_train_config *cfg, cnn_train_result *result);

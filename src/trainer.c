@@ -6,9 +6,15 @@
  * and backward on them in small groups and accumulates into its own gradient
  * buffer (allocated and first touched by itself).  After a barrier each
  * thread sums all buffers over its own slice of the parameters, in thread
- * order, and applies Adam to that slice; a second barrier publishes the new
- * weights.  The static mapping and the fixed reduction order make a run
- * bitwise reproducible for a given seed, batch and thread count.
+ * order and checks the sums are finite; after a second barrier, when every
+ * loss and every slice is finite, each applies Adam to its slice; a third
+ * barrier publishes the new weights.  The static mapping and the fixed
+ * reduction order make a run bitwise reproducible for a given seed, batch
+ * and thread count.
+ *
+ * Everything besides the weights that the next step depends on lives in a
+ * cnn_train_state (the caller's, or a private one), so a checkpoint taken
+ * between steps resumes the run bit for bit.
  */
 #include <math.h>
 #include <omp.h>
@@ -23,6 +29,7 @@
 #include "model.h"
 #include "rng.h"
 #include "threads.h"
+#include "train_state.h"
 #include "workspace.h"
 
 void cnn_train_config_default(cnn_train_config *cfg)
@@ -50,8 +57,9 @@ static double now_s(void)
 typedef struct {
     double loss;
     long correct;
+    long bad;       /* first non-finite gradient index of the slice, or -1 */
     int failed;
-    char pad[64 - sizeof(double) - sizeof(long) - sizeof(int)];
+    char pad[64 - sizeof(double) - 2 * sizeof(long) - sizeof(int)];
 } thread_stats;
 
 static int check_config(const cnn_model *m, const cnn_dataset *ds,
@@ -118,6 +126,77 @@ static void run_share(const cnn_model *m, const cnn_dataset *ds,
     }
 }
 
+/* Set up a fresh state for this run, or check that a used one fits it. */
+static int prepare_state(cnn_train_state *s, const cnn_model *m, const cnn_dataset *ds,
+                         const cnn_train_config *cfg, int threads)
+{
+    if (s->ready) {
+        if (s->block != m->block || s->count != ds->count)
+            return cnn_fail(CNN_ERR_MISMATCH, "train: the training state is for %ld images "
+                            "and another model, not this one with %d images", s->count,
+                            ds->count);
+        if (s->batch != cfg->batch)
+            return cnn_fail(CNN_ERR_MISMATCH, "train: the training state was made with "
+                            "batch %d, not %d", s->batch, cfg->batch);
+        s->lr = cfg->lr, s->beta1 = cfg->beta1, s->beta2 = cfg->beta2, s->eps = cfg->eps;
+        s->threads = threads;
+        s->epochs = cfg->epochs;
+        return CNN_OK;
+    }
+    int st = cnn_train_state_alloc(s, m->block, ds->count);
+    if (st != CNN_OK)
+        return st;
+    cnn_rng_seed(&s->rng, cfg->seed, CNN_RNG_STREAM_SHUFFLE);
+    s->t = 0;
+    s->epochs = cfg->epochs;
+    s->batch = cfg->batch;
+    s->threads = threads;
+    s->shuffle = cfg->shuffle;
+    s->lr = cfg->lr, s->beta1 = cfg->beta1, s->beta2 = cfg->beta2, s->eps = cfg->eps;
+    s->seed = cfg->seed;
+    s->loss_sum = 0, s->correct = 0, s->seen = 0, s->train_s = 0;
+    s->best_val = -1;
+    s->ready = 1;
+    return CNN_OK;
+}
+
+/* The name of the parameter tensor holding block index i. */
+static void tensor_of(const cnn_model *m, long i, char *out, size_t size)
+{
+    int n = cnn_model_tensors(m, NULL, 0);
+    cnn_tensor_info *t = calloc(n > 0 ? (size_t)n : 1, sizeof *t);
+    snprintf(out, size, "parameter %ld", i);
+    if (t)
+        cnn_model_tensors(m, t, n);
+    for (int k = 0; t && k < n; k++)
+        if ((size_t)i >= t[k].offset && (size_t)i < t[k].offset + t[k].count)
+            snprintf(out, size, "%.40s", t[k].name);
+    free(t);
+}
+
+/* After a non-finite loss: forward the batch's samples [lo, hi) one at a
+   time and name the first layer whose output is not finite. */
+static void nonfinite_layer(const cnn_model *m, const cnn_dataset *ds, const int32_t *order,
+                            long lo, long hi, cnn_workspace *ws, char *out, size_t size)
+{
+    snprintf(out, size, "the loss");
+    for (long s = lo; s < hi; s++) {
+        cnn_gather_images(m, ds->images, order, s, 1, ws->x);
+        cnn_model_forward(m, 1, ws->x, ws->acts);
+        for (int l = 0; l < m->nlayers; l++) {
+            const cnn_layer *L = &m->layers[l];
+            size_t len = (size_t)L->g.out_h * L->g.out_w * L->g.out_c;
+            const float *y = ws->acts + L->act_off;
+            for (size_t j = 0; j < len; j++)
+                if (!isfinite(y[j])) {
+                    snprintf(out, size, "the output of %s (image %d)", L->name,
+                             (int)order[s]);
+                    return;
+                }
+        }
+    }
+}
+
 int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
               cnn_train_result *result)
 {
@@ -131,37 +210,45 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
 
     const long count = ds->count, batch = cfg->batch;
     const long steps_per_epoch = (count + batch - 1) / batch;
-    long total = (long)cfg->epochs * steps_per_epoch;
-    if (cfg->max_steps && cfg->max_steps < total)
-        total = cfg->max_steps;
-
-    cnn_adam adam = {cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, 0, NULL, NULL};
-    adam.m = cnn_aligned_calloc(m->block * sizeof(float));
-    adam.v = cnn_aligned_calloc(m->block * sizeof(float));
-    int32_t *order = malloc((size_t)count * sizeof *order);
+    cnn_train_state own = {0}, *s = cfg->state ? cfg->state : &own;
+    const cnn_dataset *val = cfg->validation;
     float **grads = calloc((size_t)T, sizeof *grads);
     thread_stats *stats = cnn_aligned_calloc((size_t)T * sizeof *stats);
-    const cnn_dataset *val = cfg->validation;
     double *val_loss = val ? malloc((size_t)val->count * sizeof *val_loss + 1) : NULL;
     int *val_pred = val ? malloc((size_t)val->count * sizeof *val_pred + 1) : NULL;
-    if (!adam.m || !adam.v || !order || !grads || !stats || (val && (!val_loss || !val_pred))) {
+    if (!grads || !stats || (val && (!val_loss || !val_pred))) {
         st = cnn_fail(CNN_ERR_NOMEM, "train: out of memory");
         goto done;
     }
-    for (long i = 0; i < count; i++)
-        order[i] = (int32_t)i;
+    if ((st = prepare_state(s, m, ds, cfg, T)) != CNN_OK)
+        goto done;
 
-    cnn_rng rng;
-    cnn_rng_seed(&rng, cfg->seed, CNN_RNG_STREAM_SHUFFLE);
+    /* Where this call starts (the state's position) and how far it goes. */
+    const long t0 = s->t;
+    long total = (long)cfg->epochs * steps_per_epoch - t0;
+    if (total < 0)
+        total = 0;
+    if (cfg->max_steps && cfg->max_steps < total)
+        total = cfg->max_steps;
+    const int first_epoch = (int)(t0 / steps_per_epoch) + 1;
+    const long first_step = t0 % steps_per_epoch;
+    const double train_s0 = s->train_s;
+
+    cnn_adam adam = {cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, t0, s->m, s->v};
+    int32_t *order = s->order;
     const int group = cnn_group_size(m, (int)((batch + T - 1) / T));
     /* Parameter slices for the reduction, 16-float aligned. */
     const size_t slice = ((m->block + (size_t)T - 1) / (size_t)T + 15) & ~(size_t)15;
 
-    long steps = 0;
-    int stop = CNN_OK;
+    long steps = 0, run_images = 0;
+    int stop = total > 0 ? CNN_OK : 1;
     double phase[PH_COUNT] = {0}, validate_s = 0;
     cnn_eval_result last_val = {0};
     double t_start = now_s(), epoch_loss = 0, epoch_acc = 0;
+    if (first_step > 0 && s->seen > 0) {
+        epoch_loss = s->loss_sum / (double)s->seen;
+        epoch_acc = (double)s->correct / (double)s->seen;
+    }
 
 #pragma omp parallel num_threads(T)
     {
@@ -180,20 +267,23 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
         }
 #pragma omp barrier
         long my_steps = 0; /* each thread counts steps itself: no race on `steps` */
-        for (int epoch = 1; epoch <= cfg->epochs && stop == CNN_OK; epoch++) {
+        for (int epoch = first_epoch; epoch <= cfg->epochs && stop == CNN_OK; epoch++) {
+            const long step0 = epoch == first_epoch ? first_step : 0;
 #pragma omp single
             {
-                if (cfg->shuffle) /* Fisher-Yates */
-                    for (long i = count - 1; i > 0; i--) {
-                        long j = (long)cnn_rng_below(&rng, (uint32_t)(i + 1));
-                        int32_t tmp = order[i];
-                        order[i] = order[j];
-                        order[j] = tmp;
-                    }
+                if (step0 == 0) {
+                    if (s->shuffle) /* Fisher-Yates */
+                        for (long i = count - 1; i > 0; i--) {
+                            long j = (long)cnn_rng_below(&s->rng, (uint32_t)(i + 1));
+                            int32_t tmp = order[i];
+                            order[i] = order[j];
+                            order[j] = tmp;
+                        }
+                    s->loss_sum = 0, s->correct = 0, s->seen = 0;
+                }
             } /* implicit barrier */
-            double t_epoch = now_s(), loss_sum = 0;
-            long seen = 0, correct = 0;
-            for (long step = 0; step < steps_per_epoch; step++) {
+            double t_epoch = now_s();
+            for (long step = step0; step < steps_per_epoch; step++) {
                 const long lo = step * batch;
                 const long bsz = count - lo < batch ? count - lo : batch;
                 double *ph = tid == 0 ? phase : NULL, t = 0;
@@ -209,24 +299,39 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
                     t = now_s();
 #pragma omp barrier
                 lap(ph, PH_WAIT, &t);
-                /* Every thread sees the same losses, so all skip the update
-                   together when one is not finite. */
-                int finite = 1;
-                for (int t = 0; t < T; t++)
-                    finite &= isfinite(stats[t].loss);
-                const float lr_t = cnn_adam_step_size(&adam, ++my_steps);
+                /* Sum the buffers over this thread's slice, then agree on
+                   whether the step is finite before anything changes. */
                 size_t begin = (size_t)tid * slice, end = begin + slice;
                 if (end > m->block)
                     end = m->block;
-                if (finite && begin < end)
-                    cnn_adam_reduce_update(&adam, lr_t, m->params, grads, T, begin, end);
-                /* Validation at the epoch's end, by the whole team, once
-                   every slice of the weights is updated. */
-                const int validate = val && finite &&
-                                     (step + 1 == steps_per_epoch || my_steps == total);
-                double t_val = 0;
-                if (validate) {
+                stats[tid].bad = begin < end ? cnn_adam_reduce(grads, T, begin, end) : -1;
 #pragma omp barrier
+                int finite = 1;
+                long bad = -1;
+                for (int t = 0; t < T; t++) {
+                    finite &= isfinite(stats[t].loss) && stats[t].bad < 0;
+                    if (bad < 0)
+                        bad = stats[t].bad;
+                }
+                ++my_steps;
+                const long global = t0 + my_steps;
+                if (finite && begin < end)
+                    cnn_adam_update(&adam, cnn_adam_step_size(&adam, global), m->params,
+                                    grads[0], begin, end);
+                const int epoch_end = step + 1 == steps_per_epoch;
+                const int last = my_steps == total;
+                /* Validation at the epoch's end, by the whole team, and
+                   checkpoints: both once every slice is updated. */
+                const int validate = val && finite && (epoch_end || last);
+                const int ckpt = finite && cfg->checkpoint &&
+                                 ((cfg->checkpoint_steps && global % cfg->checkpoint_steps == 0) ||
+                                  (cfg->checkpoint_epochs && epoch_end &&
+                                   epoch % cfg->checkpoint_epochs == 0));
+                double t_val = 0;
+                if (validate || ckpt) {
+#pragma omp barrier
+                }
+                if (validate) {
 #pragma omp master
                     t_val = now_s();
                     cnn_eval_slice(m, val, val->count * tid / T, val->count * (tid + 1) / T,
@@ -235,37 +340,74 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
                 }
 #pragma omp master
                 {
+                    double loss_sum = 0;
+                    long correct = 0;
                     for (int t = 0; t < T; t++) {
                         loss_sum += stats[t].loss;
                         correct += stats[t].correct;
                     }
-                    seen += bsz;
-                    steps += finite;
-                    epoch_loss = loss_sum / (double)seen;
-                    epoch_acc = (double)correct / (double)seen;
-                    if (!finite)
-                        stop = cnn_fail(CNN_ERR_NONFINITE,
-                                        "train: loss became non-finite at step %ld "
-                                        "(epoch %d); the weights are those before it; "
-                                        "try a smaller --lr",
-                                        steps + 1, epoch);
-                    if (validate) {
-                        cnn_eval_summarise(val, m->classes, val_loss, val_pred, &last_val);
-                        validate_s += now_s() - t_val;
-                    }
-                    if (finite && cfg->progress) {
+                    if (!finite) {
+                        char where[96];
+                        if (bad >= 0) {
+                            tensor_of(m, bad, where, sizeof where);
+                            stop = cnn_fail(CNN_ERR_NONFINITE,
+                                            "train: the gradient of %s is not finite at "
+                                            "step %ld (epoch %d); that step was not "
+                                            "applied; try a smaller --lr",
+                                            where, global, epoch);
+                        } else {
+                            nonfinite_layer(m, ds, order, lo, lo + bsz, &ws, where,
+                                            sizeof where);
+                            stop = cnn_fail(CNN_ERR_NONFINITE,
+                                            "train: the loss is not finite at step %ld "
+                                            "(epoch %d): %s overflowed; that step was "
+                                            "not applied; try a smaller --lr",
+                                            global, epoch, where);
+                        }
+                    } else {
+                        s->loss_sum += loss_sum;
+                        s->correct += correct;
+                        s->seen += bsz;
+                        s->t = global;
+                        steps++;
+                        run_images += bsz;
+                        epoch_loss = s->loss_sum / (double)s->seen;
+                        epoch_acc = (double)s->correct / (double)s->seen;
+                        int best = 0;
+                        if (validate) {
+                            cnn_eval_summarise(val, m->classes, val_loss, val_pred, &last_val);
+                            validate_s += now_s() - t_val;
+                            if (last_val.accuracy > s->best_val) {
+                                s->best_val = last_val.accuracy;
+                                best = 1;
+                            }
+                        }
                         double now = now_s();
-                        cnn_progress p = {epoch, cfg->epochs, step + 1, steps_per_epoch,
-                                          steps, epoch_loss, epoch_acc, now - t_epoch,
-                                          step + 1 == steps_per_epoch || steps == total,
-                                          seen, now - t_start - validate_s, validate,
-                                          last_val.loss, last_val.accuracy};
-                        cfg->progress(&p, cfg->user);
+                        s->train_s = train_s0 + (now - t_start - validate_s);
+                        if (epoch_end) /* the next step starts a new epoch */
+                            s->loss_sum = 0, s->correct = 0, s->seen = 0;
+                        cnn_progress p = {
+                            .epoch = epoch, .epochs = cfg->epochs, .step = step + 1,
+                            .steps_per_epoch = steps_per_epoch, .global_step = global,
+                            .loss = epoch_loss, .accuracy = epoch_acc,
+                            .elapsed_s = now - t_epoch, .epoch_done = epoch_end || last,
+                            .images = epoch_end ? count : s->seen, .train_s = s->train_s,
+                            .validated = validate, .val_loss = last_val.loss,
+                            .val_accuracy = last_val.accuracy, .val_best = best,
+                            .batch = (int)batch, .run_images = run_images,
+                            .run_s = now - t_start - validate_s};
+                        if (cfg->progress)
+                            cfg->progress(&p, cfg->user);
+                        if (ckpt) {
+                            int cst = cfg->checkpoint(&p, cfg->user);
+                            if (cst != CNN_OK)
+                                stop = cst;
+                        }
                     }
                     if (stop == CNN_OK && cfg->cancel && *cfg->cancel)
                         stop = cnn_fail(CNN_ERR_CANCELLED, "train: cancelled after step %ld",
-                                        steps);
-                    if (stop == CNN_OK && steps >= total)
+                                        s->t);
+                    if (stop == CNN_OK && my_steps >= total)
                         stop = 1; /* done: leave both loops */
                 }
 #pragma omp barrier
@@ -313,9 +455,11 @@ done:
     cnn_aligned_free(stats);
     free(val_loss);
     free(val_pred);
-    free(order);
-    cnn_aligned_free(adam.m);
-    cnn_aligned_free(adam.v);
+    if (s == &own) {
+        cnn_aligned_free(own.m);
+        cnn_aligned_free(own.v);
+        free(own.order);
+    }
     cnn_threads_close(&th);
     return st;
 }

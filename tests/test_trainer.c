@@ -58,7 +58,8 @@ static void adam_matches_keras_formula(void)
             for (int i = 0; i < P; i++)
                 gsum[i] += g[t][i];
         }
-        cnn_adam_reduce_update(&a, cnn_adam_step_size(&a, step), params, g, T, 0, P);
+        CHECK(cnn_adam_reduce(g, T, 0, P) == -1, "finite gradients reported non-finite");
+        cnn_adam_update(&a, cnn_adam_step_size(&a, step), params, g[0], 0, P);
         double lr_t = 0.001 * sqrt(1 - pow(0.999, step)) / (1 - pow(0.9, step));
         for (int i = 0; i < P; i++) {
             md[i] = 0.9 * md[i] + 0.1 * gsum[i];

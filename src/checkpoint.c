@@ -1,0 +1,242 @@
+/*
+ * checkpoint.c — checkpoints: the weights plus the training state
+ * (train_state.h) in one safetensors file, so a run can resume bit for bit.
+ *
+ * Tensors: the model's, under the names cnn_model_save uses (a checkpoint
+ * loads as plain weights too); "adam.m.<name>" and "adam.v.<name>", Adam's
+ * moments with the same shapes; "train.order", I32 [count], the current
+ * epoch's shuffled order.  Metadata (all strings): format
+ * "cnn-checkpoint", spec, input, crc32, and steps, count, epochs, batch, threads,
+ * shuffle, lr, beta1, beta2, eps, seed, rng_state, rng_inc, loss_sum,
+ * correct, seen, train_s, best_val (floats printed with enough digits to
+ * read back exactly).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "model.h"
+#include "safetensors.h"
+#include "train_state.h"
+#include "weights.h"
+
+static int set_str(json_t *meta, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int set_str(json_t *meta, const char *key, const char *fmt, ...)
+{
+    char buf[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return json_object_set_new(meta, key, json_string(buf));
+}
+
+/* The checkpoint's tensor list: weights, moments, order (malloc'ed). */
+static st_tensor *checkpoint_tensors(const cnn_model *m, float *params, float *mom1,
+                                     float *mom2, int32_t *order, long count, int *n)
+{
+    int w = cnn_weights_tensors(m, NULL, "", NULL);
+    st_tensor *t = calloc((size_t)(3 * w + 1), sizeof *t);
+    if (!t || cnn_weights_tensors(m, params, "", t) < 0 ||
+        cnn_weights_tensors(m, mom1, "adam.m.", t + w) < 0 ||
+        cnn_weights_tensors(m, mom2, "adam.v.", t + 2 * w) < 0) {
+        free(t);
+        return NULL;
+    }
+    st_tensor *o = &t[3 * w];
+    snprintf(o->name, sizeof o->name, "train.order");
+    o->dtype = ST_I32;
+    o->ndim = 1;
+    o->shape[0] = (int)count;
+    o->count = (size_t)count;
+    o->data = order;
+    *n = 3 * w + 1;
+    return t;
+}
+
+int cnn_checkpoint_save(const cnn_model *m, const cnn_train_state *s, const char *path)
+{
+    if (!m || !s || !path || !*path)
+        return cnn_fail(CNN_ERR_ARG, "save checkpoint: no model, state or path");
+    if (!s->ready || s->block != m->block)
+        return cnn_fail(CNN_ERR_ARG, "%s: the training state does not belong to this "
+                        "model (was it used for training?)", path);
+    int n;
+    st_tensor *t = checkpoint_tensors(m, m->params, s->m, s->v, s->order, s->count, &n);
+    json_t *meta = cnn_weights_metadata(m, "cnn-checkpoint");
+    int bad = !t || !meta;
+    if (!bad) {
+        bad |= set_str(meta, "steps", "%ld", s->t);
+        bad |= set_str(meta, "count", "%ld", s->count);
+        bad |= set_str(meta, "epochs", "%d", s->epochs);
+        bad |= set_str(meta, "batch", "%d", s->batch);
+        bad |= set_str(meta, "threads", "%d", s->threads);
+        bad |= set_str(meta, "shuffle", "%d", s->shuffle);
+        bad |= set_str(meta, "lr", "%.9g", (double)s->lr);
+        bad |= set_str(meta, "beta1", "%.9g", (double)s->beta1);
+        bad |= set_str(meta, "beta2", "%.9g", (double)s->beta2);
+        bad |= set_str(meta, "eps", "%.9g", (double)s->eps);
+        bad |= set_str(meta, "seed", "%llu", (unsigned long long)s->seed);
+        bad |= set_str(meta, "rng_state", "%llu", (unsigned long long)s->rng.state);
+        bad |= set_str(meta, "rng_inc", "%llu", (unsigned long long)s->rng.inc);
+        bad |= set_str(meta, "loss_sum", "%.17g", s->loss_sum);
+        bad |= set_str(meta, "correct", "%ld", s->correct);
+        bad |= set_str(meta, "seen", "%ld", s->seen);
+        bad |= set_str(meta, "train_s", "%.17g", s->train_s);
+        bad |= set_str(meta, "best_val", "%.17g", s->best_val);
+    }
+    if (bad) {
+        free(t);
+        json_decref(meta);
+        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
+    }
+    int st = st_write(path, t, n, meta);
+    free(t);
+    return st;
+}
+
+/* Metadata value key as a number in [lo, hi]; 0 on success. */
+static int get_num(const char *path, json_t *meta, const char *key, double lo, double hi,
+                   double *out)
+{
+    const char *v = json_string_value(json_object_get(meta, key));
+    char *end;
+    errno = 0;
+    double x = v ? strtod(v, &end) : 0;
+    if (!v || !*v || *end || errno || !(x >= lo && x <= hi))
+        return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata %s is missing or out of "
+                        "range", path, key);
+    *out = x;
+    return CNN_OK;
+}
+
+static int get_u64(const char *path, json_t *meta, const char *key, uint64_t *out)
+{
+    const char *v = json_string_value(json_object_get(meta, key));
+    char *end;
+    errno = 0;
+    unsigned long long x = v && *v >= '0' && *v <= '9' ? strtoull(v, &end, 10) : 0;
+    if (!v || !*v || *v < '0' || *v > '9' || *end || errno)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata %s is missing or not an "
+                        "unsigned integer", path, key);
+    *out = (uint64_t)x;
+    return CNN_OK;
+}
+
+/* Every scalar of the state from the metadata. */
+static int read_scalars(const char *path, json_t *meta, cnn_train_state *s)
+{
+    double steps, count, epochs, batch, threads, shuffle, lr, b1, b2, eps, correct, seen;
+    int st;
+    if ((st = get_num(path, meta, "steps", 0, 1e15, &steps)) ||
+        (st = get_num(path, meta, "count", 1, 2147483647.0, &count)) ||
+        (st = get_num(path, meta, "epochs", 0, 1000000, &epochs)) ||
+        (st = get_num(path, meta, "batch", 1, 1 << 20, &batch)) ||
+        (st = get_num(path, meta, "threads", 1, 4096, &threads)) ||
+        (st = get_num(path, meta, "shuffle", 0, 1, &shuffle)) ||
+        (st = get_num(path, meta, "lr", 1e-30, 1e9, &lr)) ||
+        (st = get_num(path, meta, "beta1", 0, 0.9999999, &b1)) ||
+        (st = get_num(path, meta, "beta2", 0, 0.9999999, &b2)) ||
+        (st = get_num(path, meta, "eps", 1e-30, 1, &eps)) ||
+        (st = get_num(path, meta, "correct", 0, 1e15, &correct)) ||
+        (st = get_num(path, meta, "seen", 0, 1e15, &seen)) ||
+        (st = get_num(path, meta, "loss_sum", 0, 1e300, &s->loss_sum)) ||
+        (st = get_num(path, meta, "train_s", 0, 1e12, &s->train_s)) ||
+        (st = get_num(path, meta, "best_val", -1, 1, &s->best_val)) ||
+        (st = get_u64(path, meta, "seed", &s->seed)) ||
+        (st = get_u64(path, meta, "rng_state", &s->rng.state)) ||
+        (st = get_u64(path, meta, "rng_inc", &s->rng.inc)))
+        return st;
+    /* Integers must be whole; the epoch's sums must fit its steps. */
+    if (steps != (long)steps || count != (long)count || batch != (int)batch ||
+        epochs != (int)epochs ||
+        threads != (int)threads || shuffle != (int)shuffle || correct != (long)correct ||
+        seen != (long)seen || correct > seen || seen > count || !(s->rng.inc & 1))
+        return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata is inconsistent", path);
+    s->t = (long)steps;
+    s->count = (long)count;
+    s->epochs = (int)epochs;
+    s->batch = (int)batch;
+    s->threads = (int)threads;
+    s->shuffle = (int)shuffle;
+    s->lr = (float)lr, s->beta1 = (float)b1, s->beta2 = (float)b2, s->eps = (float)eps;
+    s->correct = (long)correct;
+    s->seen = (long)seen;
+    return CNN_OK;
+}
+
+/* The order must be a permutation of 0..count-1. */
+static int check_order(const char *path, const int32_t *order, long count)
+{
+    unsigned char *seen = calloc((size_t)count, 1);
+    if (!seen)
+        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
+    int st = CNN_OK;
+    for (long i = 0; i < count && st == CNN_OK; i++) {
+        if (order[i] < 0 || order[i] >= count || seen[order[i]])
+            st = cnn_fail(CNN_ERR_FORMAT, "%s: train.order is not a permutation of the "
+                          "training images", path);
+        else
+            seen[order[i]] = 1;
+    }
+    free(seen);
+    return st;
+}
+
+int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **state)
+{
+    if (!path || !*path || !model || !state)
+        return cnn_fail(CNN_ERR_ARG, "load checkpoint: no path or outputs");
+    *model = NULL;
+    *state = NULL;
+    json_t *meta;
+    int st = st_read_metadata(path, &meta);
+    if (st != CNN_OK)
+        return st;
+    const char *format = json_string_value(json_object_get(meta, "format"));
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    st_tensor *t = NULL;
+    if (!format || strcmp(format, "cnn-checkpoint") != 0) {
+        st = cnn_fail(CNN_ERR_FORMAT, "%s: not a checkpoint (weights only, no optimizer "
+                      "state); start from it with --load instead", path);
+        goto out;
+    }
+    if ((st = cnn_train_state_create(&s)) != CNN_OK ||
+        (st = read_scalars(path, meta, s)) != CNN_OK ||
+        (st = cnn_weights_create_model(path, meta, &m)) != CNN_OK ||
+        (st = cnn_train_state_alloc(s, m->block, s->count)) != CNN_OK)
+        goto out;
+    long spe = (s->count + s->batch - 1) / s->batch;
+    if (s->seen != (s->t % spe) * s->batch) {
+        st = cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata is inconsistent (images "
+                      "seen this epoch)", path);
+        goto out;
+    }
+    int n;
+    t = checkpoint_tensors(m, m->params, s->m, s->v, s->order, s->count, &n);
+    if (!t) {
+        st = cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    if ((st = st_read(path, t, n, 0)) != CNN_OK ||
+        (st = check_order(path, s->order, s->count)) != CNN_OK)
+        goto out;
+    s->ready = 1;
+out:
+    free(t);
+    json_decref(meta);
+    if (st != CNN_OK) {
+        cnn_model_free(m);
+        cnn_train_state_free(s);
+        return st;
+    }
+    *model = m;
+    *state = s;
+    return CNN_OK;
+}

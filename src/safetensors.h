@@ -1,0 +1,50 @@
+/*
+ * safetensors.h — reading and writing the safetensors format for weights
+ * and checkpoints: a list of named float32 / int32 tensors plus string
+ * metadata, with zlib's CRC-32 of the data section in the metadata.
+ */
+#ifndef CNN_SAFETENSORS_H
+#define CNN_SAFETENSORS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef enum st_dtype { ST_F32, ST_I32 } st_dtype;
+
+/* One tensor: its name, dtype and shape, and where its values live in
+   memory (read from there when writing, stored there when reading). */
+typedef struct st_tensor {
+    char name[64];
+    st_dtype dtype;
+    int ndim;
+    int shape[4];
+    size_t count;     /* elements: the product of the shape */
+    void *data;       /* count floats or int32s */
+} st_tensor;
+
+/*
+ * Write the tensors back to back in list order, with a header holding them
+ * and meta (a JSON object of strings, consumed; "crc32" is added), to path
+ * atomically (src/atomic.c).
+ * @return CNN_OK, CNN_ERR_IO, CNN_ERR_NOMEM
+ */
+int st_write(const char *path, const st_tensor *t, int n, json_t *meta);
+
+/*
+ * Read the header of path: *meta receives its "__metadata__" object (a new
+ * reference; an empty object when there is none).
+ * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT, CNN_ERR_NOMEM
+ */
+int st_read_metadata(const char *path, json_t **meta);
+
+/*
+ * Read tensors t[0..n) from path.  Each must be present once with its dtype
+ * and shape; other tensors are an error unless allow_extra (then they are
+ * only checked for sound offsets).  The header, the offsets (no overlaps,
+ * the data section exactly covered) and the checksum are all validated
+ * before anything is stored into t[i].data.
+ * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT, CNN_ERR_MISMATCH, CNN_ERR_NOMEM
+ */
+int st_read(const char *path, st_tensor *t, int n, int allow_extra);
+
+#endif /* CNN_SAFETENSORS_H */

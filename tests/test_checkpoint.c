@@ -1,0 +1,431 @@
+/*
+ * test_checkpoint.c — nothing lost: checkpoints round-trip the whole
+ * training state; a run stopped mid-epoch (by the cancel flag, with
+ * validation on) and resumed from its checkpoint ends bitwise identical to
+ * an uninterrupted one; corrupt, truncated and weights-only files are
+ * refused; the NaN guard names the step and the layer and leaves the
+ * weights finite; and through the cnn command: SIGINT mid-run writes a
+ * checkpoint, exits 130 and resumes to the same weights, SIGTERM exits 143,
+ * --lr 1e6 stops with the last good checkpoint kept, and SIGKILL during
+ * checkpoint writes always leaves a loadable checkpoint.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cnn.h"
+#include "tests.h"
+
+#define SPEC "conv3x3:6:same,relu,conv3x3s2:8:same,relu,flatten,dense:3,softmax"
+
+/* A learnable synthetic set: class = the brightest of three vertical bands. */
+static cnn_dataset *bands(int count, int seed)
+{
+    cnn_dataset *ds = calloc(1, sizeof *ds);
+    ds->count = count;
+    ds->height = ds->width = 10;
+    ds->channels = 1;
+    ds->classes = 3;
+    ds->images = malloc((size_t)count * 100);
+    ds->labels = malloc((size_t)count);
+    uint64_t s = (uint64_t)seed;
+    for (int i = 0; i < count; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        int label = (int)(s >> 62) % 3;
+        ds->labels[i] = (uint8_t)label;
+        for (int p = 0; p < 100; p++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            ds->images[(size_t)i * 100 + p] =
+                (uint8_t)((int)(s >> 58) + ((p % 10) * 3 / 10 == label ? 150 : 30));
+        }
+    }
+    return ds;
+}
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][600];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s", test_tmpdir(), name);
+    return p;
+}
+
+static volatile int cancel;
+static long cancel_at;
+
+static void cancel_progress(const cnn_progress *p, void *user)
+{
+    (void)user;
+    if (p->global_step == cancel_at)
+        cancel = 1;
+}
+
+/* Train SPEC on ds from seed for `epochs` with 2 threads and validation;
+   stop after step `stop_at` (0: never) and resume from a checkpoint.
+   The final parameters are copied to out. */
+static int run(const cnn_dataset *ds, const cnn_dataset *val, int epochs, long stop_at,
+               float *out, size_t n)
+{
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    CHECK(cnn_model_create(SPEC, 10, 10, 1, 3, &m) == CNN_OK, "%s", cnn_last_error());
+    cnn_model_init(m, 42);
+    cnn_train_state_create(&s);
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.epochs = epochs;
+    cfg.batch = 12;
+    cfg.threads = 2;
+    cfg.seed = 7;
+    cfg.state = s;
+    cfg.validation = val;
+    cfg.cancel = &cancel;
+    cfg.progress = cancel_progress;
+    cancel = 0;
+    cancel_at = stop_at;
+    int st = cnn_train(m, ds, &cfg, NULL);
+    if (stop_at) {
+        CHECK(st == CNN_ERR_CANCELLED, "cancel: status %d (%s)", st, cnn_last_error());
+        const char *ck = tmp_path("mid.ckpt");
+        CHECK(cnn_checkpoint_save(m, s, ck) == CNN_OK, "save: %s", cnn_last_error());
+        cnn_model_free(m);
+        cnn_train_state_free(s);
+        m = NULL, s = NULL;
+        /* A new process would start from here: only the file carries over. */
+        CHECK(cnn_checkpoint_load(ck, &m, &s) == CNN_OK, "load: %s", cnn_last_error());
+        if (!m)
+            return CNN_ERR_IO;
+        cnn_train_state_info info;
+        cnn_train_state_info_get(s, &info);
+        CHECK(info.steps == stop_at, "state at step %ld, want %ld", info.steps, stop_at);
+        CHECK(info.batch == 12 && info.threads == 2 && info.epochs == epochs,
+              "settings batch %d threads %d epochs %d", info.batch, info.threads, info.epochs);
+        cfg.state = s;
+        cancel_at = 0;
+        cancel = 0;
+        st = cnn_train(m, ds, &cfg, NULL);
+    }
+    CHECK(st == CNN_OK, "train: %s", cnn_last_error());
+    CHECK(cnn_model_param_count(m) == n, "param count");
+    memcpy(out, cnn_model_params(m), n * sizeof *out);
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+    return st;
+}
+
+static size_t spec_params(void)
+{
+    cnn_model *m;
+    cnn_model_create(SPEC, 10, 10, 1, 3, &m);
+    size_t n = cnn_model_param_count(m);
+    cnn_model_free(m);
+    return n;
+}
+
+static void resume_mid_epoch_is_bitwise_identical(void)
+{
+    cnn_dataset *ds = bands(250, 3), *val = bands(60, 9);
+    size_t n = spec_params();
+    float *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got);
+    /* 250 images, batch 12: 21 steps per epoch, the last one short. */
+    run(ds, val, 3, 0, ref, n);
+    const long stops[] = {1, 9, 21, 30, 62};
+    for (size_t k = 0; k < sizeof stops / sizeof stops[0]; k++) {
+        run(ds, val, 3, stops[k], got, n);
+        size_t diff = 0;
+        for (size_t i = 0; i < n; i++)
+            diff += memcmp(&ref[i], &got[i], sizeof(float)) != 0;
+        CHECK(diff == 0, "stopped at step %ld: %zu of %zu parameters differ", stops[k], diff,
+              n);
+    }
+    free(ref);
+    free(got);
+    cnn_dataset_free(ds);
+    cnn_dataset_free(val);
+}
+
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+static void corrupt_and_foreign_files_are_refused(void)
+{
+    cnn_dataset *ds = bands(60, 4);
+    cnn_model *m = NULL, *m2 = NULL;
+    cnn_train_state *s = NULL, *s2 = NULL;
+    cnn_model_create(SPEC, 10, 10, 1, 3, &m);
+    cnn_model_init(m, 1);
+    cnn_train_state_create(&s);
+    /* A state never used for training cannot be saved. */
+    CHECK(cnn_checkpoint_save(m, s, tmp_path("unused.ckpt")) == CNN_ERR_ARG, "unused state");
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.epochs = 1;
+    cfg.batch = 8;
+    cfg.threads = 1;
+    cfg.max_steps = 3;
+    cfg.state = s;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "%s", cnn_last_error());
+    const char *ck = tmp_path("good.ckpt"), *w = tmp_path("weights.safetensors");
+    CHECK(cnn_checkpoint_save(m, s, ck) == CNN_OK, "%s", cnn_last_error());
+    CHECK(cnn_model_save(m, w) == CNN_OK, "%s", cnn_last_error());
+
+    /* A checkpoint reads as weights, and as a model. */
+    cnn_model *plain = NULL;
+    CHECK(cnn_model_open(ck, &plain) == CNN_OK, "open checkpoint as model: %s",
+          cnn_last_error());
+    if (plain)
+        CHECK(memcmp(cnn_model_params(plain), cnn_model_params(m),
+                     cnn_model_param_count(m) * sizeof(float)) == 0,
+              "weights from the checkpoint differ");
+    cnn_model_free(plain);
+
+    /* Weights only are not a checkpoint. */
+    CHECK(cnn_checkpoint_load(w, &m2, &s2) == CNN_ERR_FORMAT && !m2 && !s2,
+          "weights accepted as a checkpoint");
+    CHECK(strstr(cnn_last_error(), "not a checkpoint"), "message: %s", cnn_last_error());
+
+    /* One flipped data byte: the checksum catches it. */
+    FILE *f = fopen(ck, "rb");
+    long size = file_size(ck);
+    unsigned char *bytes = malloc((size_t)size);
+    CHECK(f && fread(bytes, 1, (size_t)size, f) == (size_t)size, "read back");
+    if (f)
+        fclose(f);
+    bytes[size - 5] ^= 0x40;
+    const char *bad = test_write_file("flipped.ckpt", bytes, (size_t)size);
+    CHECK(cnn_checkpoint_load(bad, &m2, &s2) == CNN_ERR_FORMAT && !m2, "flipped byte");
+    CHECK(strstr(cnn_last_error(), "checksum"), "message: %s", cnn_last_error());
+    bytes[size - 5] ^= 0x40;
+    /* Truncated anywhere: refused, never a crash. */
+    const long cuts[] = {0, 7, 8, 100, size / 2, size - 1};
+    for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+        bad = test_write_file("cut.ckpt", bytes, (size_t)cuts[k]);
+        int st = cnn_checkpoint_load(bad, &m2, &s2);
+        CHECK(st == CNN_ERR_FORMAT && !m2 && !s2, "cut at %ld: status %d", cuts[k], st);
+        CHECK(!strchr(cnn_last_error(), '\n') && strstr(cnn_last_error(), "cut.ckpt"),
+              "message: %s", cnn_last_error());
+    }
+    free(bytes);
+    /* A resumed state must fit the data and batch. */
+    cnn_dataset *other = bands(61, 4);
+    cfg.max_steps = 1;
+    CHECK(cnn_train(m, other, &cfg, NULL) == CNN_ERR_MISMATCH, "other data set accepted");
+    cfg.batch = 9;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_ERR_MISMATCH, "other batch accepted");
+    cnn_dataset_free(other);
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+    cnn_dataset_free(ds);
+}
+
+static void nonfinite_step_is_not_applied_and_named(void)
+{
+    cnn_dataset *ds = bands(120, 5);
+    cnn_model *m = NULL;
+    cnn_model_create(SPEC, 10, 10, 1, 3, &m);
+    cnn_model_init(m, 3);
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    /* Steps of about lr: weights of 1e15 overflow float within three layers. */
+    cfg.lr = 1e15f;
+    cfg.epochs = 5;
+    cfg.threads = 2;
+    int st = cnn_train(m, ds, &cfg, NULL);
+    const char *msg = cnn_last_error();
+    CHECK(st == CNN_ERR_NONFINITE, "status %d: %s", st, msg);
+    CHECK(strstr(msg, "step ") && (strstr(msg, "conv") || strstr(msg, "dense")),
+          "no step or layer named: %s", msg);
+    const float *p = cnn_model_params(m);
+    size_t bad = 0;
+    for (size_t i = 0; i < cnn_model_param_count(m); i++)
+        bad += !isfinite(p[i]);
+    CHECK(bad == 0, "%zu weights are not finite after the guard", bad);
+    cnn_model_free(m);
+    cnn_dataset_free(ds);
+}
+
+/* ------------------------------------------------------- through ./cnn */
+
+static const char *cnn_bin(void)
+{
+    const char *b = getenv("CNN_BIN");
+    return b && *b ? b : "./cnn";
+}
+
+/* Start ./cnn with args (NULL-terminated), output to files in the temp dir. */
+static pid_t spawn(const char *const *args)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int out = open(tmp_path("bg.out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open(tmp_path("bg.err"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(out, 1);
+        dup2(err, 2);
+        const char *argv[40];
+        int n = 0;
+        argv[n++] = cnn_bin();
+        for (; *args && n < 39; args++)
+            argv[n++] = *args;
+        argv[n] = NULL;
+        execv(cnn_bin(), (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Wait (up to ~60 s) until path exists or the child is gone. */
+static int wait_for_file(const char *path, pid_t pid)
+{
+    for (int i = 0; i < 6000; i++) {
+        if (access(path, F_OK) == 0)
+            return 1;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return 0;
+        sleep_ms(10);
+    }
+    return 0;
+}
+
+static int files_equal(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        same = ca == cb;
+        if (ca == EOF || cb == EOF)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+static void signal_writes_checkpoint_and_resume_matches(void)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir || test_cnn("--version") == -1) {
+        test_skip("needs ./cnn and MNIST");
+        return;
+    }
+    char ref[600], got[600], ck[600], args[2400];
+    snprintf(ref, sizeof ref, "%s", tmp_path("ref.safetensors"));
+    snprintf(got, sizeof got, "%s", tmp_path("resumed.safetensors"));
+    snprintf(ck, sizeof ck, "%s", tmp_path("sig.ckpt"));
+    /* The reference: one uninterrupted epoch of the logreg model (fast). */
+    snprintf(args, sizeof args, "train --data %s --model logreg --epochs 2 --threads 2 "
+             "--quiet --save %s", dir, ref);
+    CHECK(test_cnn(args) == 0, "reference run: %s", test_err);
+    const int sigs[2] = {SIGINT, SIGTERM};
+    for (int k = 0; k < 2; k++) {
+        unlink(ck);
+        const char *a[] = {"train", "--data", dir, "--model", "logreg", "--epochs", "2",
+                           "--threads", "2", "--quiet", "--checkpoint", ck,
+                           "--checkpoint-every", "40", NULL};
+        pid_t pid = spawn(a);
+        int started = wait_for_file(ck, pid);
+        CHECK(started, "no checkpoint appeared");
+        kill(pid, sigs[k]);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        char err[4096] = "";
+        FILE *f = fopen(tmp_path("bg.err"), "r");
+        if (f) {
+            size_t len = fread(err, 1, sizeof err - 1, f);
+            err[len] = 0;
+            fclose(f);
+        }
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        CHECK(code == 128 + sigs[k], "exit %d after signal %d: %s", code, sigs[k], err);
+        CHECK(strstr(err, "cnn train --resume") && strstr(err, ck), "no resume hint: %s", err);
+        snprintf(args, sizeof args, "train --data %s --resume %s --quiet --save %s", dir, ck,
+                 got);
+        CHECK(test_cnn(args) == 0, "resume: %s", test_err);
+        CHECK(files_equal(ref, got), "resumed weights differ from the uninterrupted run "
+                                     "(signal %d)", sigs[k]);
+    }
+}
+
+static void lr_1e6_stops_and_keeps_last_checkpoint(void)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir || test_cnn("--version") == -1) {
+        test_skip("needs ./cnn and MNIST");
+        return;
+    }
+    char args[1600], ck[600];
+    snprintf(ck, sizeof ck, "%s", tmp_path("nan.ckpt"));
+    /* A sane first step is checkpointed, then the learning rate is huge. */
+    snprintf(args, sizeof args, "train --data %s --steps 1 --quiet --checkpoint %s", dir, ck);
+    CHECK(test_cnn(args) == 0, "first step: %s", test_err);
+    snprintf(args, sizeof args, "train --data %s --resume %s --lr 1e6 --quiet "
+             "--checkpoint-every 1", dir, ck);
+    int rc = test_cnn(args);
+    CHECK(rc == 1, "exit %d", rc);
+    CHECK(strstr(test_err, "not finite at step") && strstr(test_err, ck),
+          "message: %s", test_err);
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    CHECK(cnn_checkpoint_load(ck, &m, &s) == CNN_OK, "last checkpoint: %s", cnn_last_error());
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+}
+
+static void sigkill_during_checkpoints_leaves_a_loadable_one(void)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir || test_cnn("--version") == -1) {
+        test_skip("needs ./cnn and MNIST");
+        return;
+    }
+    char ck[600];
+    snprintf(ck, sizeof ck, "%s", tmp_path("kill.ckpt"));
+    /* A checkpoint after every step: most of the time is spent writing one. */
+    for (int k = 0; k < 6; k++) {
+        unlink(ck);
+        const char *a[] = {"train", "--data", dir, "--model", "seed-dense", "--epochs", "1",
+                           "--threads", "1", "--quiet", "--checkpoint", ck,
+                           "--checkpoint-every", "1", NULL};
+        pid_t pid = spawn(a);
+        CHECK(wait_for_file(ck, pid), "no checkpoint appeared");
+        sleep_ms(13 + 37 * k);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        cnn_model *m = NULL;
+        cnn_train_state *s = NULL;
+        CHECK(cnn_checkpoint_load(ck, &m, &s) == CNN_OK, "after SIGKILL %d: %s", k,
+              cnn_last_error());
+        cnn_model_free(m);
+        cnn_train_state_free(s);
+    }
+}
+
+TEST_TABLE(checkpoint,
+           {"resume_mid_epoch_is_bitwise_identical", resume_mid_epoch_is_bitwise_identical},
+           {"corrupt_and_foreign_files_are_refused", corrupt_and_foreign_files_are_refused},
+           {"nonfinite_step_is_not_applied_and_named", nonfinite_step_is_not_applied_and_named},
+           {"signal_writes_checkpoint_and_resume_matches",
+            signal_writes_checkpoint_and_resume_matches},
+           {"lr_1e6_stops_and_keeps_last_checkpoint", lr_1e6_stops_and_keeps_last_checkpoint},
+           {"sigkill_during_checkpoints_leaves_a_loadable_one",
+            sigkill_during_checkpoints_leaves_a_loadable_one})
