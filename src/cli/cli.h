@@ -69,6 +69,9 @@ int cli_make_model(const cli *c, int h, int w, int ch, cnn_model **m);
    given.  On the kernel set of --isa. */
 int cli_open_model(const cli *c, int h, int w, int ch, cnn_model **m);
 
+/* A preset's name ("seed") when the model is one, else its spec. */
+const char *cli_model_name(const cnn_model *m);
+
 /* Load the test split of c->data (labels checked against the model),
    evaluate; the caller frees *r with cnn_eval_result_free. */
 int cli_evaluate(const cli *c, cnn_model *m, cnn_eval_result *r);

@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -83,4 +84,14 @@ int cli_open_model(const cli *c, int h, int w, int ch, cnn_model **m)
         *m = NULL;
     }
     return st;
+}
+
+const char *cli_model_name(const cnn_model *m)
+{
+    static const char *const presets[] = {"seed", "seed-dense", "logreg"};
+    const char *spec = cnn_model_spec(m);
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+        if (!strcmp(cnn_model_preset(presets[i]), spec))
+            return presets[i];
+    return spec;
 }

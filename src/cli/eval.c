@@ -1,15 +1,24 @@
 /*
- * eval.c — `cnn eval`: evaluate saved weights on the test split and print
- * loss, accuracy and the confusion matrix.
+ * eval.c — `cnn eval`: evaluate saved weights on the test split, print
+ * loss, accuracy and the confusion matrix, and with --confusion draw the
+ * matrix as a heatmap (.svg, or .png through rsvg-convert).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
+#include "confusion.h"
+#include "svg.h"
 
 static int run(const cli *c)
 {
     if (!c->load)
         return cli_error(EXIT_USAGE, "eval needs --load FILE");
+    if (c->confusion) { /* before the work: a bad path fails at once */
+        int rc = svg_output_check("--confusion", c->confusion);
+        if (rc != EXIT_OK)
+            return rc;
+    }
     cnn_dataset *test = NULL;
     cnn_model *m = NULL;
     /* Without --model, the model stored in the file; with it, that spec for
@@ -21,19 +30,32 @@ static int run(const cli *c)
     cnn_eval_result r;
     if (st == CNN_OK)
         st = cli_evaluate(c, m, &r);
-    cnn_model_free(m);
-    if (st != CNN_OK)
+    if (st != CNN_OK) {
+        cnn_model_free(m);
         return cli_fail(st);
+    }
     cli_print_eval(&r);
+    int rc = EXIT_OK;
+    if (c->confusion) {
+        char title[1024];
+        snprintf(title, sizeof title, "Confusion matrix \xe2\x80\x94 %s, test accuracy %.2f%%",
+                 cli_model_name(m), 100 * r.accuracy);
+        if (confusion_write(c->confusion, &r, title) != 0)
+            rc = EXIT_FAILURE_RUN;
+        else if (!c->quiet)
+            fprintf(stderr, "cnn: confusion matrix drawn in %s\n", c->confusion);
+    }
+    cnn_model_free(m);
     cnn_eval_result_free(&r);
-    return EXIT_OK;
+    return rc;
 }
 
 const cli_command cmd_eval = {
     "eval", "evaluate saved weights on DIR/t10k-*",
     "usage: cnn eval --load FILE [options]\n\n"
     "Evaluates the weights in FILE on the test split of --data and prints the\n"
-    "test loss, the accuracy and the confusion matrix.\n",
+    "test loss, the accuracy and the confusion matrix; --confusion FILE also\n"
+    "draws the matrix as a heatmap (.svg, or .png through rsvg-convert).\n",
     OPTBIT(OPT_DATA) | OPTBIT(OPT_MODEL) | OPTBIT(OPT_LOAD) | OPTBIT(OPT_THREADS) |
         OPTBIT(OPT_ISA) | OPTBIT(OPT_CONFUSION) | OPTBIT(OPT_QUIET),
     0, 0, run};

@@ -49,8 +49,8 @@ static const struct {
                               "trailing e (default 1e)"},
     [OPT_RESUME] = {"resume", "FILE", "continue an interrupted run from its checkpoint"},
     [OPT_CONFUSION] = {"confusion", "FILE",
-                       "write the confusion-matrix heatmap (.svg; .png through\n"
-                       "rsvg-convert or libpng)"},
+                       "write the confusion-matrix heatmap (.svg, or .png through\n"
+                       "rsvg-convert)"},
     [OPT_DOT] = {"dot", NULL, "print the model as a Graphviz graph instead of a table"},
     [OPT_OUTPUT] = {"output", "FILE", "where to write the result (-o)"},
     [OPT_MODELS] = {"models", "LIST", "comma-separated models (default logreg,seed,seed-dense)"},

@@ -16,19 +16,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "progress.h"
-#if __has_include("metrics.h") /* TEMPORARY while outputs are written */
 #include "confusion.h"
 #include "metrics.h"
-#else
-typedef struct metrics_log metrics_log;
-static int metrics_format_ok(const char *p) { (void)p; return 0; }
-static metrics_log *metrics_open(const char *p, long r) { (void)p, (void)r; return NULL; }
-static int metrics_write(metrics_log *l, const cnn_progress *p) { (void)l, (void)p; return -1; }
-static int metrics_close(metrics_log *l) { (void)l; return 0; }
-static int confusion_write(const char *p, const cnn_eval_result *r, const char *t)
-{ (void)p, (void)r, (void)t; return -1; }
-#endif
+#include "progress.h"
+#include "svg.h"
 
 /* Written by the signal handler only. */
 static volatile int cancel_flag;
@@ -129,13 +120,6 @@ static void print_resume(const cli *c, const char *ckpt)
     fputc('\n', stderr);
 }
 
-/* Whether path ends in .svg or .png. */
-static int image_format_ok(const char *path)
-{
-    size_t n = strlen(path);
-    return n > 4 && (!strcmp(path + n - 4, ".svg") || !strcmp(path + n - 4, ".png"));
-}
-
 /* Options that cannot go with --resume (the checkpoint fixes them). */
 static int check_resume_options(const cli *c)
 {
@@ -160,9 +144,11 @@ static int run_train(const cli *c)
     }
     if (c->log && !metrics_format_ok(c->log))
         return cli_error(EXIT_USAGE, "--log: '%s' must end in .csv, .jsonl or .json", c->log);
-    if (c->confusion && !image_format_ok(c->confusion))
-        return cli_error(EXIT_USAGE, "--confusion: '%s' must end in .svg or .png",
-                         c->confusion);
+    if (c->confusion) { /* before the work: a bad path fails at once */
+        int rc = svg_output_check("--confusion", c->confusion);
+        if (rc != EXIT_OK)
+            return rc;
+    }
     if (c->log_every && !c->log)
         return cli_error(EXIT_USAGE, "--log-every needs --log FILE");
 
@@ -306,11 +292,13 @@ static int run_train(const cli *c)
         goto fail;
     cli_print_eval(&er);
     if (c->confusion) {
-        char title[160];
-        snprintf(title, sizeof title, "Confusion matrix, test accuracy %.2f%%",
-                 100 * er.accuracy);
+        char title[1024];
+        snprintf(title, sizeof title, "Confusion matrix \xe2\x80\x94 %s, test accuracy %.2f%%",
+                 cli_model_name(m), 100 * er.accuracy);
         if (confusion_write(c->confusion, &er, title) != 0)
             rc = EXIT_FAILURE_RUN;
+        else if (!c->quiet)
+            fprintf(stderr, "cnn: confusion matrix drawn in %s\n", c->confusion);
     }
     cnn_eval_result_free(&er);
     goto out;
