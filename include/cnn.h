@@ -409,7 +409,9 @@ int cnn_evaluate(cnn_model *m, const cnn_dataset *ds, int threads,
 void cnn_eval_result_free(cnn_eval_result *r);
 
 /**
- * Class probabilities of one image given as floats in [0,1], NHWC.
+ * Class probabilities of one image given as floats in [0,1], NHWC.  The
+ * model is only read: calls from several threads at once on one model are
+ * safe.
  * @param x height*width*channels floats
  * @param probs receives classes floats
  * @return CNN_OK or CNN_ERR_NOMEM

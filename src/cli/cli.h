@@ -22,6 +22,9 @@ typedef enum cli_option {
 
 #define OPTBIT(o) (1ull << (o))
 
+/* Most positional arguments a command line may hold. */
+#define CLI_MAX_ARGS 4096
+
 /* The parsed command line.  `set` has a bit per option given. */
 typedef struct cli {
     const char *command;
@@ -68,6 +71,9 @@ int cli_make_model(const cli *c, int h, int w, int ch, cnn_model **m);
    --model for input h x w x ch, with FILE's weights loaded when --load is
    given.  On the kernel set of --isa. */
 int cli_open_model(const cli *c, int h, int w, int ch, cnn_model **m);
+
+/* v rounded to an integer with thousands separators ("24,186"). */
+void cli_with_commas(double v, char *buf, size_t size);
 
 /* A preset's name ("seed") when the model is one, else its spec. */
 const char *cli_model_name(const cnn_model *m);

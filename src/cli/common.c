@@ -95,3 +95,15 @@ const char *cli_model_name(const cnn_model *m)
             return presets[i];
     return spec;
 }
+
+void cli_with_commas(double v, char *buf, size_t size)
+{
+    char digits[48];
+    int len = snprintf(digits, sizeof digits, "%.0f", v > 0 ? v : 0), o = 0;
+    for (int i = 0; i < len && (size_t)o + 2 < size; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = 0;
+}

@@ -53,7 +53,9 @@ static const struct {
                        "rsvg-convert)"},
     [OPT_DOT] = {"dot", NULL, "print the model as a Graphviz graph instead of a table"},
     [OPT_OUTPUT] = {"output", "FILE", "where to write the result (-o)"},
-    [OPT_MODELS] = {"models", "LIST", "comma-separated models (default logreg,seed,seed-dense)"},
+    [OPT_MODELS] = {"models", "LIST",
+                    "presets separated by ',', or presets and specs separated by ';'\n"
+                    "(default logreg,seed,seed-dense)"},
 };
 
 static const cli_command *const commands[] = {
@@ -178,6 +180,8 @@ static int parse(int argc, char **argv, const cli_command *cmd, cli *c)
        options may still follow the positionals (handled below). */
     while ((v = getopt_long(argc, argv, "+:o:h", opts, NULL)) != -1 || optind < argc) {
         if (v == -1) { /* a positional argument */
+            if (c->nargs == CLI_MAX_ARGS)
+                return cli_error(EXIT_USAGE, "more than %d arguments", CLI_MAX_ARGS);
             c->args[c->nargs++] = argv[optind++];
             continue;
         }
@@ -224,13 +228,11 @@ int main(int argc, char **argv)
             cmd = commands[i];
     if (!cmd)
         return cli_error(EXIT_USAGE, "unknown command '%s' (see cnn --help)", argv[1]);
-    char *args[64];
+    char *args[CLI_MAX_ARGS];
     cli c = {.command = cmd->name, .data = "data/mnist", .model = "seed", .epochs = 3,
              .batch = 32, .shuffle = 1, .lr = 0.001f, .seed = 1151998,
              .in_h = 28, .in_w = 28, .in_c = 1, .checkpoint_every = 1,
              .checkpoint_in_epochs = 1, .args = args};
-    if (argc > 64 + 2)
-        return cli_error(EXIT_USAGE, "too many arguments");
     int rc = parse(argc, argv, cmd, &c);
     if (rc >= 0)
         return rc;

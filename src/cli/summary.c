@@ -1,35 +1,128 @@
 /*
  * summary.c — `cnn summary`: the model's layers, output shapes and
- * parameter counts as a Keras-style table.
+ * parameter counts as a Keras-style table, or with --dot as a Graphviz DOT
+ * graph like Keras's model_to_dot: a record node per layer (the input, each
+ * conv, flatten and dense layer, the softmax output) with its name, type,
+ * settings, input and output shapes and parameters, edges from input to
+ * output, top to bottom.  The model comes from --model (and --input) or
+ * from the metadata of a --load file; the text goes to stdout or -o FILE.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "outfile.h"
+
+/* Keras's shape notation: 4-D for images, 2-D for vectors. */
+static void shape_text(int image, int h, int w, int c, char *buf, size_t size)
+{
+    if (image)
+        snprintf(buf, size, "(None, %d, %d, %d)", h, w, c);
+    else
+        snprintf(buf, size, "(None, %d)", c);
+}
+
+/* A record-shaped node: "name: type", an optional settings line, the
+   input and output shapes side by side, the parameter count.  None of the
+   texts holds a character that record labels reserve ({ } | < > " \). */
+static void dot_node(FILE *f, const char *name, const char *type, const char *settings,
+                     const char *in, const char *out, size_t params)
+{
+    char num[32];
+    cli_with_commas(params, num, sizeof num);
+    fprintf(f, "  \"%s\" [label=\"{%s: %s|", name, name, type);
+    if (settings && *settings)
+        fprintf(f, "%s|", settings);
+    fprintf(f, "{input:|output:}|{%s|%s}|params: %s}\"];\n", in, out, num);
+}
+
+static void write_dot(FILE *f, const cnn_model *m)
+{
+    int n = cnn_model_layer_count(m);
+    cnn_layer_info L;
+    char total[32], in[48], out[48], settings[96];
+    cli_with_commas(cnn_model_param_count(m), total, sizeof total);
+    fputs("digraph model {\n", f);
+    /* The canonical spec holds letters, digits, ':' and ',' only. */
+    fprintf(f, "  graph [rankdir=TB, labelloc=t, fontname=\"Helvetica\", "
+               "label=\"%s\\n%s parameters\"];\n", cnn_model_spec(m), total);
+    fputs("  node [shape=record, fontname=\"Helvetica\", fontsize=10];\n"
+          "  edge [arrowsize=0.7];\n", f);
+    cnn_model_layer(m, 0, &L);
+    shape_text(1, L.in_h, L.in_w, L.in_c, in, sizeof in);
+    dot_node(f, "input", "InputLayer", NULL, in, in, 0);
+    const char *prev = "input";
+    char prev_name[sizeof L.name];
+    for (int i = 0; i < n; i++) {
+        cnn_model_layer(m, i, &L);
+        int conv = !strcmp(L.type, "conv"), dense = !strcmp(L.type, "dense");
+        shape_text(!dense, L.in_h, L.in_w, L.in_c, in, sizeof in);
+        shape_text(conv, L.out_h, L.out_w, L.out_c, out, sizeof out);
+        const char *type = conv ? "Conv2D" : dense ? "Dense" : "Flatten";
+        if (conv)
+            snprintf(settings, sizeof settings, "%dx%d kernel, stride %d, %s padding%s",
+                     L.kernel, L.kernel, L.stride, L.same ? "same" : "valid",
+                     L.relu ? " + ReLU" : "");
+        else if (dense)
+            snprintf(settings, sizeof settings, "%d units%s", L.out_c, L.relu ? " + ReLU" : "");
+        else
+            settings[0] = 0;
+        dot_node(f, L.name, type, settings, in, out, L.params);
+        fprintf(f, "  \"%s\" -> \"%s\";\n", prev, L.name);
+        snprintf(prev_name, sizeof prev_name, "%s", L.name);
+        prev = prev_name;
+    }
+    /* The softmax that ends every model (no layer of its own). */
+    dot_node(f, "softmax", "Softmax", NULL, out, out, 0);
+    fprintf(f, "  \"%s\" -> \"softmax\";\n}\n", prev);
+}
+
+static int write_table(FILE *f, const cnn_model *m)
+{
+    size_t len = cnn_model_summary(m, NULL, 0);
+    char *buf = malloc(len + 1);
+    if (!buf)
+        return -1;
+    cnn_model_summary(m, buf, len + 1);
+    fputs(buf, f);
+    free(buf);
+    return 0;
+}
 
 static int run(const cli *c)
 {
     cnn_model *m = NULL;
-    int st = cli_make_model(c, c->in_h, c->in_w, c->in_c, &m);
+    int st = cli_open_model(c, c->in_h, c->in_w, c->in_c, &m);
     if (st != CNN_OK)
         return cli_fail(st);
-    size_t len = cnn_model_summary(m, NULL, 0);
-    char *buf = malloc(len + 1);
-    if (!buf) {
-        cnn_model_free(m);
-        return cli_error(EXIT_FAILURE_RUN, "out of memory");
+    int rc = EXIT_FAILURE_RUN;
+    outfile o;
+    if (outfile_open(&o, c->output ? c->output : "-") == 0) {
+        if (c->dot) {
+            write_dot(o.f, m);
+            rc = EXIT_OK;
+        } else if (write_table(o.f, m) == 0) {
+            rc = EXIT_OK;
+        } else {
+            cli_error(rc, "out of memory");
+        }
+        if (rc != EXIT_OK)
+            outfile_abort(&o);
+        else if (outfile_commit(&o) != 0)
+            rc = EXIT_FAILURE_RUN;
     }
-    cnn_model_summary(m, buf, len + 1);
-    fputs(buf, stdout);
-    free(buf);
     cnn_model_free(m);
-    return EXIT_OK;
+    return rc;
 }
 
 const cli_command cmd_summary = {
     "summary", "print the model's layers, output shapes and parameters",
     "usage: cnn summary [options]\n\n"
-    "Prints the model's layers, their output shapes and parameter counts.\n",
+    "Prints the model's layers, their output shapes and parameter counts as a\n"
+    "Keras-style table, or with --dot as a Graphviz graph (render it with\n"
+    "'dot -Tsvg'); -o FILE writes either to FILE.  With --load FILE and no\n"
+    "--model, the model stored in FILE.\n",
     OPTBIT(OPT_MODEL) | OPTBIT(OPT_INPUT) | OPTBIT(OPT_ISA) | OPTBIT(OPT_DOT) |
         OPTBIT(OPT_LOAD) | OPTBIT(OPT_OUTPUT),
     0, 0, run};
