@@ -61,8 +61,9 @@ CLI_LIBS := -lpng
 RUNNER  := $(BUILD)/test-runner
 DATA    := data/mnist
 SEED_WEIGHTS := seed.safetensors
+SEED_LOG     := seed-log.csv
 
-.PHONY: all deps data run test bench bench-compare clean
+.PHONY: all deps data run test bench bench-compare figures compare clean
 
 all: $(LIB) $(CLI) $(RUNNER)
 
@@ -109,7 +110,20 @@ $(DATA)/.verified: data/fetch-mnist.sh
 run: deps
 	$(MAKE) all
 	$(MAKE) data
-	./$(CLI) train --data $(DATA) --model seed --epochs 3 --save $(SEED_WEIGHTS)
+	./$(CLI) train --data $(DATA) --model seed --epochs 3 --validate --log $(SEED_LOG) \
+	    --save $(SEED_WEIGHTS)
+
+# The README's pictures, from `make run`'s weights and log: the confusion
+# matrix, the training curves and the model diagram (Graphviz).
+figures: $(CLI)
+	./$(CLI) eval --data $(DATA) --load $(SEED_WEIGHTS) --confusion docs/confusion.svg --quiet >/dev/null
+	./$(CLI) plot $(SEED_LOG) -o docs/curves.svg
+	./$(CLI) summary --model seed --dot | dot -Tsvg -o docs/seed.svg
+
+# The notebook's comparison: logreg, seed and seed-dense, 3 epochs each.
+compare: $(CLI)
+	$(MAKE) data
+	./$(CLI) compare --data $(DATA)
 
 test: deps
 	$(MAKE) all

@@ -151,6 +151,21 @@ static void save_load_eval_round_trip(void)
     CHECK_ONE_LINE_ERROR("/nonexistent/w.st");
 }
 
-TEST_TABLE(cli, {"summary_shows_parameter_counts", summary_shows_parameter_counts},
+/* docs/cli.md is generated from the --help texts and must match them. */
+static void manual_matches_help(void)
+{
+    if (test_cnn("--version") == -1) {
+        test_skip("./cnn not built");
+        return;
+    }
+    const char *bin = getenv("CNN_BIN");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "sh scripts/cli-doc.sh %s | cmp -s - docs/cli.md",
+             bin && *bin ? bin : "./cnn");
+    CHECK(system(cmd) == 0, "docs/cli.md is out of step with --help: run "
+                            "scripts/cli-doc.sh > docs/cli.md");
+}
+
+TEST_TABLE(cli, {"manual_matches_help", manual_matches_help}, {"summary_shows_parameter_counts", summary_shows_parameter_counts},
            {"bad_input_gets_one_line_and_nonzero_exit", bad_input_gets_one_line_and_nonzero_exit},
            {"save_load_eval_round_trip", save_load_eval_round_trip})
