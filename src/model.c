@@ -86,7 +86,10 @@ static int layout(cnn_model *m)
     m->act_floats = act;
     if (m->classes == 0)
         m->classes = c;
-    if (c != m->classes || c < 2)
+    if (c < 2)
+        return cnn_fail(CNN_ERR_SPEC, "the last dense layer has %d output; a softmax "
+                        "classifier needs at least 2 classes", c);
+    if (c != m->classes)
         return cnn_fail(CNN_ERR_MISMATCH,
                         "model has %d outputs but %d classes were asked for", c,
                         m->classes);

@@ -101,7 +101,7 @@ static void bad_input_gets_one_line_and_nonzero_exit(void)
     CHECK_ONE_LINE_ERROR("--frobnicate");
     CHECK(cnn("fly") == 2, "unknown command exit");
     CHECK_ONE_LINE_ERROR("fly");
-    CHECK(cnn("summary --model conv3x3:8,flatten") == 1, "bad spec exit");
+    CHECK(cnn("summary --model conv3x3:8,flatten") == 2, "bad spec exit");
     CHECK_ONE_LINE_ERROR("softmax");
     CHECK(cnn("eval --data /nonexistent") == 2, "eval without --load");
     CHECK_ONE_LINE_ERROR("--load");

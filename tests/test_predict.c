@@ -641,7 +641,7 @@ static void compare_prints_one_row_per_model(void)
     CHECK_ERROR_LINE("--models");
     snprintf(args, sizeof args, "compare --data %s --models 'logreg;conv3x3:4,flatten'",
              data_dir);
-    CHECK(test_cnn(args) == 1, "bad spec accepted");
+    CHECK(test_cnn(args) == 2, "bad spec accepted");
     CHECK_ERROR_LINE("softmax");
     CHECK(test_out[0] == 0, "bad spec: stdout %s", test_out);
     snprintf(args, sizeof args, "compare --data %s --models 'logreg;flatten,dense:2,softmax'",

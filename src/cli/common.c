@@ -11,7 +11,9 @@
 int cli_fail(int status)
 {
     fprintf(stderr, "cnn: %s\n", cnn_last_error());
-    return status == CNN_ERR_ARG ? EXIT_USAGE : EXIT_FAILURE_RUN;
+    /* A bad option value or --model spec is a usage error; a spec read
+       from a file comes back as CNN_ERR_FORMAT (cnn_model_open). */
+    return status == CNN_ERR_ARG || status == CNN_ERR_SPEC ? EXIT_USAGE : EXIT_FAILURE_RUN;
 }
 
 int cli_error(int code, const char *fmt, ...)
