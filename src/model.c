@@ -6,6 +6,7 @@
  */
 #include "model.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +46,10 @@ static int layout(cnn_model *m)
     for (int i = 0; i < m->nlayers; i++) {
         cnn_layer *L = &m->layers[i];
         L->g.in_h = h, L->g.in_w = w, L->g.in_c = c;
+        /* Sizes are ints in the kernels: every activation must fit one. */
+        if ((long long)h * w * c > INT_MAX)
+            return cnn_fail(CNN_ERR_SPEC, "model spec: layer %d's input of %dx%dx%d values "
+                            "is too large", i + 1, h, w, c);
         if (L->kind == CNN_LAYER_CONV) {
             L->g.out_h = conv_dim(h, L->g.k, L->g.stride, L->same, &L->g.pad_top);
             L->g.out_w = conv_dim(w, L->g.k, L->g.stride, L->same, &L->g.pad_left);

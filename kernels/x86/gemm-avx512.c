@@ -112,7 +112,7 @@ typedef void (*tile_fn)(const avx512_gemm *t, ptrdiff_t ntiles,
         const __m512 zero = _mm512_setzero_ps();                             \
         float *o = out;                                                      \
         const float *mq = mask;                                              \
-        UNROLL for (int p = 0; p < P; p++, o += out_p, mq += mq ? out_p : 0) \
+        UNROLL for (int p = 0; p < P; p++, o += out_p, mq = mq ? mq + out_p : NULL) \
             UNROLL for (int v = 0; v < V; v++) {                             \
                 __m512 r = acc[0][p][v];                                     \
                 if (relu)                                                    \

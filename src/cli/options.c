@@ -11,9 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The error line; bytes that could break it (control characters, such as
+   a newline inside the value) are shown as \xNN. */
 static int bad(const char *opt, const char *s, const char *what)
 {
-    fprintf(stderr, "cnn: %s: expected %s, got '%s'\n", opt, what, s);
+    fprintf(stderr, "cnn: %s: expected %s, got '", opt, what);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(stderr, "\\x%02x", *p);
+        else
+            fputc(*p, stderr);
+    }
+    fputs("'\n", stderr);
     return 0;
 }
 
@@ -61,9 +70,13 @@ int opt_float(const char *opt, const char *s, double lo, double hi, float *out)
     if (!*s || isspace((unsigned char)*s))
         return bad(opt, s, what);
     double v = strtod(s, &end);
-    if (*end || errno || !isfinite(v) || v <= lo || v > hi)
+    /* the range holds for the float that is stored, too: 1e-50 would
+       round to 0 */
+    float f = (float)v;
+    if (*end || errno || !isfinite(v) || v <= lo || v > hi || !isfinite(f) ||
+        (double)f <= lo || (double)f > hi)
         return bad(opt, s, what);
-    *out = (float)v;
+    *out = f;
     return 1;
 }
 
