@@ -19,6 +19,7 @@
 #ifndef CNN_H
 #define CNN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -238,6 +239,7 @@ typedef struct cnn_progress {
     double val_loss, val_accuracy;
     int val_best;         /* 1 when this validation's accuracy is the best of
                              the run so far (a resumed run included) */
+    int checkpoint_due;   /* 1 when the checkpoint schedule falls on this step */
     int batch;            /* the configured batch size */
     long run_images;      /* images trained on by this call of cnn_train */
     double run_s;         /* its training seconds (no validation) */
@@ -277,6 +279,15 @@ typedef struct cnn_train_state_info {
 int cnn_train_state_info_get(const cnn_train_state *s, cnn_train_state_info *out);
 
 /**
+ * Whether a state can go on training this model on this data set with this
+ * batch size (a fresh state always can): the check cnn_train makes first,
+ * for a caller that wants the answer before it changes anything else.
+ * @return CNN_OK, CNN_ERR_ARG, CNN_ERR_MISMATCH (with a message saying why)
+ */
+int cnn_train_state_check(const cnn_train_state *s, const cnn_model *m,
+                          const cnn_dataset *train, int batch);
+
+/**
  * Write a checkpoint: the model's weights (under the same tensor names as
  * cnn_model_save, so cnn_model_load and cnn_model_open read it as weights)
  * and the training state, as safetensors with a CRC-32 in the metadata,
@@ -310,7 +321,9 @@ typedef struct cnn_train_config {
     int bind;             /* 1: pin threads one per core with hwloc (default) */
     void (*progress)(const cnn_progress *p, void *user);
     void *user;
-    volatile int *cancel; /* when non-NULL and set, stop after this step */
+    /* When non-NULL and set (by a signal handler, say), stop after the
+       step in flight.  The library installs no handler. */
+    volatile sig_atomic_t *cancel;
     /* When not NULL, evaluated by the training threads after each epoch
        (and after the last step); the results reach the progress callback. */
     const cnn_dataset *validation;
@@ -323,8 +336,10 @@ typedef struct cnn_train_config {
        (so the model and state are consistent, e.g. for
        cnn_checkpoint_save) after every checkpoint_steps-th step (counting
        from the start of training) and after every checkpoint_epochs-th
-       epoch (0: never); a non-zero return stops training with that
-       status. */
+       epoch (0: never), with p->checkpoint_due set; and after every
+       validation that sets a new best (p->val_best set, checkpoint_due
+       0 unless the schedule falls on the same step).  A non-zero return
+       stops training with that status. */
     int (*checkpoint)(const cnn_progress *p, void *user);
     long checkpoint_steps;
     int checkpoint_epochs;

@@ -6,10 +6,11 @@
  * loads as plain weights too); "adam.m.<name>" and "adam.v.<name>", Adam's
  * moments with the same shapes; "train.order", I32 [count], the current
  * epoch's shuffled order.  Metadata (all strings): format
- * "cnn-checkpoint", spec, input, crc32, and steps, count, epochs, batch, threads,
- * shuffle, lr, beta1, beta2, eps, seed, rng_state, rng_inc, loss_sum,
- * correct, seen, train_s, best_val (floats printed with enough digits to
- * read back exactly).
+ * "cnn-checkpoint", spec, input, crc32, meta_crc32, and steps, count,
+ * epochs, batch, threads, shuffle, lr, beta1, beta2, eps, seed, rng_state,
+ * rng_inc, loss_sum, correct, seen, train_s, best_val (floats printed with
+ * enough digits to read back exactly).  Loading checks that the file is
+ * big enough for the count it claims before allocating for it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -170,6 +171,25 @@ static int read_scalars(const char *path, json_t *meta, cnn_train_state *s)
     return CNN_OK;
 }
 
+/* Bytes of tensors a checkpoint of m with count images holds: the weights
+   and both moments (3 floats a parameter), then count int32s.  -1 when out
+   of memory. */
+static int checkpoint_bytes(const cnn_model *m, long count, uint64_t *bytes)
+{
+    int w = cnn_weights_tensors(m, NULL, "", NULL);
+    st_tensor *t = calloc(w > 0 ? (size_t)w : 1, sizeof *t);
+    if (!t || cnn_weights_tensors(m, m->params, "", t) < 0) {
+        free(t);
+        return -1;
+    }
+    uint64_t floats = 0;
+    for (int i = 0; i < w; i++)
+        floats += t[i].count;
+    free(t);
+    *bytes = 4 * (3 * floats + (uint64_t)count);
+    return 0;
+}
+
 /* The order must be a permutation of 0..count-1. */
 static int check_order(const char *path, const int32_t *order, long count)
 {
@@ -195,7 +215,8 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
     *model = NULL;
     *state = NULL;
     json_t *meta;
-    int st = st_read_metadata(path, &meta);
+    uint64_t data_size, need = 0;
+    int st = st_read_metadata(path, &meta, &data_size);
     if (st != CNN_OK)
         return st;
     const char *format = json_string_value(json_object_get(meta, "format"));
@@ -209,8 +230,21 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
     }
     if ((st = cnn_train_state_create(&s)) != CNN_OK ||
         (st = read_scalars(path, meta, s)) != CNN_OK ||
-        (st = cnn_weights_create_model(path, meta, &m)) != CNN_OK ||
-        (st = cnn_train_state_alloc(s, m->block, s->count)) != CNN_OK)
+        (st = cnn_weights_create_model(path, meta, &m)) != CNN_OK)
+        goto out;
+    /* Before allocating for count images: the file must hold them. */
+    if (checkpoint_bytes(m, s->count, &need) != 0) {
+        st = cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    if (data_size < need) {
+        st = cnn_fail(CNN_ERR_FORMAT, "%s: truncated: metadata claims %ld training images, "
+                      "%llu bytes of tensors with the weights, but the file holds only "
+                      "%llu", path, s->count, (unsigned long long)need,
+                      (unsigned long long)data_size);
+        goto out;
+    }
+    if ((st = cnn_train_state_alloc(s, m->block, s->count)) != CNN_OK)
         goto out;
     long spe = (s->count + s->batch - 1) / s->batch;
     if (s->seen != (s->t % spe) * s->batch) {
@@ -224,7 +258,7 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
         st = cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
         goto out;
     }
-    if ((st = st_read(path, t, n, 0)) != CNN_OK ||
+    if ((st = st_read(path, t, n, 0, meta)) != CNN_OK ||
         (st = check_order(path, s->order, s->count)) != CNN_OK)
         goto out;
     s->ready = 1;

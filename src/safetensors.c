@@ -13,11 +13,13 @@
  * with byte offsets relative to the start of the data section; the writer
  * stores them in list order, back to back.  "__metadata__" maps strings to
  * strings; "crc32" is 8 lowercase hex digits, zlib's CRC-32 of the whole
- * data section.
+ * data section; "meta_crc32" the same of the metadata itself, without
+ * those two keys, as compact JSON with sorted keys.  Files from elsewhere
+ * may lack either; then it is not checked.
  *
  * Writing is atomic (src/atomic.c).  Reading validates the header (parsed
  * with jansson), every tensor's dtype, shape and offsets, the coverage of
- * the data section and the checksum before a single value is stored.
+ * the data section and the checksums before a single value is stored.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* O_CLOEXEC */
@@ -104,6 +106,25 @@ static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
     return (uint32_t)c;
 }
 
+/* CRC-32 of meta's canonical text: compact, keys sorted, without "crc32"
+   and "meta_crc32".  Returns 0, or -1 when out of memory. */
+static int metadata_crc(json_t *meta, uint32_t *crc)
+{
+    json_t *copy = json_copy(meta);
+    if (!copy)
+        return -1;
+    json_object_del(copy, "crc32");
+    json_object_del(copy, "meta_crc32");
+    char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(copy);
+    if (!text)
+        return -1;
+    *crc = crc32_update((uint32_t)crc32(0L, Z_NULL, 0), (const unsigned char *)text,
+                        strlen(text));
+    free(text);
+    return 0;
+}
+
 /* read(2) up to len bytes; returns the count read (short only at end of
    file) or -1 on error. */
 static ssize_t read_all(int fd, void *buf, size_t len)
@@ -152,10 +173,14 @@ static int emit_data(const st_tensor *t, int n, int fd, uint32_t *crc)
    memory); meta is consumed. */
 static char *build_header(const st_tensor *t, int n, json_t *meta, uint32_t crc)
 {
-    char crc_hex[16];
+    char crc_hex[16], meta_hex[16];
+    uint32_t mcrc = 0;
     snprintf(crc_hex, sizeof crc_hex, "%08lx", (unsigned long)crc);
     json_t *root = json_object();
-    int bad = !root || !meta || json_object_set_new(meta, "crc32", json_string(crc_hex));
+    int bad = !root || !meta || metadata_crc(meta, &mcrc) != 0;
+    snprintf(meta_hex, sizeof meta_hex, "%08lx", (unsigned long)mcrc);
+    bad = bad || json_object_set_new(meta, "crc32", json_string(crc_hex)) ||
+          json_object_set_new(meta, "meta_crc32", json_string(meta_hex));
     if (root && meta)
         bad |= json_object_set_new(root, "__metadata__", meta);
     else
@@ -380,6 +405,35 @@ static int check_extra(const char *path, const char *key, json_t *entry,
     return CNN_OK;
 }
 
+/* Whether s is a string of 8 hex digits. */
+static int is_hex8(const char *s)
+{
+    int ok = s && strlen(s) == 8;
+    for (int i = 0; ok && i < 8; i++)
+        ok = strchr("0123456789abcdefABCDEF", s[i]) != NULL;
+    return ok;
+}
+
+/* Check the metadata object against its "meta_crc32", when it has one. */
+static int check_meta_crc(const char *path, json_t *meta)
+{
+    json_t *v = json_object_get(meta, "meta_crc32");
+    if (!v)
+        return CNN_OK;
+    const char *s = json_string_value(v);
+    if (!is_hex8(s))
+        return cnn_fail(CNN_ERR_FORMAT, "%s: __metadata__ meta_crc32 is not a string of "
+                        "8 hex digits", path);
+    uint32_t want = (uint32_t)strtoul(s, NULL, 16), have;
+    if (metadata_crc(meta, &have) != 0)
+        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
+    if (want != have)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: metadata checksum mismatch (file says %08lx, "
+                        "metadata gives %08lx)", path, (unsigned long)want,
+                        (unsigned long)have);
+    return CNN_OK;
+}
+
 /* Check "__metadata__"; *crc_text receives its "crc32" (NULL if none). */
 static int check_metadata(const char *path, json_t *meta, const char **crc_text)
 {
@@ -387,17 +441,14 @@ static int check_metadata(const char *path, json_t *meta, const char **crc_text)
     if (!json_is_object(meta))
         return cnn_fail(CNN_ERR_FORMAT, "%s: __metadata__ is not a JSON object", path);
     json_t *crc = json_object_get(meta, "crc32");
-    if (!crc)
-        return CNN_OK;
     const char *s = json_string_value(crc);
-    int ok = s && strlen(s) == 8;
-    for (int i = 0; ok && i < 8; i++)
-        ok = strchr("0123456789abcdefABCDEF", s[i]) != NULL;
-    if (!ok)
+    if (crc && !is_hex8(s))
         return cnn_fail(CNN_ERR_FORMAT, "%s: __metadata__ crc32 is not a string of "
                         "8 hex digits", path);
-    *crc_text = s;
-    return CNN_OK;
+    int st = check_meta_crc(path, meta);
+    if (st == CNN_OK)
+        *crc_text = s;
+    return st;
 }
 
 /* Validate the parsed header against the wanted tensors: each once,
@@ -565,22 +616,31 @@ out:
     return CNN_OK;
 }
 
-int st_read_metadata(const char *path, json_t **meta)
+int st_read_metadata(const char *path, json_t **meta, uint64_t *data_size)
 {
     int fd, st;
     json_t *root;
-    uint64_t data_size;
+    uint64_t size;
     *meta = NULL;
-    if ((st = open_header(path, &fd, &root, &data_size)) != CNN_OK)
+    if ((st = open_header(path, &fd, &root, &size)) != CNN_OK)
         return st;
     close(fd);
     json_t *m = json_object_get(root, "__metadata__");
+    if (json_is_object(m) && (st = check_meta_crc(path, m)) != CNN_OK) {
+        json_decref(root);
+        return st;
+    }
     *meta = json_is_object(m) ? json_incref(m) : json_object();
     json_decref(root);
-    return *meta ? CNN_OK : cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
+    if (!*meta)
+        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
+    if (data_size)
+        *data_size = size;
+    return CNN_OK;
 }
 
-int st_read(const char *path, st_tensor *t, int n, int allow_extra)
+int st_read(const char *path, st_tensor *t, int n, int allow_extra,
+            const json_t *expect_meta)
 {
     int fd, st;
     unsigned char *data = NULL;
@@ -590,6 +650,16 @@ int st_read(const char *path, st_tensor *t, int n, int allow_extra)
     ssize_t got;
     if ((st = open_header(path, &fd, &root, &data_size)) != CNN_OK)
         return st;
+    /* The metadata read before must be this file's (st_read_metadata gave
+       an empty object for none, or one that is not an object, which
+       check_header refuses). */
+    json_t *fm = json_object_get(root, "__metadata__");
+    if (expect_meta && (json_is_object(fm) ? !json_equal(fm, expect_meta)
+                                           : json_object_size(expect_meta) != 0)) {
+        st = cnn_fail(CNN_ERR_FORMAT, "%s: changed while it was being read (its metadata "
+                      "differs from the first read); try again", path);
+        goto out;
+    }
     size_t keys = json_object_size(root);
     spans = malloc((keys + (size_t)n + 1) * sizeof *spans);
     if (!spans) {

@@ -126,18 +126,31 @@ static void run_share(const cnn_model *m, const cnn_dataset *ds,
     }
 }
 
+int cnn_train_state_check(const cnn_train_state *s, const cnn_model *m,
+                          const cnn_dataset *ds, int batch)
+{
+    if (!s || !m || !ds)
+        return cnn_fail(CNN_ERR_ARG, "train: no state, model or data set");
+    if (!s->ready)
+        return CNN_OK;
+    if (s->block != m->block || s->count != ds->count)
+        return cnn_fail(CNN_ERR_MISMATCH, "train: the training state is for %ld images "
+                        "and another model, not this one with %d images", s->count,
+                        ds->count);
+    if (s->batch != batch)
+        return cnn_fail(CNN_ERR_MISMATCH, "train: the training state was made with "
+                        "batch %d, not %d", s->batch, batch);
+    return CNN_OK;
+}
+
 /* Set up a fresh state for this run, or check that a used one fits it. */
 static int prepare_state(cnn_train_state *s, const cnn_model *m, const cnn_dataset *ds,
                          const cnn_train_config *cfg, int threads)
 {
     if (s->ready) {
-        if (s->block != m->block || s->count != ds->count)
-            return cnn_fail(CNN_ERR_MISMATCH, "train: the training state is for %ld images "
-                            "and another model, not this one with %d images", s->count,
-                            ds->count);
-        if (s->batch != cfg->batch)
-            return cnn_fail(CNN_ERR_MISMATCH, "train: the training state was made with "
-                            "batch %d, not %d", s->batch, cfg->batch);
+        int st = cnn_train_state_check(s, m, ds, cfg->batch);
+        if (st != CNN_OK)
+            return st;
         s->lr = cfg->lr, s->beta1 = cfg->beta1, s->beta2 = cfg->beta2, s->eps = cfg->eps;
         s->threads = threads;
         s->epochs = cfg->epochs;
@@ -213,10 +226,13 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
     cnn_train_state own = {0}, *s = cfg->state ? cfg->state : &own;
     const cnn_dataset *val = cfg->validation;
     float **grads = calloc((size_t)T, sizeof *grads);
+    /* The order before an epoch's shuffle, put back if that epoch's first
+       step is not finite (the state must stay at the step before). */
+    int32_t *order_before = malloc((size_t)count * sizeof *order_before);
     thread_stats *stats = cnn_aligned_calloc((size_t)T * sizeof *stats);
     double *val_loss = val ? malloc((size_t)val->count * sizeof *val_loss + 1) : NULL;
     int *val_pred = val ? malloc((size_t)val->count * sizeof *val_pred + 1) : NULL;
-    if (!grads || !stats || (val && (!val_loss || !val_pred))) {
+    if (!grads || !stats || !order_before || (val && (!val_loss || !val_pred))) {
         st = cnn_fail(CNN_ERR_NOMEM, "train: out of memory");
         goto done;
     }
@@ -244,6 +260,7 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
     int stop = total > 0 ? CNN_OK : 1;
     double phase[PH_COUNT] = {0}, validate_s = 0;
     cnn_eval_result last_val = {0};
+    cnn_rng rng_before = s->rng;
     double t_start = now_s(), epoch_loss = 0, epoch_acc = 0;
     if (first_step > 0 && s->seen > 0) {
         epoch_loss = s->loss_sum / (double)s->seen;
@@ -272,6 +289,8 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
 #pragma omp single
             {
                 if (step0 == 0) {
+                    memcpy(order_before, order, (size_t)count * sizeof *order);
+                    rng_before = s->rng;
                     if (s->shuffle) /* Fisher-Yates */
                         for (long i = count - 1; i > 0; i--) {
                             long j = (long)cnn_rng_below(&s->rng, (uint32_t)(i + 1));
@@ -347,6 +366,10 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
                         correct += stats[t].correct;
                     }
                     if (!finite) {
+                        if (step == 0) { /* undo this epoch's shuffle */
+                            memcpy(order, order_before, (size_t)count * sizeof *order);
+                            s->rng = rng_before;
+                        }
                         char where[96];
                         if (bad >= 0) {
                             tensor_of(m, bad, where, sizeof where);
@@ -394,11 +417,12 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
                             .images = epoch_end ? count : s->seen, .train_s = s->train_s,
                             .validated = validate, .val_loss = last_val.loss,
                             .val_accuracy = last_val.accuracy, .val_best = best,
+                            .checkpoint_due = ckpt,
                             .batch = (int)batch, .run_images = run_images,
                             .run_s = now - t_start - validate_s};
                         if (cfg->progress)
                             cfg->progress(&p, cfg->user);
-                        if (ckpt) {
+                        if (ckpt || (best && cfg->checkpoint)) {
                             int cst = cfg->checkpoint(&p, cfg->user);
                             if (cst != CNN_OK)
                                 stop = cst;
@@ -452,6 +476,7 @@ done:
         for (int t = 0; t < T; t++)
             cnn_aligned_free(grads[t]);
     free(grads);
+    free(order_before);
     cnn_aligned_free(stats);
     free(val_loss);
     free(val_pred);

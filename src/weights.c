@@ -7,7 +7,10 @@
  * "dense1.bias" [out]) is one F32 tensor, in model order.  The metadata
  * holds "format" ("cnn"; "cnn-checkpoint" for checkpoints, which carry
  * more tensors, see checkpoint.c), "spec" (the canonical model spec),
- * "input" ("HxWxC") and "crc32".
+ * "input" ("HxWxC"), "crc32" and "meta_crc32".  Loading reads the metadata
+ * first, then the tensors from a second open; the second read checks that
+ * the metadata is still the same, so the two agree even if the file was
+ * replaced in between.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,27 +71,34 @@ int cnn_model_save(const cnn_model *m, const char *path)
     return st;
 }
 
-int cnn_model_load(cnn_model *m, const char *path)
+/* Load m's tensors from path, whose metadata (read before) is meta. */
+static int load_tensors(cnn_model *m, const char *path, const json_t *meta)
 {
-    if (!m || !path || !*path)
-        return cnn_fail(CNN_ERR_ARG, "load weights: no model or no path");
-    json_t *meta;
-    int st = st_read_metadata(path, &meta);
-    if (st != CNN_OK)
-        return st;
     /* A checkpoint holds the weights and the optimizer's state: only the
        weights are wanted here. */
     const char *format = json_string_value(json_object_get(meta, "format"));
     int checkpoint = format && strcmp(format, "cnn-checkpoint") == 0;
-    json_decref(meta);
     int n = cnn_weights_tensors(m, NULL, "", NULL);
     st_tensor *t = calloc(n > 0 ? (size_t)n : 1, sizeof *t);
     if (!t || cnn_weights_tensors(m, m->params, "", t) < 0) {
         free(t);
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
     }
-    st = st_read(path, t, n, checkpoint);
+    int st = st_read(path, t, n, checkpoint, meta);
     free(t);
+    return st;
+}
+
+int cnn_model_load(cnn_model *m, const char *path)
+{
+    if (!m || !path || !*path)
+        return cnn_fail(CNN_ERR_ARG, "load weights: no model or no path");
+    json_t *meta;
+    int st = st_read_metadata(path, &meta, NULL);
+    if (st != CNN_OK)
+        return st;
+    st = load_tensors(m, path, meta);
+    json_decref(meta);
     return st;
 }
 
@@ -121,13 +131,13 @@ int cnn_model_open(const char *path, cnn_model **out)
         return cnn_fail(CNN_ERR_ARG, "open model: no path");
     *out = NULL;
     json_t *meta;
-    int st = st_read_metadata(path, &meta);
+    int st = st_read_metadata(path, &meta, NULL);
     if (st != CNN_OK)
         return st;
     st = cnn_weights_create_model(path, meta, out);
-    json_decref(meta);
     if (st == CNN_OK)
-        st = cnn_model_load(*out, path);
+        st = load_tensors(*out, path, meta);
+    json_decref(meta);
     if (st != CNN_OK) {
         cnn_model_free(*out);
         *out = NULL;

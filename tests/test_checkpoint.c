@@ -50,6 +50,8 @@ static cnn_dataset *bands(int count, int seed)
     return ds;
 }
 
+static int files_equal(const char *a, const char *b);
+
 static const char *tmp_path(const char *name)
 {
     static char buf[4][600];
@@ -59,7 +61,7 @@ static const char *tmp_path(const char *name)
     return p;
 }
 
-static volatile int cancel;
+static volatile sig_atomic_t cancel;
 static long cancel_at;
 
 static void cancel_progress(const cnn_progress *p, void *user)
@@ -256,6 +258,92 @@ static void nonfinite_step_is_not_applied_and_named(void)
     cnn_dataset_free(ds);
 }
 
+/* The checkpoint callback's calls: (global step, checkpoint_due, val_best). */
+static long calls[32][3];
+static int ncalls;
+
+static int record_call(const cnn_progress *p, void *user)
+{
+    (void)user;
+    if (ncalls < 32) {
+        calls[ncalls][0] = p->global_step;
+        calls[ncalls][1] = p->checkpoint_due;
+        calls[ncalls][2] = p->val_best;
+    }
+    ncalls++;
+    return CNN_OK;
+}
+
+/* A new best test accuracy reaches the checkpoint callback on its own
+   step, not only when the schedule falls there. */
+static void best_reaches_the_callback_off_schedule(void)
+{
+    cnn_dataset *ds = bands(120, 5), *val = bands(60, 9);
+    cnn_model *m = NULL;
+    cnn_model_create(SPEC, 10, 10, 1, 3, &m);
+    cnn_model_init(m, 3);
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.epochs = 2;
+    cfg.batch = 12; /* 10 steps an epoch */
+    cfg.threads = 2;
+    cfg.validation = val;
+    cfg.checkpoint = record_call;
+    cfg.checkpoint_steps = 7;
+    ncalls = 0;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "train: %s", cnn_last_error());
+    /* Step 7 and 14 on the schedule; step 10, the first validation, is a
+       best by definition; step 20's validation may or may not be. */
+    CHECK(ncalls >= 3 && ncalls <= 4, "%d calls", ncalls);
+    CHECK(calls[0][0] == 7 && calls[0][1] == 1 && calls[0][2] == 0, "first call: step %ld "
+          "due %ld best %ld", calls[0][0], calls[0][1], calls[0][2]);
+    CHECK(calls[1][0] == 10 && calls[1][1] == 0 && calls[1][2] == 1, "second call: step %ld "
+          "due %ld best %ld", calls[1][0], calls[1][1], calls[1][2]);
+    CHECK(calls[2][0] == 14 && calls[2][1] == 1, "third call: step %ld due %ld", calls[2][0],
+          calls[2][1]);
+    CHECK(ncalls == 3 || (calls[3][0] == 20 && calls[3][1] == 0 && calls[3][2] == 1),
+          "fourth call: step %ld due %ld best %ld", calls[3][0], calls[3][1], calls[3][2]);
+    cnn_model_free(m);
+    cnn_dataset_free(ds);
+    cnn_dataset_free(val);
+}
+
+/* A non-finite first step of an epoch leaves the state where it was
+   before that epoch's shuffle: its checkpoint is the same file. */
+static void nonfinite_first_step_keeps_the_shuffle(void)
+{
+    cnn_dataset *ds = bands(120, 5);
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    cnn_model_create(SPEC, 10, 10, 1, 3, &m);
+    cnn_model_init(m, 3);
+    cnn_train_state_create(&s);
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.epochs = 2;
+    cfg.max_steps = 10; /* the first epoch */
+    cfg.batch = 12;
+    cfg.threads = 2;
+    cfg.state = s;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "epoch 1: %s", cnn_last_error());
+    const char *before = tmp_path("before.ckpt"), *after = tmp_path("after.ckpt");
+    CHECK(cnn_checkpoint_save(m, s, before) == CNN_OK, "save: %s", cnn_last_error());
+    /* A NaN in the last bias reaches the loss (one in the first layer
+       would be hidden by ReLU's max). */
+    const size_t last = cnn_model_param_count(m) - 1;
+    float *p = cnn_model_params(m), kept = p[last];
+    p[last] = NAN;
+    cfg.max_steps = 0;
+    int st = cnn_train(m, ds, &cfg, NULL);
+    CHECK(st == CNN_ERR_NONFINITE, "status %d: %s", st, cnn_last_error());
+    p[last] = kept;
+    CHECK(cnn_checkpoint_save(m, s, after) == CNN_OK, "save: %s", cnn_last_error());
+    CHECK(files_equal(before, after), "the state changed in a step that was not applied");
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+    cnn_dataset_free(ds);
+}
+
 /* ------------------------------------------------------- through ./cnn */
 
 static const char *cnn_bin(void)
@@ -264,11 +352,14 @@ static const char *cnn_bin(void)
     return b && *b ? b : "./cnn";
 }
 
-/* Start ./cnn with args (NULL-terminated), output to files in the temp dir. */
-static pid_t spawn(const char *const *args)
+/* Start ./cnn with args (NULL-terminated), output to files in the temp dir;
+   ignoring signal `ignored` (0: none) as a background job does SIGINT. */
+static pid_t spawn_ignoring(const char *const *args, int ignored)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        if (ignored)
+            signal(ignored, SIG_IGN); /* kept across exec */
         int out = open(tmp_path("bg.out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int err = open(tmp_path("bg.err"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(out, 1);
@@ -283,6 +374,19 @@ static pid_t spawn(const char *const *args)
         _exit(127);
     }
     return pid;
+}
+
+static pid_t spawn(const char *const *args) { return spawn_ignoring(args, 0); }
+
+static void read_bg_err(char *err, size_t size)
+{
+    err[0] = 0;
+    FILE *f = fopen(tmp_path("bg.err"), "r");
+    if (f) {
+        size_t len = fread(err, 1, size - 1, f);
+        err[len] = 0;
+        fclose(f);
+    }
 }
 
 static void sleep_ms(long ms)
@@ -348,13 +452,8 @@ static void signal_writes_checkpoint_and_resume_matches(void)
         kill(pid, sigs[k]);
         int status = 0;
         waitpid(pid, &status, 0);
-        char err[4096] = "";
-        FILE *f = fopen(tmp_path("bg.err"), "r");
-        if (f) {
-            size_t len = fread(err, 1, sizeof err - 1, f);
-            err[len] = 0;
-            fclose(f);
-        }
+        char err[4096];
+        read_bg_err(err, sizeof err);
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         CHECK(code == 128 + sigs[k], "exit %d after signal %d: %s", code, sigs[k], err);
         CHECK(strstr(err, "cnn train --resume") && strstr(err, ck), "no resume hint: %s", err);
@@ -364,6 +463,101 @@ static void signal_writes_checkpoint_and_resume_matches(void)
         CHECK(files_equal(ref, got), "resumed weights differ from the uninterrupted run "
                                      "(signal %d)", sigs[k]);
     }
+}
+
+/* A SIGINT ignored on entry (a background job) stays ignored; SIGTERM
+   still checkpoints. */
+static void ignored_sigint_stays_ignored(void)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir || test_cnn("--version") == -1) {
+        test_skip("needs ./cnn and MNIST");
+        return;
+    }
+    char ck[600];
+    snprintf(ck, sizeof ck, "%s", tmp_path("bg.ckpt"));
+    unlink(ck);
+    const char *a[] = {"train", "--data", dir, "--model", "logreg", "--epochs", "3",
+                       "--threads", "2", "--quiet", "--checkpoint", ck,
+                       "--checkpoint-every", "40", NULL};
+    pid_t pid = spawn_ignoring(a, SIGINT);
+    CHECK(wait_for_file(ck, pid), "no checkpoint appeared");
+    kill(pid, SIGINT);
+    sleep_ms(300);
+    int status = 0;
+    CHECK(waitpid(pid, &status, WNOHANG) == 0, "an ignored SIGINT stopped the run");
+    kill(pid, SIGTERM);
+    waitpid(pid, &status, 0);
+    char err[4096];
+    read_bg_err(err, sizeof err);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    CHECK(code == 143 && strstr(err, "stopped by SIGTERM"), "exit %d: %s", code, err);
+}
+
+/* With --validate, the best checkpoint is written when the best happens,
+   even when the schedule does not fall on that step. */
+static void best_checkpoint_is_written_off_schedule(void)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir || test_cnn("--version") == -1) {
+        test_skip("needs ./cnn and MNIST");
+        return;
+    }
+    char args[1600], ck[600], best[600];
+    snprintf(ck, sizeof ck, "%s", tmp_path("sched.ckpt"));
+    snprintf(best, sizeof best, "%s", tmp_path("sched.best.ckpt"));
+    unlink(best);
+    snprintf(args, sizeof args, "train --data %s --model logreg --epochs 1 --quiet "
+             "--validate --checkpoint %s --checkpoint-every 5e", dir, ck);
+    CHECK(test_cnn(args) == 0, "train: %s", test_err);
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    CHECK(cnn_checkpoint_load(best, &m, &s) == CNN_OK, "best: %s", cnn_last_error());
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+}
+
+static long count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long n = 0;
+    for (int ch; f && (ch = fgetc(f)) != EOF;)
+        n += ch == '\n';
+    if (f)
+        fclose(f);
+    return f ? n : -1;
+}
+
+/* A resume that cannot go on (another batch size) fails before it cuts
+   the metrics log back to the checkpoint. */
+static void refused_resume_leaves_the_log(void)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir || test_cnn("--version") == -1) {
+        test_skip("needs ./cnn and MNIST");
+        return;
+    }
+    char args[4096], ck[600], ck3[600], log[600];
+    snprintf(ck, sizeof ck, "%s", tmp_path("log.ckpt"));
+    snprintf(ck3, sizeof ck3, "%s", tmp_path("log3.ckpt"));
+    snprintf(log, sizeof log, "%s", tmp_path("resume-log.csv"));
+    unlink(log);
+    snprintf(args, sizeof args, "train --data %s --model logreg --steps 3 --quiet "
+             "--checkpoint %s --log %s --log-every 1", dir, ck, log);
+    CHECK(test_cnn(args) == 0, "first 3 steps: %s", test_err);
+    snprintf(args, sizeof args, "cp '%s' '%s'", ck, ck3);
+    CHECK(system(args) == 0, "%s failed", args);
+    snprintf(args, sizeof args, "train --data %s --resume %s --steps 3 --quiet --log %s "
+             "--log-every 1", dir, ck, log);
+    CHECK(test_cnn(args) == 0, "next 3 steps: %s", test_err);
+    long lines = count_lines(log);
+    CHECK(lines == 7, "%ld lines in the log after 6 steps", lines);
+    snprintf(args, sizeof args, "train --data %s --resume %s --batch 64 --quiet --log %s",
+             dir, ck3, log);
+    int rc = test_cnn(args);
+    CHECK(rc == 1 && strstr(test_err, "batch"), "exit %d: %s", rc, test_err);
+    CHECK(count_lines(log) == lines, "the log went from %ld to %ld lines", lines,
+          count_lines(log));
 }
 
 static void lr_1e6_stops_and_keeps_last_checkpoint(void)
@@ -424,8 +618,13 @@ TEST_TABLE(checkpoint,
            {"resume_mid_epoch_is_bitwise_identical", resume_mid_epoch_is_bitwise_identical},
            {"corrupt_and_foreign_files_are_refused", corrupt_and_foreign_files_are_refused},
            {"nonfinite_step_is_not_applied_and_named", nonfinite_step_is_not_applied_and_named},
+           {"best_reaches_the_callback_off_schedule", best_reaches_the_callback_off_schedule},
+           {"nonfinite_first_step_keeps_the_shuffle", nonfinite_first_step_keeps_the_shuffle},
            {"signal_writes_checkpoint_and_resume_matches",
             signal_writes_checkpoint_and_resume_matches},
+           {"ignored_sigint_stays_ignored", ignored_sigint_stays_ignored},
+           {"best_checkpoint_is_written_off_schedule", best_checkpoint_is_written_off_schedule},
+           {"refused_resume_leaves_the_log", refused_resume_leaves_the_log},
            {"lr_1e6_stops_and_keeps_last_checkpoint", lr_1e6_stops_and_keeps_last_checkpoint},
            {"sigkill_during_checkpoints_leaves_a_loadable_one",
             sigkill_during_checkpoints_leaves_a_loadable_one})

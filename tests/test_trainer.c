@@ -161,7 +161,7 @@ static int cancel_at_three(const cnn_progress *p)
     return p->global_step >= 3;
 }
 
-static volatile int cancel_flag;
+static volatile sig_atomic_t cancel_flag;
 static void progress_cancel(const cnn_progress *p, void *user)
 {
     (void)user;

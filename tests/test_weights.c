@@ -8,7 +8,10 @@
  * non-object headers, missing, extra and duplicate tensors, wrong dtype and
  * shape, bad, out-of-range and overlapping offsets, truncated data,
  * trailing bytes, checksum mismatches — plus hand-built and randomly
- * mutated files that must not crash.
+ * mutated files that must not crash; the metadata checksum (a changed value
+ * refused, files without one still loading), the check that a file is not
+ * replaced between reading its metadata and its tensors, and a checkpoint
+ * claiming more training images than it holds.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,8 +26,11 @@
 
 #include "cnn.h"
 #include "model.h"
+#include "safetensors.h"
 #include "test.h"
 #include "tests.h"
+#include "train_state.h"
+#include "weights.h"
 
 #define ALT_SPEC                                                             \
     "conv3x3:32:same,relu,conv1x1:8,relu,conv3x3s2:64:same,relu,"            \
@@ -846,6 +852,267 @@ static void test_hand_built_corrupt(void)
     cnn_model_free(m);
 }
 
+/* ------------------------------------------------------ metadata checksum */
+
+/* Recompute "meta_crc32" as the writer does: CRC-32 of the metadata,
+   without crc32 and meta_crc32, as compact JSON with sorted keys. */
+static void set_meta_crc(json_t *hdr)
+{
+    json_t *meta = json_object_get(hdr, "__metadata__");
+    json_t *copy = json_copy(meta);
+    json_object_del(copy, "crc32");
+    json_object_del(copy, "meta_crc32");
+    char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+    char hex[16];
+    snprintf(hex, sizeof hex, "%08lx", (unsigned long)crc_of(text, strlen(text)));
+    json_object_set_new(meta, "meta_crc32", json_string(hex));
+    free(text);
+    json_decref(copy);
+}
+
+/* Replace the first from in buf (size bytes) with to, of the same length;
+   returns whether it was found. */
+static int patch_bytes(unsigned char *buf, size_t size, const char *from, const char *to)
+{
+    unsigned char *at = memmem(buf, size, from, strlen(from));
+    if (at)
+        memcpy(at, to, strlen(to));
+    return at != NULL;
+}
+
+/* A small checkpoint of a logreg model: count images, batch 2, no steps
+   taken; its path into path. */
+static void save_checkpoint(char *path, size_t cap, const char *name, long count)
+{
+    cnn_model *m = new_model("logreg", 7);
+    cnn_train_state *s = NULL;
+    tmp_path(path, cap, name);
+    CHECK(cnn_train_state_create(&s) == CNN_OK, "state: %s", cnn_last_error());
+    if (m && s && cnn_train_state_alloc(s, m->block, count) == CNN_OK) {
+        s->epochs = 1, s->batch = 2, s->threads = 1, s->shuffle = 1;
+        s->lr = 0.001f, s->beta1 = 0.9f, s->beta2 = 0.999f, s->eps = 1e-8f;
+        s->seed = 1, s->rng.state = 12345, s->rng.inc = 1;
+        s->ready = 1;
+        CHECK(cnn_checkpoint_save(m, s, path) == CNN_OK, "save: %s", cnn_last_error());
+    }
+    cnn_train_state_free(s);
+    cnn_model_free(m);
+}
+
+/* Load a checkpoint expecting failure with status want and needle in a
+   one-line message naming the file. */
+static void expect_checkpoint_fail(int line, const char *path, int want, const char *needle)
+{
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    int st = cnn_checkpoint_load(path, &m, &s);
+    const char *msg = cnn_last_error();
+    CHECK(st == want && !m && !s, "line %d: load %s gave %d (%s), expected %d", line,
+          path, st, msg, want);
+    CHECK(strstr(msg, path) && !strchr(msg, '\n') && strstr(msg, needle),
+          "line %d: message lacks '%s' or the file, or is not one line: %s", line,
+          needle, msg);
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+}
+
+/* The metadata carries its own checksum; a value changed in place (JSON
+   still valid, same length) is refused, in weights and checkpoints. */
+static void test_metadata_checksum(void)
+{
+    char path[512], path2[512];
+    sft f;
+    cnn_model *src = saved_seed(path, sizeof path, "meta.safetensors", &f);
+    cnn_model *m = new_model("seed", 9);
+    if (!f.hdr)
+        goto done;
+    json_t *meta = json_object_get(f.hdr, "__metadata__");
+    const char *mc = json_string_value(json_object_get(meta, "meta_crc32"));
+    CHECK(mc && strlen(mc) == 8, "no meta_crc32 in a saved file");
+    json_t *h = json_deep_copy(f.hdr);
+    set_meta_crc(h);
+    CHECK(json_equal(h, f.hdr), "meta_crc32 is not the CRC-32 of the canonical metadata");
+    json_decref(h);
+
+    /* "28x28x1" to "28x28x2": refused by the checksum, not the shape. */
+    unsigned char *bytes = malloc(f.size);
+    memcpy(bytes, f.bytes, f.size);
+    CHECK(patch_bytes(bytes, 8 + (size_t)f.hlen, "\"28x28x1\"", "\"28x28x2\""),
+          "input not found in the header");
+    snprintf(path2, sizeof path2, "%s", test_write_file("meta-flip.safetensors", bytes,
+                                                        f.size));
+    EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, "metadata checksum mismatch");
+    cnn_model *opened = NULL;
+    CHECK(cnn_model_open(path2, &opened) == CNN_ERR_FORMAT && !opened &&
+          strstr(cnn_last_error(), "metadata checksum mismatch"),
+          "open: %s", cnn_last_error());
+    free(bytes);
+
+    /* meta_crc32 must be 8 hex digits. */
+    h = json_deep_copy(f.hdr);
+    json_object_set_new(json_object_get(h, "__metadata__"), "meta_crc32",
+                        json_string("12345"));
+    write_sft(path2, sizeof path2, "meta-short.safetensors", h, f.data, f.dlen);
+    EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, "meta_crc32 is not a string of 8 hex digits");
+    json_decref(h);
+
+    /* A checkpoint whose batch is changed from 2 to 1 would otherwise load
+       (its scalars stay consistent). */
+    save_checkpoint(path, sizeof path, "meta.ckpt", 6);
+    size_t size = 0;
+    bytes = read_file(path, &size);
+    cnn_model *cm = NULL;
+    cnn_train_state *cs = NULL;
+    CHECK(cnn_checkpoint_load(path, &cm, &cs) == CNN_OK, "load: %s", cnn_last_error());
+    cnn_model_free(cm);
+    cnn_train_state_free(cs);
+    CHECK(bytes && patch_bytes(bytes, size, "\"batch\":\"2\"", "\"batch\":\"1\""),
+          "batch not found in the checkpoint header");
+    if (bytes) {
+        snprintf(path2, sizeof path2, "%s", test_write_file("meta-flip.ckpt", bytes, size));
+        expect_checkpoint_fail(__LINE__, path2, CNN_ERR_FORMAT, "metadata checksum mismatch");
+    }
+    free(bytes);
+done:
+    sft_free(&f);
+    cnn_model_free(src);
+    cnn_model_free(m);
+}
+
+/* Files without meta_crc32 (older versions, other tools) still load, as
+   weights, as a model and as a checkpoint. */
+static void test_load_without_meta_crc(void)
+{
+    char path[512], path2[512];
+    sft f;
+    cnn_model *src = saved_seed(path, sizeof path, "nometa.safetensors", &f);
+    cnn_model *m = new_model("seed", 9);
+    if (!f.hdr)
+        goto done;
+    json_t *h = json_deep_copy(f.hdr);
+    json_object_del(json_object_get(h, "__metadata__"), "meta_crc32");
+    /* A value changed too: nothing notices it without the checksum. */
+    json_object_set_new(json_object_get(h, "__metadata__"), "note", json_string("x"));
+    write_sft(path2, sizeof path2, "nometa2.safetensors", h, f.data, f.dlen);
+    json_decref(h);
+    CHECK(cnn_model_load(m, path2) == CNN_OK, "load: %s", cnn_last_error());
+    CHECK(memcmp(m->params, src->params, block_bytes(m)) == 0, "loaded params differ");
+    cnn_model *opened = NULL;
+    CHECK(cnn_model_open(path2, &opened) == CNN_OK, "open: %s", cnn_last_error());
+    CHECK(opened && memcmp(opened->params, src->params, block_bytes(src)) == 0,
+          "opened params differ");
+    cnn_model_free(opened);
+
+    save_checkpoint(path, sizeof path, "nometa.ckpt", 6);
+    sft c;
+    if (sft_read(&c, path) == 0) {
+        json_object_del(json_object_get(c.hdr, "__metadata__"), "meta_crc32");
+        write_sft(path2, sizeof path2, "nometa2.ckpt", c.hdr, c.data, c.dlen);
+        cnn_model *cm = NULL;
+        cnn_train_state *cs = NULL;
+        CHECK(cnn_checkpoint_load(path2, &cm, &cs) == CNN_OK, "checkpoint: %s",
+              cnn_last_error());
+        cnn_model_free(cm);
+        cnn_train_state_free(cs);
+    } else {
+        CHECK(0, "cannot read back %s", path);
+    }
+    sft_free(&c);
+done:
+    sft_free(&f);
+    cnn_model_free(src);
+    cnn_model_free(m);
+}
+
+/* A checkpoint claiming 2^31-1 training images in a few kilobytes is
+   refused before the state (8 GB of order) is allocated; under the
+   sanitizers such an allocation would abort the run. */
+static void test_checkpoint_huge_count(void)
+{
+    char path[512], path2[512];
+    save_checkpoint(path, sizeof path, "count.ckpt", 6);
+    sft c;
+    if (sft_read(&c, path) != 0) {
+        CHECK(0, "cannot read back %s", path);
+        sft_free(&c);
+        return;
+    }
+    json_t *meta = json_object_get(c.hdr, "__metadata__");
+    json_object_set_new(meta, "count", json_string("2147483647"));
+    set_meta_crc(c.hdr);
+    write_sft(path2, sizeof path2, "huge-count.ckpt", c.hdr, c.data, c.dlen);
+    expect_checkpoint_fail(__LINE__, path2, CNN_ERR_FORMAT,
+                           "truncated: metadata claims 2147483647 training images");
+    /* One image more than the file holds is caught the same way. */
+    json_object_set_new(meta, "count", json_string("7"));
+    set_meta_crc(c.hdr);
+    write_sft(path2, sizeof path2, "count7.ckpt", c.hdr, c.data, c.dlen);
+    expect_checkpoint_fail(__LINE__, path2, CNN_ERR_FORMAT,
+                           "truncated: metadata claims 7 training images");
+    sft_free(&c);
+}
+
+/* st_read refuses a file whose metadata is not the one read before (the
+   file replaced between the two opens). */
+static void test_read_expect_meta(void)
+{
+    char path[512], other[512];
+    sft f;
+    cnn_model *src = saved_seed(path, sizeof path, "expect.safetensors", &f);
+    cnn_model *m = new_model("seed", 9);
+    int n = cnn_weights_tensors(m, NULL, "", NULL);
+    st_tensor *t = calloc((size_t)n, sizeof *t);
+    json_t *meta = NULL;
+    uint64_t data_size = 0;
+    if (!f.hdr || !t || cnn_weights_tensors(m, m->params, "", t) != n)
+        goto done;
+    CHECK(st_read_metadata(path, &meta, &data_size) == CNN_OK, "metadata: %s",
+          cnn_last_error());
+    CHECK(data_size == f.dlen, "data size %llu, file has %zu",
+          (unsigned long long)data_size, f.dlen);
+    size_t bytes = block_bytes(m);
+    float *before = malloc(bytes);
+    memcpy(before, m->params, bytes);
+
+    /* Other metadata than the file's. */
+    json_t *changed = json_deep_copy(meta);
+    json_object_set_new(changed, "input", json_string("28x28x2"));
+    int st = st_read(path, t, n, 0, changed);
+    CHECK(st == CNN_ERR_FORMAT && strstr(cnn_last_error(), path) &&
+          strstr(cnn_last_error(), "changed while it was being read"),
+          "different metadata: %d %s", st, cnn_last_error());
+    CHECK(memcmp(before, m->params, bytes) == 0, "params changed by a refused read");
+    json_decref(changed);
+    changed = json_object();
+    CHECK(st_read(path, t, n, 0, changed) == CNN_ERR_FORMAT, "empty metadata accepted");
+    json_decref(changed);
+
+    /* The file replaced by another save (other weights, so another crc32). */
+    cnn_model *o = new_model("seed", 43);
+    tmp_path(other, sizeof other, "expect-other.safetensors");
+    CHECK(o && cnn_model_save(o, other) == CNN_OK, "save: %s", cnn_last_error());
+    CHECK(rename(other, path) == 0, "rename: %s", strerror(errno));
+    st = st_read(path, t, n, 0, meta);
+    CHECK(st == CNN_ERR_FORMAT && strstr(cnn_last_error(), "changed while"),
+          "replaced file: %d %s", st, cnn_last_error());
+    CHECK(memcmp(before, m->params, bytes) == 0, "params changed by a refused read");
+    /* With its own metadata, or none expected, it reads. */
+    CHECK(st_read(path, t, n, 0, NULL) == CNN_OK, "no expectation: %s", cnn_last_error());
+    CHECK(memcmp(o->params, m->params, bytes) == 0, "replacement not read");
+    json_decref(meta);
+    meta = NULL;
+    CHECK(st_read_metadata(path, &meta, NULL) == CNN_OK &&
+          st_read(path, t, n, 0, meta) == CNN_OK, "own metadata: %s", cnn_last_error());
+    cnn_model_free(o);
+    free(before);
+done:
+    json_decref(meta);
+    free(t);
+    sft_free(&f);
+    cnn_model_free(src);
+    cnn_model_free(m);
+}
+
 /* Random mutations of a small valid file: never a crash, and on failure
    the model is untouched. */
 static void test_fuzz(void)
@@ -919,4 +1186,8 @@ TEST_TABLE(weights,
            {"load_bad_offsets", test_load_bad_offsets},
            {"load_bad_data", test_load_bad_data},
            {"hand_built_corrupt", test_hand_built_corrupt},
+           {"metadata_checksum", test_metadata_checksum},
+           {"load_without_meta_crc", test_load_without_meta_crc},
+           {"checkpoint_huge_count", test_checkpoint_huge_count},
+           {"read_expect_meta", test_read_expect_meta},
            {"fuzz", test_fuzz})

@@ -232,6 +232,22 @@ static int bad_line(const char *path, long line, const char *fmt, ...)
     return -1;
 }
 
+/* At most max bytes of s, text from the file, made safe for a one-line
+   message: control characters become \xNN.  out needs 4 * max + 1 bytes. */
+static const char *shown(char *out, const char *s, size_t max)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < max && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o] = 0;
+    return out;
+}
+
 /* A number field: empty is NAN; else the whole text must be a number. */
 static int parse_double(const char *s, double *out)
 {
@@ -374,23 +390,23 @@ static int csv_header_map(const char *path, long line, char **field, int n, int 
 static int csv_record(const char *path, long line, char *text, const int *index,
                       int nheader, metrics_record *r)
 {
-    char *field[MAX_FIELDS];
+    char *field[MAX_FIELDS], buf[4 * 20 + 1];
     int n = csv_split(text, field);
     if (n < 0)
         return bad_line(path, line, "malformed CSV (unbalanced quotes or too many fields)");
     if (n != nheader)
         return bad_line(path, line, "expected %d fields, found %d", nheader, n);
     if (!parse_kind(field[index[COL_KIND]], &r->is_epoch))
-        return bad_line(path, line, "kind must be 'epoch' or 'step', found '%.20s'",
-                        field[index[COL_KIND]]);
+        return bad_line(path, line, "kind must be 'epoch' or 'step', found '%s'",
+                        shown(buf, field[index[COL_KIND]], 20));
     long epoch;
     if (!parse_count(field[index[COL_EPOCH]], &epoch) || epoch > 1000000000L)
-        return bad_line(path, line, "epoch must be a whole number, found '%.20s'",
-                        field[index[COL_EPOCH]]);
+        return bad_line(path, line, "epoch must be a whole number, found '%s'",
+                        shown(buf, field[index[COL_EPOCH]], 20));
     r->epoch = (int)epoch;
     if (!parse_count(field[index[COL_STEP]], &r->step))
-        return bad_line(path, line, "step must be a whole number, found '%.20s'",
-                        field[index[COL_STEP]]);
+        return bad_line(path, line, "step must be a whole number, found '%s'",
+                        shown(buf, field[index[COL_STEP]], 20));
     double *value[NCOLS] = {[COL_FRACTION] = &r->epoch_fraction, [COL_LOSS] = &r->loss,
                             [COL_ACCURACY] = &r->accuracy, [COL_VAL_LOSS] = &r->val_loss,
                             [COL_VAL_ACCURACY] = &r->val_accuracy,
@@ -398,8 +414,8 @@ static int csv_record(const char *path, long line, char *text, const int *index,
     for (int c = COL_FRACTION; c < NCOLS; c++) {
         *value[c] = NAN;
         if (index[c] >= 0 && !parse_double(field[index[c]], value[c]))
-            return bad_line(path, line, "%s must be a number, found '%.20s'", column[c],
-                            field[index[c]]);
+            return bad_line(path, line, "%s must be a number, found '%s'", column[c],
+                            shown(buf, field[index[c]], 20));
     }
     return 0;
 }
@@ -410,8 +426,11 @@ static int json_record(const char *path, long line, const char *text, size_t len
 {
     json_error_t err;
     json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-    if (!o)
-        return bad_line(path, line, "malformed JSON: %s", err.text);
+    if (!o) {
+        char buf[4 * JSON_ERROR_TEXT_LENGTH + 1];
+        return bad_line(path, line, "malformed JSON: %s",
+                        shown(buf, err.text, JSON_ERROR_TEXT_LENGTH));
+    }
     int rc = -1;
     const char *kind = json_string_value(json_object_get(o, "kind"));
     json_t *epoch = json_object_get(o, "epoch"), *step = json_object_get(o, "step");

@@ -33,8 +33,13 @@ int outfile_open(outfile *o, const char *path)
 
 int outfile_commit(outfile *o)
 {
-    if (o->is_stdout)
-        return fflush(stdout) == 0 ? 0 : -1;
+    if (o->is_stdout) {
+        errno = 0;
+        if (fflush(stdout) == 0 && !ferror(stdout))
+            return 0;
+        fprintf(stderr, "cnn: stdout: write failed: %s\n", strerror(errno ? errno : EIO));
+        return -1;
+    }
     /* Flush the stream, then hand its descriptor (a dup, since fclose
        closes the original) to the atomic writer for fsync and rename. */
     int err = fflush(o->f) != 0 || ferror(o->f) ? (errno ? errno : EIO) : 0;

@@ -21,9 +21,11 @@
 #include "progress.h"
 #include "svg.h"
 
-/* Written by the signal handler only. */
-static volatile int cancel_flag;
+/* Set by the signal handler (and by a failed log write). */
+static volatile sig_atomic_t cancel_flag;
 static volatile sig_atomic_t signal_seen;
+/* The actions in force before cnn train installed its own. */
+static struct sigaction old_int, old_term;
 
 static void on_signal(int sig)
 {
@@ -36,14 +38,25 @@ static void on_signal(int sig)
     cancel_flag = 1;
 }
 
+/* A signal ignored on entry (a background job's SIGINT) stays ignored. */
 static void install_handlers(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, NULL, &old_int);
+    sigaction(SIGTERM, NULL, &old_term);
+    if (old_int.sa_handler != SIG_IGN)
+        sigaction(SIGINT, &sa, NULL);
+    if (old_term.sa_handler != SIG_IGN)
+        sigaction(SIGTERM, &sa, NULL);
+}
+
+static void restore_handlers(void)
+{
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
 }
 
 /* What the trainer's callbacks need. */
@@ -56,7 +69,8 @@ typedef struct run {
     const char *ckpt;      /* checkpoint path, or NULL */
     char *best;            /* best-by-validation checkpoint path, or NULL */
     long last_ckpt_step;   /* global step of the last checkpoint written */
-    int failed;            /* a log write failed (message printed) */
+    int failed;            /* a log write failed (message printed): training
+                              stops after the step, as if cancelled */
 } run;
 
 static void on_progress(const cnn_progress *p, void *user)
@@ -65,16 +79,17 @@ static void on_progress(const cnn_progress *p, void *user)
     progress_print(p, &r->ps);
     if (r->log && !r->failed &&
         (p->epoch_done || (r->c->log_every && p->global_step % r->c->log_every == 0)))
-        r->failed = metrics_write(r->log, p) != 0;
+        if ((r->failed = metrics_write(r->log, p) != 0))
+            cancel_flag = 1;
 }
 
+/* Called on the schedule (checkpoint_due) and after a new best test
+   accuracy (val_best): the best is saved whenever it happens. */
 static int on_checkpoint(const cnn_progress *p, void *user)
 {
     run *r = user;
-    if (r->failed)
-        return CNN_ERR_IO; /* the log write failed: stop */
-    int st = cnn_checkpoint_save(r->m, r->state, r->ckpt);
-    if (st == CNN_OK)
+    int st = CNN_OK;
+    if (p->checkpoint_due && (st = cnn_checkpoint_save(r->m, r->state, r->ckpt)) == CNN_OK)
         r->last_ckpt_step = p->global_step;
     if (st == CNN_OK && r->best && p->validated && p->val_best)
         st = cnn_checkpoint_save(r->m, r->state, r->best);
@@ -117,6 +132,8 @@ static void print_resume(const cli *c, const char *ckpt)
         fprintf(stderr, " --save %s", c->save);
     if (c->confusion)
         fprintf(stderr, " --confusion %s", c->confusion);
+    if (c->isa) /* the same kernels give the same bits */
+        fprintf(stderr, " --isa %s", c->isa);
     fputc('\n', stderr);
 }
 
@@ -203,6 +220,10 @@ static int run_train(const cli *c)
         rc = cli_error(EXIT_FAILURE_RUN, "out of memory");
         goto out;
     }
+    /* A resumed log is cut back to the checkpoint: only once the
+       checkpoint is known to fit this data set and batch. */
+    if ((st = cnn_train_state_check(state, m, train, cfg.batch)) != CNN_OK)
+        goto fail;
     if (c->log) {
         cnn_train_state_info info;
         cnn_train_state_info_get(state, &info);
@@ -237,13 +258,10 @@ static int run_train(const cli *c)
     install_handlers();
     cnn_train_result res;
     st = cnn_train(m, train, &cfg, &res);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    if (r.failed) { /* a log write failed; its message is printed */
-        rc = EXIT_FAILURE_RUN;
-        goto out;
-    }
-    if (st == CNN_ERR_CANCELLED) {
+    restore_handlers();
+    /* Stopped by a signal or by a failed log write (its message is
+       printed): the work so far goes into a checkpoint. */
+    if (st == CNN_ERR_CANCELLED || (r.failed && st == CNN_OK)) {
         const char *path = r.ckpt ? r.ckpt : "cnn-interrupted.ckpt";
         int sig = signal_seen ? signal_seen : SIGINT;
         cnn_train_state_info info;
@@ -251,10 +269,14 @@ static int run_train(const cli *c)
         if (r.last_ckpt_step != info.steps &&
             (st = cnn_checkpoint_save(m, state, path)) != CNN_OK)
             goto fail;
-        fprintf(stderr, "\ncnn: stopped by %s after step %ld; checkpoint in %s\n",
-                sig == SIGTERM ? "SIGTERM" : "SIGINT", info.steps, path);
+        if (r.failed)
+            fprintf(stderr, "cnn: stopped after step %ld, the log could not be written; "
+                    "checkpoint in %s\n", info.steps, path);
+        else
+            fprintf(stderr, "\ncnn: stopped by %s after step %ld; checkpoint in %s\n",
+                    sig == SIGTERM ? "SIGTERM" : "SIGINT", info.steps, path);
         print_resume(c, path);
-        rc = 128 + sig;
+        rc = r.failed ? EXIT_FAILURE_RUN : 128 + sig;
         goto out;
     }
     if (st != CNN_OK) {
