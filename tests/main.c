@@ -43,6 +43,14 @@ static void slurp(const char *path, char *buf, size_t size)
         fclose(f);
 }
 
+int test_count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
 int test_cnn(const char *args)
 {
     const char *bin = getenv("CNN_BIN");

@@ -47,6 +47,11 @@ const char *test_mnist_dir(void);
    in test_out and test_err (NUL-terminated, truncated if long). */
 int test_cnn(const char *args);
 extern char test_out[1 << 16], test_err[1 << 14];
+/* The number of newlines in s. */
+int test_count_lines(const char *s);
+/* A one-line error on stderr (test_err) that mentions `what`. */
+#define CHECK_ONE_LINE_ERROR(what)                                           \
+    CHECK(test_count_lines(test_err) == 1 && strstr(test_err, what), "stderr: '%s'", test_err)
 /* Print a skip note for the running test. */
 void test_skip(const char *why);
 

@@ -18,18 +18,6 @@
 #define err_text test_err
 #define cnn test_cnn
 
-static int lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
-/* A one-line error on stderr that mentions `what`. */
-#define CHECK_ONE_LINE_ERROR(what)                                           \
-    CHECK(lines(err_text) == 1 && strstr(err_text, what), "stderr: '%s'", err_text)
-
 static void put_be32(unsigned char *p, unsigned v)
 {
     p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);

@@ -21,18 +21,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
-/* A one-line error on stderr that mentions `what`. */
-#define CHECK_ONE_LINE_ERROR(what)                                           \
-    CHECK(count_lines(test_err) == 1 && strstr(test_err, what), "stderr: '%s'", test_err)
-
 static int have_cnn(void)
 {
     if (test_cnn("--version") == -1) {
@@ -742,7 +730,7 @@ static void expect_bad_log(const char *name, const char *text, const char *want)
     snprintf(mention, sizeof mention, "%s%s", path, want);
     snprintf(args, sizeof args, "plot %s -o %s", path, tmp_path("bad.svg"));
     CHECK(test_cnn(args) == 1, "%s: exit not 1", name);
-    CHECK(count_lines(test_err) == 1 && strstr(test_err, mention),
+    CHECK(test_count_lines(test_err) == 1 && strstr(test_err, mention),
           "%s: expected one line with '%s', got '%s'", name, mention, test_err);
     CHECK(!exists(tmp_path("bad.svg")), "%s: an image was written", name);
 }
@@ -780,7 +768,7 @@ static void bad_logs_give_one_line_errors(void)
 
     /* Usage errors: no log, an output that is no image. */
     CHECK(test_cnn("plot") == 2, "plot without a log");
-    CHECK(count_lines(test_err) == 1, "stderr: %s", test_err);
+    CHECK(test_count_lines(test_err) == 1, "stderr: %s", test_err);
     const char *good = write_log("good.csv", 0);
     snprintf(args, sizeof args, "plot %s -o %s", good, tmp_path("curves.gif"));
     CHECK(test_cnn(args) == 2, "bad output extension");
@@ -973,7 +961,7 @@ static void resumed_log_is_cut_back(void)
     char *a = log_numbers(full), *b = log_numbers(log);
     CHECK(a && b && !strcmp(a, b), "resumed log differs from the uninterrupted one:\n%s\nvs\n%s",
           b ? b : "", a ? a : "");
-    CHECK(count_lines(a ? a : "") == 15, "full run: %d records", count_lines(a ? a : ""));
+    CHECK(test_count_lines(a ? a : "") == 15, "full run: %d records", test_count_lines(a ? a : ""));
     free(a);
     free(b);
     char *text = read_text(log, NULL);
