@@ -45,8 +45,6 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 CFLAGS_FUZZ="-O1 -g $SAN -fsanitize=fuzzer-no-link"
 LIBS="-fopenmp -lhwloc -ljansson -lz -lm"
 
-HAVE_IMAGE=0
-[ -f src/cli/image.c ] && [ -f src/cli/image.h ] && HAVE_IMAGE=1
 
 # The compute kernels are not what is fuzzed here (tests/ check them against
 # the reference loops, scripts/sanitize.sh runs them under ASan and UBSan),
@@ -64,8 +62,7 @@ mkdir -p "$B"
 printf '%s\n' "$flags_now" >"$B/.flags"
 echo "fuzz: building the library into $B/" >&2
 make -s -j"$(nproc)" BUILD=$B CC="$CC" CFLAGS="-O2 -g" $kernel_objs
-objs="$B/libcnn.a $B/src/cli/options.o"
-[ "$HAVE_IMAGE" = 1 ] && objs="$objs $B/src/cli/image.o"
+objs="$B/libcnn.a $B/src/cli/options.o $B/src/cli/image.o"
 make -s -j"$(nproc)" BUILD=$B CC="$CC" CFLAGS="$CFLAGS_FUZZ" $objs
 
 INC="-std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Isrc/cli -Itests/fuzz"
@@ -77,7 +74,7 @@ link fuzz_idx "" ""
 link fuzz_safetensors "" ""
 link fuzz_spec "" ""
 link fuzz_options "$B/src/cli/options.o" ""
-[ "$HAVE_IMAGE" = 1 ] && link fuzz_image "$B/src/cli/image.o" "-lpng"
+link fuzz_image "$B/src/cli/image.o" "-lpng"
 
 # Fresh seeds (they follow the current file formats), then the copies.
 "$CC" $INC -O1 -g $SAN -o "$B/seeds" tests/fuzz/seeds.c "$B/libcnn.a" $LIBS
@@ -93,10 +90,6 @@ fi
 failed=""
 mkdir -p "$B/logs"
 for h in $harnesses; do
-    if [ "$h" = fuzz_image ] && [ "$HAVE_IMAGE" = 0 ]; then
-        echo "fuzz: skip fuzz_image: src/cli/image.c is not written yet" >&2
-        continue
-    fi
     [ -x "$B/$h" ] || { echo "fuzz: no harness named $h" >&2; exit 2; }
     corpus="$B/corpus/$h"
     mkdir -p "$corpus" "$B/crashes/$h"
