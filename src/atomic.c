@@ -1,6 +1,8 @@
 /*
- * atomic.c — all-or-nothing file writes: temporary file, fsync, rename,
- * directory fsync (see atomic.h).
+ * atomic.c — all-or-nothing file writes: what stands at the destination,
+ * temporary file, fsync, rename, directory fsync; devices and FIFOs written
+ * directly; the list of live temporary files for signal handlers (see
+ * atomic.h).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* mkstemp, fsync, fchmod, O_CLOEXEC, O_DIRECTORY */
@@ -9,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "files.h"
 
 int cnn_write_all(int fd, const void *buf, size_t len)
 {
@@ -33,58 +38,196 @@ int cnn_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+/* ------------------------------------------------- live temporary files */
+
+/* More than the cnn command ever writes at once (a checkpoint and a log). */
+#define MAX_LIVE 8
+static char *volatile live[MAX_LIVE];
+
+static void live_add(char *tmp)
+{
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (!live[i]) {
+            live[i] = tmp;
+            return;
+        }
+}
+
+static void live_remove(const char *tmp)
+{
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i] == tmp)
+            live[i] = NULL;
+}
+
+void cnn_atomic_cleanup(void)
+{
+    for (int i = 0; i < MAX_LIVE; i++) {
+        char *t = live[i];
+        if (t)
+            unlink(t);
+    }
+}
+
+/* ------------------------------------------------------- the destination */
+
+enum { DEST_FILE, DEST_DIRECT };
+
+/* What to do with path: *kind DEST_FILE with *target the file to replace
+   (path, or a link's target; malloc'ed), or DEST_DIRECT (a character
+   device or FIFO, *target NULL).  Else the message is set. */
+static int resolve(const char *path, int *kind, char **target)
+{
+    struct stat lst, st;
+    *target = NULL;
+    if (!path || !*path)
+        return cnn_fail(CNN_ERR_ARG, "no output path (an empty name)");
+    if (lstat(path, &lst) != 0) {
+        if (errno != ENOENT)
+            return cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(errno));
+        *kind = DEST_FILE;
+        *target = strdup(path);
+        return *target ? CNN_OK : cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
+    }
+    st = lst;
+    if (S_ISLNK(lst.st_mode) && stat(path, &st) != 0)
+        return cnn_fail(CNN_ERR_IO, "%s: is a symbolic link to nothing (%s); "
+                        "name the file itself", path, strerror(errno));
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+        *kind = DEST_DIRECT;
+        return CNN_OK;
+    }
+    if (!S_ISREG(st.st_mode))
+        return cnn_fail(CNN_ERR_IO, "%s: is %s; cnn writes only regular files, "
+                        "character devices and FIFOs", path, cnn_file_type(st.st_mode));
+    *kind = DEST_FILE;
+    *target = S_ISLNK(lst.st_mode) ? realpath(path, NULL) : strdup(path);
+    return *target ? CNN_OK : cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(errno));
+}
+
+/* The directory holding path ("." when it has no slash), malloc'ed. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+}
+
+/* The directory that will hold target exists and takes new files. */
+static int check_dir(const char *path, const char *target)
+{
+    char *dir = dir_of(target);
+    if (!dir)
+        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
+    struct stat st;
+    int rc = CNN_OK;
+    if (stat(dir, &st) != 0)
+        rc = cnn_fail(CNN_ERR_IO, "%s: directory %s: %s", path, dir, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        rc = cnn_fail(CNN_ERR_IO, "%s: %s is not a directory", path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        rc = cnn_fail(CNN_ERR_IO, "%s: cannot write in directory %s: %s", path, dir,
+                      strerror(errno));
+    free(dir);
+    return rc;
+}
+
+int cnn_atomic_check(const char *path)
+{
+    int kind;
+    char *target;
+    int rc = resolve(path, &kind, &target);
+    if (rc == CNN_OK && kind == DEST_FILE)
+        rc = check_dir(path, target);
+    free(target);
+    return rc;
+}
+
+/* A character device or FIFO: opened for writing as it is.  Non-blocking
+   for the open, so that a FIFO nobody reads fails now (ENXIO). */
+static int open_direct(cnn_atomic *a, const char *path)
+{
+    a->path = strdup(path);
+    if (!a->path)
+        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
+    a->fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (a->fd < 0) {
+        int e = errno;
+        free(a->path);
+        a->path = NULL;
+        if (e == ENXIO)
+            return cnn_fail(CNN_ERR_IO, "%s: a FIFO that nothing reads", path);
+        return cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    int flags = fcntl(a->fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(a->fd, F_SETFL, flags & ~O_NONBLOCK);
+    return CNN_OK;
+}
+
 int cnn_atomic_open(cnn_atomic *a, const char *path)
 {
     a->fd = -1;
     a->tmp = a->path = NULL;
-    if (!path || !*path)
-        return cnn_fail(CNN_ERR_ARG, "no output path");
-    size_t len = strlen(path);
-    a->path = strdup(path);
+    int kind;
+    char *target;
+    int rc = resolve(path, &kind, &target);
+    if (rc != CNN_OK)
+        return rc;
+    if (kind == DEST_DIRECT)
+        return open_direct(a, path);
+    size_t len = strlen(target);
+    a->path = target;
     a->tmp = malloc(len + 16);
-    if (!a->path || !a->tmp) {
-        free(a->path), free(a->tmp);
-        a->path = a->tmp = NULL;
+    if (!a->tmp) {
+        free(a->path);
+        a->path = NULL;
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
     }
-    snprintf(a->tmp, len + 16, "%s.tmp.XXXXXX", path);
+    snprintf(a->tmp, len + 16, "%s.tmp.XXXXXX", target);
     a->fd = mkstemp(a->tmp);
     if (a->fd < 0) {
         int e = errno;
+        rc = check_dir(path, target); /* the better message, when it has one */
         free(a->path), free(a->tmp);
         a->path = a->tmp = NULL;
-        return cnn_fail(CNN_ERR_IO, "%s: cannot create a temporary file: %s", path,
-                        strerror(e));
+        return rc != CNN_OK ? rc : cnn_fail(CNN_ERR_IO, "%s: cannot create a temporary "
+                                            "file: %s", path, strerror(e));
     }
+    live_add(a->tmp);
     /* mkstemp makes the file 0600; keep the mode of a file being replaced,
        else use rw-r--r-- (nothing written here is secret).  Failing to
        change it is not fatal. */
     struct stat old;
-    mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644;
+    mode_t mode = stat(target, &old) == 0 ? (old.st_mode & 07777) : 0644;
     if (fchmod(a->fd, mode) != 0) {
         /* the file is still written, mode 0600 */
     }
     return CNN_OK;
 }
 
+static void release(cnn_atomic *a)
+{
+    if (a->tmp) {
+        live_remove(a->tmp);
+        unlink(a->tmp);
+    }
+    free(a->tmp), free(a->path);
+    a->tmp = a->path = NULL;
+}
+
 void cnn_atomic_abort(cnn_atomic *a)
 {
     if (a->fd >= 0)
         close(a->fd);
-    if (a->tmp)
-        unlink(a->tmp);
-    free(a->tmp), free(a->path);
     a->fd = -1;
-    a->tmp = a->path = NULL;
+    release(a);
 }
 
 /* Sync the directory holding path, so that the rename is durable.  File
    systems that cannot sync a directory say EINVAL; that is no error. */
 static int sync_dir(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
-                      : strdup(".");
+    char *dir = dir_of(path);
     if (!dir)
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
     int st = CNN_OK;
@@ -101,21 +244,23 @@ static int sync_dir(const char *path)
 int cnn_atomic_commit(cnn_atomic *a, int err)
 {
     const char *step = "write failed";
-    if (!err && fsync(a->fd) != 0)
+    int direct = a->tmp == NULL;
+    if (!err && !direct && fsync(a->fd) != 0)
         err = errno, step = "fsync failed";
     if (close(a->fd) != 0 && !err)
         err = errno, step = "close failed";
     a->fd = -1;
-    if (!err && rename(a->tmp, a->path) != 0)
+    if (!err && !direct && rename(a->tmp, a->path) != 0)
         err = errno, step = "rename failed";
-    int st;
-    if (err) {
+    int st = CNN_OK;
+    if (err)
         st = cnn_fail(CNN_ERR_IO, "%s: %s: %s", a->path, step, strerror(err));
-        unlink(a->tmp);
-    } else {
+    else if (!direct) {
+        live_remove(a->tmp);
+        free(a->tmp);
+        a->tmp = NULL; /* renamed: nothing to remove */
         st = sync_dir(a->path);
     }
-    free(a->tmp), free(a->path);
-    a->tmp = a->path = NULL;
+    release(a);
     return st;
 }

@@ -23,7 +23,7 @@ esac
 BIN=${CNN_BIN:-./cnn}
 [ -x "$BIN" ] || { echo "bad-inputs: $BIN is not built (make all)" >&2; exit 1; }
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN") # cases may run elsewhere
-for tool in gzip od dd timeout; do
+for tool in gzip od dd timeout perl; do
     command -v $tool >/dev/null 2>&1 || { echo "bad-inputs: needs $tool" >&2; exit 1; }
 done
 
@@ -78,14 +78,22 @@ flip() {
     byte $((b ^ 255)) | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 size() { wc -c <"$1" | tr -d ' '; }
+# pgm FILE WIDTH HEIGHT [PIXEL-BYTES]: a binary PGM image; png_sig: PNG's signature
+pgm() { printf 'P5\n%s %s\n255\n' "$2" "$3" >"$1"; head -c "${4:-$(($2 * $3))}" /dev/zero >>"$1"; }
+png_sig() { printf '\211PNG\r\n\032\n'; }
 
 # ----------------------------------------------------------------- runner
 
 FAILED=""
 NCASES=0
 
-shown() { # the text with temp paths as $TMP, newlines as \n (one table row)
-    printf '%s' "$1" | sed "s#$T#\$TMP#g" | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'
+shown() { # the text with temp paths as $TMP, newlines as \n (one table row), and
+    # what does not print escaped as cnn escapes it (C1 controls, U+200B-U+200F,
+    # U+2028-U+202E, bytes that cannot be UTF-8)
+    printf '%s' "$1" | sed "s#$T#\$TMP#g" | awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }' |
+        perl -pe 's/\xe2\x80([\x8b-\x8f\xa8-\xae])/sprintf("\\u{20%02x}", ord($1) - 0x80)/ge;
+                  s/\xc2([\x80-\x9f])/sprintf("\\u{%04x}", ord $1)/ge;
+                  s/([\xc0\xc1\xf5-\xff])/sprintf("\\x%02x", ord $1)/ge'
 }
 quote_args() {
     s="cnn"
@@ -159,6 +167,15 @@ check() {
     mkdir -p "$OUT"
     IN_DIR="" ENV="" STDOUT=""
 }
+
+# Conditions of the case just run, checked after it:
+#   stdout_has NAME TEXT     its stdout holds TEXT
+#   stderr_lacks NAME TEXT   its stderr does not (a raw control character)
+#   stderr_has NAME TEXT     its stderr does
+also() { FAILED="$FAILED $1"; echo "FAIL $1: $2" >&2; }
+stdout_has() { grep -qF -- "$2" "$R/stdout" || also "$1" "stdout lacks '$2'"; }
+stderr_lacks() { ! grep -qF -- "$2" "$R/stderr" || also "$1" "stderr holds '$2'"; }
+stderr_has() { grep -qF -- "$2" "$R/stderr" || also "$1" "stderr lacks '$2'"; }
 
 # ---------------------------------------------------------- good material
 

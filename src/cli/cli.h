@@ -60,8 +60,12 @@ extern const cli_command cmd_train, cmd_eval, cmd_summary, cmd_info,
 /* Print "cnn: <last error>" and return the exit code for status. */
 int cli_fail(int status);
 
-/* Print "cnn: <printf message>" to stderr and return code. */
+/* Print "cnn: <printf message>" to stderr, as one line with what does not
+   print escaped (cli_escape), and return code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The same line for a note, a warning or an error without an exit code. */
+void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Create c->model for an input shape on c->isa's kernel set. */
 int cli_make_model(const cli *c, int h, int w, int ch, cnn_model **m);

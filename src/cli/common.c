@@ -7,23 +7,45 @@
 #include <string.h>
 
 #include "cli.h"
+#include "escape.h"
+
+/* "cnn: " and the message, escaped (names and text from files may hold
+   anything), as one line. */
+static void print_line(const char *msg)
+{
+    char shown[2048];
+    fprintf(stderr, "cnn: %s\n", cli_escape(msg, shown, sizeof shown));
+}
 
 int cli_fail(int status)
 {
-    fprintf(stderr, "cnn: %s\n", cnn_last_error());
+    print_line(cnn_last_error());
     /* A bad option value or --model spec is a usage error; a spec read
        from a file comes back as CNN_ERR_FORMAT (cnn_model_open). */
     return status == CNN_ERR_ARG || status == CNN_ERR_SPEC ? EXIT_USAGE : EXIT_FAILURE_RUN;
 }
 
+static void vsay(const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    print_line(msg);
+}
+
+void cli_say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(fmt, ap);
+    va_end(ap);
+}
+
 int cli_error(int code, const char *fmt, ...)
 {
     va_list ap;
-    fputs("cnn: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsay(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return code;
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "svg.h"
 
 typedef struct heatmap {
@@ -157,7 +158,7 @@ static int draw(FILE *f, void *ctx)
 int confusion_write(const char *path, const cnn_eval_result *r, const char *title)
 {
     if (!r || !r->confusion || r->classes < 1) {
-        fprintf(stderr, "cnn: %s: no confusion matrix to draw\n", path);
+        cli_say("%s: no confusion matrix to draw", path);
         return -1;
     }
     heatmap h = {r, title ? title : "Confusion matrix"};

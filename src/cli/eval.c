@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "confusion.h"
+#include "paths.h"
 #include "svg.h"
 
 static int run(const cli *c)
@@ -19,6 +20,13 @@ static int run(const cli *c)
         if (rc != EXIT_OK)
             return rc;
     }
+    cli_paths ps = {.n = 0};
+    paths_input(&ps, "--load", c->load);
+    paths_data(&ps, c->data, "test");
+    paths_output(&ps, "--confusion", c->confusion, NULL);
+    int rc = paths_check(&ps);
+    if (rc >= 0)
+        return rc;
     cnn_dataset *test = NULL;
     cnn_model *m = NULL;
     /* Without --model, the model stored in the file; with it, that spec for
@@ -35,7 +43,7 @@ static int run(const cli *c)
         return cli_fail(st);
     }
     cli_print_eval(&r);
-    int rc = EXIT_OK;
+    rc = EXIT_OK;
     if (c->confusion) {
         char title[1024];
         snprintf(title, sizeof title, "Confusion matrix \xe2\x80\x94 %s, test accuracy %.2f%%",
@@ -43,7 +51,7 @@ static int run(const cli *c)
         if (confusion_write(c->confusion, &r, title) != 0)
             rc = EXIT_FAILURE_RUN;
         else if (!c->quiet)
-            fprintf(stderr, "cnn: confusion matrix drawn in %s\n", c->confusion);
+            cli_say("confusion matrix drawn in %s", c->confusion);
     }
     cnn_model_free(m);
     cnn_eval_result_free(&r);

@@ -13,6 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cnn.h"
+#include "files.h"
 
 /* Largest file image_read takes in. */
 #define IMAGE_MAX_FILE ((size_t)1 << 30)
@@ -324,69 +329,78 @@ int image_decode(const unsigned char *buf, size_t size, image *out, char *err,
     return -1;
 }
 
-/* The whole file into a malloc'ed buffer; -1 with errno set on failure
-   (EFBIG when it is larger than IMAGE_MAX_FILE). */
-static int slurp(FILE *f, unsigned char **data, size_t *size)
+/* Whether the first bytes are a format image_decode reads. */
+static int recognised(const unsigned char *b, size_t n)
 {
-    size_t cap = 1 << 16, len = 0;
-    unsigned char *buf = malloc(cap);
-    if (!buf)
-        return -1;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= IMAGE_MAX_FILE) {
-                free(buf);
-                errno = EFBIG;
-                return -1;
-            }
-            unsigned char *more = realloc(buf, cap * 2);
-            if (!more) {
-                free(buf);
-                errno = ENOMEM;
-                return -1;
-            }
-            buf = more;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                int e = errno ? errno : EIO;
-                free(buf);
-                errno = e;
-                return -1;
-            }
+    return (n >= 8 && png_sig_cmp(b, 0, 8) == 0) ||
+           (n >= 2 && b[0] == 'P' && (b[1] == '2' || b[1] == '3' || b[1] == '5' || b[1] == '6'));
+}
+
+/* Up to len bytes at offset; how many were read, or -1 with errno. */
+static ssize_t read_at(int fd, unsigned char *buf, size_t len, off_t offset)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, buf + got, len - got, offset + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
             break;
-        }
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+/* The file's bytes (malloc'ed), once its size and first bytes say it may
+   be an image: nothing large is read from a file that is not one. */
+static int read_image_file(int fd, const struct stat *st, unsigned char **data, size_t *size,
+                           char *err, size_t errsize)
+{
+    if ((uint64_t)st->st_size > IMAGE_MAX_FILE) {
+        set_err(err, errsize, "file too large for an image (%lld bytes, at most %zu)",
+                (long long)st->st_size, IMAGE_MAX_FILE);
+        return -1;
+    }
+    unsigned char head[8];
+    ssize_t n = read_at(fd, head, sizeof head, 0);
+    if (n >= 0 && !recognised(head, (size_t)n)) {
+        image dummy;
+        image_decode(head, (size_t)n, &dummy, err, errsize); /* its message */
+        return -1;
+    }
+    size_t len = (size_t)st->st_size;
+    unsigned char *buf = n < 0 ? NULL : malloc(len ? len : 1);
+    if (buf)
+        n = read_at(fd, buf, len, 0);
+    if (!buf || n < 0) {
+        set_err(err, errsize, "%s", strerror(buf ? errno : n < 0 ? errno : ENOMEM));
+        free(buf);
+        return -1;
     }
     *data = buf;
-    *size = len;
+    *size = (size_t)n;
     return 0;
 }
 
 int image_read(const char *path, image *out, char *err, size_t errsize)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, errsize, "%s: %s", path, strerror(errno));
+    struct stat st;
+    int fd = cnn_open_input(path, "image data", &st);
+    if (fd < 0) {
+        set_err(err, errsize, "%s", cnn_last_error());
         return -1;
     }
     unsigned char *data = NULL;
     size_t size = 0;
-    errno = 0;
-    int rc = slurp(f, &data, &size);
-    int e = errno;
-    fclose(f);
-    if (rc != 0) {
-        set_err(err, errsize, "%s: %s", path,
-                e == EFBIG ? "file too large for an image" : strerror(e ? e : EIO));
-        return -1;
-    }
     char why[256];
     why[0] = 0;
-    rc = image_decode(data, size, out, why, sizeof why);
+    int rc = read_image_file(fd, &st, &data, &size, why, sizeof why);
+    close(fd);
+    if (rc == 0)
+        rc = image_decode(data, size, out, why, sizeof why);
     free(data);
     if (rc != 0)
         set_err(err, errsize, "%s: %s", path, why);

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
+#include "files.h"
 #include "outfile.h"
 
 /* The columns, in the order they are written. */
@@ -33,10 +35,14 @@ static const int required[] = {COL_KIND, COL_EPOCH, COL_STEP, COL_LOSS, COL_ACCU
 enum { FMT_NONE, FMT_CSV, FMT_JSON };
 
 struct metrics_log {
-    int fd;
+    int fd;          /* -1 until the first record */
     int format;
     char *path;
+    char *start;     /* what the file starts with, until it is written */
+    size_t start_len;
 };
+
+static int start(metrics_log *l);
 
 static int format_of(const char *path)
 {
@@ -116,6 +122,8 @@ static void csv_header(char *buf, size_t size)
 
 int metrics_write(metrics_log *l, const cnn_progress *p)
 {
+    if (l->fd < 0 && start(l) != 0)
+        return -1;
     char line[1024];
     size_t len = format_record(line, sizeof line, l->format, p);
     /* Where the file ends now, to cut a partial line back off. */
@@ -130,7 +138,7 @@ int metrics_write(metrics_log *l, const cnn_progress *p)
     if (w > 0 && end >= 0 && ftruncate(l->fd, end) != 0) {
         /* the partial line stays; the error below is reported anyway */
     }
-    fprintf(stderr, "cnn: %s: write failed: %s\n", l->path, strerror(e));
+    cli_say("%s: write failed: %s", l->path, strerror(e));
     return -1;
 }
 
@@ -139,12 +147,18 @@ int metrics_close(metrics_log *l)
     if (!l)
         return 0;
     int rc = 0;
+    free(l->start);
+    if (l->fd < 0) { /* no record written: the file is as it was */
+        free(l->path);
+        free(l);
+        return 0;
+    }
     if (fsync(l->fd) != 0 && errno != EINVAL && errno != ENOTSUP) {
-        fprintf(stderr, "cnn: %s: fsync failed: %s\n", l->path, strerror(errno));
+        cli_say("%s: fsync failed: %s", l->path, strerror(errno));
         rc = -1;
     }
     if (close(l->fd) != 0 && rc == 0) {
-        fprintf(stderr, "cnn: %s: close failed: %s\n", l->path, strerror(errno));
+        cli_say("%s: close failed: %s", l->path, strerror(errno));
         rc = -1;
     }
     free(l->path);
@@ -158,12 +172,16 @@ int metrics_close(metrics_log *l)
    with errno ENOENT and no message when missing_ok and it is missing. */
 static char *slurp(const char *path, size_t *len, int missing_ok)
 {
-    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (missing_ok && stat(path, &st) != 0 && errno == ENOENT)
+        return NULL;
+    int fd = cnn_open_input(path, "a metrics log", NULL);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
-        int e = errno;
-        if (!(missing_ok && e == ENOENT))
-            fprintf(stderr, "cnn: %s: %s\n", path, strerror(e));
-        errno = e;
+        cli_say("%s", fd < 0 ? cnn_last_error() : strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        errno = EIO;
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -171,7 +189,7 @@ static char *slurp(const char *path, size_t *len, int missing_ok)
     while (buf) {
         n += fread(buf + n, 1, cap - 1 - n, f);
         if (ferror(f)) {
-            fprintf(stderr, "cnn: %s: read failed: %s\n", path, strerror(errno));
+            cli_say("%s: read failed: %s", path, strerror(errno));
             free(buf);
             buf = NULL;
             break;
@@ -182,7 +200,7 @@ static char *slurp(const char *path, size_t *len, int missing_ok)
         if (!more) {
             free(buf);
             buf = NULL;
-            fprintf(stderr, "cnn: %s: out of memory\n", path);
+            cli_say("%s: out of memory", path);
             break;
         }
         buf = more;
@@ -223,12 +241,12 @@ static int bad_line(const char *path, long line, const char *fmt, ...)
 {
     if (!path)
         return -1;
+    char msg[512];
     va_list ap;
-    fprintf(stderr, "cnn: %s:%ld: ", path, line);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    cli_say("%s:%ld: %s", path, line, msg);
     return -1;
 }
 
@@ -518,7 +536,7 @@ static int parse_log(const char *path, const char *text, size_t len, int format,
             copy_cap = 2 * (stop - start + 1);
             if (!(copy = malloc(copy_cap))) {
                 parsed_free(p);
-                fprintf(stderr, "cnn: %s: out of memory\n", path);
+                cli_say("%s: out of memory", path);
                 return -1;
             }
         }
@@ -558,7 +576,7 @@ static int parse_log(const char *path, const char *text, size_t len, int format,
         if (add_record(p, &r, start, stop) != 0) {
             parsed_free(p);
             free(copy);
-            fprintf(stderr, "cnn: %s: out of memory\n", path);
+            cli_say("%s: out of memory", path);
             return -1;
         }
     }
@@ -588,7 +606,7 @@ int metrics_read(const char *path, metrics_record **out, size_t *count)
         first++;
     if (first == len) {
         free(text);
-        fprintf(stderr, "cnn: %s: empty file, no records\n", path);
+        cli_say("%s: empty file, no records", path);
         return -1;
     }
     parsed p;
@@ -598,7 +616,7 @@ int metrics_read(const char *path, metrics_record **out, size_t *count)
         return -1;
     if (p.n == 0) {
         parsed_free(&p);
-        fprintf(stderr, "cnn: %s: no records (only a header)\n", path);
+        cli_say("%s: no records (only a header)", path);
         return -1;
     }
     free(p.start), free(p.end);
@@ -609,36 +627,42 @@ int metrics_read(const char *path, metrics_record **out, size_t *count)
 
 /* ---------------------------------------------------------------- opening */
 
-/* Write the log's starting contents atomically: for CSV the header, then
-   the kept records' lines of text (p may be NULL: none). */
-static int write_start(const char *path, int format, const char *text, const parsed *p,
-                       long resume_after)
+/* The log's starting contents, kept until the first record: for CSV the
+   header, then the kept records' lines of text (p may be NULL: none).
+   0, or -1 after a one-line error. */
+static int build_start(metrics_log *l, const char *text, const parsed *p, long resume_after)
 {
-    outfile o;
-    if (outfile_open(&o, path) != 0)
+    FILE *f = open_memstream(&l->start, &l->start_len);
+    if (!f) {
+        cli_say("%s: out of memory", l->path);
         return -1;
-    if (format == FMT_CSV) {
+    }
+    if (l->format == FMT_CSV) {
         char header[256];
         csv_header(header, sizeof header);
-        fprintf(o.f, "%s\n", header);
+        fprintf(f, "%s\n", header);
     }
     for (size_t i = 0; p && i < p->n; i++)
         if (p->rec[i].step <= resume_after)
-            fprintf(o.f, "%.*s\n", (int)(p->end[i] - p->start[i]), text + p->start[i]);
-    return outfile_commit(&o);
+            fprintf(f, "%.*s\n", (int)(p->end[i] - p->start[i]), text + p->start[i]);
+    if (fclose(f) != 0) {
+        cli_say("%s: out of memory", l->path);
+        return -1;
+    }
+    return 0;
 }
 
-/* The records of an existing log to keep on resuming, written back. */
-static int cut_back(const char *path, int format, long resume_after)
+/* The records of an existing log to keep on resuming. */
+static int cut_back(metrics_log *l, long resume_after)
 {
     size_t len;
     errno = 0;
-    char *text = slurp(path, &len, 1);
+    char *text = slurp(l->path, &len, 1);
     if (!text)
-        return errno == ENOENT ? write_start(path, format, NULL, NULL, 0) : -1;
+        return errno == ENOENT ? build_start(l, NULL, NULL, 0) : -1;
     parsed p;
-    int rc = parse_log(path, text, len, format, 1, &p);
-    if (rc == 0 && format == FMT_CSV && p.has_header) {
+    int rc = parse_log(l->path, text, len, l->format, 1, &p);
+    if (rc == 0 && l->format == FMT_CSV && p.has_header) {
         /* Records are appended in cnn's column order: the header must be
            cnn's. */
         char header[256];
@@ -648,40 +672,59 @@ static int cut_back(const char *path, int format, long resume_after)
             long line = 1;
             for (size_t i = 0; i < p.header_start; i++)
                 line += text[i] == '\n';
-            rc = bad_line(path, line, "the header is not cnn's (%s); cannot append to it",
+            rc = bad_line(l->path, line, "the header is not cnn's (%s); cannot append to it",
                           header);
         }
     }
     if (rc == 0)
-        rc = write_start(path, format, text, &p, resume_after);
+        rc = build_start(l, text, &p, resume_after);
     parsed_free(&p);
     free(text);
     return rc;
+}
+
+/* Before the first record: write the start atomically, open for appending
+   (non-blocking for the open, so that a FIFO cannot hang it). */
+static int start(metrics_log *l)
+{
+    outfile o;
+    if (outfile_open(&o, l->path) != 0)
+        return -1;
+    fwrite(l->start, 1, l->start_len, o.f);
+    if (outfile_commit(&o) != 0)
+        return -1;
+    l->fd = open(l->path, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+    if (l->fd < 0) {
+        cli_say("%s: %s", l->path, strerror(errno));
+        return -1;
+    }
+    int flags = fcntl(l->fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(l->fd, F_SETFL, flags & ~O_NONBLOCK);
+    free(l->start);
+    l->start = NULL;
+    return 0;
 }
 
 metrics_log *metrics_open(const char *path, long resume_after)
 {
     int format = format_of(path);
     if (format == FMT_NONE) {
-        fprintf(stderr, "cnn: %s: a metrics log must end in .csv, .jsonl or .json\n", path);
+        cli_say("%s: a metrics log must end in .csv, .jsonl or .json", path);
         return NULL;
     }
-    int rc = resume_after < 0 ? write_start(path, format, NULL, NULL, 0)
-                              : cut_back(path, format, resume_after);
-    if (rc != 0)
-        return NULL;
     metrics_log *l = calloc(1, sizeof *l);
-    char *copy = strdup(path);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (!l || !copy || fd < 0) {
-        fprintf(stderr, "cnn: %s: %s\n", path, fd < 0 ? strerror(errno) : "out of memory");
-        if (fd >= 0)
-            close(fd);
-        free(l), free(copy);
+    if (!l || !(l->path = strdup(path))) {
+        cli_say("%s: out of memory", path);
+        free(l);
         return NULL;
     }
-    l->fd = fd;
+    l->fd = -1;
     l->format = format;
-    l->path = copy;
+    int rc = resume_after < 0 ? build_start(l, NULL, NULL, 0) : cut_back(l, resume_after);
+    if (rc != 0) {
+        metrics_close(l);
+        return NULL;
+    }
     return l;
 }

@@ -28,10 +28,11 @@ typedef struct metrics_log metrics_log;
 /* 1 when path's extension names a log format (.csv, .jsonl, .json). */
 int metrics_format_ok(const char *path);
 
-/* Open the log at path.  resume_after < 0: create or truncate it.
+/* Open the log at path.  resume_after < 0: a new log, replacing the file.
    resume_after >= 0 (a resumed run): keep the records whose step is at
-   most resume_after (rewriting the file atomically), then append; a
-   missing file is created.  Returns the log, or NULL after printing a
+   most resume_after, then append; a missing file is created.  The
+   existing file is read now but left as it is until the first record:
+   then the kept start is written atomically and records appended.  Returns the log, or NULL after printing a
    one-line error naming path. */
 metrics_log *metrics_open(const char *path, long resume_after);
 

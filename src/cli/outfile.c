@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cnn.h"
+#include "cli.h"
 
 int outfile_open(outfile *o, const char *path)
 {
@@ -19,12 +19,12 @@ int outfile_open(outfile *o, const char *path)
     }
     o->f = NULL;
     if (cnn_atomic_open(&o->a, path) != CNN_OK) {
-        fprintf(stderr, "cnn: %s\n", cnn_last_error());
+        cli_say("%s", cnn_last_error());
         return -1;
     }
     o->f = fdopen(o->a.fd, "w");
     if (!o->f) {
-        fprintf(stderr, "cnn: %s: %s\n", path, strerror(errno));
+        cli_say("%s: %s", path, strerror(errno));
         cnn_atomic_abort(&o->a);
         return -1;
     }
@@ -37,7 +37,7 @@ int outfile_commit(outfile *o)
         errno = 0;
         if (fflush(stdout) == 0 && !ferror(stdout))
             return 0;
-        fprintf(stderr, "cnn: stdout: write failed: %s\n", strerror(errno ? errno : EIO));
+        cli_say("stdout: write failed: %s", strerror(errno ? errno : EIO));
         return -1;
     }
     /* Flush the stream, then hand its descriptor (a dup, since fclose
@@ -51,11 +51,11 @@ int outfile_commit(outfile *o)
     o->a.fd = fd;
     if (fd < 0) {
         cnn_atomic_abort(&o->a);
-        fprintf(stderr, "cnn: output: %s\n", strerror(err));
+        cli_say("output: %s", strerror(err));
         return -1;
     }
     if (cnn_atomic_commit(&o->a, err) != CNN_OK) {
-        fprintf(stderr, "cnn: %s\n", cnn_last_error());
+        cli_say("%s", cnn_last_error());
         return -1;
     }
     return 0;

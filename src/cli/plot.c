@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "metrics.h"
+#include "paths.h"
 #include "svg.h"
 
 /* The figure's geometry. */
@@ -264,11 +265,13 @@ static int run(const cli *c)
     if (!out)
         return cli_error(EXIT_FAILURE_RUN, "out of memory");
     int rc = EXIT_OK;
-    if (!strcmp(out, log))
-        rc = cli_error(EXIT_USAGE, "plot: the output would replace the log %s; name "
-                       "another with -o FILE", log);
-    else if (strcmp(out, "-")) /* "-": SVG to stdout */
-        rc = svg_output_check("--output", out);
+    if (strcmp(out, "-")) { /* "-": SVG to stdout */
+        cli_paths ps = {.n = 0};
+        paths_input(&ps, "the log", log);
+        paths_output(&ps, "--output", out, NULL);
+        if ((rc = svg_output_check("--output", out)) == EXIT_OK && (rc = paths_check(&ps)) < 0)
+            rc = EXIT_OK;
+    }
     metrics_record *rec = NULL;
     size_t n = 0;
     if (rc == EXIT_OK && metrics_read(log, &rec, &n) != 0)
@@ -281,7 +284,7 @@ static int run(const cli *c)
         if (svg_save(out, draw, &cv) != 0)
             rc = EXIT_FAILURE_RUN;
         else if (!c->quiet && strcmp(out, "-"))
-            fprintf(stderr, "cnn: %zu record%s of %s drawn in %s\n", n, n == 1 ? "" : "s",
+            cli_say("%zu record%s of %s drawn in %s", n, n == 1 ? "" : "s",
                     log, out);
     }
     free(rec);

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "image.h"
 #include "outfile.h"
+#include "paths.h"
 
 /* The input shape the model takes (its first layer's input). */
 static void model_input(const cnn_model *m, int *h, int *w, int *ch)
@@ -118,7 +119,7 @@ static int predict_test_split(const cli *c)
     if (outfile_commit(&o) != 0)
         goto out;
     if (!c->quiet)
-        fprintf(stderr, "cnn: accuracy %.4f (%ld of %d test images of %s)%s%s\n",
+        cli_say("accuracy %.4f (%ld of %d test images of %s)%s%s",
                 ds->count ? (double)correct / ds->count : 0.0, correct, ds->count, c->data,
                 c->output ? "; predictions in " : "", c->output ? c->output : "");
     rc = EXIT_OK;
@@ -208,6 +209,16 @@ static int run(const cli *c)
     if (!c->load)
         return cli_error(EXIT_USAGE, "predict needs --load FILE (weights saved by cnn train "
                                      "--save)");
+    cli_paths ps = {.n = 0};
+    paths_input(&ps, "--load", c->load);
+    if (c->nargs == 0)
+        paths_data(&ps, c->data, "test");
+    for (int i = 0; i < c->nargs; i++)
+        paths_input(&ps, "the image", c->args[i]);
+    paths_output(&ps, "--output", c->output, NULL);
+    int rc = paths_check(&ps);
+    if (rc >= 0)
+        return rc;
     return c->nargs > 0 ? predict_images(c) : predict_test_split(c);
 }
 

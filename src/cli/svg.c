@@ -420,7 +420,7 @@ static const char converter[] = "rsvg-convert";
 
 static int png_error(const char *path)
 {
-    fprintf(stderr, "cnn: %s: PNG output needs %s (apt-get install librsvg2-bin)\n", path,
+    cli_say("%s: PNG output needs %s (apt-get install librsvg2-bin)", path,
             converter);
     return -1;
 }
@@ -473,7 +473,7 @@ static int convert(const char *path, int svg_fd, int out_fd)
         return png_error(path);
     int err_fd = scratch_file();
     if (err_fd < 0) {
-        fprintf(stderr, "cnn: %s: cannot create a temporary file: %s\n", path,
+        cli_say("%s: cannot create a temporary file: %s", path,
                 strerror(errno));
         return -1;
     }
@@ -489,14 +489,14 @@ static int convert(const char *path, int svg_fd, int out_fd)
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
         close(err_fd);
-        fprintf(stderr, "cnn: %s: cannot run %s: %s\n", path, prog, strerror(rc));
+        cli_say("%s: cannot run %s: %s", path, prog, strerror(rc));
         return -1;
     }
     int status;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
             close(err_fd);
-            fprintf(stderr, "cnn: %s: waiting for %s: %s\n", path, converter,
+            cli_say("%s: waiting for %s: %s", path, converter,
                     strerror(errno));
             return -1;
         }
@@ -518,7 +518,7 @@ static int convert(const char *path, int svg_fd, int out_fd)
         else
             snprintf(why, sizeof why, "no output");
     }
-    fprintf(stderr, "cnn: %s: %s failed: %s\n", path, converter, why);
+    cli_say("%s: %s failed: %s", path, converter, why);
     return -1;
 }
 
@@ -530,7 +530,7 @@ static int save_png(const char *path, svg_draw_fn draw, void *ctx)
     int svg_fd = scratch_file();
     FILE *f = svg_fd >= 0 ? fdopen(svg_fd, "w+") : NULL;
     if (!f) {
-        fprintf(stderr, "cnn: %s: cannot create a temporary file: %s\n", path,
+        cli_say("%s: cannot create a temporary file: %s", path,
                 strerror(errno));
         if (svg_fd >= 0)
             close(svg_fd);
@@ -538,7 +538,7 @@ static int save_png(const char *path, svg_draw_fn draw, void *ctx)
     }
     int rc = draw(f, ctx);
     if (rc == 0 && (fflush(f) != 0 || ferror(f) || lseek(svg_fd, 0, SEEK_SET) != 0)) {
-        fprintf(stderr, "cnn: %s: writing the temporary SVG: %s\n", path, strerror(errno));
+        cli_say("%s: writing the temporary SVG: %s", path, strerror(errno));
         rc = -1;
     }
     outfile o;
@@ -546,7 +546,7 @@ static int save_png(const char *path, svg_draw_fn draw, void *ctx)
         /* The converter writes to the temporary output's descriptor. */
         int out_fd = fcntl(o.a.fd, F_DUPFD_CLOEXEC, 3);
         if (out_fd < 0) {
-            fprintf(stderr, "cnn: %s: %s\n", path, strerror(errno));
+            cli_say("%s: %s", path, strerror(errno));
             rc = -1;
         } else {
             rc = convert(path, svg_fd, out_fd);
@@ -567,7 +567,7 @@ int svg_save(const char *path, svg_draw_fn draw, void *ctx)
 {
     int kind = svg_output_kind(path);
     if (kind == SVG_OUT_BAD) {
-        fprintf(stderr, "cnn: %s: an image must end in .svg or .png\n", path);
+        cli_say("%s: an image must end in .svg or .png", path);
         return -1;
     }
     if (kind == SVG_OUT_PNG)

@@ -1,63 +1,31 @@
 /*
- * train.c — `cnn train`: load the training split, build, load or resume the
- * model, train it with progress on stderr (and a metrics log, checkpoints
- * and the best model by test accuracy when asked), save it, evaluate it on
- * the test split.
+ * train.c — `cnn train`: check every input and output, load the training
+ * and test splits, build, load or resume the model, train it with progress
+ * on stderr (and a metrics log, checkpoints and the best model by test
+ * accuracy when asked), save it, evaluate it on the test split.
  *
- * SIGINT and SIGTERM set the trainer's cancel flag: the step in flight
+ * SIGINT and SIGTERM ask training to stop (signals.h): the step in flight
  * finishes, a checkpoint is written, the command that resumes is printed
- * and the exit status is 128 + the signal (130, 143).  A second signal
- * ends the process at once.
+ * and the exit status is 128 + the signal (130, 143).  After training the
+ * handlers stay until the last file is written: a signal then lets the
+ * checkpoint and weights be written and skips the evaluation.  A second
+ * signal ends the process at once, temporary files removed.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "confusion.h"
 #include "metrics.h"
+#include "paths.h"
 #include "progress.h"
+#include "signals.h"
 #include "svg.h"
-
-/* Set by the signal handler (and by a failed log write). */
-static volatile sig_atomic_t cancel_flag;
-static volatile sig_atomic_t signal_seen;
-/* The actions in force before cnn train installed its own. */
-static struct sigaction old_int, old_term;
-
-static void on_signal(int sig)
-{
-    if (signal_seen) { /* the second one: stop now, as the default would */
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
-    }
-    signal_seen = sig;
-    cancel_flag = 1;
-}
-
-/* A signal ignored on entry (a background job's SIGINT) stays ignored. */
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, NULL, &old_int);
-    sigaction(SIGTERM, NULL, &old_term);
-    if (old_int.sa_handler != SIG_IGN)
-        sigaction(SIGINT, &sa, NULL);
-    if (old_term.sa_handler != SIG_IGN)
-        sigaction(SIGTERM, &sa, NULL);
-}
-
-static void restore_handlers(void)
-{
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-}
 
 /* What the trainer's callbacks need. */
 typedef struct run {
@@ -71,6 +39,9 @@ typedef struct run {
     long last_ckpt_step;   /* global step of the last checkpoint written */
     int failed;            /* a log write failed (message printed): training
                               stops after the step, as if cancelled */
+    cnn_dataset *train, *test;
+    cnn_train_config cfg;
+    int threads;           /* the team's size */
 } run;
 
 static void on_progress(const cnn_progress *p, void *user)
@@ -80,7 +51,7 @@ static void on_progress(const cnn_progress *p, void *user)
     if (r->log && !r->failed &&
         (p->epoch_done || (r->c->log_every && p->global_step % r->c->log_every == 0)))
         if ((r->failed = metrics_write(r->log, p) != 0))
-            cancel_flag = 1;
+            signals_cancel = 1;
 }
 
 /* Called on the schedule (checkpoint_due) and after a new best test
@@ -109,32 +80,41 @@ static char *best_path(const char *path)
     return out;
 }
 
+/* Append " --opt value" to the command being built (cut when full). */
+static void arg(char *buf, size_t size, const char *opt, const char *value)
+{
+    size_t at = strlen(buf);
+    snprintf(buf + at, size - at, " %s%s%s", opt, value ? " " : "", value ? value : "");
+}
+
 /* The command that resumes the run (to stderr). */
 static void print_resume(const cli *c, const char *ckpt)
 {
-    fprintf(stderr, "cnn: resume with: cnn train --resume %s", ckpt);
+    char cmd[4096] = "", num[32];
     if (c->set & OPTBIT(OPT_DATA))
-        fprintf(stderr, " --data %s", c->data);
+        arg(cmd, sizeof cmd, "--data", c->data);
     if (c->set & OPTBIT(OPT_EPOCHS))
-        fprintf(stderr, " --epochs %d", c->epochs);
+        snprintf(num, sizeof num, "%d", c->epochs), arg(cmd, sizeof cmd, "--epochs", num);
     if (c->validate)
-        fprintf(stderr, " --validate");
+        arg(cmd, sizeof cmd, "--validate", NULL);
     if (c->checkpoint && c->checkpoint != ckpt)
-        fprintf(stderr, " --checkpoint %s", c->checkpoint);
-    if (c->set & OPTBIT(OPT_CHECKPOINT_EVERY))
-        fprintf(stderr, " --checkpoint-every %ld%s", c->checkpoint_every,
-                c->checkpoint_in_epochs ? "e" : "");
+        arg(cmd, sizeof cmd, "--checkpoint", c->checkpoint);
+    if (c->set & OPTBIT(OPT_CHECKPOINT_EVERY)) {
+        snprintf(num, sizeof num, "%ld%s", c->checkpoint_every,
+                 c->checkpoint_in_epochs ? "e" : "");
+        arg(cmd, sizeof cmd, "--checkpoint-every", num);
+    }
     if (c->log)
-        fprintf(stderr, " --log %s", c->log);
+        arg(cmd, sizeof cmd, "--log", c->log);
     if (c->log_every)
-        fprintf(stderr, " --log-every %ld", c->log_every);
+        snprintf(num, sizeof num, "%ld", c->log_every), arg(cmd, sizeof cmd, "--log-every", num);
     if (c->save)
-        fprintf(stderr, " --save %s", c->save);
+        arg(cmd, sizeof cmd, "--save", c->save);
     if (c->confusion)
-        fprintf(stderr, " --confusion %s", c->confusion);
+        arg(cmd, sizeof cmd, "--confusion", c->confusion);
     if (c->isa) /* the same kernels give the same bits */
-        fprintf(stderr, " --isa %s", c->isa);
-    fputc('\n', stderr);
+        arg(cmd, sizeof cmd, "--isa", c->isa);
+    cli_say("resume with: cnn train --resume %s%s", ckpt, cmd);
 }
 
 /* Options that cannot go with --resume (the checkpoint fixes them). */
@@ -152,7 +132,9 @@ static int check_resume_options(const cli *c)
     return -1;
 }
 
-static int run_train(const cli *c)
+/* The options' own checks, before any file is looked at: -1 or an exit
+   code. */
+static int check_options(const cli *c)
 {
     if (c->resume) {
         int rc = check_resume_options(c);
@@ -161,179 +143,256 @@ static int run_train(const cli *c)
     }
     if (c->log && !metrics_format_ok(c->log))
         return cli_error(EXIT_USAGE, "--log: '%s' must end in .csv, .jsonl or .json", c->log);
-    if (c->confusion) { /* before the work: a bad path fails at once */
+    if (c->confusion) {
         int rc = svg_output_check("--confusion", c->confusion);
         if (rc != EXIT_OK)
             return rc;
     }
     if (c->log_every && !c->log)
         return cli_error(EXIT_USAGE, "--log-every needs --log FILE");
+    return -1;
+}
 
-    cnn_dataset *train = NULL, *val = NULL;
-    cnn_model *m = NULL;
-    cnn_train_state *state = NULL;
-    run r = {.c = c, .ps = {isatty(STDERR_FILENO), c->quiet, 0}, .last_ckpt_step = -1};
-    cnn_train_config cfg;
-    cnn_train_config_default(&cfg);
-    int st, rc = EXIT_OK;
+/* Every output writable, none of them an input or another output. */
+static int check_files(const cli *c, const run *r)
+{
+    cli_paths ps = {.n = 0};
+    paths_data(&ps, c->data, "train");
+    paths_data(&ps, c->data, "test");
+    paths_input(&ps, "--load", c->load);
+    paths_input(&ps, "--resume", c->resume);
+    paths_output(&ps, "--checkpoint", r->ckpt, "--resume");
+    paths_output(&ps, "--checkpoint (best)", r->best, NULL);
+    paths_output(&ps, "--save", c->save, NULL);
+    paths_output(&ps, "--log", c->log, NULL);
+    paths_output(&ps, "--confusion", c->confusion, NULL);
+    return paths_check(&ps);
+}
 
-    if ((st = cnn_dataset_load_dir(c->data, "train", 0, &train)) != CNN_OK)
-        goto fail;
+/* The resumed run's settings: from the checkpoint unless given again. */
+static void resume_config(const cli *c, run *r)
+{
+    cnn_train_state_info info;
+    cnn_train_state_info_get(r->state, &info);
+    r->cfg.epochs = (c->set & OPTBIT(OPT_EPOCHS)) ? c->epochs : info.epochs;
+    r->cfg.batch = (c->set & OPTBIT(OPT_BATCH)) ? c->batch : info.batch;
+    r->cfg.lr = (c->set & OPTBIT(OPT_LR)) ? c->lr : info.lr;
+    r->cfg.beta1 = info.beta1, r->cfg.beta2 = info.beta2, r->cfg.eps = info.eps;
+    r->cfg.threads = (c->set & OPTBIT(OPT_THREADS)) ? c->threads : info.threads;
+    if (!c->quiet)
+        cli_say("resuming %s at step %ld (epoch %d of %d, step %ld of %ld)", c->resume,
+                info.steps, info.epoch, r->cfg.epochs, info.step, info.steps_per_epoch);
+}
+
+/* Both splits, the model (new, loaded or resumed) and its state. */
+static int load(const cli *c, run *r)
+{
+    int st;
+    if ((st = cnn_dataset_load_dir(c->data, "train", 0, &r->train)) != CNN_OK)
+        return st;
     if (c->resume) {
-        if ((st = cnn_checkpoint_load(c->resume, &m, &state)) != CNN_OK)
-            goto fail;
-        if (c->isa && (st = cnn_model_set_isa(m, c->isa)) != CNN_OK)
-            goto fail;
-        /* The run's settings come from the checkpoint unless given again. */
-        cnn_train_state_info info;
-        cnn_train_state_info_get(state, &info);
-        cfg.epochs = (c->set & OPTBIT(OPT_EPOCHS)) ? c->epochs : info.epochs;
-        cfg.batch = (c->set & OPTBIT(OPT_BATCH)) ? c->batch : info.batch;
-        cfg.lr = (c->set & OPTBIT(OPT_LR)) ? c->lr : info.lr;
-        cfg.beta1 = info.beta1, cfg.beta2 = info.beta2, cfg.eps = info.eps;
-        cfg.threads = (c->set & OPTBIT(OPT_THREADS)) ? c->threads : info.threads;
-        if (!c->quiet)
-            fprintf(stderr, "cnn: resuming %s at step %ld (epoch %d of %d, step %ld of %ld)\n",
-                    c->resume, info.steps, info.epoch, cfg.epochs, info.step,
-                    info.steps_per_epoch);
+        if ((st = cnn_checkpoint_load(c->resume, &r->m, &r->state)) != CNN_OK ||
+            (c->isa && (st = cnn_model_set_isa(r->m, c->isa)) != CNN_OK))
+            return st;
+        resume_config(c, r);
     } else {
-        if ((st = cli_make_model(c, train->height, train->width, train->channels, &m)) ||
-            (st = c->load ? cnn_model_load(m, c->load) : cnn_model_init(m, c->seed)) ||
-            (st = cnn_train_state_create(&state)))
-            goto fail;
-        cfg.epochs = c->epochs;
-        cfg.batch = c->batch;
-        cfg.lr = c->lr;
-        cfg.seed = c->seed;
-        cfg.shuffle = c->shuffle;
-        cfg.threads = c->threads;
+        const cnn_dataset *d = r->train;
+        if ((st = cli_make_model(c, d->height, d->width, d->channels, &r->m)) ||
+            (st = c->load ? cnn_model_load(r->m, c->load) : cnn_model_init(r->m, c->seed)) ||
+            (st = cnn_train_state_create(&r->state)))
+            return st;
+        r->cfg.epochs = c->epochs;
+        r->cfg.batch = c->batch;
+        r->cfg.lr = c->lr;
+        r->cfg.seed = c->seed;
+        r->cfg.shuffle = c->shuffle;
+        r->cfg.threads = c->threads;
     }
-    if (c->validate &&
-        (st = cnn_dataset_load_dir(c->data, "test", cnn_model_classes(m), &val)) != CNN_OK)
-        goto fail;
+    /* The test split now, not after training: a missing or bad one must
+       not cost the run. */
+    if ((st = cnn_dataset_load_dir(c->data, "test", cnn_model_classes(r->m), &r->test)))
+        return st;
+    return cnn_train_state_check(r->state, r->m, r->train, r->cfg.batch);
+}
 
-    r.m = m;
-    r.state = state;
+/* The trainer's settings beyond the run's numbers. */
+static void configure(const cli *c, run *r)
+{
+    cnn_train_config *cfg = &r->cfg;
+    cfg->validation = c->validate ? r->test : NULL;
+    cfg->max_steps = c->steps;
+    cfg->state = r->state;
+    cfg->progress = on_progress;
+    cfg->user = r;
+    cfg->cancel = &signals_cancel;
+    if (r->ckpt) {
+        cfg->checkpoint = on_checkpoint;
+        if (c->checkpoint_in_epochs)
+            cfg->checkpoint_epochs = (int)(c->checkpoint_every > 1000000 ? 1000000
+                                                                          : c->checkpoint_every);
+        else
+            cfg->checkpoint_steps = c->checkpoint_every;
+    }
+}
+
+/* A name in the working directory for an interrupted run's checkpoint
+   that no file has yet: a file the user did not name is never replaced. */
+static const char *interrupted_path(char *buf, size_t size)
+{
+    struct stat st;
+    snprintf(buf, size, "cnn-interrupted.ckpt");
+    for (int i = 2; lstat(buf, &st) == 0 || errno != ENOENT; i++) {
+        if (i > 10000)
+            return "cnn-interrupted.ckpt"; /* the save will say why */
+        snprintf(buf, size, "cnn-interrupted-%d.ckpt", i);
+    }
+    return buf;
+}
+
+/* Training stopped by a signal or a failed log write (its message is
+   printed): the work so far goes into a checkpoint. */
+static int stop_early(const cli *c, run *r)
+{
+    char name[64];
+    const char *path = r->ckpt ? r->ckpt : interrupted_path(name, sizeof name);
+    int sig = signals_seen() ? signals_seen() : SIGINT;
+    cnn_train_state_info info;
+    cnn_train_state_info_get(r->state, &info);
+    int st = CNN_OK;
+    if (r->last_ckpt_step != info.steps &&
+        (st = cnn_checkpoint_save(r->m, r->state, path)) != CNN_OK)
+        return cli_fail(st);
+    if (r->failed)
+        cli_say("stopped after step %ld, the log could not be written; checkpoint in %s",
+                info.steps, path);
+    else {
+        fputc('\n', stderr);
+        cli_say("stopped by %s after step %ld; checkpoint in %s",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT", info.steps, path);
+    }
+    print_resume(c, path);
+    return r->failed ? EXIT_FAILURE_RUN : 128 + sig;
+}
+
+/* After training: the last checkpoint and the weights. */
+static int write_results(const cli *c, run *r, const cnn_train_result *res)
+{
+    int st;
+    if (r->ckpt && res->steps) {
+        cnn_train_state_info info;
+        cnn_train_state_info_get(r->state, &info);
+        if (r->last_ckpt_step != info.steps &&
+            (st = cnn_checkpoint_save(r->m, r->state, r->ckpt)) != CNN_OK)
+            return cli_fail(st);
+        if (!c->quiet)
+            cli_say("checkpoint in %s%s%s", r->ckpt, r->best ? ", best by test accuracy in " : "",
+                    r->best ? r->best : "");
+    }
+    if (c->save) {
+        if ((st = cnn_model_save(r->m, c->save)) != CNN_OK)
+            return cli_fail(st);
+        if (!c->quiet)
+            cli_say("weights saved to %s", c->save);
+    }
+    return EXIT_OK;
+}
+
+/* The evaluation on the test split, and its heatmap. */
+static int evaluate(const cli *c, run *r)
+{
+    cnn_eval_result er;
+    int st = cnn_evaluate(r->m, r->test, c->threads, &er);
+    if (st != CNN_OK)
+        return cli_fail(st);
+    cli_print_eval(&er);
+    int rc = EXIT_OK;
+    if (c->confusion) {
+        char title[1024];
+        snprintf(title, sizeof title, "Confusion matrix \xe2\x80\x94 %s, test accuracy %.2f%%",
+                 cli_model_name(r->m), 100 * er.accuracy);
+        if (confusion_write(c->confusion, &er, title) != 0)
+            rc = EXIT_FAILURE_RUN;
+        else if (!c->quiet)
+            cli_say("confusion matrix drawn in %s", c->confusion);
+    }
+    cnn_eval_result_free(&er);
+    return rc;
+}
+
+/* Train, then write and evaluate; the handlers stay until the end. */
+static int train_and_finish(const cli *c, run *r)
+{
+    char desc[160];
+    cnn_threads_describe(r->cfg.threads, &r->threads, desc, sizeof desc);
+    if (!c->quiet)
+        cli_say("%s, %zu parameters, %s kernels; %d images %dx%dx%d; %s", cnn_model_spec(r->m),
+                cnn_model_param_count(r->m), cnn_model_isa(r->m), r->train->count,
+                r->train->height, r->train->width, r->train->channels, desc);
+    cnn_train_result res;
+    int st = cnn_train(r->m, r->train, &r->cfg, &res);
+    if (st == CNN_ERR_CANCELLED || (r->failed && st == CNN_OK))
+        return stop_early(c, r);
+    if (st == CNN_ERR_NONFINITE && r->last_ckpt_step >= 0) {
+        cli_say("%s; the last good checkpoint is %s (step %ld)", cnn_last_error(), r->ckpt,
+                r->last_ckpt_step);
+        return EXIT_FAILURE_RUN;
+    }
+    if (st != CNN_OK)
+        return cli_fail(st);
+    if (!res.bound && r->threads > 1 && !c->quiet)
+        cli_say("warning: threads are not bound to cores (%s)", res.binding);
+    if (!c->quiet && res.steps)
+        cli_say("trained %ld steps in %.1f s (%.0f images/s)", res.steps, res.seconds,
+                (double)res.steps * r->cfg.batch / (res.seconds > 0 ? res.seconds : 1));
+    int rc = write_results(c, r, &res);
+    if (rc == EXIT_OK && signals_seen()) {
+        cli_say("stopped by %s after training; the evaluation is skipped",
+                signals_seen() == SIGTERM ? "SIGTERM" : "SIGINT");
+        return 128 + signals_seen();
+    }
+    return rc == EXIT_OK ? evaluate(c, r) : rc;
+}
+
+static int run_train(const cli *c)
+{
+    int rc = check_options(c);
+    if (rc >= 0)
+        return rc;
+    run r = {.c = c, .ps = {isatty(STDERR_FILENO), c->quiet, 0}, .last_ckpt_step = -1};
+    cnn_train_config_default(&r.cfg);
     /* Checkpoints go to --checkpoint, else back into the one resumed. */
     r.ckpt = c->checkpoint ? c->checkpoint : c->resume;
-    if (r.ckpt && c->validate && !(r.best = best_path(r.ckpt))) {
-        rc = cli_error(EXIT_FAILURE_RUN, "out of memory");
+    if (r.ckpt && c->validate && !(r.best = best_path(r.ckpt)))
+        return cli_error(EXIT_FAILURE_RUN, "out of memory");
+    int st;
+    signals_train_begin();
+    if ((rc = check_files(c, &r)) >= 0)
+        goto out;
+    if ((st = load(c, &r)) != CNN_OK) {
+        rc = cli_fail(st);
         goto out;
     }
     /* A resumed log is cut back to the checkpoint: only once the
        checkpoint is known to fit this data set and batch. */
-    if ((st = cnn_train_state_check(state, m, train, cfg.batch)) != CNN_OK)
-        goto fail;
     if (c->log) {
         cnn_train_state_info info;
-        cnn_train_state_info_get(state, &info);
-        r.log = metrics_open(c->log, c->resume ? info.steps : -1);
-        if (!r.log) {
+        cnn_train_state_info_get(r.state, &info);
+        if (!(r.log = metrics_open(c->log, c->resume ? info.steps : -1))) {
             rc = EXIT_FAILURE_RUN;
             goto out;
         }
     }
-    cfg.validation = val;
-    cfg.max_steps = c->steps;
-    cfg.state = state;
-    cfg.progress = on_progress;
-    cfg.user = &r;
-    cfg.cancel = &cancel_flag;
-    if (r.ckpt) {
-        cfg.checkpoint = on_checkpoint;
-        if (c->checkpoint_in_epochs)
-            cfg.checkpoint_epochs = (int)(c->checkpoint_every > 1000000 ? 1000000
-                                                                         : c->checkpoint_every);
-        else
-            cfg.checkpoint_steps = c->checkpoint_every;
-    }
-
-    char desc[160];
-    int threads;
-    cnn_threads_describe(cfg.threads, &threads, desc, sizeof desc);
-    if (!c->quiet)
-        fprintf(stderr, "cnn: %s, %zu parameters, %s kernels; %d images %dx%dx%d; %s\n",
-                cnn_model_spec(m), cnn_model_param_count(m), cnn_model_isa(m), train->count,
-                train->height, train->width, train->channels, desc);
-    install_handlers();
-    cnn_train_result res;
-    st = cnn_train(m, train, &cfg, &res);
-    restore_handlers();
-    /* Stopped by a signal or by a failed log write (its message is
-       printed): the work so far goes into a checkpoint. */
-    if (st == CNN_ERR_CANCELLED || (r.failed && st == CNN_OK)) {
-        const char *path = r.ckpt ? r.ckpt : "cnn-interrupted.ckpt";
-        int sig = signal_seen ? signal_seen : SIGINT;
-        cnn_train_state_info info;
-        cnn_train_state_info_get(state, &info);
-        if (r.last_ckpt_step != info.steps &&
-            (st = cnn_checkpoint_save(m, state, path)) != CNN_OK)
-            goto fail;
-        if (r.failed)
-            fprintf(stderr, "cnn: stopped after step %ld, the log could not be written; "
-                    "checkpoint in %s\n", info.steps, path);
-        else
-            fprintf(stderr, "\ncnn: stopped by %s after step %ld; checkpoint in %s\n",
-                    sig == SIGTERM ? "SIGTERM" : "SIGINT", info.steps, path);
-        print_resume(c, path);
-        rc = r.failed ? EXIT_FAILURE_RUN : 128 + sig;
-        goto out;
-    }
-    if (st != CNN_OK) {
-        if (st == CNN_ERR_NONFINITE && r.last_ckpt_step >= 0) {
-            fprintf(stderr, "cnn: %s; the last good checkpoint is %s (step %ld)\n",
-                    cnn_last_error(), r.ckpt, r.last_ckpt_step);
-            rc = EXIT_FAILURE_RUN;
-            goto out;
-        }
-        goto fail;
-    }
-    if (!res.bound && threads > 1 && !c->quiet)
-        fprintf(stderr, "cnn: warning: threads are not bound to cores (%s)\n", res.binding);
-    if (!c->quiet && res.steps)
-        fprintf(stderr, "cnn: trained %ld steps in %.1f s (%.0f images/s)\n", res.steps,
-                res.seconds, (double)res.steps * cfg.batch / (res.seconds > 0 ? res.seconds : 1));
-    if (r.ckpt && res.steps) {
-        cnn_train_state_info info;
-        cnn_train_state_info_get(state, &info);
-        if (r.last_ckpt_step != info.steps &&
-            (st = cnn_checkpoint_save(m, state, r.ckpt)) != CNN_OK)
-            goto fail;
-        if (!c->quiet)
-            fprintf(stderr, "cnn: checkpoint in %s%s%s\n", r.ckpt,
-                    r.best ? ", best by test accuracy in " : "", r.best ? r.best : "");
-    }
-    if (c->save) {
-        if ((st = cnn_model_save(m, c->save)) != CNN_OK)
-            goto fail;
-        if (!c->quiet)
-            fprintf(stderr, "cnn: weights saved to %s\n", c->save);
-    }
-    cnn_eval_result er;
-    if ((st = cli_evaluate(c, m, &er)) != CNN_OK)
-        goto fail;
-    cli_print_eval(&er);
-    if (c->confusion) {
-        char title[1024];
-        snprintf(title, sizeof title, "Confusion matrix \xe2\x80\x94 %s, test accuracy %.2f%%",
-                 cli_model_name(m), 100 * er.accuracy);
-        if (confusion_write(c->confusion, &er, title) != 0)
-            rc = EXIT_FAILURE_RUN;
-        else if (!c->quiet)
-            fprintf(stderr, "cnn: confusion matrix drawn in %s\n", c->confusion);
-    }
-    cnn_eval_result_free(&er);
-    goto out;
-fail:
-    rc = cli_fail(st);
+    configure(c, &r);
+    rc = train_and_finish(c, &r);
 out:
     if (r.log && metrics_close(r.log) != 0 && rc == EXIT_OK)
         rc = EXIT_FAILURE_RUN;
+    signals_train_end();
     free(r.best);
-    cnn_train_state_free(state);
-    cnn_model_free(m);
-    cnn_dataset_free(train);
-    cnn_dataset_free(val);
+    cnn_train_state_free(r.state);
+    cnn_model_free(r.m);
+    cnn_dataset_free(r.train);
+    cnn_dataset_free(r.test);
     return rc;
 }
 

@@ -2,8 +2,6 @@
 # Sourced by tests/bad-inputs.sh, which defines check, the file makers and
 # the good material ($T/good, $W, $C, $TRAIN, $SAVE).
 
-pgm() { printf 'P5\n%s %s\n255\n' "$2" "$3" >"$1"; head -c "${4:-$(($2 * $3))}" /dev/zero >>"$1"; }
-png_sig() { printf '\211PNG\r\n\032\n'; }
 img() { check "$1" 1 predict --load "$W" "$2"; } # NAME FILE: predict on one image
 img image-missing "$T/none.pgm"
 img image-is-a-directory "$T/good"
