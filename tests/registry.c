@@ -8,6 +8,6 @@
 const test_table all_tests[] = {
     GROUP(kernels), GROUP(data),    GROUP(weights),
     GROUP(model), GROUP(gradient), GROUP(trainer), GROUP(cli),
-    GROUP(outputs), GROUP(predict), GROUP(checkpoint),
+    GROUP(outputs), GROUP(predict), GROUP(checkpoint), GROUP(files),
     {0, 0}, /* end */
 };

@@ -26,6 +26,7 @@ TEST_GROUP(cli)
 TEST_GROUP(outputs)
 TEST_GROUP(predict)
 TEST_GROUP(checkpoint)
+TEST_GROUP(files)
 #undef TEST_GROUP
 
 extern const test_table all_tests[];
