@@ -147,7 +147,8 @@ static void options_parsed_whole_and_named_as_typed(void)
         test_skip("./cnn not built");
         return;
     }
-    CHECK(cnn("train --data /nonexistent --checkpoint-every 000000000000000000000000000005garbagee") == 2,
+    CHECK(cnn("train --data /nonexistent --checkpoint-every "
+              "000000000000000000000000000005garbagee") == 2,
           "cut value accepted");
     CHECK_ONE_LINE_ERROR("'000000000000000000000000000005garbagee'");
     CHECK(cnn("train --data /nonexistent --checkpoint-every 5ee") == 2, "5ee accepted");
@@ -175,16 +176,25 @@ static void options_parsed_whole_and_named_as_typed(void)
     CHECK_ONE_LINE_ERROR("--quiet takes no value");
     CHECK(cnn("train --ep") == 2, "abbreviation without value");
     CHECK_ONE_LINE_ERROR("--epochs needs a value");
+    CHECK(cnn("-v") == 2, "-v as a command");
+    CHECK_ONE_LINE_ERROR("unknown option '-v'");
     CHECK(cnn("eval -o x") == 2, "-o on eval");
     CHECK_ONE_LINE_ERROR("does not take -o");
     /* --models: the bad item, not the first. */
     CHECK(cnn("compare --data /nonexistent --models logreg,bogus") == 2, "bad preset");
     CHECK_ONE_LINE_ERROR("cnn: --models: 'bogus' is not a preset");
-    char args[700];
-    snprintf(args, sizeof args, "compare --data %s --models 'logreg;bogus'",
-             write_idx_dir("models", 12, 0));
+    char args[3000];
+    const char *dir = write_idx_dir("models", 12, 0);
+    snprintf(args, sizeof args, "compare --data %s --models 'logreg;bogus'", dir);
     CHECK(cnn(args) == 2, "bad spec item");
     CHECK_ONE_LINE_ERROR("cnn: --models: 'bogus': ");
+    /* A list longer than any buffer: still split into presets. */
+    int len = snprintf(args, sizeof args, "compare --data %s --models ", dir);
+    for (int i = 0; i < 200; i++)
+        len += snprintf(args + len, sizeof args - (size_t)len, "logreg,");
+    snprintf(args + len, sizeof args - (size_t)len, "bogus");
+    CHECK(cnn(args) == 2, "long list");
+    CHECK_ONE_LINE_ERROR("cnn: --models: 'bogus' is not a preset");
 }
 
 /* --isa overrides $CNN_ISA; a bad $CNN_ISA alone is named, by every command

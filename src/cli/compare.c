@@ -70,6 +70,8 @@ static int count_presets(const char *list, char **other)
         if (next)
             *next++ = 0;
         s = trim(s);
+        if (!*s)
+            continue; /* an empty item, refused when the list is split */
         if (is_preset(s))
             presets++;
         else if (!*other && !(*other = strdup(s))) {
@@ -83,23 +85,21 @@ static int count_presets(const char *list, char **other)
 
 /* Split buf (a writable copy of --models) into items; the separator is ';'
    when there is one, else ',' when an item is a preset (then all must be),
-   else the whole list is one spec.  Returns the count, or -1 (message
-   printed). */
+   else the whole list is one spec.  Returns the count, or minus the exit
+   code (message printed). */
 static int split_models(char *buf, char **items)
 {
     char sep = strchr(buf, ';') ? ';' : ',';
     if (sep == ',') {
         char *other;
         int presets = count_presets(buf, &other);
-        if (presets < 0) {
-            cli_error(EXIT_FAILURE_RUN, "out of memory");
-            return -1;
-        }
+        if (presets < 0)
+            return -cli_error(EXIT_FAILURE_RUN, "out of memory");
         if (presets > 0 && other) {
             cli_error(EXIT_USAGE, "--models: '%s' is not a preset (logreg, seed, seed-dense; "
                                   "separate specs with ';')", other);
             free(other);
-            return -1;
+            return -EXIT_USAGE;
         }
         free(other);
         if (presets == 0)
@@ -112,13 +112,11 @@ static int split_models(char *buf, char **items)
             *next++ = 0;
         s = trim(s);
         if (!*s) {
-            cli_error(EXIT_USAGE, "--models: empty item (separate presets with ',', "
-                                  "specs with ';')");
-            return -1;
+            return -cli_error(EXIT_USAGE, "--models: empty item (separate presets with ',', "
+                                          "specs with ';')");
         }
         if (n == MAX_MODELS) {
-            cli_error(EXIT_USAGE, "--models: more than %d models", MAX_MODELS);
-            return -1;
+            return -cli_error(EXIT_USAGE, "--models: more than %d models", MAX_MODELS);
         }
         items[n++] = s;
     }
@@ -201,7 +199,7 @@ static int run(const cli *c)
     int n = split_models(buf, items);
     if (n < 0) {
         free(buf);
-        return EXIT_USAGE;
+        return -n;
     }
     row rows[MAX_MODELS];
     memset(rows, 0, sizeof rows);

@@ -334,7 +334,8 @@ static int run(int argc, char **argv)
         if (!strcmp(argv[1], commands[i]->name))
             cmd = commands[i];
     if (!cmd)
-        return cli_error(EXIT_USAGE, "unknown command '%s' (see cnn --help)", argv[1]);
+        return cli_error(EXIT_USAGE, "unknown %s '%s' (see cnn --help)",
+                         argv[1][0] == '-' ? "option" : "command", argv[1]);
     char *args[CLI_MAX_ARGS];
     cli c = {.command = cmd->name, .data = "data/mnist", .model = "seed", .epochs = 3,
              .batch = 32, .shuffle = 1, .lr = 0.001f, .seed = 1151998,

@@ -38,6 +38,9 @@ check isa-option-bad-before-data 2 eval --data "$T/missing" --load "$W" --isa bo
 check models-bad-preset 2 compare --data "$T/good" --models logreg,bogus --quiet
 check models-spec-among-presets 2 compare --data "$T/good" --models "logreg,conv3x3:8,relu" --quiet
 check models-bad-spec-item 2 compare --data "$T/good" --models "logreg;bogus" --quiet
+long=$(printf 'logreg,%.0s' $(seq 200))bogus # past the 1 KiB once copied to a buffer
+check models-long-list-bad-item 2 compare --data "$T/good" --models "$long" --quiet
+check models-empty-item 2 compare --data "$T/good" --models "logreg,,seed" --quiet
 
 # --- "--" ends the options; refused options are named as typed
 check dashdash-plot-missing 1 plot -- "$T/missing.csv"
@@ -50,6 +53,7 @@ check short-not-for-command 2 eval --load "$W" -o "$OUT/x"
 check long-ambiguous 2 train --check "$OUT/c.ckpt" --save "$SAVE"
 check long-flag-with-value 2 train --quiet=yes --save "$SAVE"
 check long-abbreviation-needs-value 2 train --save "$SAVE" --ep
+check option-before-command 2 -q train --save "$SAVE"
 
 # --- write errors on stdout
 STDOUT=/dev/full; check stdout-full-eval 1 eval --data "$T/good" --load "$W"
