@@ -138,6 +138,15 @@ void cnn_model_free(cnn_model *m);
  */
 int cnn_model_set_isa(cnn_model *m, const char *isa);
 
+/**
+ * Check a kernel set before any model is made: a name as for
+ * cnn_model_set_isa, or NULL for the default ($CNN_ISA when set, whose
+ * message then names CNN_ISA).
+ * @return CNN_OK; CNN_ERR_ARG for an unknown name; CNN_ERR_UNSUPPORTED when
+ *         the set is not in this build or the CPU lacks it
+ */
+int cnn_isa_check(const char *isa);
+
 /** @return the name of the kernel set the model runs on */
 const char *cnn_model_isa(const cnn_model *m);
 

@@ -16,7 +16,14 @@ the program.
 
 Results go to standard output; progress, warnings and errors to standard
 error.  Every error is one line starting with `cnn: `.  Long options follow
-GNU getopt_long (`--opt VALUE` or `--opt=VALUE`, unambiguous prefixes).
+GNU getopt_long (`--opt VALUE` or `--opt=VALUE`, unambiguous prefixes);
+`--` ends the options, and what follows it is an argument.  A value is taken
+whole: `--checkpoint-every 5x` or `--input '28x 28x1'` is refused.  `--isa`
+overrides `$CNN_ISA`; without it, a `$CNN_ISA` that names no usable kernel
+set is an error naming `CNN_ISA` (exit 2 for an unknown name, 1 for a set
+this build or CPU lacks), in `cnn info` too.  Results that cannot be written
+to standard output (a full disk, a closed descriptor) fail the command with
+exit 1 and a `cnn: stdout: write failed` line.
 
 ## Exit status
 

@@ -97,9 +97,28 @@ const cnn_kernel_table *cnn_kernels_by_name(const char *isa, int *status)
 const cnn_kernel_table *cnn_kernels_default(int *status)
 {
     const char *env = getenv("CNN_ISA");
-    if (status)
-        *status = CNN_OK;
-    if (env && *env)
-        return cnn_kernels_by_name(env, status);
-    return cnn_kernels_best();
+    int dummy;
+    if (!status)
+        status = &dummy;
+    *status = CNN_OK;
+    if (!env || !*env)
+        return cnn_kernels_best();
+    const cnn_kernel_table *t = cnn_kernels_by_name(env, status);
+    if (!t) {
+        /* Name the variable: the user may not know it is set. */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", cnn_last_error());
+        *status = cnn_fail(*status, "CNN_ISA: %s", msg);
+    }
+    return t;
+}
+
+int cnn_isa_check(const char *isa)
+{
+    int st;
+    if (isa)
+        cnn_kernels_by_name(isa, &st);
+    else
+        cnn_kernels_default(&st);
+    return st;
 }

@@ -139,6 +139,159 @@ static void save_load_eval_round_trip(void)
     CHECK_ONE_LINE_ERROR("/nonexistent/w.st");
 }
 
+/* The options of one part of the run: values parsed whole, "--" ending
+   the options, refused options and --models items named as typed. */
+static void options_parsed_whole_and_named_as_typed(void)
+{
+    if (test_cnn("--version") == -1) {
+        test_skip("./cnn not built");
+        return;
+    }
+    CHECK(cnn("train --data /nonexistent --checkpoint-every "
+              "000000000000000000000000000005garbagee") == 2,
+          "cut value accepted");
+    CHECK_ONE_LINE_ERROR("'000000000000000000000000000005garbagee'");
+    CHECK(cnn("train --data /nonexistent --checkpoint-every 5ee") == 2, "5ee accepted");
+    CHECK(cnn("train --data /nonexistent --checkpoint-every '5e '") == 2, "'5e ' accepted");
+    CHECK(cnn("summary --model logreg --input 4294967324x28x1") == 2, "wrapped shape accepted");
+    CHECK_ONE_LINE_ERROR("4294967324x28x1");
+    CHECK(cnn("summary --model logreg --input 6x7x2") == 0 &&
+              strstr(out_text, "Total params: 850"),
+          "6x7x2: %s", out_text);
+    /* "--" ends the options: what follows is an argument, even "-o". */
+    CHECK(cnn("plot -- /nonexistent/log.csv") == 1, "plot --");
+    CHECK_ONE_LINE_ERROR("/nonexistent/log.csv");
+    CHECK(cnn("predict --load /nonexistent/w -- x.pgm") == 1, "predict --");
+    CHECK_ONE_LINE_ERROR("/nonexistent/w");
+    CHECK(cnn("plot -- log.csv -o x.svg") == 2, "option after --");
+    CHECK_ONE_LINE_ERROR("unexpected argument '-o'");
+    /* Refused options, named as typed. */
+    CHECK(cnn("plot log.csv -qo x.svg") == 2, "bundled unknown");
+    CHECK_ONE_LINE_ERROR("unknown option '-q'");
+    CHECK(!strstr(err_text, "log.csv"), "blames the argument: %s", err_text);
+    CHECK(cnn("train --check x") == 2 && strstr(err_text, "ambiguous"), "ambiguous: %s",
+          err_text);
+    CHECK_ONE_LINE_ERROR("--checkpoint-every");
+    CHECK(cnn("train --quiet=yes") == 2, "flag with a value");
+    CHECK_ONE_LINE_ERROR("--quiet takes no value");
+    CHECK(cnn("train --ep") == 2, "abbreviation without value");
+    CHECK_ONE_LINE_ERROR("--epochs needs a value");
+    CHECK(cnn("-v") == 2, "-v as a command");
+    CHECK_ONE_LINE_ERROR("unknown option '-v'");
+    CHECK(cnn("eval -o x") == 2, "-o on eval");
+    CHECK_ONE_LINE_ERROR("does not take -o");
+    /* --models: the bad item, not the first. */
+    CHECK(cnn("compare --data /nonexistent --models logreg,bogus") == 2, "bad preset");
+    CHECK_ONE_LINE_ERROR("cnn: --models: 'bogus' is not a preset");
+    char args[3000];
+    const char *dir = write_idx_dir("models", 12, 0);
+    snprintf(args, sizeof args, "compare --data %s --models 'logreg;bogus'", dir);
+    CHECK(cnn(args) == 2, "bad spec item");
+    CHECK_ONE_LINE_ERROR("cnn: --models: 'bogus': ");
+    /* A list longer than any buffer: still split into presets. */
+    int len = snprintf(args, sizeof args, "compare --data %s --models ", dir);
+    for (int i = 0; i < 200; i++)
+        len += snprintf(args + len, sizeof args - (size_t)len, "logreg,");
+    snprintf(args + len, sizeof args - (size_t)len, "bogus");
+    CHECK(cnn(args) == 2, "long list");
+    CHECK_ONE_LINE_ERROR("cnn: --models: 'bogus' is not a preset");
+}
+
+/* --isa overrides $CNN_ISA; a bad $CNN_ISA alone is named, by every command
+   that runs kernels and by info. */
+static void isa_option_overrides_environment(void)
+{
+    if (test_cnn("--version") == -1) {
+        test_skip("./cnn not built");
+        return;
+    }
+    const char *dir = write_idx_dir("isa", 12, 0);
+    char args[1200], w[600];
+    snprintf(w, sizeof w, "%s/isa.safetensors", test_tmpdir());
+    snprintf(args, sizeof args, "train --data %s --model logreg --epochs 0 --save %s --quiet",
+             dir, w);
+    CHECK(cnn(args) == 0, "save: %s", err_text);
+    setenv("CNN_ISA", "bogus", 1);
+    CHECK(cnn("summary --model logreg --isa scalar") == 0, "--isa scalar: %s", err_text);
+    snprintf(args, sizeof args, "train --data %s --model logreg --epochs 1 --quiet --isa ref",
+             dir);
+    CHECK(cnn(args) == 0, "train --isa ref: %s", err_text);
+    CHECK(cnn("summary --model logreg") == 2, "summary with a bad CNN_ISA");
+    CHECK_ONE_LINE_ERROR("CNN_ISA");
+    snprintf(args, sizeof args, "eval --data %s --load %s", dir, w);
+    CHECK(cnn(args) == 2, "eval with a bad CNN_ISA");
+    CHECK_ONE_LINE_ERROR("CNN_ISA");
+    CHECK(!strstr(err_text, "spec"), "blames the spec: %s", err_text);
+    CHECK(cnn("info") == 2 && strstr(out_text, "topology:"), "info: %s", out_text);
+    CHECK_ONE_LINE_ERROR("CNN_ISA: unknown ISA 'bogus'");
+    CHECK(cnn("summary --model logreg --isa avx9") == 2, "bad --isa");
+    CHECK_ONE_LINE_ERROR("--isa: unknown ISA 'avx9'");
+    unsetenv("CNN_ISA");
+}
+
+/* Run a shell command line (stderr into err_text); its exit code. */
+static int shell(const char *line)
+{
+    char cmd[1600], err[512];
+    snprintf(err, sizeof err, "%s/shell.err", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s 2>%s </dev/null", line, err);
+    int status = system(cmd);
+    FILE *f = fopen(err, "rb");
+    size_t n = f ? fread(err_text, 1, sizeof err_text - 1, f) : 0;
+    err_text[n] = 0;
+    if (f)
+        fclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+}
+
+/* Results that do not reach stdout (a full device, a closed descriptor)
+   fail the command with one line; a closed stdout that nothing is printed
+   to is harmless. */
+static void stdout_write_errors_fail(void)
+{
+    const char *bin = getenv("CNN_BIN");
+    bin = bin && *bin ? bin : "./cnn";
+    if (access(bin, X_OK) != 0 || access("/dev/full", W_OK) != 0) {
+        test_skip("./cnn not built or no /dev/full");
+        return;
+    }
+    const char *dir = write_idx_dir("stdout", 12, 0);
+    char line[1400], w[600], img[64 + 16];
+    snprintf(w, sizeof w, "%s/stdout.safetensors", test_tmpdir());
+    snprintf(line, sizeof line, "train --data %s --model logreg --epochs 0 --save %s --quiet",
+             dir, w);
+    CHECK(cnn(line) == 0, "save: %s", err_text);
+    snprintf(line, sizeof line, "%s eval --data %s --load %s >/dev/full", bin, dir, w);
+    CHECK(shell(line) == 1, "eval >/dev/full");
+    CHECK_ONE_LINE_ERROR("cnn: stdout: write failed: No space left on device");
+    snprintf(line, sizeof line, "%s eval --data %s --load %s >&-", bin, dir, w);
+    CHECK(shell(line) == 1, "eval >&-");
+    CHECK_ONE_LINE_ERROR("cnn: stdout: write failed: Bad file descriptor");
+    snprintf(line, sizeof line, "%s summary --model logreg >&-", bin);
+    CHECK(shell(line) == 1, "summary >&-");
+    CHECK_ONE_LINE_ERROR("cnn: stdout: write failed");
+    const char *helps[] = {"--help", "--version", "train --help", "info", "compare -h"};
+    for (size_t i = 0; i < sizeof helps / sizeof *helps; i++) {
+        snprintf(line, sizeof line, "%s %s >/dev/full", bin, helps[i]);
+        CHECK(shell(line) == 1, "%s >/dev/full", helps[i]);
+        CHECK_ONE_LINE_ERROR("cnn: stdout: write failed: No space left on device");
+    }
+    /* Nothing printed: a closed stdout (and stdin) is no error, and the
+       result file gets its content. */
+    memset(img, 0, sizeof img);
+    memcpy(img, "P5\n8 8\n255\n", 11);
+    const char *pgm = test_write_file("stdout.pgm", img, 11 + 64);
+    char out[600];
+    snprintf(out, sizeof out, "%s/stdout.txt", test_tmpdir());
+    snprintf(line, sizeof line, "%s predict --load %s %s -o %s >&- <&-", bin, w, pgm, out);
+    CHECK(shell(line) == 0 && !*err_text, "predict -o with stdout closed: %s", err_text);
+    FILE *f = fopen(out, "r");
+    char got[256] = "";
+    CHECK(f && fgets(got, sizeof got, f) && strstr(got, "stdout.pgm"), "predictions: '%s'", got);
+    if (f)
+        fclose(f);
+}
+
 /* docs/cli.md is generated from the --help texts and must match them. */
 static void manual_matches_help(void)
 {
@@ -156,4 +309,7 @@ static void manual_matches_help(void)
 
 TEST_TABLE(cli, {"manual_matches_help", manual_matches_help}, {"summary_shows_parameter_counts", summary_shows_parameter_counts},
            {"bad_input_gets_one_line_and_nonzero_exit", bad_input_gets_one_line_and_nonzero_exit},
-           {"save_load_eval_round_trip", save_load_eval_round_trip})
+           {"save_load_eval_round_trip", save_load_eval_round_trip},
+           {"options_parsed_whole_and_named_as_typed", options_parsed_whole_and_named_as_typed},
+           {"isa_option_overrides_environment", isa_option_overrides_environment},
+           {"stdout_write_errors_fail", stdout_write_errors_fail})

@@ -55,26 +55,54 @@ static char *trim(char *s)
     return s;
 }
 
+/* How many of the comma-separated items of list are presets, and the
+   first that is not (in *other, a copy the caller frees); -1 when out of
+   memory. */
+static int count_presets(const char *list, char **other)
+{
+    char *copy = strdup(list);
+    *other = NULL;
+    if (!copy)
+        return -1;
+    int presets = 0;
+    for (char *s = copy, *next; s; s = next) {
+        next = strchr(s, ',');
+        if (next)
+            *next++ = 0;
+        s = trim(s);
+        if (!*s)
+            continue; /* an empty item, refused when the list is split */
+        if (is_preset(s))
+            presets++;
+        else if (!*other && !(*other = strdup(s))) {
+            presets = -1;
+            break;
+        }
+    }
+    free(copy);
+    return presets;
+}
+
 /* Split buf (a writable copy of --models) into items; the separator is ';'
-   when there is one, else ',' when every item is a preset, else the whole
-   list is one spec.  Returns the count, or -1 (usage message printed). */
+   when there is one, else ',' when an item is a preset (then all must be),
+   else the whole list is one spec.  Returns the count, or minus the exit
+   code (message printed). */
 static int split_models(char *buf, char **items)
 {
     char sep = strchr(buf, ';') ? ';' : ',';
     if (sep == ',') {
-        /* Presets only?  Check on a scratch copy. */
-        char scratch[1024];
-        int all_presets = strlen(buf) < sizeof scratch;
-        if (all_presets) {
-            strcpy(scratch, buf);
-            for (char *s = scratch, *next; s && all_presets; s = next) {
-                next = strchr(s, ',');
-                if (next)
-                    *next++ = 0;
-                all_presets = is_preset(trim(s));
-            }
+        char *other;
+        int presets = count_presets(buf, &other);
+        if (presets < 0)
+            return -cli_error(EXIT_FAILURE_RUN, "out of memory");
+        if (presets > 0 && other) {
+            cli_error(EXIT_USAGE, "--models: '%s' is not a preset (logreg, seed, seed-dense; "
+                                  "separate specs with ';')", other);
+            free(other);
+            return -EXIT_USAGE;
         }
-        if (!all_presets)
+        free(other);
+        if (presets == 0)
             sep = 0; /* one spec */
     }
     int n = 0;
@@ -84,13 +112,11 @@ static int split_models(char *buf, char **items)
             *next++ = 0;
         s = trim(s);
         if (!*s) {
-            cli_error(EXIT_USAGE, "--models: empty item (separate presets with ',', "
-                                  "specs with ';')");
-            return -1;
+            return -cli_error(EXIT_USAGE, "--models: empty item (separate presets with ',', "
+                                          "specs with ';')");
         }
         if (n == MAX_MODELS) {
-            cli_error(EXIT_USAGE, "--models: more than %d models", MAX_MODELS);
-            return -1;
+            return -cli_error(EXIT_USAGE, "--models: more than %d models", MAX_MODELS);
         }
         items[n++] = s;
     }
@@ -129,6 +155,17 @@ static int train_one(const cli *c, row *r, const cnn_dataset *train, const cnn_d
     return CNN_OK;
 }
 
+/* A model of the list could not be built: the error, naming the item
+   when the list has several. */
+static int model_failed(int st, const char *item, int n)
+{
+    if (n == 1 || (st != CNN_ERR_SPEC && st != CNN_ERR_ARG))
+        return cli_fail(st);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", cnn_last_error());
+    return cli_error(EXIT_USAGE, "--models: '%s': %s", item, msg);
+}
+
 static void print_table(const row *rows, int n)
 {
     int w = (int)strlen("model");
@@ -162,7 +199,7 @@ static int run(const cli *c)
     int n = split_models(buf, items);
     if (n < 0) {
         free(buf);
-        return EXIT_USAGE;
+        return -n;
     }
     row rows[MAX_MODELS];
     memset(rows, 0, sizeof rows);
@@ -170,19 +207,22 @@ static int run(const cli *c)
     int rc = EXIT_OK, st = cnn_dataset_load_dir(c->data, "train", 0, &train);
     if (st == CNN_OK)
         st = cnn_dataset_load_dir(c->data, "test", 0, &test);
+    if (st != CNN_OK) {
+        rc = cli_fail(st);
+        goto out;
+    }
     /* Every model is built before any is trained: a bad spec fails at once. */
-    for (int i = 0; i < n && st == CNN_OK; i++) {
+    for (int i = 0; i < n; i++) {
         rows[i].name = items[i];
         st = cnn_model_create(items[i], train->height, train->width, train->channels, 0,
                               &rows[i].m);
         if (st == CNN_OK && c->isa)
             st = cnn_model_set_isa(rows[i].m, c->isa);
-        if (st == CNN_OK)
-            rows[i].params = cnn_model_param_count(rows[i].m);
-    }
-    if (st != CNN_OK) {
-        rc = cli_fail(st);
-        goto out;
+        if (st != CNN_OK) {
+            rc = model_failed(st, items[i], n);
+            goto out;
+        }
+        rows[i].params = cnn_model_param_count(rows[i].m);
     }
     for (int i = 0; i < n; i++) {
         int classes = cnn_model_classes(rows[i].m);
@@ -221,9 +261,7 @@ static int run(const cli *c)
         if (!c->quiet)
             fprintf(stderr, "%.1f s, test accuracy %.4f\n", rows[i].seconds, rows[i].accuracy);
     }
-    print_table(rows, n);
-    if (fflush(stdout) != 0)
-        rc = cli_error(EXIT_FAILURE_RUN, "stdout: write error");
+    print_table(rows, n); /* main checks that stdout took it */
 out:
     for (int i = 0; i < n; i++)
         cnn_model_free(rows[i].m);

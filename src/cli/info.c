@@ -1,6 +1,7 @@
 /*
  * info.c — `cnn info`: the CPU, its SIMD features, the kernel sets usable
- * here and the one chosen, and the hwloc topology.
+ * here and the one chosen, and the hwloc topology.  A $CNN_ISA naming no
+ * usable set is reported after the rest and fails the command.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,10 @@ static int run(const cli *c)
     cnn_info(buf, len + 1);
     fputs(buf, stdout);
     free(buf);
-    return EXIT_OK;
+    /* The report shows a bad $CNN_ISA on its "chosen" line; it is an
+       error all the same, as for every other command. */
+    int st = cnn_isa_check(NULL);
+    return st == CNN_OK ? EXIT_OK : cli_fail(st);
 }
 
 const cli_command cmd_info = {

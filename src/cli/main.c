@@ -8,10 +8,13 @@
  * error), 2 bad usage, 130 / 143 training stopped by SIGINT / SIGTERM (a
  * checkpoint was written).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -101,31 +104,19 @@ static void print_command_help(const cli_command *cmd)
     printf("  %-24s%s\n", "--help", "this text");
 }
 
-/* The checkpoint interval: "500" steps or "2e" epochs. */
+/* The checkpoint interval: "500" steps or "2e" epochs, the whole value. */
 static int parse_every(const char *s, cli *c)
 {
-    char buf[32];
-    size_t n = strlen(s);
-    int epochs = n > 0 && s[n - 1] == 'e';
-    if (n >= sizeof buf)
-        n = sizeof buf - 1;
-    memcpy(buf, s, n - (size_t)epochs);
-    buf[n - (size_t)epochs] = 0;
-    if (!opt_long("--checkpoint-every", epochs ? buf : s, 1, 1L << 40, &c->checkpoint_every))
-        return 0;
-    c->checkpoint_in_epochs = epochs;
-    return 1;
+    return opt_long_unit("--checkpoint-every", s, 'e', 1, 1L << 40, &c->checkpoint_every,
+                         &c->checkpoint_in_epochs);
 }
 
 static int parse_shape(const char *s, cli *c)
 {
-    char tail;
-    if (sscanf(s, "%dx%dx%d%c", &c->in_h, &c->in_w, &c->in_c, &tail) != 3 || c->in_h < 1 ||
-        c->in_w < 1 || c->in_c < 1 || c->in_h > 4096 || c->in_w > 4096 || c->in_c > 4096) {
-        fprintf(stderr, "cnn: --input: expected HxWxC such as 28x28x1 (each 1 to 4096), "
-                        "got '%s'\n", s);
+    int dims[3];
+    if (!opt_shape("--input", s, 4096, dims))
         return 0;
-    }
+    c->in_h = dims[0], c->in_w = dims[1], c->in_c = dims[2];
     return 1;
 }
 
@@ -161,6 +152,56 @@ static int take(cli *c, int o, const char *v)
     return 0;
 }
 
+/* An option's long name; OPT_COUNT stands for --help. */
+static const char *long_name(int o)
+{
+    return o == OPT_COUNT ? "help" : option_help[o].name;
+}
+
+/* The message for an element getopt refused ('?'), named as typed: an
+   unknown short option alone ("-q" of "-qo"); a long option that is
+   unknown, an abbreviation of several, or a flag given a value. */
+static int refused(const cli_command *cmd, const char *arg, int short_opt)
+{
+    if (arg[1] != '-') {
+        if (short_opt > ' ' && short_opt < 0x7f)
+            return cli_error(EXIT_USAGE, "unknown option '-%c' (see cnn %s --help)", short_opt,
+                             cmd->name);
+        return cli_error(EXIT_USAGE, "unknown option in '%s' (see cnn %s --help)", arg,
+                         cmd->name);
+    }
+    const char *name = arg + 2;
+    int n = (int)strcspn(name, "="), count = 0, exact = -1, first = -1, second = -1;
+    for (int o = 0; o <= OPT_COUNT; o++) {
+        if (strncmp(long_name(o), name, (size_t)n) != 0)
+            continue;
+        if (long_name(o)[n] == 0)
+            exact = o;
+        second = count++ == 1 ? o : second;
+        first = first < 0 ? o : first;
+    }
+    int o = exact >= 0 ? exact : count == 1 ? first : -1;
+    if (o >= 0 && name[n] == '=')
+        return cli_error(EXIT_USAGE, "option --%s takes no value, got '%s'", long_name(o), arg);
+    if (o < 0 && count > 1)
+        return cli_error(EXIT_USAGE, "option '--%.*s' is ambiguous: --%s, --%s%s (see cnn %s "
+                         "--help)", n, name, long_name(first), long_name(second),
+                         count > 2 ? ", ..." : "", cmd->name);
+    return cli_error(EXIT_USAGE, "unknown option '--%.*s' (see cnn %s --help)", n, name,
+                     cmd->name);
+}
+
+/* One more positional argument; 0 when there are too many (message printed). */
+static int positional(cli *c, char *arg)
+{
+    if (c->nargs == CLI_MAX_ARGS) {
+        cli_error(EXIT_USAGE, "more than %d arguments", CLI_MAX_ARGS);
+        return 0;
+    }
+    c->args[c->nargs++] = arg;
+    return 1;
+}
+
 /* Parse argv[2..] for cmd; returns -1 to go on, else an exit code. */
 static int parse(int argc, char **argv, const cli_command *cmd, cli *c)
 {
@@ -175,29 +216,40 @@ static int parse(int argc, char **argv, const cli_command *cmd, cli *c)
     opts[n] = (struct option){0, 0, 0, 0};
     opterr = 0;
     optind = 2;
-    int v;
     /* "+": stop at the first positional so that e.g. "-" is an argument;
        options may still follow the positionals (handled below). */
-    while ((v = getopt_long(argc, argv, "+:o:h", opts, NULL)) != -1 || optind < argc) {
-        if (v == -1) { /* a positional argument */
-            if (c->nargs == CLI_MAX_ARGS)
-                return cli_error(EXIT_USAGE, "more than %d arguments", CLI_MAX_ARGS);
-            c->args[c->nargs++] = argv[optind++];
+    while (optind < argc) {
+        /* "--" ends the options.  getopt never sees it: after one it moves
+           optind back to the first positional it passed over. */
+        if (!strcmp(argv[optind], "--")) {
+            while (++optind < argc)
+                if (!positional(c, argv[optind]))
+                    return EXIT_USAGE;
+            break;
+        }
+        int at = optind; /* the element getopt reads from (also within "-xy") */
+        int v = getopt_long(argc, argv, "+:o:h", opts, NULL);
+        if (v == -1) { /* a positional argument, or the end */
+            if (optind < argc && !positional(c, argv[optind++]))
+                return EXIT_USAGE;
             continue;
         }
         if (v == O_HELP || v == 'h') {
             print_command_help(cmd);
             return EXIT_OK;
         }
-        if (v == ':')
-            return cli_error(EXIT_USAGE, "option %s needs a value", argv[optind - 1]);
+        if (v == ':') {
+            if (optopt == 'o')
+                return cli_error(EXIT_USAGE, "option -o needs a value");
+            return cli_error(EXIT_USAGE, "option --%s needs a value", long_name(optopt - 1));
+        }
         if (v == '?')
-            return cli_error(EXIT_USAGE, "unknown option '%s' (see cnn %s --help)",
-                             argv[optind - 1], cmd->name);
+            return refused(cmd, argv[at], optopt);
         int o = v == 'o' ? OPT_OUTPUT : v - 1;
         if (!(cmd->options & OPTBIT(o)))
-            return cli_error(EXIT_USAGE, "cnn %s does not take --%s (see cnn %s --help)",
-                             cmd->name, option_help[o].name, cmd->name);
+            return cli_error(EXIT_USAGE, "cnn %s does not take %s%s (see cnn %s --help)",
+                             cmd->name, v == 'o' ? "-" : "--", v == 'o' ? "o" : long_name(o),
+                             cmd->name);
         c->set |= OPTBIT(o);
         if (!take(c, o, optarg))
             return EXIT_USAGE;
@@ -211,7 +263,62 @@ static int parse(int argc, char **argv, const cli_command *cmd, cli *c)
     return -1;
 }
 
-int main(int argc, char **argv)
+/* A standard descriptor closed at start (`cnn eval >&-`) would be taken by
+   the next file opened, which would then receive the results or the
+   errors.  Each gets /dev/null (or "/") opened read-only: reads see the
+   end, and writes fail with EBADF, so a closed stdout is reported. */
+static void fill_closed_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        int got = open("/dev/null", O_RDONLY);
+        if (got < 0)
+            got = open("/", O_RDONLY);
+        if (got >= 0 && got != fd) {
+            dup2(got, fd);
+            close(got);
+        }
+    }
+}
+
+/* The kernel set, checked before any work: --isa overrides $CNN_ISA (it
+   becomes the environment every model of the run is created in); without
+   it a bad $CNN_ISA is refused, naming it.  -1 to go on, else an exit code. */
+static int check_isa(const cli_command *cmd, const cli *c)
+{
+    if (!(cmd->options & OPTBIT(OPT_ISA)))
+        return -1;
+    int st = cnn_isa_check(c->isa);
+    if (st != CNN_OK && c->isa)
+        return cli_error(st == CNN_ERR_ARG ? EXIT_USAGE : EXIT_FAILURE_RUN, "--isa: %s",
+                         cnn_last_error());
+    if (st != CNN_OK)
+        return cli_fail(st);
+    if (c->isa && setenv("CNN_ISA", c->isa, 1) != 0)
+        return cli_error(EXIT_FAILURE_RUN, "--isa: %s", strerror(errno));
+    return -1;
+}
+
+/* Results on stdout must have arrived: flush and close it; a write error
+   makes a successful command fail (one that failed already said why, e.g.
+   predict and summary check their own output).  A write that failed
+   before the final flush left no reason behind: then none is given. */
+static int finish_stdout(int rc)
+{
+    errno = 0;
+    int failed = fflush(stdout) != 0 || ferror(stdout), err = failed ? errno : 0;
+    errno = 0;
+    if (fclose(stdout) != 0 && !failed)
+        failed = 1, err = errno;
+    if (!failed || rc != EXIT_OK)
+        return rc;
+    if (!err)
+        return cli_error(EXIT_FAILURE_RUN, "stdout: write failed");
+    return cli_error(EXIT_FAILURE_RUN, "stdout: write failed: %s", strerror(err));
+}
+
+static int run(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
@@ -227,14 +334,23 @@ int main(int argc, char **argv)
         if (!strcmp(argv[1], commands[i]->name))
             cmd = commands[i];
     if (!cmd)
-        return cli_error(EXIT_USAGE, "unknown command '%s' (see cnn --help)", argv[1]);
+        return cli_error(EXIT_USAGE, "unknown %s '%s' (see cnn --help)",
+                         argv[1][0] == '-' ? "option" : "command", argv[1]);
     char *args[CLI_MAX_ARGS];
     cli c = {.command = cmd->name, .data = "data/mnist", .model = "seed", .epochs = 3,
              .batch = 32, .shuffle = 1, .lr = 0.001f, .seed = 1151998,
              .in_h = 28, .in_w = 28, .in_c = 1, .checkpoint_every = 1,
              .checkpoint_in_epochs = 1, .args = args};
     int rc = parse(argc, argv, cmd, &c);
+    if (rc < 0)
+        rc = check_isa(cmd, &c);
     if (rc >= 0)
         return rc;
     return cmd->run(&c);
+}
+
+int main(int argc, char **argv)
+{
+    fill_closed_std_fds();
+    return finish_stdout(run(argc, argv));
 }

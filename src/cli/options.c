@@ -40,6 +40,53 @@ int opt_long(const char *opt, const char *s, long lo, long hi, long *out)
     return 1;
 }
 
+int opt_long_unit(const char *opt, const char *s, char unit, long lo, long hi, long *out,
+                  int *with_unit)
+{
+    char what[128], *end;
+    snprintf(what, sizeof what, "N or N%c with N an integer from %ld to %ld", unit, lo, hi);
+    if (!isdigit((unsigned char)*s) && *s != '-' && *s != '+')
+        return bad(opt, s, what);
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    int has = *end == unit && end > s;
+    if (end == s || errno || v < lo || v > hi || end[has] != 0)
+        return bad(opt, s, what);
+    *out = v;
+    *with_unit = has;
+    return 1;
+}
+
+/* A whole decimal number of at most max from *s, which is moved past it;
+   -1 when there is no digit or it is too large. */
+static long dimension(const char **s, long max)
+{
+    long v = 0;
+    if (!isdigit((unsigned char)**s))
+        return -1;
+    for (; isdigit((unsigned char)**s); (*s)++) {
+        v = v * 10 + (**s - '0');
+        if (v > max)
+            return -1;
+    }
+    return v;
+}
+
+int opt_shape(const char *opt, const char *s, int max, int dims[3])
+{
+    char what[96];
+    snprintf(what, sizeof what, "HxWxC such as 28x28x1 (each 1 to %d)", max);
+    const char *p = s;
+    for (int i = 0; i < 3; i++) {
+        long v = dimension(&p, max);
+        if (v < 1 || *p != (i < 2 ? 'x' : 0))
+            return bad(opt, s, what);
+        dims[i] = (int)v;
+        p += i < 2;
+    }
+    return 1;
+}
+
 int opt_int(const char *opt, const char *s, int lo, int hi, int *out)
 {
     long v;

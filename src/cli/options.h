@@ -16,6 +16,12 @@ enum {
 };
 
 int opt_long(const char *opt, const char *s, long lo, long hi, long *out);
+/* N, or N followed by the one character unit ("2e"): the whole string,
+   N from lo to hi; *with_unit tells which. */
+int opt_long_unit(const char *opt, const char *s, char unit, long lo, long hi, long *out,
+                  int *with_unit);
+/* HxWxC: three whole decimal numbers from 1 to max separated by 'x'. */
+int opt_shape(const char *opt, const char *s, int max, int dims[3]);
 int opt_int(const char *opt, const char *s, int lo, int hi, int *out);
 int opt_u64(const char *opt, const char *s, uint64_t *out);
 int opt_float(const char *opt, const char *s, double lo, double hi, float *out);
