@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "signals.h"
 
 /* Each option once: its long name, its value's name (NULL: a flag) and its
    help line.  Indexed by cli_option. */
@@ -352,5 +353,6 @@ static int run(int argc, char **argv)
 int main(int argc, char **argv)
 {
     fill_closed_std_fds();
+    signals_install_cleanup(); /* a fatal signal leaves no temporary file */
     return finish_stdout(run(argc, argv));
 }

@@ -34,10 +34,14 @@ int outfile_open(outfile *o, const char *path)
 int outfile_commit(outfile *o)
 {
     if (o->is_stdout) {
+        int before = ferror(stdout); /* an earlier write's reason is lost */
         errno = 0;
         if (fflush(stdout) == 0 && !ferror(stdout))
             return 0;
-        cli_say("stdout: write failed: %s", strerror(errno ? errno : EIO));
+        if (before || !errno)
+            cli_say("stdout: write failed");
+        else
+            cli_say("stdout: write failed: %s", strerror(errno));
         return -1;
     }
     /* Flush the stream, then hand its descriptor (a dup, since fclose
