@@ -376,6 +376,54 @@ static void resume_on_other_data_is_refused(void)
     cnn_dataset_free(ds);
 }
 
+/* The fingerprint is zlib's CRC-32 of the bytes, also for a set large
+   enough to be summed in pieces on several threads (10 MB, a size no
+   thread count divides evenly; the changed byte in the last piece). */
+static void fingerprint_is_the_crc32_of_the_bytes(void)
+{
+    const int count = 130001, h = 7, w = 11;
+    const size_t bytes = (size_t)count * h * w;
+    cnn_dataset *ds = calloc(1, sizeof *ds);
+    ds->count = count;
+    ds->height = h, ds->width = w, ds->channels = 1;
+    ds->classes = 3;
+    ds->images = malloc(bytes);
+    ds->labels = malloc((size_t)count);
+    uint64_t x = 5;
+    for (size_t i = 0; i < bytes; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        ds->images[i] = (uint8_t)(x >> 56);
+    }
+    for (int i = 0; i < count; i++)
+        ds->labels[i] = (uint8_t)(i % 3);
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    CHECK(cnn_model_create("flatten,dense:3,softmax", h, w, 1, 3, &m) == CNN_OK, "%s",
+          cnn_last_error());
+    cnn_model_init(m, 1);
+    cnn_train_state_create(&s);
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.batch = 8;
+    cfg.threads = 1;
+    cfg.max_steps = 1;
+    cfg.state = s;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "%s", cnn_last_error());
+    const char *ck = tmp_path("large.ckpt");
+    CHECK(cnn_checkpoint_save(m, s, ck) == CNN_OK, "%s", cnn_last_error());
+    cnn_dataset *changed = copy_of(ds);
+    changed->images[bytes - 3] ^= 0x10;
+    char msg[600], want[200];
+    CHECK(resume_check(ck, changed, msg, sizeof msg) == CNN_ERR_MISMATCH, "changed accepted");
+    snprintf(want, sizeof want, "(images crc32 %08lx, this data set's %08lx)",
+             crc_of(ds->images, bytes), crc_of(changed->images, bytes));
+    CHECK(strstr(msg, want), "want %s: %s", want, msg);
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+    cnn_dataset_free(changed);
+    cnn_dataset_free(ds);
+}
+
 /* A state that does not fit says what differs, with both values. */
 static void mismatch_says_what_differs(void)
 {
@@ -918,6 +966,7 @@ TEST_TABLE(checkpoint,
            {"resume_mid_epoch_is_bitwise_identical", resume_mid_epoch_is_bitwise_identical},
            {"corrupt_and_foreign_files_are_refused", corrupt_and_foreign_files_are_refused},
            {"resume_on_other_data_is_refused", resume_on_other_data_is_refused},
+           {"fingerprint_is_the_crc32_of_the_bytes", fingerprint_is_the_crc32_of_the_bytes},
            {"mismatch_says_what_differs", mismatch_says_what_differs},
            {"old_checkpoint_resumes_unchecked", old_checkpoint_resumes_unchecked},
            {"nonfinite_step_is_not_applied_and_named", nonfinite_step_is_not_applied_and_named},
