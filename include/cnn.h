@@ -291,6 +291,21 @@ int cnn_train_state_info_get(const cnn_train_state *s, cnn_train_state_info *out
  * Whether a state can go on training this model on this data set with this
  * batch size (a fresh state always can): the check cnn_train makes first,
  * for a caller that wants the answer before it changes anything else.
+ * A state belongs to the data it was trained on: its model (spec and
+ * parameters), image size, image count and batch must be the same, and so
+ * must the data's fingerprint, zlib's CRC-32 of the pixel bytes and of the
+ * label bytes (cnn_train records it on a state's first run; a checkpoint
+ * carries it).  A mismatch names what differs with both values ("the image
+ * count differs (checkpoint 64, data set 60)"; "this checkpoint was trained
+ * on other data (images crc32 1a2b3c4d, this data set's 5e6f7a8b)"),
+ * starting with the checkpoint's path for a state cnn_checkpoint_load made.
+ * A state without a fingerprint (a checkpoint written before cnn kept one)
+ * is accepted unchecked, and cnn_train gives it the fingerprint of the data
+ * it goes on with.  The fingerprint costs one pass over the images (on
+ * several threads for a large set); the next check of the same state on the
+ * same data set (cnn_train's own, when it comes right after) reuses the one
+ * this check computed, so the data must not change in place between the
+ * two.
  * @return CNN_OK, CNN_ERR_ARG, CNN_ERR_MISMATCH (with a message saying why)
  */
 int cnn_train_state_check(const cnn_train_state *s, const cnn_model *m,
@@ -299,8 +314,10 @@ int cnn_train_state_check(const cnn_train_state *s, const cnn_model *m,
 /**
  * Write a checkpoint: the model's weights (under the same tensor names as
  * cnn_model_save, so cnn_model_load and cnn_model_open read it as weights)
- * and the training state, as safetensors with a CRC-32 in the metadata,
- * atomically (temporary file, fsync, rename, directory fsync).
+ * and the training state with the fingerprint of its training data
+ * (metadata images_crc32 and labels_crc32), as safetensors with a CRC-32
+ * in the metadata, atomically (temporary file, fsync, rename, directory
+ * fsync).
  * @return CNN_OK, CNN_ERR_ARG (a state never used for training),
  *         CNN_ERR_IO, CNN_ERR_NOMEM
  */
@@ -310,9 +327,14 @@ int cnn_checkpoint_save(const cnn_model *m, const cnn_train_state *s,
 /**
  * Read a checkpoint: creates the model it holds (spec and input shape from
  * its metadata, default kernel set) with its weights, and the training
- * state.  Nothing is returned unless the whole file is valid.
+ * state.  Nothing is returned unless the whole file is valid.  The state
+ * keeps the fingerprint of its training data, which cnn_train_state_check
+ * (and cnn_train) compare with the data set it goes on with; a checkpoint
+ * without one (written before cnn kept it) loads, and resumes unchecked.
  * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT (including a checksum
- *         mismatch or a file that is weights only), CNN_ERR_NOMEM
+ *         mismatch, a file that is weights only, and a fingerprint that is
+ *         not 8 lowercase hex digits or has only one of its two CRCs),
+ *         CNN_ERR_NOMEM
  */
 int cnn_checkpoint_load(const char *path, cnn_model **model,
                         cnn_train_state **state);
@@ -338,8 +360,9 @@ typedef struct cnn_train_config {
     const cnn_dataset *validation;
     /* When not NULL, training starts from this state and leaves it where
        it stopped (see cnn_train_state).  A state that has taken steps must
-       belong to the same data set size and batch; the epoch count here is
-       the total, so a resumed run ends where the uninterrupted one would. */
+       belong to the same model, data set (its fingerprint) and batch, as
+       cnn_train_state_check says; the epoch count here is the total, so a
+       resumed run ends where the uninterrupted one would. */
     cnn_train_state *state;
     /* When not NULL, called by one thread with every thread's update done
        (so the model and state are consistent, e.g. for

@@ -9,8 +9,11 @@
  * "cnn-checkpoint", spec, input, crc32, meta_crc32, and steps, count,
  * epochs, batch, threads, shuffle, lr, beta1, beta2, eps, seed, rng_state,
  * rng_inc, loss_sum, correct, seen, train_s, best_val (floats printed with
- * enough digits to read back exactly).  Loading checks that the file is
- * big enough for the count it claims before allocating for it.
+ * enough digits to read back exactly), and the fingerprint of the training
+ * data: images_crc32 and labels_crc32, zlib's CRC-32 of the pixel bytes
+ * and of the label bytes as 8 lowercase hex digits (a checkpoint written
+ * before them has neither: it resumes unchecked).  Loading checks that the
+ * file is big enough for the count it claims before allocating for it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -90,6 +93,10 @@ int cnn_checkpoint_save(const cnn_model *m, const cnn_train_state *s, const char
         bad |= set_str(meta, "seen", "%ld", s->seen);
         bad |= set_str(meta, "train_s", "%.17g", s->train_s);
         bad |= set_str(meta, "best_val", "%.17g", s->best_val);
+        if (s->has_crc) {
+            bad |= set_str(meta, "images_crc32", "%08lx", (unsigned long)s->images_crc);
+            bad |= set_str(meta, "labels_crc32", "%08lx", (unsigned long)s->labels_crc);
+        }
     }
     if (bad) {
         free(t);
@@ -126,6 +133,43 @@ static int get_u64(const char *path, json_t *meta, const char *key, uint64_t *ou
         return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata %s is missing or not an "
                         "unsigned integer", path, key);
     *out = (uint64_t)x;
+    return CNN_OK;
+}
+
+/* Metadata value key as 8 lowercase hex digits into *out; 1 when the key
+   is absent, 0 when read. */
+static int get_crc(const char *path, json_t *meta, const char *key, uint32_t *out)
+{
+    json_t *j = json_object_get(meta, key);
+    if (!j)
+        return 1;
+    const char *v = json_string_value(j);
+    int ok = v && strlen(v) == 8;
+    for (int i = 0; ok && i < 8; i++)
+        ok = strchr("0123456789abcdef", v[i]) != NULL;
+    if (!ok)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata %s is not 8 lowercase "
+                        "hex digits", path, key);
+    *out = (uint32_t)strtoul(v, NULL, 16);
+    return 0;
+}
+
+/* The training data's fingerprint: both CRCs, or neither (a checkpoint
+   written before cnn kept them: has_crc stays 0). */
+static int read_fingerprint(const char *path, json_t *meta, cnn_train_state *s)
+{
+    int images = get_crc(path, meta, "images_crc32", &s->images_crc);
+    if (images < 0)
+        return images;
+    int labels = get_crc(path, meta, "labels_crc32", &s->labels_crc);
+    if (labels < 0)
+        return labels;
+    if (images != labels)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata has %s but no %s (the "
+                        "training data's fingerprint needs both)", path,
+                        images ? "labels_crc32" : "images_crc32",
+                        images ? "images_crc32" : "labels_crc32");
+    s->has_crc = !images;
     return CNN_OK;
 }
 
@@ -230,8 +274,15 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
     }
     if ((st = cnn_train_state_create(&s)) != CNN_OK ||
         (st = read_scalars(path, meta, s)) != CNN_OK ||
+        (st = read_fingerprint(path, meta, s)) != CNN_OK ||
         (st = cnn_weights_create_model(path, meta, &m)) != CNN_OK)
         goto out;
+    /* The run trained this model on images of its input size. */
+    cnn_train_state_set_model(s, m);
+    if (!(s->source = strdup(path))) {
+        st = cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
     /* Before allocating for count images: the file must hold them. */
     if (checkpoint_bytes(m, s->count, &need) != 0) {
         st = cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);

@@ -1,11 +1,19 @@
 /*
  * train_state.c — creating, sizing, describing and freeing the training
- * state that checkpoints carry (train_state.h).
+ * state that checkpoints carry (train_state.h), and checking that a state
+ * can go on with a model, a data set and a batch size: the data set's
+ * fingerprint (CRC-32 of its images and of its labels) must be the one the
+ * state was trained on.
  */
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "error.h"
+#include "model.h"
 #include "train_state.h"
 
 int cnn_train_state_create(cnn_train_state **out)
@@ -26,6 +34,7 @@ void cnn_train_state_free(cnn_train_state *s)
     cnn_aligned_free(s->m);
     cnn_aligned_free(s->v);
     free(s->order);
+    free(s->source);
     free(s);
 }
 
@@ -71,4 +80,183 @@ int cnn_train_state_info_get(const cnn_train_state *s, cnn_train_state_info *out
     out->seed = s->seed;
     out->best_val_accuracy = s->best_val;
     return CNN_OK;
+}
+
+/* ------------------------------------------------------- fingerprints */
+
+/* zlib's CRC-32 of n bytes, in calls of at most 1 GiB (crc32 takes a uInt). */
+static uint32_t crc_serial(const uint8_t *p, size_t n)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (n > 0) {
+        uInt part = n > (1u << 30) ? 1u << 30 : (uInt)n;
+        crc = crc32(crc, p, part);
+        p += part, n -= part;
+    }
+    return (uint32_t)crc;
+}
+
+enum { CRC_PIECE = 4 << 20, CRC_THREADS = 8 };
+
+/* The CRC-32 of n bytes.  A large buffer is cut into up to CRC_THREADS
+   pieces summed at once, their CRCs joined with crc32_combine: the same
+   value as one pass.  MNIST's 47 MB of images, on the 2-core machine this
+   was written on: 23-38 ms in one pass, 12 ms on 2 threads, against 65 ms
+   to load them. */
+static uint32_t crc_of(const uint8_t *p, size_t n)
+{
+    int parts = (int)(n / CRC_PIECE), procs = omp_get_num_procs();
+    if (parts > CRC_THREADS)
+        parts = CRC_THREADS;
+    if (parts > procs)
+        parts = procs;
+    if (parts < 2)
+        return crc_serial(p, n);
+    uint32_t crc[CRC_THREADS];
+    const size_t piece = n / (size_t)parts;
+#pragma omp parallel for num_threads(parts)
+    for (int i = 0; i < parts; i++) {
+        size_t lo = piece * (size_t)i, hi = i + 1 == parts ? n : lo + piece;
+        crc[i] = crc_serial(p + lo, hi - lo);
+    }
+    uLong all = crc[0];
+    for (int i = 1; i < parts; i++)
+        all = crc32_combine(all, crc[i], (z_off_t)(i + 1 == parts ? n - piece * (size_t)i
+                                                                  : piece));
+    return (uint32_t)all;
+}
+
+/* The fingerprint the last check on this thread computed, kept for the
+   next check only: cnn_train checks the state again right after its
+   caller did (cnn train does, before it touches the log), and the images
+   need not be read twice.  Keyed by the state and the data set's buffers
+   and sizes. */
+static _Thread_local struct {
+    const cnn_train_state *s;
+    const uint8_t *images, *labels;
+    size_t bytes;
+    long count;
+    uint32_t images_crc, labels_crc;
+} memo;
+
+static size_t image_bytes(const cnn_dataset *ds)
+{
+    return (size_t)ds->count * (size_t)ds->height * (size_t)ds->width *
+           (size_t)ds->channels;
+}
+
+/* The CRC-32s of ds's images and labels.  With use_memo, from the memo
+   when it holds them for s and ds (it is used once), else computed and
+   kept there for the next check. */
+static void fingerprint(const cnn_train_state *s, const cnn_dataset *ds, int use_memo,
+                        uint32_t *images, uint32_t *labels)
+{
+    const size_t bytes = image_bytes(ds);
+    const int hit = memo.s == s && memo.images == ds->images && memo.labels == ds->labels &&
+                    memo.bytes == bytes && memo.count == ds->count;
+    if (use_memo && hit) {
+        *images = memo.images_crc;
+        *labels = memo.labels_crc;
+        memo.s = NULL;
+        return;
+    }
+    *images = crc_of(ds->images, bytes);
+    *labels = crc_of(ds->labels, (size_t)ds->count);
+    if (use_memo) {
+        memo.s = s;
+        memo.images = ds->images, memo.labels = ds->labels;
+        memo.bytes = bytes, memo.count = ds->count;
+        memo.images_crc = *images, memo.labels_crc = *labels;
+    }
+}
+
+void cnn_train_state_set_model(cnn_train_state *s, const cnn_model *m)
+{
+    snprintf(s->spec, sizeof s->spec, "%s", m->spec);
+    s->height = m->in_h, s->width = m->in_w, s->channels = m->in_c;
+}
+
+void cnn_train_state_set_data(cnn_train_state *s, const cnn_model *m, const cnn_dataset *ds)
+{
+    cnn_train_state_set_model(s, m);
+    if (!s->has_crc) {
+        fingerprint(s, ds, 0, &s->images_crc, &s->labels_crc);
+        s->has_crc = 1;
+    }
+}
+
+/* ------------------------------------------------------------ checking */
+
+/* Append "; " (unless first) and a formatted clause to buf. */
+static void clause(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void clause(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    if (len > 0 && len + 2 < size) {
+        memcpy(buf + len, "; ", 3);
+        len += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + len, size - len, fmt, ap);
+    va_end(ap);
+}
+
+/* The data fingerprints: CNN_OK when they match (or the state has none). */
+static int check_fingerprint(const cnn_train_state *s, const cnn_dataset *ds,
+                             const char *who, const char *what)
+{
+    if (!s->has_crc)
+        return CNN_OK; /* an older checkpoint: accepted, nothing to compare */
+    uint32_t images, labels;
+    fingerprint(s, ds, 1, &images, &labels);
+    int bad_images = images != s->images_crc, bad_labels = labels != s->labels_crc;
+    if (!bad_images && !bad_labels)
+        return CNN_OK;
+    char was[64], is[64];
+    if (bad_images && bad_labels) {
+        snprintf(was, sizeof was, "images crc32 %08lx and labels crc32 %08lx",
+                 (unsigned long)s->images_crc, (unsigned long)s->labels_crc);
+        snprintf(is, sizeof is, "%08lx and %08lx", (unsigned long)images,
+                 (unsigned long)labels);
+    } else {
+        snprintf(was, sizeof was, "%s crc32 %08lx", bad_images ? "images" : "labels",
+                 (unsigned long)(bad_images ? s->images_crc : s->labels_crc));
+        snprintf(is, sizeof is, "%08lx", (unsigned long)(bad_images ? images : labels));
+    }
+    return cnn_fail(CNN_ERR_MISMATCH, "%s: this %s was trained on other data (%s, this data "
+                    "set's %s)%s", who, what, was, is,
+                    s->source ? "; resume with the same --data" : "");
+}
+
+int cnn_train_state_check(const cnn_train_state *s, const cnn_model *m,
+                          const cnn_dataset *ds, int batch)
+{
+    if (!s || !m || !ds)
+        return cnn_fail(CNN_ERR_ARG, "train: no state, model or data set");
+    if (!s->ready)
+        return CNN_OK;
+    const char *who = s->source ? s->source : "train";
+    const char *what = s->source ? "checkpoint" : "training state";
+    char diff[480] = "";
+    if (s->block != m->block || strncmp(s->spec, m->spec, sizeof s->spec - 1) != 0)
+        clause(diff, sizeof diff, "the model differs (%s '%.100s%s', this model '%.100s%s')",
+               what, s->spec, strlen(s->spec) > 100 ? "..." : "", m->spec,
+               strlen(m->spec) > 100 ? "..." : "");
+    if (s->height != ds->height || s->width != ds->width || s->channels != ds->channels)
+        clause(diff, sizeof diff, "the image size differs (%s %dx%dx%d, data set %dx%dx%d)",
+               what, s->height, s->width, s->channels, ds->height, ds->width,
+               ds->channels);
+    if (s->count != ds->count)
+        clause(diff, sizeof diff, "the image count differs (%s %ld, data set %d)", what,
+               s->count, ds->count);
+    if (s->batch != batch)
+        clause(diff, sizeof diff, "the batch differs (%s %d, this run %d)", what, s->batch,
+               batch);
+    if (*diff)
+        return cnn_fail(CNN_ERR_MISMATCH, "%s: this %s cannot go on here: %s", who, what,
+                        diff);
+    return check_fingerprint(s, ds, who, what);
 }

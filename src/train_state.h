@@ -29,9 +29,32 @@ struct cnn_train_state {
     long correct, seen;
     double train_s;       /* training seconds so far, without validation */
     double best_val;      /* best validation accuracy so far, -1 if none */
+    /* the model the state belongs to: its canonical spec (cut to fit;
+       block above is checked too) */
+    char spec[128];
+    /* the training data it belongs to: its image size (the model's input),
+       and zlib's CRC-32 of its pixel bytes and of its label bytes (has_crc
+       0: not known, a checkpoint written before cnn kept them) */
+    int height, width, channels;
+    int has_crc;
+    uint32_t images_crc, labels_crc;
+    char *source;         /* the checkpoint it was loaded from (malloc'ed),
+                             for messages; NULL when made by cnn_train */
 };
 
 /* Allocate m, v (zeroed) and order (identity) for a run; CNN_ERR_NOMEM. */
 int cnn_train_state_alloc(cnn_train_state *s, size_t block, long count);
+
+/* Record the model a state belongs to: its spec and input size (a
+   checkpoint load). */
+void cnn_train_state_set_model(cnn_train_state *s, const cnn_model *m);
+
+/* Record the model and the data set a run trains the state on (cnn_train,
+   once the state is prepared): as cnn_train_state_set_model and, when the
+   state has none yet (a fresh state, or a checkpoint older than
+   fingerprints), the data's CRC-32s, so that the next checkpoint names the
+   data it belongs to. */
+void cnn_train_state_set_data(cnn_train_state *s, const cnn_model *m,
+                              const cnn_dataset *ds);
 
 #endif /* CNN_TRAIN_STATE_H */

@@ -126,23 +126,6 @@ static void run_share(const cnn_model *m, const cnn_dataset *ds,
     }
 }
 
-int cnn_train_state_check(const cnn_train_state *s, const cnn_model *m,
-                          const cnn_dataset *ds, int batch)
-{
-    if (!s || !m || !ds)
-        return cnn_fail(CNN_ERR_ARG, "train: no state, model or data set");
-    if (!s->ready)
-        return CNN_OK;
-    if (s->block != m->block || s->count != ds->count)
-        return cnn_fail(CNN_ERR_MISMATCH, "train: the training state is for %ld images "
-                        "and another model, not this one with %d images", s->count,
-                        ds->count);
-    if (s->batch != batch)
-        return cnn_fail(CNN_ERR_MISMATCH, "train: the training state was made with "
-                        "batch %d, not %d", s->batch, batch);
-    return CNN_OK;
-}
-
 /* Set up a fresh state for this run, or check that a used one fits it. */
 static int prepare_state(cnn_train_state *s, const cnn_model *m, const cnn_dataset *ds,
                          const cnn_train_config *cfg, int threads)
@@ -238,6 +221,7 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
     }
     if ((st = prepare_state(s, m, ds, cfg, T)) != CNN_OK)
         goto done;
+    cnn_train_state_set_data(s, m, ds);
 
     /* Where this call starts (the state's position) and how far it goes. */
     const long t0 = s->t;

@@ -3,8 +3,11 @@
  * training state; a run stopped mid-epoch (by the cancel flag, with
  * validation on) and resumed from its checkpoint ends bitwise identical to
  * an uninterrupted one; corrupt, truncated and weights-only files are
- * refused; the NaN guard names the step and the layer and leaves the
- * weights finite; and through the cnn command: SIGINT mid-run writes a
+ * refused; a checkpoint goes on only with the data it was trained on (its
+ * images' and labels' CRC-32s), the same image size and count, and says
+ * what differs; one written before the fingerprint resumes unchecked and
+ * takes the data's fingerprint; the NaN guard names the step and the layer
+ * and leaves the weights finite; and through the cnn command: SIGINT mid-run writes a
  * checkpoint, exits 130 and resumes to the same weights, SIGTERM exits 143,
  * --lr 1e6 stops with the last good checkpoint kept, and SIGKILL during
  * checkpoint writes always leaves a loadable checkpoint.
@@ -20,6 +23,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <jansson.h>
+#include <zlib.h>
 
 #include "cnn.h"
 #include "tests.h"
@@ -230,6 +235,349 @@ static void corrupt_and_foreign_files_are_refused(void)
     cnn_model_free(m);
     cnn_train_state_free(s);
     cnn_dataset_free(ds);
+}
+
+/* A copy of a data set (the caller frees it). */
+static cnn_dataset *copy_of(const cnn_dataset *ds)
+{
+    cnn_dataset *c = malloc(sizeof *c);
+    *c = *ds;
+    size_t bytes = (size_t)ds->count * ds->height * ds->width * ds->channels;
+    c->images = malloc(bytes);
+    c->labels = malloc((size_t)ds->count);
+    memcpy(c->images, ds->images, bytes);
+    memcpy(c->labels, ds->labels, (size_t)ds->count);
+    return c;
+}
+
+static unsigned long crc_of(const uint8_t *p, size_t n)
+{
+    return crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
+}
+
+/* Train SPEC on ds for 3 steps (batch 8, one thread) into a state and
+   write its checkpoint to path. */
+static void checkpoint_on(const cnn_dataset *ds, const char *path)
+{
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    cnn_model_create(SPEC, 10, 10, 1, 3, &m);
+    cnn_model_init(m, 1);
+    cnn_train_state_create(&s);
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.epochs = 2;
+    cfg.batch = 8;
+    cfg.threads = 1;
+    cfg.max_steps = 3;
+    cfg.state = s;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "%s", cnn_last_error());
+    CHECK(cnn_checkpoint_save(m, s, path) == CNN_OK, "%s", cnn_last_error());
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+}
+
+/* Load path and check it against ds with batch 8: the status, and the
+   message in msg. */
+static int resume_check(const char *path, const cnn_dataset *ds, char *msg, size_t size)
+{
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    int st = cnn_checkpoint_load(path, &m, &s);
+    if (st == CNN_OK)
+        st = cnn_train_state_check(s, m, ds, 8);
+    snprintf(msg, size, "%s", st == CNN_OK ? "" : cnn_last_error());
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+    return st;
+}
+
+/* A resume on data with one pixel or one label changed is refused, naming
+   both fingerprints and which differs; on the same data it passes, and
+   cnn_train itself refuses the other data too. */
+static void resume_on_other_data_is_refused(void)
+{
+    cnn_dataset *ds = bands(60, 4);
+    const char *ck = tmp_path("data.ckpt");
+    checkpoint_on(ds, ck);
+    const unsigned long images = crc_of(ds->images, 6000), labels = crc_of(ds->labels, 60);
+    char msg[600], want[200];
+    CHECK(resume_check(ck, ds, msg, sizeof msg) == CNN_OK, "same data refused: %s", msg);
+
+    cnn_dataset *pixel = copy_of(ds);
+    pixel->images[1234] ^= 1;
+    CHECK(resume_check(ck, pixel, msg, sizeof msg) == CNN_ERR_MISMATCH, "one pixel changed "
+          "accepted");
+    snprintf(want, sizeof want, "this checkpoint was trained on other data (images crc32 "
+             "%08lx, this data set's %08lx); resume with the same --data", images,
+             crc_of(pixel->images, 6000));
+    CHECK(strstr(msg, want) && strstr(msg, ck) && !strstr(msg, "labels"), "message: %s",
+          msg);
+
+    cnn_dataset *label = copy_of(ds);
+    label->labels[17] = (uint8_t)((label->labels[17] + 1) % 3);
+    CHECK(resume_check(ck, label, msg, sizeof msg) == CNN_ERR_MISMATCH, "one label changed "
+          "accepted");
+    snprintf(want, sizeof want, "(labels crc32 %08lx, this data set's %08lx)", labels,
+             crc_of(label->labels, 60));
+    CHECK(strstr(msg, want) && !strstr(msg, "images"), "message: %s", msg);
+
+    cnn_dataset *both = copy_of(pixel);
+    both->labels[17] = label->labels[17];
+    CHECK(resume_check(ck, both, msg, sizeof msg) == CNN_ERR_MISMATCH, "both accepted");
+    snprintf(want, sizeof want, "(images crc32 %08lx and labels crc32 %08lx, this data "
+             "set's %08lx and %08lx)", images, labels, crc_of(both->images, 6000),
+             crc_of(both->labels, 60));
+    CHECK(strstr(msg, want), "message: %s", msg);
+
+    /* cnn_train makes the same check, and leaves the state as it was. */
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    CHECK(cnn_checkpoint_load(ck, &m, &s) == CNN_OK, "%s", cnn_last_error());
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.epochs = 2;
+    cfg.batch = 8;
+    cfg.threads = 1;
+    cfg.state = s;
+    CHECK(cnn_train(m, pixel, &cfg, NULL) == CNN_ERR_MISMATCH &&
+          strstr(cnn_last_error(), "other data"), "train on other data: %s",
+          cnn_last_error());
+    cnn_train_state_info info;
+    cnn_train_state_info_get(s, &info);
+    CHECK(info.steps == 3, "the refused run moved the state to step %ld", info.steps);
+    /* A check, then cnn_train on the same data: it goes on. */
+    CHECK(cnn_train_state_check(s, m, ds, 8) == CNN_OK, "%s", cnn_last_error());
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "train on its data: %s",
+          cnn_last_error());
+    /* A state trained here (no file) belongs to its data as well. */
+    CHECK(cnn_train(m, label, &cfg, NULL) == CNN_ERR_MISMATCH, "in-memory state on other "
+          "data");
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+    s = NULL;
+    cnn_model_create(SPEC, 10, 10, 1, 3, &m);
+    cnn_train_state_create(&s);
+    cfg.state = s;
+    cfg.epochs = 1;
+    cfg.max_steps = 1;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "%s", cnn_last_error());
+    cfg.max_steps = 0;
+    CHECK(cnn_train(m, label, &cfg, NULL) == CNN_ERR_MISMATCH, "in-memory state on other "
+          "data");
+    CHECK(strstr(cnn_last_error(), "train: this training state was trained on other data "
+                 "(labels crc32") && !strstr(cnn_last_error(), "--data"),
+          "message: %s", cnn_last_error());
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+    cnn_dataset_free(pixel);
+    cnn_dataset_free(label);
+    cnn_dataset_free(both);
+    cnn_dataset_free(ds);
+}
+
+/* The fingerprint is zlib's CRC-32 of the bytes, also for a set large
+   enough to be summed in pieces on several threads (10 MB, a size no
+   thread count divides evenly; the changed byte in the last piece). */
+static void fingerprint_is_the_crc32_of_the_bytes(void)
+{
+    const int count = 130001, h = 7, w = 11;
+    const size_t bytes = (size_t)count * h * w;
+    cnn_dataset *ds = calloc(1, sizeof *ds);
+    ds->count = count;
+    ds->height = h, ds->width = w, ds->channels = 1;
+    ds->classes = 3;
+    ds->images = malloc(bytes);
+    ds->labels = malloc((size_t)count);
+    uint64_t x = 5;
+    for (size_t i = 0; i < bytes; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        ds->images[i] = (uint8_t)(x >> 56);
+    }
+    for (int i = 0; i < count; i++)
+        ds->labels[i] = (uint8_t)(i % 3);
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    CHECK(cnn_model_create("flatten,dense:3,softmax", h, w, 1, 3, &m) == CNN_OK, "%s",
+          cnn_last_error());
+    cnn_model_init(m, 1);
+    cnn_train_state_create(&s);
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.batch = 8;
+    cfg.threads = 1;
+    cfg.max_steps = 1;
+    cfg.state = s;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "%s", cnn_last_error());
+    const char *ck = tmp_path("large.ckpt");
+    CHECK(cnn_checkpoint_save(m, s, ck) == CNN_OK, "%s", cnn_last_error());
+    cnn_dataset *changed = copy_of(ds);
+    changed->images[bytes - 3] ^= 0x10;
+    char msg[600], want[200];
+    CHECK(resume_check(ck, changed, msg, sizeof msg) == CNN_ERR_MISMATCH, "changed accepted");
+    snprintf(want, sizeof want, "(images crc32 %08lx, this data set's %08lx)",
+             crc_of(ds->images, bytes), crc_of(changed->images, bytes));
+    CHECK(strstr(msg, want), "want %s: %s", want, msg);
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+    cnn_dataset_free(changed);
+    cnn_dataset_free(ds);
+}
+
+/* A state that does not fit says what differs, with both values. */
+static void mismatch_says_what_differs(void)
+{
+    cnn_dataset *ds = bands(60, 4);
+    const char *ck = tmp_path("fit.ckpt");
+    checkpoint_on(ds, ck);
+    char msg[600];
+    cnn_dataset *more = bands(61, 4);
+    CHECK(resume_check(ck, more, msg, sizeof msg) == CNN_ERR_MISMATCH, "61 images accepted");
+    CHECK(strstr(msg, "this checkpoint cannot go on here: the image count differs "
+                 "(checkpoint 60, data set 61)") && !strstr(msg, "model") &&
+          !strstr(msg, "batch") && strstr(msg, ck), "message: %s", msg);
+    /* The same bytes as 5x20 images. */
+    cnn_dataset *wide = copy_of(ds);
+    wide->height = 5;
+    wide->width = 20;
+    CHECK(resume_check(ck, wide, msg, sizeof msg) == CNN_ERR_MISMATCH, "5x20 accepted");
+    CHECK(strstr(msg, "the image size differs (checkpoint 10x10x1, data set 5x20x1)") &&
+          !strstr(msg, "count"), "message: %s", msg);
+    /* Batch and model, from the API. */
+    cnn_model *m = NULL, *other = NULL;
+    cnn_train_state *s = NULL;
+    CHECK(cnn_checkpoint_load(ck, &m, &s) == CNN_OK, "%s", cnn_last_error());
+    CHECK(cnn_train_state_check(s, m, more, 9) == CNN_ERR_MISMATCH &&
+          strstr(cnn_last_error(), "the image count differs (checkpoint 60, data set 61); "
+                 "the batch differs (checkpoint 8, this run 9)"),
+          "message: %s", cnn_last_error());
+    cnn_model_create("flatten,dense:3,softmax", 10, 10, 1, 3, &other);
+    char text[300];
+    snprintf(text, sizeof text, "the model differs (checkpoint '%s', this model '%s')",
+             cnn_model_spec(m), cnn_model_spec(other));
+    CHECK(cnn_train_state_check(s, other, ds, 8) == CNN_ERR_MISMATCH &&
+          strstr(cnn_last_error(), text) && !strstr(cnn_last_error(), "image"),
+          "message: %s", cnn_last_error());
+    cnn_model_free(other);
+    /* Another model with as many parameters: the spec tells them apart. */
+    cnn_model_create("conv3x3:6:same,conv3x3s2:8:same,relu,flatten,dense:3,softmax", 10, 10, 1,
+                     3, &other);
+    CHECK(cnn_model_param_count(other) == cnn_model_param_count(m), "not as many parameters");
+    CHECK(cnn_train_state_check(s, other, ds, 8) == CNN_ERR_MISMATCH &&
+          strstr(cnn_last_error(), "the model differs"), "message: %s", cnn_last_error());
+    cnn_model_free(m);
+    cnn_model_free(other);
+    cnn_train_state_free(s);
+    cnn_dataset_free(wide);
+    cnn_dataset_free(more);
+    cnn_dataset_free(ds);
+}
+
+/* Rewrite the safetensors file in with its metadata edited by edit (the
+   metadata checksum dropped, as other writers have none) into name. */
+static const char *edit_metadata(const char *in, const char *name, void (*edit)(json_t *))
+{
+    FILE *f = fopen(in, "rb");
+    long size = file_size(in);
+    unsigned char *bytes = malloc((size_t)size);
+    if (!f || fread(bytes, 1, (size_t)size, f) != (size_t)size) {
+        CHECK(0, "cannot read %s", in);
+        if (f)
+            fclose(f);
+        free(bytes);
+        return NULL;
+    }
+    fclose(f);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | bytes[i];
+    json_t *root = json_loadb((const char *)bytes + 8, (size_t)n, 0, NULL);
+    json_t *meta = json_object_get(root, "__metadata__");
+    CHECK(meta, "no metadata in %s", in);
+    json_object_del(meta, "meta_crc32");
+    edit(meta);
+    char *text = json_dumps(root, JSON_COMPACT);
+    size_t len = strlen(text), out_size = 8 + len + (size_t)(size - 8 - (long)n);
+    unsigned char *out = malloc(out_size);
+    for (int i = 0; i < 8; i++)
+        out[i] = (unsigned char)((uint64_t)len >> (8 * i));
+    memcpy(out + 8, text, len);
+    memcpy(out + 8 + len, bytes + 8 + n, (size_t)(size - 8 - (long)n));
+    const char *path = test_write_file(name, out, out_size);
+    free(text);
+    free(out);
+    free(bytes);
+    json_decref(root);
+    return path;
+}
+
+static void drop_fingerprint(json_t *meta)
+{
+    json_object_del(meta, "images_crc32");
+    json_object_del(meta, "labels_crc32");
+}
+static void drop_labels_crc(json_t *meta) { json_object_del(meta, "labels_crc32"); }
+static void images_crc_not_hex(json_t *meta)
+{
+    json_object_set_new(meta, "images_crc32", json_string("0x12345z"));
+}
+static void images_crc_upper(json_t *meta)
+{
+    json_object_set_new(meta, "images_crc32", json_string("ABCDEF01"));
+}
+static void images_crc_number(json_t *meta)
+{
+    json_object_set_new(meta, "images_crc32", json_integer(12345678));
+}
+
+/* A checkpoint from before the fingerprint resumes on any data of its
+   size, and the state takes the fingerprint of the data it goes on with;
+   a malformed fingerprint is refused at load. */
+static void old_checkpoint_resumes_unchecked(void)
+{
+    cnn_dataset *ds = bands(60, 4), *other = bands(60, 5);
+    const char *ck = tmp_path("new.ckpt");
+    checkpoint_on(ds, ck);
+    const char *old = edit_metadata(ck, "old.ckpt", drop_fingerprint);
+    char msg[600];
+    CHECK(old && resume_check(old, other, msg, sizeof msg) == CNN_OK, "old checkpoint "
+          "refused: %s", msg);
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    CHECK(cnn_checkpoint_load(old, &m, &s) == CNN_OK, "%s", cnn_last_error());
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.epochs = 2;
+    cfg.batch = 8;
+    cfg.threads = 1;
+    cfg.max_steps = 1;
+    cfg.state = s;
+    CHECK(cnn_train(m, other, &cfg, NULL) == CNN_OK, "%s", cnn_last_error());
+    const char *again = tmp_path("again.ckpt");
+    CHECK(cnn_checkpoint_save(m, s, again) == CNN_OK, "%s", cnn_last_error());
+    CHECK(resume_check(again, other, msg, sizeof msg) == CNN_OK, "its new data: %s", msg);
+    CHECK(resume_check(again, ds, msg, sizeof msg) == CNN_ERR_MISMATCH &&
+          strstr(msg, "other data"), "after a resume on other data, the first data: %s",
+          msg);
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+
+    const struct {
+        void (*edit)(json_t *);
+        const char *message;
+    } bad[] = {{drop_labels_crc, "has images_crc32 but no labels_crc32"},
+               {images_crc_not_hex, "images_crc32 is not 8 lowercase hex digits"},
+               {images_crc_upper, "images_crc32 is not 8 lowercase hex digits"},
+               {images_crc_number, "images_crc32 is not 8 lowercase hex digits"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        const char *path = edit_metadata(ck, "badfp.ckpt", bad[k].edit);
+        m = NULL, s = NULL;
+        int st = path ? cnn_checkpoint_load(path, &m, &s) : CNN_OK;
+        CHECK(st == CNN_ERR_FORMAT && !m && !s && strstr(cnn_last_error(), bad[k].message),
+              "case %zu: status %d: %s", k, st, cnn_last_error());
+    }
+    cnn_dataset_free(ds);
+    cnn_dataset_free(other);
 }
 
 static void nonfinite_step_is_not_applied_and_named(void)
@@ -617,6 +965,10 @@ static void sigkill_during_checkpoints_leaves_a_loadable_one(void)
 TEST_TABLE(checkpoint,
            {"resume_mid_epoch_is_bitwise_identical", resume_mid_epoch_is_bitwise_identical},
            {"corrupt_and_foreign_files_are_refused", corrupt_and_foreign_files_are_refused},
+           {"resume_on_other_data_is_refused", resume_on_other_data_is_refused},
+           {"fingerprint_is_the_crc32_of_the_bytes", fingerprint_is_the_crc32_of_the_bytes},
+           {"mismatch_says_what_differs", mismatch_says_what_differs},
+           {"old_checkpoint_resumes_unchecked", old_checkpoint_resumes_unchecked},
            {"nonfinite_step_is_not_applied_and_named", nonfinite_step_is_not_applied_and_named},
            {"best_reaches_the_callback_off_schedule", best_reaches_the_callback_off_schedule},
            {"nonfinite_first_step_keeps_the_shuffle", nonfinite_first_step_keeps_the_shuffle},
