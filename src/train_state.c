@@ -5,7 +5,6 @@
  * fingerprint (CRC-32 of its images and of its labels) must be the one the
  * state was trained on.
  */
-#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +84,7 @@ int cnn_train_state_info_get(const cnn_train_state *s, cnn_train_state_info *out
 /* ------------------------------------------------------- fingerprints */
 
 /* zlib's CRC-32 of n bytes, in calls of at most 1 GiB (crc32 takes a uInt). */
-static uint32_t crc_serial(const uint8_t *p, size_t n)
+static uint32_t crc_of(const uint8_t *p, size_t n)
 {
     uLong crc = crc32(0L, Z_NULL, 0);
     while (n > 0) {
@@ -96,78 +95,19 @@ static uint32_t crc_serial(const uint8_t *p, size_t n)
     return (uint32_t)crc;
 }
 
-enum { CRC_PIECE = 4 << 20, CRC_THREADS = 8 };
-
-/* The CRC-32 of n bytes.  A large buffer is cut into up to CRC_THREADS
-   pieces summed at once, their CRCs joined with crc32_combine: the same
-   value as one pass.  MNIST's 47 MB of images, on the 2-core machine this
-   was written on: 23-38 ms in one pass, 12 ms on 2 threads, against 65 ms
-   to load them. */
-static uint32_t crc_of(const uint8_t *p, size_t n)
-{
-    int parts = (int)(n / CRC_PIECE), procs = omp_get_num_procs();
-    if (parts > CRC_THREADS)
-        parts = CRC_THREADS;
-    if (parts > procs)
-        parts = procs;
-    if (parts < 2)
-        return crc_serial(p, n);
-    uint32_t crc[CRC_THREADS];
-    const size_t piece = n / (size_t)parts;
-#pragma omp parallel for num_threads(parts)
-    for (int i = 0; i < parts; i++) {
-        size_t lo = piece * (size_t)i, hi = i + 1 == parts ? n : lo + piece;
-        crc[i] = crc_serial(p + lo, hi - lo);
-    }
-    uLong all = crc[0];
-    for (int i = 1; i < parts; i++)
-        all = crc32_combine(all, crc[i], (z_off_t)(i + 1 == parts ? n - piece * (size_t)i
-                                                                  : piece));
-    return (uint32_t)all;
-}
-
-/* The fingerprint the last check on this thread computed, kept for the
-   next check only: cnn_train checks the state again right after its
-   caller did (cnn train does, before it touches the log), and the images
-   need not be read twice.  Keyed by the state and the data set's buffers
-   and sizes. */
-static _Thread_local struct {
-    const cnn_train_state *s;
-    const uint8_t *images, *labels;
-    size_t bytes;
-    long count;
-    uint32_t images_crc, labels_crc;
-} memo;
-
 static size_t image_bytes(const cnn_dataset *ds)
 {
     return (size_t)ds->count * (size_t)ds->height * (size_t)ds->width *
            (size_t)ds->channels;
 }
 
-/* The CRC-32s of ds's images and labels.  With use_memo, from the memo
-   when it holds them for s and ds (it is used once), else computed and
-   kept there for the next check. */
-static void fingerprint(const cnn_train_state *s, const cnn_dataset *ds, int use_memo,
-                        uint32_t *images, uint32_t *labels)
+/* The CRC-32s of ds's images and labels: one pass, once per check (MNIST's
+   47 MB of images: 23-38 ms on the development machine, against 65 ms to
+   load them). */
+static void fingerprint(const cnn_dataset *ds, uint32_t *images, uint32_t *labels)
 {
-    const size_t bytes = image_bytes(ds);
-    const int hit = memo.s == s && memo.images == ds->images && memo.labels == ds->labels &&
-                    memo.bytes == bytes && memo.count == ds->count;
-    if (use_memo && hit) {
-        *images = memo.images_crc;
-        *labels = memo.labels_crc;
-        memo.s = NULL;
-        return;
-    }
-    *images = crc_of(ds->images, bytes);
+    *images = crc_of(ds->images, image_bytes(ds));
     *labels = crc_of(ds->labels, (size_t)ds->count);
-    if (use_memo) {
-        memo.s = s;
-        memo.images = ds->images, memo.labels = ds->labels;
-        memo.bytes = bytes, memo.count = ds->count;
-        memo.images_crc = *images, memo.labels_crc = *labels;
-    }
 }
 
 void cnn_train_state_set_model(cnn_train_state *s, const cnn_model *m)
@@ -180,7 +120,7 @@ void cnn_train_state_set_data(cnn_train_state *s, const cnn_model *m, const cnn_
 {
     cnn_train_state_set_model(s, m);
     if (!s->has_crc) {
-        fingerprint(s, ds, 0, &s->images_crc, &s->labels_crc);
+        fingerprint(ds, &s->images_crc, &s->labels_crc);
         s->has_crc = 1;
     }
 }
@@ -211,7 +151,7 @@ static int check_fingerprint(const cnn_train_state *s, const cnn_dataset *ds,
     if (!s->has_crc)
         return CNN_OK; /* an older checkpoint: accepted, nothing to compare */
     uint32_t images, labels;
-    fingerprint(s, ds, 1, &images, &labels);
+    fingerprint(ds, &images, &labels);
     int bad_images = images != s->images_crc, bad_labels = labels != s->labels_crc;
     if (!bad_images && !bad_labels)
         return CNN_OK;
