@@ -113,17 +113,53 @@ const char *cnn_model_preset(const char *name_or_spec);
  * Build a model from a spec string for a given input shape and class count.
  * Spec grammar (see README): layers separated by commas, e.g.
  *   "conv3x3:32:same,relu,conv3x3s2:64:same,relu,flatten,dense:10,softmax".
- * The model's parameters are zero until cnn_model_init or a load.
+ * The model's parameters are zero until cnn_model_init or a load.  Same as
+ * cnn_model_describe followed by cnn_model_alloc: a parameter block larger
+ * than the machine's physical memory is refused before it is allocated.
  * @param spec spec string or preset name
  * @param height,width,channels input image shape
  * @param classes number of output classes, which the last dense layer must
  *        match; 0 takes the last dense layer's width
  * @param out receives the model; freed with cnn_model_free
- * @return CNN_OK, CNN_ERR_SPEC, CNN_ERR_ARG, CNN_ERR_NOMEM; CNN_ERR_ARG or
- *         CNN_ERR_UNSUPPORTED when $CNN_ISA names an unusable kernel set
+ * @return CNN_OK, CNN_ERR_SPEC, CNN_ERR_ARG, CNN_ERR_NOMEM (also for a
+ *         parameter block beyond physical memory, the message naming both
+ *         sizes); CNN_ERR_ARG or CNN_ERR_UNSUPPORTED when $CNN_ISA names an
+ *         unusable kernel set
  */
 int cnn_model_create(const char *spec, int height, int width, int channels,
                      int classes, cnn_model **out);
+
+/**
+ * Build a model's description only: its layers, shapes, parameter counts
+ * and kernel set, with no parameter block, so it costs a few kilobytes
+ * whatever the spec.  Such a model serves cnn_model_summary,
+ * cnn_model_layer, cnn_model_layer_count, cnn_model_param_count,
+ * cnn_model_spec, cnn_model_classes and cnn_model_set_isa;
+ * cnn_model_params gives NULL and cnn_model_save refuses it until it has
+ * parameters: from cnn_model_alloc, cnn_model_init or cnn_model_load
+ * (each allocates the block first).  cnn_train, cnn_evaluate and
+ * cnn_predict need a model with parameters.
+ * @param spec,height,width,channels,classes,out as cnn_model_create
+ * @return as cnn_model_create
+ */
+int cnn_model_describe(const char *spec, int height, int width, int channels,
+                       int classes, cnn_model **out);
+
+/**
+ * Give a described model its parameter block, zeroed (nothing to do when
+ * it has one).  The bound: the block (4 bytes a parameter, each tensor
+ * aligned to 64 bytes) must not exceed the machine's physical memory,
+ * sysconf(_SC_PHYS_PAGES) times the page size; a larger one is refused
+ * before any allocation, with a message naming both sizes ("model needs
+ * 145.4 GiB for its 39,032,913,930 parameters, more than this machine's
+ * 23.5 GiB of memory").  The bound is on the parameters alone, so that
+ * evaluation and prediction of any model that fits are possible; training
+ * needs more blocks besides (Adam's two moments, a gradient block a
+ * thread, repacked weights), allocated by cnn_train, which fails with
+ * CNN_ERR_NOMEM when they cannot be had.
+ * @return CNN_OK, CNN_ERR_NOMEM, CNN_ERR_ARG (NULL model)
+ */
+int cnn_model_alloc(cnn_model *m);
 
 /** Free a model (NULL is fine). */
 void cnn_model_free(cnn_model *m);
@@ -153,7 +189,8 @@ const char *cnn_model_isa(const cnn_model *m);
 /**
  * Initialise the parameters as Keras does: Glorot-uniform kernels, zero
  * biases, drawn from the engine's PRNG (PCG32, stream 1) seeded with seed.
- * @return CNN_OK
+ * A described model (cnn_model_describe) gets its parameter block first.
+ * @return CNN_OK; CNN_ERR_NOMEM as cnn_model_alloc
  */
 int cnn_model_init(cnn_model *m, uint64_t seed);
 
@@ -197,20 +234,30 @@ int cnn_model_layer_count(const cnn_model *m);
  */
 int cnn_model_layer(const cnn_model *m, int i, cnn_layer_info *out);
 
-/** @return a pointer to the flat parameter block (param_count floats) */
+/** @return a pointer to the flat parameter block (param_count floats);
+ *  NULL for a model that is only described (cnn_model_describe) */
 float *cnn_model_params(cnn_model *m);
 
 /**
  * Save the parameters as safetensors (tensor names in the README),
  * atomically: a temporary file is written, synced and renamed.
- * @return CNN_OK, CNN_ERR_IO, CNN_ERR_NOMEM, CNN_ERR_ARG (NULL argument)
+ * @return CNN_OK, CNN_ERR_IO, CNN_ERR_NOMEM, CNN_ERR_ARG (NULL argument,
+ *         or a model without parameters: only described)
  */
 int cnn_model_save(const cnn_model *m, const char *path);
 
 /**
  * Load parameters from a safetensors file written for the same model.
- * Every tensor's name, dtype, shape and offsets are checked; nothing is
- * changed in the model unless the whole file is valid.
+ * path must be a regular file (a FIFO, device or directory is refused
+ * without reading or blocking).  Every tensor's name, dtype, shape and
+ * offsets are checked, then both checksums, then every value: a NaN or an
+ * infinity is refused (CNN_ERR_FORMAT, the message naming the file, the
+ * tensor and the first bad index, e.g. "w.safetensors: tensor
+ * conv1.weight holds NaN at index 17"; FORMAT, not CNN_ERR_NONFINITE,
+ * which reports training that diverged).  Nothing is changed in the model
+ * unless the whole file is valid.  A described model (cnn_model_describe)
+ * gets its parameter block first, once the file is known to hold enough
+ * bytes for it (CNN_ERR_MISMATCH if not).
  * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT, CNN_ERR_MISMATCH, CNN_ERR_NOMEM,
  *         CNN_ERR_ARG (NULL argument)
  */
@@ -220,9 +267,15 @@ int cnn_model_load(cnn_model *m, const char *path);
  * Create a model from a file written by cnn_model_save or
  * cnn_checkpoint_save: the spec and input shape come from the file's
  * metadata, the weights are loaded, the kernel set is the default one.
+ * Before anything is allocated, the model the metadata declares is
+ * checked against the file: its parameters (4 bytes each; 12 in a
+ * checkpoint, with Adam's moments) must fit in the file's data section,
+ * else CNN_ERR_FORMAT naming the file and both sizes.  Values are checked
+ * as cnn_model_load checks them (no NaN or infinity).
  * @param out receives the model; freed with cnn_model_free
  * @return as cnn_model_load and cnn_model_create; CNN_ERR_FORMAT when the
- *         metadata lacks the spec or input shape
+ *         metadata lacks the spec or input shape or declares a model the
+ *         file cannot hold
  */
 int cnn_model_open(const char *path, cnn_model **out);
 
@@ -327,14 +380,19 @@ int cnn_checkpoint_save(const cnn_model *m, const cnn_train_state *s,
 /**
  * Read a checkpoint: creates the model it holds (spec and input shape from
  * its metadata, default kernel set) with its weights, and the training
- * state.  Nothing is returned unless the whole file is valid.  The state
- * keeps the fingerprint of its training data, which cnn_train_state_check
- * (and cnn_train) compare with the data set it goes on with; a checkpoint
+ * state.  Nothing is returned unless the whole file is valid.  As for
+ * cnn_model_open, the declared model and image count are checked against
+ * the file's length before anything is allocated for them, and a NaN or
+ * an infinity in any tensor (the weights or Adam's moments) is refused,
+ * naming the tensor and the first bad index.  The state keeps the
+ * fingerprint of its training data, which cnn_train_state_check (and
+ * cnn_train) compare with the data set it goes on with; a checkpoint
  * without one (written before cnn kept it) loads, and resumes unchecked.
- * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT (including a checksum
- *         mismatch, a file that is weights only, and a fingerprint that is
- *         not 8 lowercase hex digits or has only one of its two CRCs),
- *         CNN_ERR_NOMEM
+ * @return CNN_OK, CNN_ERR_IO (also a path that is not a regular file),
+ *         CNN_ERR_FORMAT (including a checksum mismatch, a non-finite
+ *         value, a model or count larger than the file, a file that is
+ *         weights only, and a fingerprint that is not 8 lowercase hex
+ *         digits or has only one of its two CRCs), CNN_ERR_NOMEM
  */
 int cnn_checkpoint_load(const char *path, cnn_model **model,
                         cnn_train_state **state);

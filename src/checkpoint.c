@@ -275,7 +275,7 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
     if ((st = cnn_train_state_create(&s)) != CNN_OK ||
         (st = read_scalars(path, meta, s)) != CNN_OK ||
         (st = read_fingerprint(path, meta, s)) != CNN_OK ||
-        (st = cnn_weights_create_model(path, meta, &m)) != CNN_OK)
+        (st = cnn_weights_create_model(path, meta, data_size, &m)) != CNN_OK)
         goto out;
     /* The run trained this model on images of its input size. */
     cnn_train_state_set_model(s, m);

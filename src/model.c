@@ -3,6 +3,9 @@
  * 'valid' padding), parameter offsets into one flat aligned block, activation
  * offsets, Glorot-uniform initialisation, the summary table, and the forward
  * and backward passes of a group of samples through the bound kernels.
+ * A model is described first (layers, shapes, counts: no parameter block,
+ * so a summary of any spec is cheap); its block is allocated separately,
+ * only when it fits in the machine's physical memory.
  */
 #include "model.h"
 
@@ -15,6 +18,7 @@
 
 #include "dispatch.h"
 #include "error.h"
+#include "memlimit.h"
 #include "rng.h"
 #include "spec.h"
 
@@ -101,9 +105,11 @@ static int layout(cnn_model *m)
     return CNN_OK;
 }
 
-int cnn_model_create(const char *spec, int height, int width, int channels,
-                     int classes, cnn_model **out)
+int cnn_model_describe(const char *spec, int height, int width, int channels,
+                       int classes, cnn_model **out)
 {
+    if (!out)
+        return cnn_fail(CNN_ERR_ARG, "model: no output");
     *out = NULL;
     if (!spec || height < 1 || width < 1 || channels < 1 || classes < 0 ||
         height > 4096 || width > 4096 || channels > 4096)
@@ -128,10 +134,8 @@ int cnn_model_create(const char *spec, int height, int width, int channels,
     if (st == CNN_OK) {
         size_t len = cnn_spec_format(m->layers, n, NULL, 0);
         m->spec = malloc(len + 1);
-        m->params = cnn_aligned_calloc(m->block * sizeof(float));
-        if (!m->spec || (m->block && !m->params))
-            st = cnn_fail(CNN_ERR_NOMEM, "model: out of memory for %zu parameters",
-                          m->nparams);
+        if (!m->spec)
+            st = cnn_fail(CNN_ERR_NOMEM, "model: out of memory");
         else
             cnn_spec_format(m->layers, n, m->spec, len + 1);
     }
@@ -145,6 +149,41 @@ int cnn_model_create(const char *spec, int height, int width, int channels,
     cnn_model_bind_kernels(m, kt);
     *out = m;
     return CNN_OK;
+}
+
+int cnn_model_alloc(cnn_model *m)
+{
+    if (!m)
+        return cnn_fail(CNN_ERR_ARG, "model: no model");
+    if (m->params || m->block == 0)
+        return CNN_OK;
+    /* Refused before the allocation: more than the machine's memory could
+       only end in swapping or the OOM killer. */
+    uint64_t bytes = (uint64_t)m->block * sizeof(float), phys = cnn_mem_physical();
+    if (phys && bytes > phys) {
+        char count[32], need[32], have[32];
+        cnn_with_commas(m->nparams, count);
+        cnn_mem_format(bytes, need, sizeof need);
+        cnn_mem_format(phys, have, sizeof have);
+        return cnn_fail(CNN_ERR_NOMEM, "model needs %s for its %s parameters, more than "
+                        "this machine's %s of memory", need, count, have);
+    }
+    m->params = cnn_aligned_calloc(m->block * sizeof(float));
+    if (!m->params)
+        return cnn_fail(CNN_ERR_NOMEM, "model: out of memory for %zu parameters",
+                        m->nparams);
+    return CNN_OK;
+}
+
+int cnn_model_create(const char *spec, int height, int width, int channels,
+                     int classes, cnn_model **out)
+{
+    int st = cnn_model_describe(spec, height, width, channels, classes, out);
+    if (st == CNN_OK && (st = cnn_model_alloc(*out)) != CNN_OK) {
+        cnn_model_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 void cnn_model_free(cnn_model *m)
@@ -173,6 +212,9 @@ void cnn_model_bind_kernels(cnn_model *m, const cnn_kernel_table *kt)
    conv's fans are k*k*in_c and k*k*out_c. */
 int cnn_model_init(cnn_model *m, uint64_t seed)
 {
+    int st = cnn_model_alloc(m);
+    if (st != CNN_OK)
+        return st;
     cnn_rng rng;
     cnn_rng_seed(&rng, seed, CNN_RNG_STREAM_INIT);
     memset(m->params, 0, m->block * sizeof(float));
@@ -260,10 +302,10 @@ static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
 }
 
 /* 24186 -> "24,186" */
-static void with_commas(size_t v, char *out)
+void cnn_with_commas(uint64_t v, char *out)
 {
     char digits[32];
-    int n = snprintf(digits, sizeof digits, "%zu", v), o = 0;
+    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v), o = 0;
     for (int i = 0; i < n; i++) {
         if (i && (n - i) % 3 == 0)
             out[o++] = ',';
@@ -304,11 +346,11 @@ size_t cnn_model_summary(const cnn_model *m, char *buf, size_t size)
                      L->g.out_c);
         else
             snprintf(shape, sizeof shape, "(None, %d)", L->g.out_c);
-        with_commas(L->w_count + L->b_count, num);
+        cnn_with_commas(L->w_count + L->b_count, num);
         append(buf, size, &len, "%-29s%-26s%s\n%s", type, shape, num,
                i == m->nlayers - 1 ? thick : rule);
     }
-    with_commas(m->nparams, num);
+    cnn_with_commas(m->nparams, num);
     append(buf, size, &len, "Total params: %s\nTrainable params: %s\n"
            "Non-trainable params: 0\n%s", num, num, rule);
     return len;

@@ -43,7 +43,8 @@ struct cnn_model {
     size_t nparams;         /* trainable parameters */
     size_t block;           /* floats in the parameter block: each tensor
                                starts on a 64-byte boundary */
-    float *params;          /* 64-byte aligned, block floats */
+    float *params;          /* 64-byte aligned, block floats; NULL until
+                               cnn_model_alloc (cnn_model_describe) */
     size_t act_floats;      /* floats of all layer outputs for one sample */
     size_t max_act;         /* largest single activation (floats) */
     const cnn_kernel_table *kernels;
@@ -61,6 +62,9 @@ typedef struct cnn_tensor_info {
 /* List the model's parameter tensors in order (weight then bias of each
    layer).  Returns how many there are; writes at most max entries. */
 int cnn_model_tensors(const cnn_model *m, cnn_tensor_info *out, int max);
+
+/* v with thousands separators ("24,186") into out (32 bytes). */
+void cnn_with_commas(uint64_t v, char *out);
 
 /* Elements of one sample's input. */
 static inline size_t cnn_model_input_size(const cnn_model *m)

@@ -17,17 +17,16 @@
  * those two keys, as compact JSON with sorted keys.  Files from elsewhere
  * may lack either; then it is not checked.
  *
- * Writing is atomic (src/atomic.c).  Reading validates the header (parsed
- * with jansson), every tensor's dtype, shape and offsets, the coverage of
- * the data section and the checksums before a single value is stored.
+ * Writing is atomic (src/atomic.c).  Reading opens only a regular file
+ * (files.h: a FIFO or device is refused, never read or waited on) and
+ * validates the header (parsed with jansson), every tensor's dtype, shape
+ * and offsets, the coverage of the data section, the checksums and then
+ * every F32 value (a NaN or infinity is refused, naming the tensor and the
+ * first bad index) before a single value is stored.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* O_CLOEXEC */
-#endif
 #include "safetensors.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +38,7 @@
 #include "atomic.h"
 #include "cnn.h"
 #include "error.h"
+#include "files.h"
 
 /* Largest header accepted (as the safetensors library). */
 #define MAX_HEADER_BYTES 100000000ull
@@ -523,6 +523,24 @@ static int check_header(const char *path, json_t *root, const st_tensor *t,
     return st;
 }
 
+/* The first value of F32 tensor t (its little-endian bytes at src) that
+   is a NaN or an infinity is refused, naming t and its index. */
+static int check_finite(const char *path, const st_tensor *t, const unsigned char *src)
+{
+    if (t->dtype != ST_F32)
+        return CNN_OK;
+    for (size_t i = 0; i < t->count; i++) {
+        const unsigned char *p = src + 4 * i;
+        uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24;
+        if ((u & 0x7f800000u) == 0x7f800000u) /* exponent all ones */
+            return cnn_fail(CNN_ERR_FORMAT, "%s: tensor %s holds %s at index %zu", path,
+                            t->name, (u & 0x007fffffu) ? "NaN"
+                                     : (u >> 31)       ? "-Inf" : "+Inf", i);
+    }
+    return CNN_OK;
+}
+
 /* Open a safetensors file and parse its header: *fd is left positioned at
    the data section, *root holds the parsed JSON and *data_size the bytes
    after the header.  On error everything is released. */
@@ -530,26 +548,17 @@ static int open_header(const char *path, int *fdp, json_t **rootp, uint64_t *dat
 {
     *rootp = NULL;
     *fdp = -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    int fd = cnn_open_input(path, "weights", &sb);
     if (fd < 0)
-        return cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(errno));
+        return CNN_ERR_IO;
     int st = CNN_OK;
     char *header = NULL;
     json_t *root = NULL;
-    struct stat sb;
     unsigned char len8[8];
     uint64_t size = 0, hlen = 0;
     ssize_t got;
 
-    if (fstat(fd, &sb) != 0) {
-        st = cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        st = cnn_fail(CNN_ERR_IO, "%s: %s", path,
-                      S_ISDIR(sb.st_mode) ? strerror(EISDIR) : "not a regular file");
-        goto out;
-    }
     size = (uint64_t)sb.st_size;
     if (size < 8) {
         st = cnn_fail(CNN_ERR_FORMAT, "%s: file is %llu bytes, too short for a "
@@ -694,6 +703,9 @@ int st_read(const char *path, st_tensor *t, int n, int allow_extra,
             goto out;
         }
     }
+    for (int i = 0; i < n; i++)
+        if ((st = check_finite(path, &t[i], data + spans[i].begin)) != CNN_OK)
+            goto out;
     /* Everything checked: only now store the values. */
     for (int i = 0; i < n; i++)
         words_from_le(t[i].data, data + spans[i].begin, t[i].count);

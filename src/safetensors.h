@@ -33,7 +33,8 @@ typedef struct st_tensor {
 int st_write(const char *path, const st_tensor *t, int n, json_t *meta);
 
 /*
- * Read the header of path: *meta receives its "__metadata__" object (a new
+ * Read the header of path (a regular file: anything else is refused, see
+ * cnn_open_input): *meta receives its "__metadata__" object (a new
  * reference; an empty object when there is none), checked against its
  * "meta_crc32" when it has one; *data_size (when not NULL) the bytes after
  * the header.
@@ -45,8 +46,10 @@ int st_read_metadata(const char *path, json_t **meta, uint64_t *data_size);
  * Read tensors t[0..n) from path.  Each must be present once with its dtype
  * and shape; other tensors are an error unless allow_extra (then they are
  * only checked for sound offsets).  The header, the offsets (no overlaps,
- * the data section exactly covered) and both checksums are all validated
- * before anything is stored into t[i].data.  expect_meta, when not NULL, is
+ * the data section exactly covered), both checksums and the values (no
+ * NaN or infinity in an F32 tensor of t: CNN_ERR_FORMAT naming the tensor
+ * and the first bad index) are all validated before anything is stored
+ * into t[i].data.  expect_meta, when not NULL, is
  * the metadata an earlier st_read_metadata of path gave: the file's must
  * equal it (else the file was replaced in between, CNN_ERR_FORMAT).
  * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT, CNN_ERR_MISMATCH, CNN_ERR_NOMEM

@@ -10,7 +10,9 @@
  * "input" ("HxWxC"), "crc32" and "meta_crc32".  Loading reads the metadata
  * first, then the tensors from a second open; the second read checks that
  * the metadata is still the same, so the two agree even if the file was
- * replaced in between.
+ * replaced in between.  A model built from a file's metadata is only
+ * described until the file is known to be long enough for it; then its
+ * parameters are allocated (model.c's memory bound applies) and read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 
 #include "cnn.h"
 #include "error.h"
+#include "memlimit.h"
 #include "model.h"
 #include "safetensors.h"
 #include "weights.h"
@@ -58,6 +61,9 @@ int cnn_model_save(const cnn_model *m, const char *path)
 {
     if (!m || !path || !*path)
         return cnn_fail(CNN_ERR_ARG, "save weights: no model or no path");
+    if (!m->params)
+        return cnn_fail(CNN_ERR_ARG, "%s: the model has no parameters to save (only "
+                        "described)", path);
     int n = cnn_weights_tensors(m, NULL, "", NULL);
     st_tensor *t = calloc(n > 0 ? (size_t)n : 1, sizeof *t);
     json_t *meta = cnn_weights_metadata(m, "cnn");
@@ -89,20 +95,59 @@ static int load_tensors(cnn_model *m, const char *path, const json_t *meta)
     return st;
 }
 
+/* "31,400 bytes", or "4,398,050,705,408 bytes (4.0 TiB)" from a mebibyte
+   on, into out (64 bytes). */
+static void bytes_text(uint64_t bytes, char *out, size_t cap)
+{
+    char count[32], size[32] = "";
+    cnn_with_commas(bytes, count);
+    if (bytes >= (1u << 20))
+        cnn_mem_format(bytes, size, sizeof size);
+    snprintf(out, cap, "%s bytes%s%s%s", count, *size ? " (" : "", size, *size ? ")" : "");
+}
+
+/* Give a described model its parameters once the file's data_size bytes
+   of tensors can hold them. */
+static int alloc_for_file(cnn_model *m, const char *path, uint64_t data_size)
+{
+    if (m->params)
+        return CNN_OK;
+    uint64_t need = (uint64_t)m->nparams * sizeof(float);
+    if (data_size < need) {
+        char count[32], has[64], needs[64];
+        cnn_with_commas(m->nparams, count);
+        bytes_text(data_size, has, sizeof has);
+        bytes_text(need, needs, sizeof needs);
+        return cnn_fail(CNN_ERR_MISMATCH, "%s: holds only %s of tensors, the model's %s "
+                        "parameters need %s", path, has, count, needs);
+    }
+    int st = cnn_model_alloc(m);
+    if (st != CNN_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", cnn_last_error());
+        st = cnn_fail(st, "%s: %s", path, msg);
+    }
+    return st;
+}
+
 int cnn_model_load(cnn_model *m, const char *path)
 {
     if (!m || !path || !*path)
         return cnn_fail(CNN_ERR_ARG, "load weights: no model or no path");
     json_t *meta;
-    int st = st_read_metadata(path, &meta, NULL);
+    uint64_t data_size;
+    int st = st_read_metadata(path, &meta, &data_size);
     if (st != CNN_OK)
         return st;
-    st = load_tensors(m, path, meta);
+    st = alloc_for_file(m, path, data_size);
+    if (st == CNN_OK)
+        st = load_tensors(m, path, meta);
     json_decref(meta);
     return st;
 }
 
-int cnn_weights_create_model(const char *path, json_t *meta, cnn_model **out)
+int cnn_weights_create_model(const char *path, json_t *meta, uint64_t data_size,
+                             cnn_model **out)
 {
     *out = NULL;
     const char *spec = json_string_value(json_object_get(meta, "spec"));
@@ -115,12 +160,35 @@ int cnn_weights_create_model(const char *path, json_t *meta, cnn_model **out)
     if (sscanf(input, "%dx%dx%d%c", &h, &w, &c, &tail) != 3 || h < 1 || w < 1 || c < 1 ||
         h > 65536 || w > 65536 || c > 65536)
         return cnn_fail(CNN_ERR_FORMAT, "%s: metadata input shape is not HxWxC", path);
-    int st = cnn_model_create(spec, h, w, c, 0, out);
+    int st = cnn_model_describe(spec, h, w, c, 0, out);
     if (st == CNN_ERR_SPEC || st == CNN_ERR_ARG) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", cnn_last_error());
-        st = cnn_fail(CNN_ERR_FORMAT, "%s: the model spec in the metadata is invalid: %s",
-                      path, msg);
+        return cnn_fail(CNN_ERR_FORMAT, "%s: the model spec in the metadata is invalid: %s",
+                        path, msg);
+    }
+    if (st != CNN_OK)
+        return st;
+    /* The file must hold what its metadata declares before a byte is
+       allocated for it: 4 bytes a parameter, 12 in a checkpoint (the
+       weights and Adam's two moments). */
+    const char *format = json_string_value(json_object_get(meta, "format"));
+    int checkpoint = format && strcmp(format, "cnn-checkpoint") == 0;
+    uint64_t need = (uint64_t)(*out)->nparams * (checkpoint ? 12 : 4);
+    if (data_size < need) {
+        char count[32], has[64], needs[64];
+        cnn_with_commas((*out)->nparams, count);
+        bytes_text(data_size, has, sizeof has);
+        bytes_text(need, needs, sizeof needs);
+        st = cnn_fail(CNN_ERR_FORMAT, "%s: metadata declares a model of %s parameters, "
+                      "%s of tensors%s, but the file holds only %s", path, count, needs,
+                      checkpoint ? " with Adam's moments" : "", has);
+    } else {
+        st = alloc_for_file(*out, path, data_size);
+    }
+    if (st != CNN_OK) {
+        cnn_model_free(*out);
+        *out = NULL;
     }
     return st;
 }
@@ -131,10 +199,11 @@ int cnn_model_open(const char *path, cnn_model **out)
         return cnn_fail(CNN_ERR_ARG, "open model: no path");
     *out = NULL;
     json_t *meta;
-    int st = st_read_metadata(path, &meta, NULL);
+    uint64_t data_size;
+    int st = st_read_metadata(path, &meta, &data_size);
     if (st != CNN_OK)
         return st;
-    st = cnn_weights_create_model(path, meta, out);
+    st = cnn_weights_create_model(path, meta, data_size, out);
     if (st == CNN_OK)
         st = load_tensors(*out, path, meta);
     json_decref(meta);

@@ -7,6 +7,7 @@
 #define CNN_WEIGHTS_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "model.h"
 #include "safetensors.h"
@@ -20,7 +21,11 @@ int cnn_weights_tensors(const cnn_model *m, float *params, const char *prefix,
 /* {"format": format, "spec": ..., "input": "HxWxC"} (NULL: out of memory). */
 json_t *cnn_weights_metadata(const cnn_model *m, const char *format);
 
-/* Create (not load) the model a file's metadata describes. */
-int cnn_weights_create_model(const char *path, json_t *meta, cnn_model **out);
+/* Create (not load) the model a file's metadata describes, its parameters
+   zero: refused (CNN_ERR_FORMAT) before anything is allocated when the
+   file's data_size bytes of tensors cannot hold them (4 bytes a
+   parameter; 12 when the format is "cnn-checkpoint"). */
+int cnn_weights_create_model(const char *path, json_t *meta, uint64_t data_size,
+                             cnn_model **out);
 
 #endif /* CNN_WEIGHTS_H */

@@ -1,12 +1,15 @@
 /*
  * test_model.c — model building: parameter counts of the presets, output
  * shapes and Keras 'same' padding, spec grammar errors, the summary table,
- * Glorot initialisation, and the PRNG.
+ * Glorot initialisation, and the PRNG; models described without their
+ * parameters (any spec's summary costs nothing) and the physical-memory
+ * bound on the parameter block.
  */
 #include <math.h>
 #include <string.h>
 
 #include "cnn.h"
+#include "memlimit.h"
 #include "model.h"
 #include "rng.h"
 #include "tests.h"
@@ -189,6 +192,93 @@ static void rng_streams_are_independent_and_uniform(void)
     CHECK(x0 == 0xa15c02b7u && x1 == 0x7b47f409u, "pcg32 gives %08x %08x", x0, x1);
 }
 
+/* 65536-channel layers: 39 billion parameters (145 GiB), and a dense layer
+   of a million units on top of them: 54 trillion (196 TiB, more than any
+   machine's memory). */
+#define WIDE_SPEC "conv3x3:65536,relu,conv3x3:65536,flatten,dense:10,softmax"
+#define HUGE_SPEC "conv3x3:65536:same,flatten,dense:1048576,softmax"
+
+/* A described model has its layers, shapes, counts and summary, and no
+   parameter block, whatever its size. */
+static void describe_allocates_nothing(void)
+{
+    cnn_model *m = NULL;
+    CHECK(cnn_model_describe(WIDE_SPEC, 28, 28, 1, 0, &m) == CNN_OK, "%s", cnn_last_error());
+    if (!m)
+        return;
+    CHECK(cnn_model_params(m) == NULL, "a described model has a parameter block");
+    CHECK(cnn_model_param_count(m) == 39032913930ull, "%zu parameters",
+          cnn_model_param_count(m));
+    cnn_layer_info L;
+    CHECK(cnn_model_layer(m, 1, &L) == CNN_OK && L.out_c == 65536 && L.out_h == 24 &&
+          L.params == 38654771200ull, "conv2: %d %d %zu", L.out_c, L.out_h, L.params);
+    char buf[4096];
+    cnn_model_summary(m, buf, sizeof buf);
+    CHECK(strstr(buf, "Total params: 39,032,913,930") && strstr(buf, "(None, 24, 24, 65536)"),
+          "summary:\n%s", buf);
+    cnn_model_free(m);
+
+    /* Small: the same description as a created model, then parameters. */
+    cnn_model *a = NULL, *d = NULL;
+    cnn_model_create("seed", 28, 28, 1, 10, &a);
+    CHECK(cnn_model_describe("seed", 28, 28, 1, 10, &d) == CNN_OK, "%s", cnn_last_error());
+    if (!a || !d)
+        goto done;
+    char sa[4096], sd[4096];
+    cnn_model_summary(a, sa, sizeof sa);
+    cnn_model_summary(d, sd, sizeof sd);
+    CHECK(strcmp(sa, sd) == 0 && d->block == a->block, "description differs");
+    CHECK(cnn_model_params(d) == NULL, "a described seed model has a parameter block");
+    CHECK(cnn_model_alloc(d) == CNN_OK && d->params, "alloc: %s", cnn_last_error());
+    float *p = d->params;
+    size_t zero = 0;
+    for (size_t i = 0; i < d->block; i++)
+        zero += p[i] == 0;
+    CHECK(zero == d->block, "a new block is not zero");
+    CHECK(cnn_model_alloc(d) == CNN_OK && d->params == p, "a second alloc replaced the block");
+    cnn_model_free(d);
+    /* cnn_model_init allocates a described model's block first. */
+    d = NULL;
+    cnn_model_describe("seed", 28, 28, 1, 10, &d);
+    CHECK(d && cnn_model_init(d, 7) == CNN_OK && cnn_model_init(a, 7) == CNN_OK,
+          "init: %s", cnn_last_error());
+    CHECK(d && d->params && memcmp(d->params, a->params, a->block * sizeof(float)) == 0,
+          "init of a described model differs");
+done:
+    cnn_model_free(a);
+    cnn_model_free(d);
+}
+
+/* A parameter block beyond the machine's physical memory is refused before
+   it is allocated, the message naming both sizes. */
+static void parameter_block_bounded_by_memory(void)
+{
+    uint64_t phys = cnn_mem_physical();
+    CHECK(phys > 0, "physical memory unknown");
+    cnn_model *m = (cnn_model *)1;
+    int st = cnn_model_create(HUGE_SPEC, 28, 28, 1, 0, &m);
+    const char *msg = cnn_last_error();
+    char have[64];
+    cnn_mem_format(phys, have, sizeof have);
+    CHECK(st == CNN_ERR_NOMEM && !m, "create: %d %s", st, msg);
+    CHECK(strstr(msg, "model needs 196.0 TiB for its 53,876,071,464,960 parameters") &&
+          strstr(msg, "more than this machine's") && strstr(msg, have),
+          "message: %s (memory %s)", msg, have);
+    m = NULL;
+    CHECK(cnn_model_describe(HUGE_SPEC, 28, 28, 1, 0, &m) == CNN_OK, "%s", cnn_last_error());
+    if (m) {
+        CHECK(cnn_model_alloc(m) == CNN_ERR_NOMEM && !cnn_model_params(m), "alloc: %s",
+              cnn_last_error());
+        CHECK(cnn_model_init(m, 1) == CNN_ERR_NOMEM, "init: %s", cnn_last_error());
+    }
+    cnn_model_free(m);
+    char b[32];
+    cnn_mem_format(512, b, sizeof b);
+    CHECK(!strcmp(b, "512 bytes"), "%s", b);
+    cnn_mem_format(3ull << 30, b, sizeof b);
+    CHECK(!strcmp(b, "3.0 GiB"), "%s", b);
+}
+
 TEST_TABLE(model,
            {"presets_have_notebook_param_counts", presets_have_notebook_param_counts},
            {"same_padding_follows_tensorflow", same_padding_follows_tensorflow},
@@ -196,4 +286,6 @@ TEST_TABLE(model,
            {"spec_round_trips_and_spaces", spec_round_trips_and_spaces},
            {"summary_lists_layers_and_total", summary_lists_layers_and_total},
            {"glorot_init_is_seeded_and_bounded", glorot_init_is_seeded_and_bounded},
-           {"rng_streams_are_independent_and_uniform", rng_streams_are_independent_and_uniform})
+           {"rng_streams_are_independent_and_uniform", rng_streams_are_independent_and_uniform},
+           {"describe_allocates_nothing", describe_allocates_nothing},
+           {"parameter_block_bounded_by_memory", parameter_block_bounded_by_memory})

@@ -11,7 +11,11 @@
  * mutated files that must not crash; the metadata checksum (a changed value
  * refused, files without one still loading), the check that a file is not
  * replaced between reading its metadata and its tensors, and a checkpoint
- * claiming more training images than it holds.
+ * claiming more training images than it holds; NaN and infinities in
+ * weights and checkpoints (Adam's moments too) refused with the tensor and
+ * index, extreme finite values kept; metadata declaring a model larger
+ * than the file refused before allocating; FIFOs and devices refused
+ * without blocking; a described model given its parameters by a load.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "cnn.h"
@@ -1168,6 +1173,253 @@ done:
     cnn_model_free(m);
 }
 
+/* ------------------------------------------------- values, sizes, types */
+
+/* A copy of f's data with value index of tensor name set to the float
+   whose bits are u, and the data checksum made right again, written to
+   name; its path into out.  Returns 0, or -1 when the tensor is not in f. */
+static int write_with_value(char *out, size_t cap, const char *name, const sft *f,
+                            const char *tensor, size_t index, uint32_t u)
+{
+    json_t *offs = json_object_get(json_object_get(f->hdr, tensor), "data_offsets");
+    size_t at = (size_t)json_integer_value(json_array_get(offs, 0)) + 4 * index;
+    if (!offs || at + 4 > f->dlen)
+        return -1;
+    unsigned char *data = malloc(f->dlen);
+    json_t *hdr = json_deep_copy(f->hdr);
+    memcpy(data, f->data, f->dlen);
+    for (int b = 0; b < 4; b++)
+        data[at + b] = (unsigned char)(u >> (8 * b));
+    set_crc(hdr, data, f->dlen);
+    write_sft(out, cap, name, hdr, data, f->dlen);
+    json_decref(hdr);
+    free(data);
+    return 0;
+}
+
+/* A NaN or an infinity anywhere in the weights, with correct checksums, is
+   refused naming the tensor and the first bad index; the model is
+   untouched and cnn_model_open gives nothing.  Extreme finite values load
+   bit for bit. */
+static void test_load_nonfinite(void)
+{
+    static const struct {
+        const char *tensor;
+        size_t index;
+        uint32_t bits;
+        const char *what;
+    } bad[] = {
+        {"conv1.weight", 17, 0x7fc00000u, "tensor conv1.weight holds NaN at index 17"},
+        {"conv1.weight", 0, 0xffc00000u, "tensor conv1.weight holds NaN at index 0"},
+        {"conv3.weight", 5, 0x7f800001u, "tensor conv3.weight holds NaN at index 5"},
+        {"dense1.weight", 2879, 0x7f800000u, "tensor dense1.weight holds +Inf at index 2879"},
+        {"conv2.weight", 99, 0xff800000u, "tensor conv2.weight holds -Inf at index 99"},
+        {"conv4.bias", 3, 0x7fc00000u, "tensor conv4.bias holds NaN at index 3"},
+        {"dense1.bias", 9, 0xff800000u, "tensor dense1.bias holds -Inf at index 9"},
+    };
+    char path[512], path2[512];
+    sft f;
+    cnn_model *src = saved_seed(path, sizeof path, "nonfinite.safetensors", &f);
+    cnn_model *m = new_model("seed", 9);
+    if (!f.hdr || !m)
+        goto done;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "nonfinite-%zu.safetensors", i);
+        CHECK(write_with_value(path2, sizeof path2, name, &f, bad[i].tensor, bad[i].index,
+                               bad[i].bits) == 0, "no tensor %s", bad[i].tensor);
+        EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, bad[i].what);
+        cnn_model *opened = (cnn_model *)1;
+        int st = cnn_model_open(path2, &opened);
+        CHECK(st == CNN_ERR_FORMAT && !opened && strstr(cnn_last_error(), bad[i].what),
+              "open %s: %d %s", name, st, cnn_last_error());
+    }
+    /* Two bad values: the first one in model order is named. */
+    CHECK(write_with_value(path2, sizeof path2, "nonfinite-two.safetensors", &f,
+                           "conv2.bias", 1, 0x7f800000u) == 0, "no conv2.bias");
+    sft g;
+    if (sft_read(&g, path2) == 0) {
+        CHECK(write_with_value(path2, sizeof path2, "nonfinite-two.safetensors", &g,
+                               "conv2.weight", 40, 0x7fc00000u) == 0, "no conv2.weight");
+        EXPECT_FAIL(m, path2, CNN_ERR_FORMAT, "tensor conv2.weight holds NaN at index 40");
+    }
+    sft_free(&g);
+    /* The largest, smallest and negative-zero floats are finite: they load. */
+    static const uint32_t fine[] = {0x7f7fffffu, 0xff7fffffu, 0x00000001u, 0x80000000u};
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(write_with_value(path2, sizeof path2, "finite.safetensors", &f, "conv1.weight",
+                               i, fine[i]) == 0, "no conv1.weight");
+        CHECK(cnn_model_load(m, path2) == CNN_OK, "finite %08x: %s", fine[i],
+              cnn_last_error());
+        uint32_t got;
+        memcpy(&got, &m->params[m->layers[0].w_off + i], 4);
+        CHECK(got == fine[i], "value %08x read as %08x", fine[i], got);
+    }
+done:
+    sft_free(&f);
+    cnn_model_free(src);
+    cnn_model_free(m);
+}
+
+/* A checkpoint holding a NaN or an infinity, in its weights or in Adam's
+   moments, is refused naming the tensor and the index. */
+static void test_checkpoint_nonfinite(void)
+{
+    static const struct {
+        const char *tensor;
+        size_t index;
+        uint32_t bits;
+        const char *what;
+    } bad[] = {
+        {"adam.m.dense1.weight", 0, 0x7fc00000u, "tensor adam.m.dense1.weight holds NaN at index 0"},
+        {"adam.v.dense1.bias", 3, 0x7f800000u, "tensor adam.v.dense1.bias holds +Inf at index 3"},
+        {"adam.m.dense1.bias", 9, 0xff800000u, "tensor adam.m.dense1.bias holds -Inf at index 9"},
+        {"dense1.weight", 7000, 0x7fc00000u, "tensor dense1.weight holds NaN at index 7000"},
+    };
+    char path[512], path2[512];
+    save_checkpoint(path, sizeof path, "nonfinite.ckpt", 6);
+    sft c;
+    if (sft_read(&c, path) != 0) {
+        CHECK(0, "cannot read back %s", path);
+        sft_free(&c);
+        return;
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "nonfinite-%zu.ckpt", i);
+        CHECK(write_with_value(path2, sizeof path2, name, &c, bad[i].tensor, bad[i].index,
+                               bad[i].bits) == 0, "no tensor %s", bad[i].tensor);
+        expect_checkpoint_fail(__LINE__, path2, CNN_ERR_FORMAT, bad[i].what);
+    }
+    /* The same file with its values intact loads. */
+    CHECK(write_with_value(path2, sizeof path2, "finite.ckpt", &c, "adam.v.dense1.bias", 3,
+                           0x3f800000u) == 0, "no adam.v.dense1.bias");
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    CHECK(cnn_checkpoint_load(path2, &m, &s) == CNN_OK, "finite: %s", cnn_last_error());
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+    sft_free(&c);
+}
+
+/* Metadata declaring a model larger than the file's data section is
+   refused, naming the file and both sizes, before anything is allocated
+   for the model (a 1.1e12-parameter model would need 4.4 TB). */
+static void test_declared_model_too_large(void)
+{
+    char path[512];
+    float ten[10] = {0};
+    json_t *hdr = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:[i], s:[i,i]}}", "__metadata__",
+                            "format", "cnn", "spec", "flatten,dense:1048576,softmax",
+                            "input", "1024x1024x1", "dense1.bias", "dtype", "F32",
+                            "shape", 10, "data_offsets", 0, 40);
+    set_crc(hdr, ten, sizeof ten);
+    set_meta_crc(hdr);
+    write_sft(path, sizeof path, "declares-huge.safetensors", hdr, ten, sizeof ten);
+    cnn_model *m = (cnn_model *)1;
+    int st = cnn_model_open(path, &m);
+    const char *msg = cnn_last_error();
+    CHECK(st == CNN_ERR_FORMAT && !m && strstr(msg, path) &&
+          strstr(msg, "declares a model of 1,099,512,676,352 parameters, "
+                      "4,398,050,705,408 bytes (4.0 TiB) of tensors") &&
+          strstr(msg, "holds only 40 bytes"), "huge model: %d %s", st, msg);
+
+    /* As a checkpoint (its scalars valid): 12 bytes a parameter. */
+    char ck[512];
+    save_checkpoint(ck, sizeof ck, "declares.ckpt", 6);
+    sft c;
+    if (sft_read(&c, ck) == 0) {
+        json_t *meta = json_object_get(c.hdr, "__metadata__");
+        json_object_set_new(meta, "spec", json_string("flatten,dense:1048576,softmax"));
+        json_object_set_new(meta, "input", json_string("1024x1024x1"));
+        set_meta_crc(c.hdr);
+        write_sft(path, sizeof path, "declares-huge.ckpt", c.hdr, c.data, c.dlen);
+        expect_checkpoint_fail(__LINE__, path, CNN_ERR_FORMAT,
+                               "declares a model of 1,099,512,676,352 parameters, "
+                               "13,194,152,116,224 bytes (12.0 TiB) of tensors with "
+                               "Adam's moments");
+    } else {
+        CHECK(0, "cannot read back %s", ck);
+    }
+    sft_free(&c);
+    json_decref(hdr);
+
+    /* One tensor short of the model (a bias and its 40 bytes cut off): the
+       declared size is checked before the tensors are. */
+    sft f;
+    cnn_model *src = new_model("logreg", 5);
+    tmp_path(path, sizeof path, "short-by-one.safetensors");
+    CHECK(cnn_model_save(src, path) == CNN_OK, "save: %s", cnn_last_error());
+    if (sft_read(&f, path) == 0) {
+        json_object_del(f.hdr, "dense1.bias");
+        set_crc(f.hdr, f.data, f.dlen - 40);
+        write_sft(path, sizeof path, "short-by-one.safetensors", f.hdr, f.data, f.dlen - 40);
+        m = (cnn_model *)1;
+        st = cnn_model_open(path, &m);
+        CHECK(st == CNN_ERR_FORMAT && !m && strstr(cnn_last_error(), "7,850 parameters") &&
+              strstr(cnn_last_error(), "31,400 bytes of tensors, but the file holds only 31,360 bytes"), "short: %d %s", st,
+              cnn_last_error());
+    }
+    sft_free(&f);
+    cnn_model_free(src);
+}
+
+/* A described model (no parameters yet) gets them from a load, once the
+   file is long enough for it; a file too short is refused before. */
+static void test_load_into_described_model(void)
+{
+    char path[512], small[512];
+    cnn_model *src = new_model("seed", 11), *d = NULL, *l = NULL;
+    tmp_path(path, sizeof path, "described.safetensors");
+    tmp_path(small, sizeof small, "described-small.safetensors");
+    CHECK(src && cnn_model_save(src, path) == CNN_OK, "save: %s", cnn_last_error());
+    l = new_model("logreg", 2);
+    CHECK(l && cnn_model_save(l, small) == CNN_OK, "save: %s", cnn_last_error());
+    CHECK(cnn_model_describe("seed", 28, 28, 1, 10, &d) == CNN_OK, "%s", cnn_last_error());
+    if (!d || !src)
+        goto done;
+    CHECK(cnn_model_params(d) == NULL, "a described model has parameters");
+    CHECK(cnn_model_save(d, path) == CNN_ERR_ARG, "saved a model without parameters");
+    int st = cnn_model_load(d, small);
+    CHECK(st == CNN_ERR_MISMATCH && cnn_model_params(d) == NULL &&
+          strstr(cnn_last_error(), small) && strstr(cnn_last_error(), "24,186 parameters"),
+          "too small a file: %d %s", st, cnn_last_error());
+    CHECK(cnn_model_load(d, path) == CNN_OK, "load: %s", cnn_last_error());
+    CHECK(cnn_model_params(d) && memcmp(d->params, src->params, block_bytes(src)) == 0,
+          "loaded parameters differ");
+done:
+    cnn_model_free(src);
+    cnn_model_free(l);
+    cnn_model_free(d);
+}
+
+/* Weights and checkpoints are read only from regular files: a FIFO with no
+   writer, a device and a directory are refused at once, named. */
+static void test_load_not_regular(void)
+{
+    char fifo[512];
+    cnn_model *m = new_model("logreg", 3);
+    tmp_path(fifo, sizeof fifo, "weights.fifo");
+    if (!m || mkfifo(fifo, 0600) != 0) {
+        CHECK(0, "mkfifo %s: %s", fifo, strerror(errno));
+        cnn_model_free(m);
+        return;
+    }
+    alarm(20); /* a blocking open would hang: die instead */
+    EXPECT_FAIL(m, fifo, CNN_ERR_IO, "is a FIFO");
+    EXPECT_FAIL(m, "/dev/null", CNN_ERR_IO, "is a character device");
+    EXPECT_FAIL(m, test_tmpdir(), CNN_ERR_IO, "is a directory");
+    cnn_model *o = (cnn_model *)1;
+    CHECK(cnn_model_open(fifo, &o) == CNN_ERR_IO && !o && strstr(cnn_last_error(), "FIFO"),
+          "open: %s", cnn_last_error());
+    expect_checkpoint_fail(__LINE__, fifo, CNN_ERR_IO, "is a FIFO");
+    json_t *meta = NULL;
+    CHECK(st_read_metadata(fifo, &meta, NULL) == CNN_ERR_IO && !meta, "metadata: %s",
+          cnn_last_error());
+    alarm(0);
+    cnn_model_free(m);
+}
+
 TEST_TABLE(weights,
            {"round_trip_seed", test_round_trip_seed},
            {"round_trip_seed_dense", test_round_trip_seed_dense},
@@ -1190,4 +1442,9 @@ TEST_TABLE(weights,
            {"load_without_meta_crc", test_load_without_meta_crc},
            {"checkpoint_huge_count", test_checkpoint_huge_count},
            {"read_expect_meta", test_read_expect_meta},
-           {"fuzz", test_fuzz})
+           {"fuzz", test_fuzz},
+           {"load_nonfinite", test_load_nonfinite},
+           {"checkpoint_nonfinite", test_checkpoint_nonfinite},
+           {"declared_model_too_large", test_declared_model_too_large},
+           {"load_into_described_model", test_load_into_described_model},
+           {"load_not_regular", test_load_not_regular})

@@ -6,6 +6,9 @@
  * settings, input and output shapes and parameters, edges from input to
  * output, top to bottom.  The model comes from --model (and --input) or
  * from the metadata of a --load file; the text goes to stdout or -o FILE.
+ * A --model spec is only described (cnn_model_describe): no parameter
+ * block is allocated for it, so any spec the grammar accepts gets its
+ * table at once, even one far too large to train.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,10 +93,29 @@ static int write_table(FILE *f, const cnn_model *m)
     return 0;
 }
 
+/* The model to print: the one stored in --load's file (read and checked
+   whole) when --model is not given; else --model's, described without
+   its parameters unless --load's weights are to be checked against it. */
+static int summary_model(const cli *c, cnn_model **m)
+{
+    if (c->load && !(c->set & OPTBIT(OPT_MODEL)))
+        return cli_open_model(c, c->in_h, c->in_w, c->in_c, m);
+    int st = cnn_model_describe(c->model, c->in_h, c->in_w, c->in_c, 0, m);
+    if (st == CNN_OK && c->isa)
+        st = cnn_model_set_isa(*m, c->isa);
+    if (st == CNN_OK && c->load)
+        st = cnn_model_load(*m, c->load);
+    if (st != CNN_OK) {
+        cnn_model_free(*m);
+        *m = NULL;
+    }
+    return st;
+}
+
 static int run(const cli *c)
 {
     cnn_model *m = NULL;
-    int st = cli_open_model(c, c->in_h, c->in_w, c->in_c, &m);
+    int st = summary_model(c, &m);
     if (st != CNN_OK)
         return cli_fail(st);
     int rc = EXIT_FAILURE_RUN;
