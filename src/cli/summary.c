@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "outfile.h"
+#include "paths.h"
 
 /* Keras's shape notation: 4-D for images, 2-D for vectors. */
 static void shape_text(int image, int h, int w, int c, char *buf, size_t size)
@@ -114,11 +115,17 @@ static int summary_model(const cli *c, cnn_model **m)
 
 static int run(const cli *c)
 {
+    cli_paths ps = {.n = 0};
+    paths_input(&ps, "--load", c->load);
+    paths_output(&ps, "--output", c->output, NULL);
+    int rc = paths_check(&ps);
+    if (rc >= 0)
+        return rc;
     cnn_model *m = NULL;
     int st = summary_model(c, &m);
     if (st != CNN_OK)
         return cli_fail(st);
-    int rc = EXIT_FAILURE_RUN;
+    rc = EXIT_FAILURE_RUN;
     outfile o;
     if (outfile_open(&o, c->output ? c->output : "-") == 0) {
         if (c->dot) {
