@@ -23,6 +23,11 @@ special null-images train-images-idx3-ubyte; ln -s /dev/null "$P"
 check data-images-dev-null 1 train --data "$D" $TRAIN --save "$SAVE"
 special zero-test t10k-labels-idx1-ubyte; ln -s /dev/zero "$P"
 check eval-test-labels-dev-zero 1 eval --load "$W" --data "$D"
+# as root: a private node of /dev/zero's kind (1, 5) in $T, read only
+special node-images train-images-idx3-ubyte
+if mknod "$P" c 1 5 2>/dev/null; then
+    check data-images-char-device-node 1 train --data "$D" $TRAIN --save "$SAVE"
+fi
 if [ -x /usr/bin/python3 ]; then
     special socket-images train-images-idx3-ubyte
     /usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$P"
