@@ -68,14 +68,23 @@ typedef struct cnn_dataset {
 } cnn_dataset;
 
 /**
- * Load an IDX image file and its label file (raw or gzip-compressed).
- * Validates magic numbers, dimension counts, file sizes against headers
- * before allocating, equal counts, and labels below max_classes.
+ * Load an IDX image file and its label file (raw or gzip-compressed; a
+ * gzip file may hold several members, as `cat a.gz b.gz` gives, each
+ * checked against its own CRC and size trailer).
+ * Only regular files are read: a directory, FIFO, socket or device is
+ * refused before any read (a FIFO cannot block).  Validates magic
+ * numbers, dimension counts, file sizes against headers before allocating
+ * (for gzip: deflate's maximal ratio, and a buffer that grows with the
+ * data when the last trailer does not give the size), equal counts, and
+ * labels below max_classes.
  * @param images_path path of an idx3-ubyte file (optionally .gz)
  * @param labels_path path of an idx1-ubyte file (optionally .gz)
  * @param max_classes labels must be below this; 0 for no limit (256)
  * @param out receives the data set; freed with cnn_dataset_free
- * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT, CNN_ERR_MISMATCH, CNN_ERR_NOMEM
+ * @return CNN_OK; CNN_ERR_IO (missing, unreadable, or not a regular file:
+ *         the message says what it is); CNN_ERR_FORMAT (malformed,
+ *         truncated or corrupt, bytes after the data or after the last
+ *         gzip member); CNN_ERR_MISMATCH; CNN_ERR_NOMEM
  */
 int cnn_dataset_load_idx(const char *images_path, const char *labels_path,
                          int max_classes, cnn_dataset **out);

@@ -7,14 +7,32 @@
  * An IDX file is a 4-byte big-endian magic (0x00 0x00, element type, number
  * of dimensions), one big-endian uint32 per dimension, then the elements.
  * Only unsigned-byte files are accepted: images 0x00000803 (count, rows,
- * columns) and labels 0x00000801 (count).  The size the header implies is
- * checked against stat() for a raw file and against the gzip trailer's
- * ISIZE (uncompressed size mod 2^32) for a gzip file before the data
- * buffers are allocated; reading then confirms it exactly (no short read,
- * no trailing bytes, a valid gzip CRC).
+ * columns) and labels 0x00000801 (count).
+ *
+ * Only a regular file is opened (cnn_open_input): a directory, FIFO,
+ * socket or device gets one line saying what it is, and a FIFO cannot
+ * block.  The first bytes decide the format (gzip's 1f 8b, else raw IDX),
+ * and the IDX magic is checked before the dimensions are read.
+ *
+ * Sizes, before the data buffers are allocated:
+ *   - raw: the header's size must equal the file's length;
+ *   - gzip: a file may hold several members (what `cat a.gz b.gz` gives),
+ *     and instream.c reads them all, each checked against its own CRC and
+ *     ISIZE trailer (its size mod 2^32) as zlib decodes it: a member whose
+ *     trailer lies is refused, and so are bytes after the last member that
+ *     do not start another.  Only the last member's ISIZE can be read
+ *     without decoding.  When it equals the header's size (the usual
+ *     single-member file) the buffer is allocated at once; when it does
+ *     not (several members, or a lie) nothing is refused yet: the buffer
+ *     starts at GROW_START and doubles only as data actually arrives, so
+ *     the real data decides and a lying header cannot allocate much more
+ *     than the file holds.  Either way the header may not declare more
+ *     than deflate's maximal ratio lets the file's length hold (a gzip
+ *     bomb's header is refused at once).
+ * Reading then confirms the size exactly: no short read, nothing after
+ * the data.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,15 +41,14 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "cnn.h"
 #include "error.h"
+#include "files.h"
+#include "instream.h"
 
 #define IDX_TYPE_UBYTE 0x08
 #define IDX_MAX_DIMS 3
-/* Largest gzread request; gzread takes an unsigned and returns an int. */
-#define READ_CHUNK ((size_t)1 << 30)
 /* First buffer size when the data size could not be confirmed in advance;
    the buffer then doubles as data actually arrives. */
 #define GROW_START ((size_t)16 << 20)
@@ -42,13 +59,16 @@
 /* One open IDX file, positioned just after its header. */
 typedef struct idx_file {
     const char *path;
-    gzFile gz;
+    instream *in;
+    int gzip;
     int ndims;
     uint32_t dims[IDX_MAX_DIMS];
     char shape[48];         /* the dims as "60000x28x28" for messages */
     uint64_t header_bytes;  /* 4 + 4 * ndims */
     uint64_t data_bytes;    /* product of the dims */
-    int size_checked;       /* 1 when the file size is known to match */
+    int size_known;         /* 1 when the whole data may be allocated at
+                               once: the file's length (raw) or the last
+                               gzip trailer agrees with the header */
 } idx_file;
 
 static uint32_t be32(const unsigned char *p)
@@ -63,153 +83,74 @@ static uint32_t le32(const unsigned char *p)
            ((uint32_t)p[1] << 8) | (uint32_t)p[0];
 }
 
-/* The error for a failed or short gzread: an I/O error or corrupt gzip
-   data; 0 when zlib reports nothing (the caller then says truncated). */
-static int gz_failure(const idx_file *f)
-{
-    int errnum = Z_OK;
-    const char *msg = gzerror(f->gz, &errnum);
-    /* zlib prefixes "<fd:N>: " for a stream opened with gzdopen */
-    if (msg[0] == '<') {
-        const char *colon = strstr(msg, ": ");
-        if (colon)
-            msg = colon + 2;
-    }
-    if (errnum == Z_ERRNO)
-        return cnn_fail(CNN_ERR_IO, "%s: read error: %s", f->path,
-                        strerror(errno ? errno : EIO));
-    if (errnum == Z_MEM_ERROR)
-        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory in zlib", f->path);
-    if (errnum == Z_BUF_ERROR)
-        return cnn_fail(CNN_ERR_FORMAT, "%s: truncated gzip data: %s",
-                        f->path, msg);
-    if (errnum != Z_OK)
-        return cnn_fail(CNN_ERR_FORMAT, "%s: corrupt gzip data: %s", f->path,
-                        msg);
-    return 0;
-}
-
 static void idx_close(idx_file *f)
 {
-    if (f->gz)
-        gzclose(f->gz);
-    f->gz = NULL;
+    instream_close(f->in);
+    f->in = NULL;
 }
 
-/* Open path, check its header against the expected number of dimensions
-   and its size against the header, and leave it positioned at the data.
-   Nothing is allocated but zlib's stream state (freed by idx_close). */
-static int idx_open(idx_file *f, const char *path, int want_dims,
-                    const char *kind)
+/* Open path when it is a regular file (*fd) and tell raw from gzip by its
+   first bytes; for gzip, *isize receives the last member's ISIZE.  The
+   descriptor is left at offset 0. */
+static int open_data_file(const char *path, const char *kind, int *fd,
+                          int *gzip, uint64_t *file_size, uint32_t *isize)
 {
-    memset(f, 0, sizeof *f);
-    f->path = path;
-
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(errno));
+    char what[32];
+    snprintf(what, sizeof what, "IDX %s data", kind);
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(e));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
-        return cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(EISDIR));
-    }
-    int regular = S_ISREG(st.st_mode);
-    uint64_t file_size = regular && st.st_size > 0 ? (uint64_t)st.st_size : 0;
-    if (regular && file_size == 0) {
-        close(fd);
+    *fd = cnn_open_input(path, what, &st);
+    if (*fd < 0)
+        return CNN_ERR_IO; /* the message names path and what it is */
+    *file_size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+    if (*file_size == 0)
         return cnn_fail(CNN_ERR_FORMAT, "%s: empty file (expected IDX %s "
                         "data)", path, kind);
+    unsigned char m[4];
+    ssize_t n = pread(*fd, m, 2, 0);
+    *gzip = n == 2 && m[0] == 0x1f && m[1] == 0x8b;
+    if (*gzip) {
+        /* 10-byte header + empty deflate block + 8-byte trailer */
+        if (*file_size < 20)
+            return cnn_fail(CNN_ERR_FORMAT, "%s: truncated gzip file (%llu "
+                            "bytes)", path, (unsigned long long)*file_size);
+        n = pread(*fd, m, 4, (off_t)(*file_size - 4));
+        if (n == 4)
+            *isize = le32(m);
+        else if (n >= 0)
+            errno = EIO;
     }
+    if (n < 0 || (*gzip && n != 4))
+        return cnn_fail(CNN_ERR_IO, "%s: read error: %s", path,
+                        strerror(errno));
+    return CNN_OK;
+}
 
-    /* gzip?  Then the trailer's ISIZE bounds the uncompressed size. */
-    int gzip = 0;
-    uint32_t isize = 0;
-    if (regular) {
-        unsigned char m[4];
-        ssize_t n = pread(fd, m, 2, 0);
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            return cnn_fail(CNN_ERR_IO, "%s: read error: %s", path,
-                            strerror(e));
-        }
-        if (n == 2 && m[0] == 0x1f && m[1] == 0x8b) {
-            gzip = 1;
-            /* 10-byte header + empty deflate block + 8-byte trailer */
-            if (file_size < 20) {
-                close(fd);
-                return cnn_fail(CNN_ERR_FORMAT, "%s: truncated gzip file "
-                                "(%llu bytes)", path,
-                                (unsigned long long)file_size);
-            }
-            n = pread(fd, m, 4, (off_t)(file_size - 4));
-            if (n != 4) {
-                int e = n < 0 ? errno : EIO;
-                close(fd);
-                return cnn_fail(CNN_ERR_IO, "%s: read error: %s", path,
-                                strerror(e));
-            }
-            isize = le32(m);
-        }
-    }
-
-    f->gz = gzdopen(fd, "rb");
-    if (!f->gz) {
-        close(fd);
-        return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory opening the file",
-                        path);
-    }
-    gzbuffer(f->gz, 128 * 1024);
-
-    /* Header: magic, then one big-endian uint32 per dimension. */
-    unsigned char hdr[4 + 4 * IDX_MAX_DIMS];
-    int got = gzread(f->gz, hdr, 4);
-    if (got < 4) {
-        int rc = gz_failure(f);
-        if (rc)
-            return rc;
-        if (got < 0)
-            return cnn_fail(CNN_ERR_IO, "%s: read error", path);
-        if (got == 0)
-            return cnn_fail(CNN_ERR_FORMAT, "%s: empty file (expected "
-                            "IDX %s data)", path, kind);
-        return cnn_fail(CNN_ERR_FORMAT, "%s: truncated header (%d bytes)",
-                        path, got);
-    }
+/* The magic's checks: IDX, unsigned bytes, want_dims dimensions. */
+static int check_magic(const idx_file *f, const unsigned char *hdr,
+                       int want_dims, const char *kind)
+{
     uint32_t magic = be32(hdr);
     uint32_t want_magic = (uint32_t)(IDX_TYPE_UBYTE << 8) | (uint32_t)want_dims;
     if (hdr[0] != 0 || hdr[1] != 0)
         return cnn_fail(CNN_ERR_FORMAT, "%s: not an IDX file (magic "
-                        "0x%08x, expected 0x%08x)", path, (unsigned)magic,
+                        "0x%08x, expected 0x%08x)", f->path, (unsigned)magic,
                         (unsigned)want_magic);
     if (hdr[2] != IDX_TYPE_UBYTE)
         return cnn_fail(CNN_ERR_FORMAT, "%s: unsupported IDX element type "
                         "0x%02x (magic 0x%08x); only unsigned bytes (0x08) "
-                        "are supported", path, (unsigned)hdr[2],
+                        "are supported", f->path, (unsigned)hdr[2],
                         (unsigned)magic);
     if (hdr[3] != want_dims)
         return cnn_fail(CNN_ERR_FORMAT, "%s: IDX header has %d dimension%s "
-                        "(magic 0x%08x) but %s files have %d", path,
+                        "(magic 0x%08x) but %s files have %d", f->path,
                         (int)hdr[3], hdr[3] == 1 ? "" : "s", (unsigned)magic,
                         kind, want_dims);
-    f->ndims = want_dims;
-    f->header_bytes = 4 + 4 * (uint64_t)want_dims;
+    return CNN_OK;
+}
 
-    got = gzread(f->gz, hdr + 4, (unsigned)(4 * want_dims));
-    if (got < 4 * want_dims) {
-        int rc = gz_failure(f);
-        return rc ? rc : cnn_fail(CNN_ERR_FORMAT, "%s: truncated header "
-                                  "(%d of %llu bytes)", path,
-                                  got < 0 ? 4 : 4 + got,
-                                  (unsigned long long)f->header_bytes);
-    }
-
-    /* Dimensions: non-zero, product without overflow. */
+/* The dimensions: non-zero, their product without overflow. */
+static int check_dims(idx_file *f, const unsigned char *hdr, int want_dims)
+{
     uint64_t product = 1;
     int overflow = 0;
     size_t len = 0;
@@ -228,55 +169,118 @@ static int idx_open(idx_file *f, const char *path, int want_dims,
     for (int i = 0; i < want_dims; i++)
         if (f->dims[i] == 0)
             return cnn_fail(CNN_ERR_FORMAT, "%s: header declares %s: "
-                            "dimension %d is zero", path, f->shape, i);
+                            "dimension %d is zero", f->path, f->shape, i);
     if (overflow || product > UINT64_MAX - f->header_bytes)
         return cnn_fail(CNN_ERR_FORMAT, "%s: header declares %s, which is "
-                        "too large", path, f->shape);
+                        "too large", f->path, f->shape);
     f->data_bytes = product;
-    uint64_t total = f->header_bytes + product;
+    return CNN_OK;
+}
 
-    /* The file's size against the header, before anything is allocated. */
-    if (regular && !gzip) {
+/* The file's size against the header, before anything is allocated. */
+static int check_size(idx_file *f, uint64_t file_size, uint32_t isize)
+{
+    uint64_t total = f->header_bytes + f->data_bytes;
+    if (!f->gzip) {
         if (file_size < total)
             return cnn_fail(CNN_ERR_FORMAT, "%s: truncated: header declares "
                             "%s (%llu bytes) but the file has %llu bytes",
-                            path, f->shape, (unsigned long long)total,
+                            f->path, f->shape, (unsigned long long)total,
                             (unsigned long long)file_size);
         if (file_size > total)
             return cnn_fail(CNN_ERR_FORMAT, "%s: %llu trailing byte%s: "
                             "header declares %s (%llu bytes) but the file has "
-                            "%llu bytes", path,
+                            "%llu bytes", f->path,
                             (unsigned long long)(file_size - total),
                             file_size - total == 1 ? "" : "s", f->shape,
                             (unsigned long long)total,
                             (unsigned long long)file_size);
-        f->size_checked = 1;
-    } else if (gzip) {
-        /* ISIZE is the size mod 2^32, exact below 4 GiB; deflate's
-           maximal ratio rules out sizes the file cannot hold, so a small
-           file whose header and trailer agree on gigabytes is refused
+        f->size_known = 1;
+    } else {
+        /* All members together cannot expand beyond deflate's maximal
+           ratio: a small file whose header claims gigabytes is refused
            before anything is allocated. */
         if (file_size <= (UINT64_MAX - 1024) / DEFLATE_MAX_RATIO &&
             total > file_size * DEFLATE_MAX_RATIO + 1024)
             return cnn_fail(CNN_ERR_FORMAT, "%s: truncated: header declares "
                             "%s (%llu bytes), more than a %llu-byte gzip "
-                            "file can hold", path, f->shape,
+                            "file can hold", f->path, f->shape,
                             (unsigned long long)total,
                             (unsigned long long)file_size);
-        if ((uint32_t)total != isize)
-            return cnn_fail(CNN_ERR_FORMAT, "%s: size mismatch: header "
-                            "declares %s (%llu bytes) but the gzip trailer "
-                            "records %lu uncompressed bytes%s (truncated or "
-                            "corrupt file)", path, f->shape,
-                            (unsigned long long)total, (unsigned long)isize,
-                            total > UINT32_MAX ? " mod 2^32" : "");
-        f->size_checked = total <= UINT32_MAX;
+        /* The last member's ISIZE (exact below 4 GiB) is the whole size
+           when there is one member; when it differs the read grows. */
+        f->size_known = total <= UINT32_MAX && (uint32_t)total == isize;
     }
-    if (product > SIZE_MAX)
+    if (f->data_bytes > SIZE_MAX)
         return cnn_fail(CNN_ERR_NOMEM, "%s: header declares %s (%llu bytes), "
-                        "more than this machine can address", path, f->shape,
-                        (unsigned long long)total);
+                        "more than this machine can address", f->path,
+                        f->shape, (unsigned long long)total);
     return CNN_OK;
+}
+
+/* Open path, check its header against the expected number of dimensions
+   and its size against the header, and leave it positioned at the data.
+   Nothing is allocated but the stream's state (freed by idx_close). */
+static int idx_open(idx_file *f, const char *path, int want_dims,
+                    const char *kind)
+{
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    uint64_t file_size = 0;
+    uint32_t isize = 0;
+    int fd = -1;
+    int rc = open_data_file(path, kind, &fd, &f->gzip, &file_size, &isize);
+    if (rc) {
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    rc = instream_open(&f->in, fd, path, f->gzip);
+    if (rc)
+        return rc;
+
+    /* The magic first, then one big-endian uint32 per dimension. */
+    unsigned char hdr[4 + 4 * IDX_MAX_DIMS];
+    size_t got = 0;
+    rc = instream_read(f->in, hdr, 4, &got);
+    if (rc)
+        return rc;
+    if (got == 0)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: empty file (expected IDX %s "
+                        "data)", path, kind);
+    if (got < 4)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: truncated header (%zu bytes)",
+                        path, got);
+    rc = check_magic(f, hdr, want_dims, kind);
+    if (rc)
+        return rc;
+    f->ndims = want_dims;
+    f->header_bytes = 4 + 4 * (uint64_t)want_dims;
+    rc = instream_read(f->in, hdr + 4, 4 * (size_t)want_dims, &got);
+    if (rc)
+        return rc;
+    if (got < 4 * (size_t)want_dims)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: truncated header (%zu of %llu "
+                        "bytes)", path, 4 + got,
+                        (unsigned long long)f->header_bytes);
+    rc = check_dims(f, hdr, want_dims);
+    return rc ? rc : check_size(f, file_size, isize);
+}
+
+/* The message for data that ended before the header's size. */
+static int truncated(const idx_file *f, size_t have)
+{
+    unsigned members = instream_members(f->in);
+    unsigned long long want = f->header_bytes + f->data_bytes,
+                       got = f->header_bytes + have;
+    if (!f->gzip)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: truncated: header declares %s "
+                        "(%llu bytes) but the file has %llu bytes", f->path,
+                        f->shape, want, got);
+    return cnn_fail(CNN_ERR_FORMAT, "%s: truncated: header declares %s (%llu "
+                    "bytes) but the file's %u gzip member%s hold%s %llu "
+                    "bytes", f->path, f->shape, want, members,
+                    members == 1 ? "" : "s", members == 1 ? "s" : "", got);
 }
 
 /* Read the data into a new buffer (*out, malloc'd) and confirm the stream
@@ -287,7 +291,7 @@ static int idx_read(idx_file *f, uint8_t **out)
 {
     *out = NULL;
     size_t need = (size_t)f->data_bytes;
-    size_t cap = f->size_checked || need <= GROW_START ? need : GROW_START;
+    size_t cap = f->size_known || need <= GROW_START ? need : GROW_START;
     uint8_t *buf = malloc(cap);
     if (!buf)
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory allocating %zu "
@@ -305,40 +309,24 @@ static int idx_read(idx_file *f, uint8_t **out)
             buf = nb;
             cap = ncap;
         }
-        size_t want = cap - have;
-        if (want > READ_CHUNK)
-            want = READ_CHUNK;
-        int got = gzread(f->gz, buf + have, (unsigned)want);
-        if (got > 0)
-            have += (size_t)got;
-        if (got < 0 || (size_t)got < want) {
+        size_t got = 0;
+        int rc = instream_read(f->in, buf + have, cap - have, &got);
+        have += got;
+        if (rc || have < cap) {
             free(buf);
-            int rc = gz_failure(f);
-            if (rc)
-                return rc;
-            return cnn_fail(CNN_ERR_FORMAT, "%s: truncated: header declares "
-                            "%s (%llu bytes) but the file has %llu bytes",
-                            f->path, f->shape,
-                            (unsigned long long)(f->header_bytes +
-                                                 f->data_bytes),
-                            (unsigned long long)(f->header_bytes + have));
+            return rc ? rc : truncated(f, have);
         }
     }
-    /* Nothing may follow; reading on also makes zlib check the CRC. */
+    /* Nothing may follow; reading to the end also checks the last
+       member's CRC and size, and that no stray bytes follow it. */
     unsigned char extra[256];
-    int got = gzread(f->gz, extra, sizeof extra);
-    if (got != 0) {
-        free(buf);
-        if (got < 0) {
-            int rc = gz_failure(f);
-            return rc ? rc : cnn_fail(CNN_ERR_IO, "%s: read error", f->path);
-        }
-        return cnn_fail(CNN_ERR_FORMAT, "%s: trailing bytes: header declares "
-                        "%s (%llu bytes) but the file holds more data",
-                        f->path, f->shape,
-                        (unsigned long long)(f->header_bytes + f->data_bytes));
-    }
-    int rc = gz_failure(f);
+    size_t got = 0;
+    int rc = instream_read(f->in, extra, sizeof extra, &got);
+    if (!rc && got)
+        rc = cnn_fail(CNN_ERR_FORMAT, "%s: trailing bytes: header declares "
+                      "%s (%llu bytes) but the file holds more data",
+                      f->path, f->shape,
+                      (unsigned long long)(f->header_bytes + f->data_bytes));
     if (rc) {
         free(buf);
         return rc;

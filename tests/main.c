@@ -1,6 +1,8 @@
 /*
- * main.c — the test runner: runs every test table (or those whose names
- * contain the arguments) and ends with the line "N passed, N failed".
+ * main.c — the test runner: runs every test table (or the tests whose
+ * names contain one of the filters given) and ends with the line
+ * "N passed, N failed"; --list prints the names, --help the usage, and a
+ * filter that selects no test is an error (exit 2).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -155,18 +157,115 @@ static void remove_tmpdir(void)
     }
 }
 
-static int selected(const char *name, int argc, char **argv)
+/* The full name "group/name" of a test case, in buf. */
+static const char *full_name(char *buf, size_t cap, const test_table *t,
+                             const test_case *c)
 {
-    if (argc < 2)
+    snprintf(buf, cap, "%s/%s", t->group, c->name);
+    return buf;
+}
+
+/* Whether the test is selected by the filters (every test when there are
+   none): its full name contains one of them. */
+static int selected(const char *name, int nfilters, char **filters)
+{
+    if (nfilters == 0)
         return 1;
-    for (int i = 1; i < argc; i++)
-        if (strstr(name, argv[i]))
+    for (int i = 0; i < nfilters; i++)
+        if (strstr(name, filters[i]))
             return 1;
     return 0;
 }
 
+/* The number of linked tests whose full names contain filter. */
+static int matches(const char *filter)
+{
+    int n = 0;
+    char full[160];
+    for (const test_table *t = all_tests; t->group; t++)
+        for (size_t i = 0; t->cases && t->cases[i].fn; i++)
+            n += strstr(full_name(full, sizeof full, t, &t->cases[i]),
+                        filter) != NULL;
+    return n;
+}
+
+static void usage(FILE *to, const char *prog)
+{
+    fprintf(to,
+            "usage: %s [--list] [FILTER]...\n"
+            "Runs the tests whose names (group/name, as --list prints them)\n"
+            "contain one of the FILTERs, or every test when none is given,\n"
+            "and ends with the line \"N passed, N failed\"; exits 1 when a\n"
+            "test failed.  A FILTER that selects no test is an error (exit 2).\n"
+            "  --list   print the selected tests' names, one a line, and run none\n"
+            "  --help   print this text\n"
+            "Environment: CNN_BIN (the command the CLI tests run, default ./cnn),\n"
+            "CNN_MNIST_DIR (MNIST for the real-data tests), TMPDIR.\n",
+            prog);
+}
+
+/* Parse the options (they may stand anywhere; "--" ends them) and move
+   the filters to the front of argv.  Returns the number of filters, or -1
+   after --help, or -2 after a bad option (message printed). */
+static int parse_args(int argc, char **argv, int *list)
+{
+    int n = 0, options = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options && strcmp(a, "--") == 0) {
+            options = 0;
+        } else if (options && (strcmp(a, "--help") == 0 ||
+                               strcmp(a, "-h") == 0)) {
+            return -1;
+        } else if (options && strcmp(a, "--list") == 0) {
+            *list = 1;
+        } else if (options && a[0] == '-' && a[1]) {
+            fprintf(stderr, "%s: unknown option '%s' (--help lists them)\n",
+                    argv[0], a);
+            return -2;
+        } else if (!a[0]) {
+            fprintf(stderr, "%s: an empty filter selects every test; give "
+                    "none instead\n", argv[0]);
+            return -2;
+        } else {
+            argv[1 + n++] = argv[i];
+        }
+    }
+    return n;
+}
+
+/* Every filter must select a test: a mistyped name is an error, not a
+   run of nothing that reports success.  Prints one line naming the
+   filters that select none; returns their number. */
+static int unmatched_filters(int nfilters, char **filters, const char *prog)
+{
+    int bad = 0;
+    for (int i = 0; i < nfilters; i++) {
+        if (matches(filters[i]))
+            continue;
+        if (!bad++)
+            fprintf(stderr, "%s: no test matches", prog);
+        fprintf(stderr, "%s '%s'", bad > 1 ? "," : "", filters[i]);
+    }
+    if (bad)
+        fprintf(stderr, " (--list prints the names)\n");
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
+    int list = 0;
+    int nfilters = parse_args(argc, argv, &list);
+    if (nfilters == -1) {
+        usage(stdout, argv[0]);
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    }
+    if (nfilters < 0)
+        return 2;
+    char **filters = argv + 1;
+    if (unmatched_filters(nfilters, filters, argv[0]))
+        return 2;
+
     int passed = 0, failed = 0;
     atexit(remove_tmpdir);
     for (const test_table *t = all_tests; t->group; t++) {
@@ -175,9 +274,13 @@ int main(int argc, char **argv)
         for (size_t i = 0; t->cases[i].fn; i++) {
             const test_case *c = &t->cases[i];
             char full[160];
-            snprintf(full, sizeof full, "%s/%s", t->group, c->name);
-            if (!selected(full, argc, argv))
+            full_name(full, sizeof full, t, c);
+            if (!selected(full, nfilters, filters))
                 continue;
+            if (list) {
+                printf("%s\n", full);
+                continue;
+            }
             current_test = full;
             test_failures = 0;
             struct timespec t0, t1;
@@ -194,6 +297,8 @@ int main(int argc, char **argv)
             }
         }
     }
+    if (list)
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

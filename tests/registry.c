@@ -1,12 +1,13 @@
 /*
  * registry.c — the order in which the runner visits the test groups:
- * fast unit tests first, real-data training last.
+ * the runner's own command line and fast unit tests first, real-data
+ * training last.
  */
 #include "tests.h"
 
 #define GROUP(g) {#g, g##_tests}
 const test_table all_tests[] = {
-    GROUP(kernels), GROUP(data),    GROUP(weights),
+    GROUP(runner), GROUP(kernels), GROUP(data),    GROUP(weights),
     GROUP(model), GROUP(gradient), GROUP(trainer), GROUP(cli),
     GROUP(outputs), GROUP(predict), GROUP(checkpoint), GROUP(files),
     {0, 0}, /* end */

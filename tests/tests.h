@@ -16,6 +16,7 @@ typedef struct test_table {
 /* Weak, so a runner linked with only some groups still builds. */
 #define TEST_GROUP(g)                                                        \
     extern const test_case g##_tests[] __attribute__((weak));
+TEST_GROUP(runner)
 TEST_GROUP(kernels)
 TEST_GROUP(data)
 TEST_GROUP(weights)
