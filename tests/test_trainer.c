@@ -262,26 +262,28 @@ static void batch_beyond_data_set_trains_as_the_data_set(void)
 
 /* More threads than the work or the machine can use: the team is capped
    (at the images of a step, at the machine's cap), the description says so,
-   and capping at the images does not change the weights. */
+   and capping at the images does not change the weights.  (Teams stay at
+   3 threads: LLVM's libomp, under ASan, leaks a little each time a team
+   grows past an earlier one.) */
 static void threads_capped_at_the_work_and_the_machine(void)
 {
-    cnn_dataset *ds = synthetic(40, 8, 8, 2);
+    cnn_dataset *ds = synthetic(40, 8, 8, 2), *three = synthetic(3, 8, 8, 2);
     const char *spec = "conv3x3:4:same,relu,flatten,dense:2,softmax";
     static float a[1 << 14], b[1 << 14];
     size_t na = 0, nb = 0;
     cnn_train_result ra, rb;
-    CHECK(train_result(spec, ds, 4096, 16, 5, a, &na, &ra) == CNN_OK, "%s", cnn_last_error());
-    CHECK(ra.threads == 16, "4096 threads, batch 16: %d threads", ra.threads);
-    CHECK(strncmp(ra.binding, "16 threads (4096 asked for)", 27) == 0, "binding '%s'",
+    CHECK(train_result(spec, ds, 4096, 3, 5, a, &na, &ra) == CNN_OK, "%s", cnn_last_error());
+    CHECK(ra.threads == 3, "4096 threads, batch 3: %d threads", ra.threads);
+    CHECK(strncmp(ra.binding, "3 threads (4096 asked for)", 26) == 0, "binding '%s'",
           ra.binding);
-    CHECK(train_result(spec, ds, 16, 16, 5, b, &nb, &rb) == CNN_OK, "%s", cnn_last_error());
-    CHECK(memcmp(a, b, na * sizeof(float)) == 0, "4096 and 16 threads differ at batch 16");
-    /* 64 threads (always allowed) on 40 images: 40 threads, the weights
-       of 40 (the idle threads would only add zeros). */
-    CHECK(train_result(spec, ds, 64, 100, 4, a, &na, &ra) == CNN_OK, "%s", cnn_last_error());
-    CHECK(train_result(spec, ds, 40, 100, 4, b, &nb, &rb) == CNN_OK, "%s", cnn_last_error());
-    CHECK(ra.threads == 40 && memcmp(a, b, na * sizeof(float)) == 0,
-          "64 threads on 40 images: %d threads, weights %s", ra.threads,
+    CHECK(train_result(spec, ds, 3, 3, 5, b, &nb, &rb) == CNN_OK, "%s", cnn_last_error());
+    CHECK(memcmp(a, b, na * sizeof(float)) == 0, "4096 and 3 threads differ at batch 3");
+    /* 64 threads (always allowed) on 3 images, batch 100: 3 threads, the
+       weights of 3 (idle threads would only add zeros). */
+    CHECK(train_result(spec, three, 64, 100, 4, a, &na, &ra) == CNN_OK, "%s", cnn_last_error());
+    CHECK(train_result(spec, three, 3, 100, 4, b, &nb, &rb) == CNN_OK, "%s", cnn_last_error());
+    CHECK(ra.threads == 3 && memcmp(a, b, na * sizeof(float)) == 0,
+          "64 threads on 3 images: %d threads, weights %s", ra.threads,
           memcmp(a, b, na * sizeof(float)) ? "differ" : "equal");
     /* The machine's cap: at least the floor, 4 per hardware thread. */
     int cap = cnn_threads_cap(), n = 0;
@@ -294,19 +296,20 @@ static void threads_capped_at_the_work_and_the_machine(void)
           "no warning for 4096 threads over a cap of %d: '%s', '%s'", cap, warn, desc);
     CHECK(cnn_threads_check(2, warn, sizeof warn) == CNN_OK && !*warn, "2 threads: '%s'",
           warn);
-    /* Evaluation: 4096 threads on 40 images run as 40, one image each. */
+    /* Evaluation: 4096 threads on 3 images run as 3, one image each. */
     cnn_model *m = NULL;
     cnn_model_create(spec, 8, 8, 1, 2, &m);
     cnn_model_init(m, 3);
     cnn_eval_result e1, e2;
-    CHECK(cnn_evaluate(m, ds, 40, &e1) == CNN_OK, "%s", cnn_last_error());
-    CHECK(cnn_evaluate(m, ds, 4096, &e2) == CNN_OK, "%s", cnn_last_error());
-    CHECK(e1.loss == e2.loss && e1.accuracy == e2.accuracy, "40 vs 4096 threads: %.17g vs %.17g",
+    CHECK(cnn_evaluate(m, three, 3, &e1) == CNN_OK, "%s", cnn_last_error());
+    CHECK(cnn_evaluate(m, three, 4096, &e2) == CNN_OK, "%s", cnn_last_error());
+    CHECK(e1.loss == e2.loss && e1.accuracy == e2.accuracy, "3 vs 4096 threads: %.17g vs %.17g",
           e1.loss, e2.loss);
     cnn_eval_result_free(&e1);
     cnn_eval_result_free(&e2);
     cnn_model_free(m);
     cnn_dataset_free(ds);
+    cnn_dataset_free(three);
 }
 
 /* OMP_NUM_THREADS: the grammar, a malformed value reported by name (when
