@@ -472,10 +472,25 @@ typedef struct cnn_train_result {
  * The model must have been initialised or loaded.  Results are bitwise
  * reproducible for the same seed, batch and thread count.
  * @param result may be NULL
+ * Threads: cfg->threads, else OMP_NUM_THREADS, else the physical cores;
+ * then capped, as cnn_threads_check says, at what the machine runs well
+ * and at the images of one step, min(batch, images) (a thread more would
+ * have nothing to do).  result->threads and result->binding give the count
+ * used, which is also what a checkpoint records.  Every buffer is sized by
+ * min(batch, images), so a batch larger than the data set trains as one
+ * step per epoch.
+ * Memory bound: before allocating anything, the buffers the run needs (each
+ * thread's workspace and gradient buffer, Adam's moments, the shuffled
+ * order, the validation results) are checked against the machine's
+ * physical memory (sysconf(_SC_PHYS_PAGES) pages); beyond it the call
+ * fails with CNN_ERR_NOMEM and a message naming both figures.
  * A step whose loss or gradient is not finite is not applied: training
  * stops with CNN_ERR_NONFINITE, a message naming the step and the layer,
  * and the weights and state of the step before.
- * @return CNN_OK, CNN_ERR_ARG, CNN_ERR_MISMATCH, CNN_ERR_NOMEM,
+ * @return CNN_OK, CNN_ERR_ARG (also: cfg->threads is 0 and OMP_NUM_THREADS
+ *         is malformed), CNN_ERR_MISMATCH, CNN_ERR_NOMEM (also: beyond the
+ *         memory bound), CNN_ERR_UNSUPPORTED (OpenMP started fewer threads
+ *         than asked, e.g. when called inside a parallel region),
  *         CNN_ERR_NONFINITE, CNN_ERR_CANCELLED, or a checkpoint callback's
  *         status
  */
@@ -484,13 +499,35 @@ int cnn_train(cnn_model *m, const cnn_dataset *train,
 
 /**
  * Thread setup the trainer would use for a requested count: it writes the
- * count chosen and a one-line description (threads, cores, binding).
- * @param requested 0 for the default
- * @param threads receives the count
+ * count chosen, capped as cnn_threads_check says (training and evaluation
+ * may use fewer still: no more than the images of a step), and a one-line
+ * description (threads, "(4096 asked for)" when capped, cores, binding).
+ * @param requested 0 for the default (OMP_NUM_THREADS, else the cores)
+ * @param threads receives the count (may be NULL)
  * @param desc receives the description (may be NULL)
- * @return CNN_OK
+ * @return CNN_OK; CNN_ERR_ARG when requested is 0 and OMP_NUM_THREADS is
+ *         malformed (the count and description are then the cores')
  */
 int cnn_threads_describe(int requested, int *threads, char *desc, size_t size);
+
+/**
+ * Check the thread settings before a run, for a caller that warns.  A team
+ * never has more than 4 threads per hardware thread this process may use
+ * (omp_get_num_procs), but always up to 64, so that a run made elsewhere
+ * with that many threads can be repeated or resumed bit for bit; nor more
+ * than OMP_THREAD_LIMIT.  OMP_NUM_THREADS must be a list of whole numbers
+ * from 1 separated by commas (the first is used); an empty one counts as
+ * unset.  A malformed value is taken out of the environment when the
+ * program starts, before libgomp would print its own complaint, and
+ * reported here and by cnn_train and cnn_evaluate (when they are given 0
+ * threads).
+ * @param requested the count asked for, 0 for the default
+ * @param warning receives "" or, when the count is capped, one line (no
+ *        newline) saying what was asked for and what will run
+ * @return CNN_OK; CNN_ERR_ARG when requested is 0 and OMP_NUM_THREADS is
+ *         malformed (the message names it)
+ */
+int cnn_threads_check(int requested, char *warning, size_t size);
 
 /**
  * The system report of `cnn info`: CPU model and features, the kernel sets
@@ -512,9 +549,15 @@ typedef struct cnn_eval_result {
 
 /**
  * Evaluate a model on a labelled data set.
- * @param threads 0 for the default
+ * @param threads 0 for the default (OMP_NUM_THREADS, else the cores);
+ *        capped as cnn_threads_check says and at the number of images
  * @param out filled in; release with cnn_eval_result_free
- * @return CNN_OK, CNN_ERR_MISMATCH, CNN_ERR_NOMEM
+ * Memory bound: the threads' buffers and the per-image results are checked
+ * against the machine's physical memory before anything is allocated, as
+ * for cnn_train.
+ * @return CNN_OK, CNN_ERR_MISMATCH, CNN_ERR_NOMEM (also: beyond the memory
+ *         bound), CNN_ERR_ARG (threads is 0 and OMP_NUM_THREADS is
+ *         malformed)
  */
 int cnn_evaluate(cnn_model *m, const cnn_dataset *ds, int threads,
                  cnn_eval_result *out);
@@ -528,7 +571,8 @@ void cnn_eval_result_free(cnn_eval_result *r);
  * safe.
  * @param x height*width*channels floats
  * @param probs receives classes floats
- * @return CNN_OK or CNN_ERR_NOMEM
+ * @return CNN_OK or CNN_ERR_NOMEM (also when one image's activations
+ *         exceed the machine's physical memory)
  */
 int cnn_predict(cnn_model *m, const float *x, float *probs);
 

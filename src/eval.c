@@ -1,8 +1,9 @@
 /*
  * eval.c — evaluation (mean loss, accuracy, confusion matrix) of a model on
- * a labelled data set, images split statically across threads, and
- * single-image prediction.  Per-image results are summed in image order, so
- * the figures do not depend on the thread count.
+ * a labelled data set, images split statically across threads (no more
+ * threads than images, buffers checked against the machine's memory), and
+ * single-image prediction.  Per-image results are summed in image order,
+ * whatever the thread count.
  */
 #include <omp.h>
 #include <stdlib.h>
@@ -67,6 +68,23 @@ int cnn_evaluate(cnn_model *m, const cnn_dataset *ds, int threads,
         return st;
     const int classes = m->classes;
     const long count = ds->count;
+    /* No more threads than images, and groups no larger than a thread's
+       share of them. */
+    cnn_threads th;
+    st = cnn_threads_open(&th, threads, 1);
+    cnn_threads_limit(&th, count);
+    const int T = th.threads;
+    const long share = (count + T - 1) / T;
+    const int group = cnn_group_size(m, share < 64 ? (int)share : 64);
+    if (st == CNN_OK)
+        st = cnn_memory_check(T * cnn_workspace_bytes(m, group, 0) +
+                                  (double)count * (sizeof(double) + sizeof(int)) +
+                                  (double)classes * classes * sizeof(long),
+                              T, "evaluate", "evaluation");
+    if (st != CNN_OK) {
+        cnn_threads_close(&th);
+        return st;
+    }
     double *loss = malloc((size_t)(count ? count : 1) * sizeof *loss);
     int *pred = malloc((size_t)(count ? count : 1) * sizeof *pred);
     out->confusion = calloc((size_t)classes * classes, sizeof *out->confusion);
@@ -74,22 +92,22 @@ int cnn_evaluate(cnn_model *m, const cnn_dataset *ds, int threads,
         free(loss);
         free(pred);
         cnn_eval_result_free(out);
+        cnn_threads_close(&th);
         return cnn_fail(CNN_ERR_NOMEM, "evaluate: out of memory");
     }
-    cnn_threads th;
-    cnn_threads_open(&th, threads, 1);
-    const int group = cnn_group_size(m, 64);
     int failed = 0;
 
-#pragma omp parallel num_threads(th.threads) reduction(| : failed)
+#pragma omp parallel num_threads(T) reduction(| : failed)
     {
-        const int tid = omp_get_thread_num(), T = omp_get_num_threads();
+        /* The team OpenMP gave (it may be smaller): every image is covered. */
+        const int tid = omp_get_thread_num(), team = omp_get_num_threads();
         cnn_threads_bind(&th, tid);
         cnn_workspace ws;
         if (cnn_workspace_alloc(&ws, m, group, 0) != CNN_OK) {
             failed = 1;
         } else {
-            cnn_eval_slice(m, ds, count * tid / T, count * (tid + 1) / T, &ws, loss, pred);
+            cnn_eval_slice(m, ds, count * tid / team, count * (tid + 1) / team, &ws, loss,
+                           pred);
             cnn_workspace_free(&ws);
         }
         cnn_threads_unbind(&th);
@@ -114,6 +132,10 @@ void cnn_eval_result_free(cnn_eval_result *r)
 
 int cnn_predict(cnn_model *m, const float *x, float *probs)
 {
+    int st = cnn_memory_check((double)m->act_floats * sizeof(float), 1, "predict",
+                              "prediction");
+    if (st != CNN_OK)
+        return st;
     float *acts = cnn_aligned_calloc(m->act_floats * sizeof(float));
     if (!acts)
         return cnn_fail(CNN_ERR_NOMEM, "predict: out of memory");

@@ -1,6 +1,7 @@
 /*
- * threads.c — hwloc topology discovery, default thread count and per-thread
- * core binding for the trainer and evaluation.
+ * threads.c — hwloc topology discovery, the thread count (asked for, from
+ * OMP_NUM_THREADS or the cores) and its caps, and per-thread core binding
+ * for the trainer and evaluation.
  */
 #include "threads.h"
 
@@ -11,8 +12,58 @@
 #include <string.h>
 
 #include "cnn.h"
+#include "error.h"
+#include "omp_env.h"
 
-void cnn_threads_open(cnn_threads *t, int requested, int bind)
+int cnn_threads_cap(void)
+{
+    int procs = omp_get_num_procs();
+    long cap = (long)(procs > 0 ? procs : 1) * CNN_THREADS_PER_PU;
+    if (cap < CNN_THREADS_FLOOR)
+        cap = CNN_THREADS_FLOOR;
+    int limit = omp_get_thread_limit();
+    if (limit > 0 && cap > limit)
+        cap = limit;
+    return (int)cap;
+}
+
+/* OMP_NUM_THREADS into *n (0: not set); CNN_ERR_ARG when it is malformed,
+   now or when the program started (omp_env.c took it out then). */
+static int env_threads(int *n)
+{
+    *n = 0;
+    const char *env = getenv("OMP_NUM_THREADS");
+    if (!env || !*env)
+        env = cnn_omp_env_rejected();
+    if (!env)
+        return CNN_OK;
+    if (!cnn_omp_env_parse(env, n)) {
+        *n = 0;
+        return cnn_fail(CNN_ERR_ARG, "OMP_NUM_THREADS: '%.40s' is not a thread count (a "
+                        "whole number from 1); set it to one, unset it, or give --threads",
+                        env);
+    }
+    return CNN_OK;
+}
+
+static void describe(cnn_threads *t)
+{
+    const char *how;
+    if (t->bind)
+        how = t->threads <= t->cores ? "bound one per core" : "bound round-robin to cores";
+    else if (!t->bind_asked)
+        how = "unbound (binding off)";
+    else
+        how = "unbound (hwloc found no cores)";
+    char asked[48] = "";
+    if (t->threads < t->asked)
+        snprintf(asked, sizeof asked, " (%d asked for)", t->asked);
+    snprintf(t->desc, sizeof t->desc, "%d thread%s%s, %d core%s (%d package%s, %d PUs), %s",
+             t->threads, t->threads == 1 ? "" : "s", asked, t->cores,
+             t->cores == 1 ? "" : "s", t->packages, t->packages == 1 ? "" : "s", t->pus, how);
+}
+
+int cnn_threads_open(cnn_threads *t, int requested, int bind)
 {
     memset(t, 0, sizeof *t);
     hwloc_topology_t topo;
@@ -28,28 +79,52 @@ void cnn_threads_open(cnn_threads *t, int requested, int bind)
             hwloc_topology_destroy(topo);
         }
     }
-    const char *env = getenv("OMP_NUM_THREADS");
+    int st = CNN_OK, env = 0;
+    if (requested <= 0)
+        st = env_threads(&env);
     if (requested > 0)
-        t->threads = requested;
-    else if (env && *env)
-        t->threads = omp_get_max_threads();
+        t->asked = requested;
+    else if (env > 0)
+        t->asked = env, t->from_env = 1;
     else if (t->cores > 0)
-        t->threads = t->cores;
+        t->asked = t->cores;
     else
-        t->threads = omp_get_num_procs();
-    if (t->threads < 1)
-        t->threads = 1;
+        t->asked = omp_get_num_procs();
+    if (t->asked < 1)
+        t->asked = 1;
+    t->limit = cnn_threads_cap();
+    t->threads = t->asked < t->limit ? t->asked : t->limit;
+    t->bind_asked = bind;
     t->bind = bind && t->topology && t->cores > 0;
-    const char *how;
-    if (t->bind)
-        how = t->threads <= t->cores ? "bound one per core" : "bound round-robin to cores";
-    else if (!bind)
-        how = "unbound (binding off)";
+    describe(t);
+    return st;
+}
+
+void cnn_threads_limit(cnn_threads *t, long work)
+{
+    if (work < 1)
+        work = 1;
+    if (t->threads > work)
+        t->threads = (int)work;
+    describe(t);
+}
+
+void cnn_threads_note(const cnn_threads *t, char *buf, size_t size)
+{
+    if (!size)
+        return;
+    *buf = 0;
+    if (t->asked <= t->limit)
+        return;
+    int by_limit = t->limit == omp_get_thread_limit();
+    char why[64];
+    if (by_limit)
+        snprintf(why, sizeof why, "OMP_THREAD_LIMIT");
     else
-        how = "unbound (hwloc found no cores)";
-    snprintf(t->desc, sizeof t->desc, "%d thread%s, %d core%s (%d package%s, %d PUs), %s",
-             t->threads, t->threads == 1 ? "" : "s", t->cores, t->cores == 1 ? "" : "s",
-             t->packages, t->packages == 1 ? "" : "s", t->pus, how);
+        snprintf(why, sizeof why, "%d per hardware thread, at least %d", CNN_THREADS_PER_PU,
+                 CNN_THREADS_FLOOR);
+    snprintf(buf, size, "%d threads asked for%s, more than this machine runs well; using %d (%s)",
+             t->asked, t->from_env ? " by OMP_NUM_THREADS" : "", t->limit, why);
 }
 
 int cnn_threads_bind(cnn_threads *t, int tid)
@@ -83,11 +158,21 @@ void cnn_threads_close(cnn_threads *t)
 int cnn_threads_describe(int requested, int *threads, char *desc, size_t size)
 {
     cnn_threads t;
-    cnn_threads_open(&t, requested, 1);
+    int st = cnn_threads_open(&t, requested, 1);
     if (threads)
         *threads = t.threads;
     if (desc && size)
         snprintf(desc, size, "%s", t.desc);
     cnn_threads_close(&t);
-    return CNN_OK;
+    return st;
+}
+
+int cnn_threads_check(int requested, char *warning, size_t size)
+{
+    cnn_threads t;
+    int st = cnn_threads_open(&t, requested, 0);
+    if (warning && size)
+        cnn_threads_note(&t, warning, size);
+    cnn_threads_close(&t);
+    return st;
 }

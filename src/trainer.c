@@ -193,18 +193,43 @@ static void nonfinite_layer(const cnn_model *m, const cnn_dataset *ds, const int
     }
 }
 
+/* Everything cnn_train allocates for T threads working in groups of
+   `group` samples, against the machine's memory (before allocating). */
+static int check_memory(const cnn_model *m, const cnn_dataset *ds,
+                        const cnn_train_config *cfg, int T, int group)
+{
+    double per_thread = cnn_workspace_bytes(m, group, 1) +
+                        (double)m->block * sizeof(float) + sizeof(thread_stats);
+    double shared = (double)ds->count * sizeof(int32_t) + (double)T * sizeof(float *);
+    if (cfg->validation)
+        shared += (double)cfg->validation->count * (sizeof(double) + sizeof(int));
+    if (!cfg->state || !cfg->state->ready) /* Adam's moments and the order */
+        shared += 2.0 * (double)m->block * sizeof(float) + (double)ds->count * sizeof(int32_t);
+    return cnn_memory_check(T * per_thread + shared, T, "train", "training");
+}
+
 int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
               cnn_train_result *result)
 {
     int st = check_config(m, ds, cfg);
     if (st != CNN_OK)
         return st;
-    cnn_threads th;
-    cnn_threads_open(&th, cfg->threads, cfg->bind);
-    int T = th.threads > cfg->batch ? cfg->batch : th.threads;
-    th.threads = T;
-
     const long count = ds->count, batch = cfg->batch;
+    /* A step never holds more images than this, however large the batch:
+       the team and every buffer are sized by it. */
+    const long per_step = batch < count ? batch : count;
+    cnn_threads th;
+    st = cnn_threads_open(&th, cfg->threads, cfg->bind);
+    cnn_threads_limit(&th, per_step);
+    const int T = th.threads;
+    const int group = cnn_group_size(m, (int)((per_step + T - 1) / T));
+    if (st == CNN_OK)
+        st = check_memory(m, ds, cfg, T, group);
+    if (st != CNN_OK) {
+        cnn_threads_close(&th);
+        return st;
+    }
+
     const long steps_per_epoch = (count + batch - 1) / batch;
     cnn_train_state own = {0}, *s = cfg->state ? cfg->state : &own;
     const cnn_dataset *val = cfg->validation;
@@ -236,7 +261,6 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
 
     cnn_adam adam = {cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, t0, s->m, s->v};
     int32_t *order = s->order;
-    const int group = cnn_group_size(m, (int)((batch + T - 1) / T));
     /* Parameter slices for the reduction, 16-float aligned. */
     const size_t slice = ((m->block + (size_t)T - 1) / (size_t)T + 15) & ~(size_t)15;
 
@@ -251,6 +275,9 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
         epoch_acc = (double)s->correct / (double)s->seen;
     }
 
+    /* The arithmetic needs exactly T threads: no dynamic adjustment. */
+    const int dynamic = omp_get_dynamic();
+    omp_set_dynamic(0);
 #pragma omp parallel num_threads(T)
     {
         const int tid = omp_get_thread_num();
@@ -265,6 +292,10 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
             for (int t = 0; t < T; t++)
                 if (stats[t].failed)
                     stop = cnn_fail(CNN_ERR_NOMEM, "train: out of memory for thread buffers");
+            /* Fewer (a nested region, say): the missing shares would be lost. */
+            if (omp_get_num_threads() != T)
+                stop = cnn_fail(CNN_ERR_UNSUPPORTED, "train: OpenMP started %d of the %d "
+                                "threads asked for", omp_get_num_threads(), T);
         }
 #pragma omp barrier
         long my_steps = 0; /* each thread counts steps itself: no race on `steps` */
@@ -427,6 +458,7 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
         cnn_workspace_free(&ws);
         cnn_threads_unbind(&th);
     }
+    omp_set_dynamic(dynamic);
     if (stop == 1)
         stop = CNN_OK;
     st = stop;

@@ -1,10 +1,14 @@
 /*
  * workspace.c — per-thread buffers for forward/backward on a group of
- * samples, group sizing, and uint8-to-float image conversion.
+ * samples, their size against the machine's memory, group sizing, and
+ * uint8-to-float image conversion.
  */
 #include "workspace.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 
@@ -40,6 +44,62 @@ void cnn_workspace_free(cnn_workspace *w)
     cnn_aligned_free(w->dlogits);
     cnn_aligned_free(w->packed);
     memset(w, 0, sizeof *w);
+}
+
+/* Bytes of a cnn_aligned_calloc of floats (rounded up to 64 bytes). */
+static double aligned_floats(double floats)
+{
+    return floats > 0 ? 64.0 * ceil(floats * sizeof(float) / 64.0) : 0;
+}
+
+double cnn_workspace_bytes(const cnn_model *m, int group, int with_backward)
+{
+    double g = group;
+    double bytes = aligned_floats(g * (double)cnn_model_input_size(m)) +
+                   aligned_floats(g * (double)m->act_floats);
+    if (with_backward) {
+        bytes += aligned_floats(2 * g * (double)m->max_act) +
+                 aligned_floats(g * (double)m->classes);
+        if (cnn_model_needs_pack(m))
+            bytes += aligned_floats((double)m->block);
+    }
+    return bytes;
+}
+
+double cnn_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+}
+
+/* "23.4 GiB", "512 KiB", "100 bytes" */
+static void format_bytes(double bytes, char *out, size_t size)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (bytes < 1024) {
+        snprintf(out, size, "%.0f bytes", bytes);
+        return;
+    }
+    int u = 0;
+    bytes /= 1024;
+    while (bytes >= 1024 && u + 1 < (int)(sizeof units / sizeof *units)) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(out, size, "%.1f %s", bytes, units[u]);
+}
+
+int cnn_memory_check(double bytes, int threads, const char *who, const char *what)
+{
+    double have = cnn_memory_bytes();
+    if (have <= 0 || bytes <= have)
+        return CNN_OK;
+    char need[32], mem[32];
+    format_bytes(bytes, need, sizeof need);
+    format_bytes(have, mem, sizeof mem);
+    return cnn_fail(CNN_ERR_NOMEM, "%s: %s needs %s of buffers for %d thread%s, more than "
+                    "this machine's %s of memory", who, what, need, threads,
+                    threads == 1 ? "" : "s", mem);
 }
 
 void cnn_gather_images(const cnn_model *m, const uint8_t *images,
