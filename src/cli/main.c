@@ -301,6 +301,21 @@ static int check_isa(const cli_command *cmd, const cli *c)
     return -1;
 }
 
+/* The thread count a command will use: a malformed OMP_NUM_THREADS is an
+   error, a count beyond what the machine can use is capped with a warning.
+   -1 to go on, else an exit code. */
+static int check_threads(const cli_command *cmd, const cli *c)
+{
+    if (!(cmd->options & OPTBIT(OPT_THREADS)) && cmd != &cmd_info)
+        return -1;
+    char warning[200];
+    if (cnn_threads_check(c->threads, warning, sizeof warning) != CNN_OK)
+        return cli_fail(CNN_ERR_ARG);
+    if (*warning)
+        cli_say("warning: %s", warning);
+    return -1;
+}
+
 /* Results on stdout must have arrived: flush and close it; a write error
    makes a successful command fail (one that failed already said why, e.g.
    predict and summary check their own output).  A write that failed
@@ -345,6 +360,8 @@ static int run(int argc, char **argv)
     int rc = parse(argc, argv, cmd, &c);
     if (rc < 0)
         rc = check_isa(cmd, &c);
+    if (rc < 0)
+        rc = check_threads(cmd, &c);
     if (rc >= 0)
         return rc;
     return cmd->run(&c);

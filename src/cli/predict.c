@@ -92,9 +92,10 @@ static int predict_test_split(const cli *c)
         cli_error(EXIT_FAILURE_RUN, "out of memory for %d predictions", ds->count);
         goto out;
     }
-    int threads = c->threads;
-    if (threads <= 0)
-        cnn_threads_describe(0, &threads, NULL, 0);
+    int threads;
+    cnn_threads_describe(c->threads, &threads, NULL, 0); /* capped */
+    if (threads > ds->count)
+        threads = ds->count > 0 ? ds->count : 1;
     if ((st = predict_all(m, ds, threads, probs)) != CNN_OK) {
         cli_error(EXIT_FAILURE_RUN, "predict: out of memory");
         goto out;
