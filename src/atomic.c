@@ -76,6 +76,25 @@ enum { DEST_FILE, DEST_DIRECT };
 /* What to do with path: *kind DEST_FILE with *target the file to replace
    (path, or a link's target; malloc'ed), or DEST_DIRECT (a character
    device or FIFO, *target NULL).  Else the message is set. */
+/* Whether path or a link on its way names an open descriptor
+   (/dev/stdout -> /proc/self/fd/1, /dev/fd/N): the file behind it is the
+   caller's, to be written into, never replaced. */
+static int through_descriptor(const char *path)
+{
+    char cur[4096], next[4096];
+    snprintf(cur, sizeof cur, "%s", path);
+    for (int hops = 0; hops < 40; hops++) {
+        if (!strncmp(cur, "/proc/", 6) || !strncmp(cur, "/dev/fd/", 8))
+            return 1;
+        ssize_t n = readlink(cur, next, sizeof next - 1);
+        if (n < 0)
+            return 0;
+        next[n] = 0;
+        memcpy(cur, next, (size_t)n + 1);
+    }
+    return 0;
+}
+
 static int resolve(const char *path, int *kind, char **target)
 {
     struct stat lst, st;
@@ -93,7 +112,8 @@ static int resolve(const char *path, int *kind, char **target)
     if (S_ISLNK(lst.st_mode) && stat(path, &st) != 0)
         return cnn_fail(CNN_ERR_IO, "%s: is a symbolic link to nothing (%s); "
                         "name the file itself", path, strerror(errno));
-    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ||
+        (S_ISREG(st.st_mode) && through_descriptor(path))) {
         *kind = DEST_DIRECT;
         return CNN_OK;
     }
@@ -149,7 +169,9 @@ static int open_direct(cnn_atomic *a, const char *path)
     a->path = strdup(path);
     if (!a->path)
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
-    a->fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    /* appending: a regular file behind a descriptor (>> or >) keeps what
+       was written before */
+    a->fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (a->fd < 0) {
         int e = errno;
         free(a->path);

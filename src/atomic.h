@@ -10,8 +10,10 @@
  *   - a symbolic link to a regular file: followed, its target replaced
  *     (the temporary file in the target's directory), the link left as it
  *     is; a link to nothing (dangling) is refused;
- *   - a character device or a FIFO (/dev/null, /dev/stdout, a pipe): written
- *     directly, never renamed over; a FIFO without a reader is refused at
+ *   - a character device or a FIFO (/dev/null, /dev/stdout, a pipe), or a
+ *     regular file reached through an open descriptor (/dev/stdout or
+ *     /proc/self/fd/N when stdout is a file): written directly, appended
+ *     to, never renamed over; a FIFO without a reader is refused at
  *     once rather than waited on, and a write error (ENOSPC on /dev/full)
  *     is reported;
  *   - a directory, a block device or a socket: refused, never replaced.

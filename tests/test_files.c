@@ -25,6 +25,8 @@
 
 /* ------------------------------------------------------------ helpers */
 
+static const char *cnn_bin_abs(void);
+
 static const char *path_in(const char *dir, const char *name)
 {
     static char buf[4][700];
@@ -154,6 +156,30 @@ static void unwritable_destinations_are_refused(void)
     CHECK(temporaries(dir) == 0, "a temporary file is left");
 }
 
+/* -o /dev/stdout with stdout a regular file: written into (appended),
+   never renamed over; what the file held before stays. */
+static void stdout_link_to_a_file_is_appended(void)
+{
+    if (test_cnn("--version") == -1) {
+        test_skip("./cnn not built");
+        return;
+    }
+    const char *file = path_in(fresh_dir("stdout"), "app.txt");
+    FILE *f = fopen(file, "w");
+    if (f)
+        fputs("PRECIOUS\n", f), fclose(f);
+    struct stat before, after;
+    stat(file, &before);
+    char cmd[5000];
+    snprintf(cmd, sizeof cmd, "%s summary --model logreg -o /dev/stdout >>%s", cnn_bin_abs(),
+             file);
+    CHECK(system(cmd) == 0, "%s failed", cmd);
+    char buf[4096];
+    CHECK(read_back(file, buf, sizeof buf) && !strncmp(buf, "PRECIOUS\n", 9) &&
+              strstr(buf, "Total params"), "the file holds: %.60s", buf);
+    CHECK(stat(file, &after) == 0 && after.st_ino == before.st_ino, "the file was replaced");
+}
+
 /* ----------------------------------------------- inputs and identity */
 
 static void inputs_must_be_regular_files(void)
@@ -275,7 +301,7 @@ static void signal_during_save_leaves_no_temporary(void)
     for (int k = 0; k < 6; k++) {
         unlink(path_in(dir, "w.st"));
         pid_t pid = spawn_in(dir, args);
-        int status, seen = 0;
+        int status = 0, seen = 0;
         for (int i = 0; i < 200000 && !seen && waitpid(pid, &status, WNOHANG) == 0; i++)
             seen = temporaries(dir) > 0;
         if (seen) {
@@ -285,6 +311,8 @@ static void signal_during_save_leaves_no_temporary(void)
                 sleep_s(0.002);
                 kill(pid, SIGTERM);
             }
+            waitpid(pid, &status, 0);
+        } else if (waitpid(pid, &status, WNOHANG) == 0) {
             waitpid(pid, &status, 0);
         }
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -345,6 +373,7 @@ TEST_TABLE(files,
            {"link_is_followed_and_kept", link_is_followed_and_kept},
            {"fifo_is_written_directly", fifo_is_written_directly},
            {"unwritable_destinations_are_refused", unwritable_destinations_are_refused},
+           {"stdout_link_to_a_file_is_appended", stdout_link_to_a_file_is_appended},
            {"inputs_must_be_regular_files", inputs_must_be_regular_files},
            {"same_file_by_inode", same_file_by_inode},
            {"signal_during_save_leaves_no_temporary", signal_during_save_leaves_no_temporary},

@@ -12,6 +12,7 @@
  * signal ends the process at once, temporary files removed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,7 +163,7 @@ static int check_files(const cli *c, const run *r)
     paths_input(&ps, "--load", c->load);
     paths_input(&ps, "--resume", c->resume);
     paths_output(&ps, "--checkpoint", r->ckpt, "--resume");
-    paths_output(&ps, "--checkpoint (best)", r->best, NULL);
+    paths_output(&ps, "--checkpoint (best)", r->best, "--resume");
     paths_output(&ps, "--save", c->save, NULL);
     paths_output(&ps, "--log", c->log, NULL);
     paths_output(&ps, "--confusion", c->confusion, NULL);
@@ -236,17 +237,24 @@ static void configure(const cli *c, run *r)
 }
 
 /* A name in the working directory for an interrupted run's checkpoint
-   that no file has yet: a file the user did not name is never replaced. */
+   that no file has yet, claimed by creating it empty (O_EXCL), so that two
+   runs stopped at once cannot pick the same one: a file the user did not
+   name is never replaced.  NULL (message printed) when none can be had. */
 static const char *interrupted_path(char *buf, size_t size)
 {
-    struct stat st;
     snprintf(buf, size, "cnn-interrupted.ckpt");
-    for (int i = 2; lstat(buf, &st) == 0 || errno != ENOENT; i++) {
-        if (i > 10000)
-            return "cnn-interrupted.ckpt"; /* the save will say why */
+    for (int i = 2; i <= 10000; i++) {
+        int fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            close(fd);
+            return buf;
+        }
+        if (errno != EEXIST)
+            break;
         snprintf(buf, size, "cnn-interrupted-%d.ckpt", i);
     }
-    return buf;
+    cli_say("%s: cannot create the interrupted run's checkpoint: %s", buf, strerror(errno));
+    return NULL;
 }
 
 /* Training stopped by a signal or a failed log write (its message is
@@ -255,13 +263,18 @@ static int stop_early(const cli *c, run *r)
 {
     char name[64];
     const char *path = r->ckpt ? r->ckpt : interrupted_path(name, sizeof name);
+    if (!path)
+        return EXIT_FAILURE_RUN;
     int sig = signals_seen() ? signals_seen() : SIGINT;
     cnn_train_state_info info;
     cnn_train_state_info_get(r->state, &info);
     int st = CNN_OK;
     if (r->last_ckpt_step != info.steps &&
-        (st = cnn_checkpoint_save(r->m, r->state, path)) != CNN_OK)
+        (st = cnn_checkpoint_save(r->m, r->state, path)) != CNN_OK) {
+        if (!r->ckpt)
+            unlink(path); /* the empty name it claimed */
         return cli_fail(st);
+    }
     if (r->failed)
         cli_say("stopped after step %ld, the log could not be written; checkpoint in %s",
                 info.steps, path);
@@ -350,7 +363,13 @@ static int train_and_finish(const cli *c, run *r)
                 signals_seen() == SIGTERM ? "SIGTERM" : "SIGINT");
         return 128 + signals_seen();
     }
-    return rc == EXIT_OK ? evaluate(c, r) : rc;
+    if (rc == EXIT_OK)
+        rc = evaluate(c, r);
+    if (rc == EXIT_OK && signals_seen()) { /* during the evaluation */
+        cli_say("stopped by %s", signals_seen() == SIGTERM ? "SIGTERM" : "SIGINT");
+        return 128 + signals_seen();
+    }
+    return rc;
 }
 
 static int run_train(const cli *c)
