@@ -94,9 +94,14 @@ const cnn_kernel_table *cnn_kernels_by_name(const char *isa, int *status)
     return NULL;
 }
 
+/* The cnn command's --isa, over $CNN_ISA. */
+static const char *default_isa;
+
+void cnn_kernels_set_default(const char *isa) { default_isa = isa; }
+
 const cnn_kernel_table *cnn_kernels_default(int *status)
 {
-    const char *env = getenv("CNN_ISA");
+    const char *env = default_isa ? default_isa : getenv("CNN_ISA");
     int dummy;
     if (!status)
         status = &dummy;

@@ -16,6 +16,11 @@ const cnn_kernel_table *cnn_kernels_best(void);
    cnn_kernels_best().  status may be NULL. */
 const cnn_kernel_table *cnn_kernels_default(int *status);
 
+/* Make isa (a name cnn_isa_check accepted; NULL: none) the default of
+   every model created from now on, in place of $CNN_ISA: the cnn
+   command's --isa.  Not thread-safe: call before any model is made. */
+void cnn_kernels_set_default(const char *isa);
+
 /* The table for an ISA name ("avx512", "avx2", "neon", "scalar", "ref");
    NULL, with the message set and *status CNN_ERR_ARG when the name is
    unknown, CNN_ERR_UNSUPPORTED when the set is not built into this binary or

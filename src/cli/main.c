@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dispatch.h"
 #include "signals.h"
 
 /* Each option once: its long name, its value's name (NULL: a flag) and its
@@ -284,7 +285,7 @@ static void fill_closed_std_fds(void)
 }
 
 /* The kernel set, checked before any work: --isa overrides $CNN_ISA (it
-   becomes the environment every model of the run is created in); without
+   becomes the default of every model of the run); without
    it a bad $CNN_ISA is refused, naming it.  -1 to go on, else an exit code. */
 static int check_isa(const cli_command *cmd, const cli *c)
 {
@@ -296,8 +297,7 @@ static int check_isa(const cli_command *cmd, const cli *c)
                          cnn_last_error());
     if (st != CNN_OK)
         return cli_fail(st);
-    if (c->isa && setenv("CNN_ISA", c->isa, 1) != 0)
-        return cli_error(EXIT_FAILURE_RUN, "--isa: %s", strerror(errno));
+    cnn_kernels_set_default(c->isa);
     return -1;
 }
 
