@@ -125,17 +125,10 @@ static int resolve(const char *path, int *kind, char **target)
     return *target ? CNN_OK : cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(errno));
 }
 
-/* The directory holding path ("." when it has no slash), malloc'ed. */
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-}
-
 /* The directory that will hold target exists and takes new files. */
 static int check_dir(const char *path, const char *target)
 {
-    char *dir = dir_of(target);
+    char *dir = cnn_dir_of(target);
     if (!dir)
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
     struct stat st;
@@ -171,7 +164,7 @@ static int open_direct(cnn_atomic *a, const char *path)
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
     /* appending: a regular file behind a descriptor (>> or >) keeps what
        was written before */
-    a->fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    a->fd = cnn_open_now(path, O_WRONLY | O_APPEND);
     if (a->fd < 0) {
         int e = errno;
         free(a->path);
@@ -180,9 +173,6 @@ static int open_direct(cnn_atomic *a, const char *path)
             return cnn_fail(CNN_ERR_IO, "%s: a FIFO that nothing reads", path);
         return cnn_fail(CNN_ERR_IO, "%s: %s", path, strerror(e));
     }
-    int flags = fcntl(a->fd, F_GETFL);
-    if (flags >= 0)
-        fcntl(a->fd, F_SETFL, flags & ~O_NONBLOCK);
     return CNN_OK;
 }
 
@@ -249,7 +239,7 @@ void cnn_atomic_abort(cnn_atomic *a)
    systems that cannot sync a directory say EINVAL; that is no error. */
 static int sync_dir(const char *path)
 {
-    char *dir = dir_of(path);
+    char *dir = cnn_dir_of(path);
     if (!dir)
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
     int st = CNN_OK;

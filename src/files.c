@@ -32,10 +32,25 @@ const char *cnn_file_type(mode_t mode)
     return "a special file";
 }
 
+int cnn_open_now(const char *path, int flags)
+{
+    int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+char *cnn_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+}
+
 int cnn_open_input(const char *path, const char *kind, struct stat *stp)
 {
     struct stat st;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fd = cnn_open_now(path, O_RDONLY);
     if (fd < 0) {
         /* a socket cannot be opened at all: say what it is */
         int e = errno;
@@ -54,9 +69,6 @@ int cnn_open_input(const char *path, const char *kind, struct stat *stp)
         return cnn_fail(CNN_ERR_IO, "%s: is %s, not a file of %s", path,
                         cnn_file_type(st.st_mode), kind), -1;
     }
-    int flags = fcntl(fd, F_GETFL);
-    if (flags >= 0)
-        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     if (stp)
         *stp = st;
     return fd;
@@ -65,9 +77,7 @@ int cnn_open_input(const char *path, const char *kind, struct stat *stp)
 /* stat of the directory holding path (following links). */
 static int stat_parent(const char *path, struct stat *st)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
-                      : strdup(".");
+    char *dir = cnn_dir_of(path);
     int rc = dir ? stat(dir, st) : -1;
     free(dir);
     return rc;

@@ -21,6 +21,15 @@ const char *cnn_file_type(mode_t mode);
    ("IDX data", "weights") goes into that message. */
 int cnn_open_input(const char *path, const char *kind, struct stat *st);
 
+/* open(path, flags) without blocking on a FIFO or device (O_NONBLOCK for
+   the open only, cleared after it), close-on-exec, never a controlling
+   terminal.  The descriptor, or -1 with errno set. */
+int cnn_open_now(const char *path, int flags);
+
+/* The directory holding path ("." when it has no slash), malloc'ed; NULL
+   when out of memory. */
+char *cnn_dir_of(const char *path);
+
 /* 1 when a and b name the same file: the same device and inode when both
    exist, the same directory and name when neither does (two outputs not
    yet written); else 0. */

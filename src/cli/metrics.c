@@ -693,14 +693,11 @@ static int start(metrics_log *l)
     fwrite(l->start, 1, l->start_len, o.f);
     if (outfile_commit(&o) != 0)
         return -1;
-    l->fd = open(l->path, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+    l->fd = cnn_open_now(l->path, O_WRONLY | O_APPEND);
     if (l->fd < 0) {
         cli_say("%s: %s", l->path, strerror(errno));
         return -1;
     }
-    int flags = fcntl(l->fd, F_GETFL);
-    if (flags >= 0)
-        fcntl(l->fd, F_SETFL, flags & ~O_NONBLOCK);
     free(l->start);
     l->start = NULL;
     return 0;
