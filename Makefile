@@ -15,7 +15,7 @@ BUILD   := build
 # their ISA's flags, so one x86-64 binary runs on any x86-64 CPU (dispatch
 # checks the CPU at run time).
 ARCH       := $(shell $(CC) -dumpmachine)
-LIB_SRC    := $(wildcard src/*.c)
+LIB_SRC    := $(wildcard src/*.c src/layers/*.c src/optim/*.c)
 KERNEL_SRC := $(wildcard kernels/*.c kernels/ref/*.c kernels/portable/*.c)
 ifneq (,$(findstring x86_64,$(ARCH)))
 KERNEL_SRC += $(wildcard kernels/x86/*.c)

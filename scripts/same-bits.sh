@@ -1,0 +1,57 @@
+#!/bin/sh
+# same-bits.sh — checks that this tree trains to the same bytes as an
+# earlier commit: builds REV (default c3ed008, the commit before the core's
+# layer and optimizer lists) in a temporary worktree, then for each model
+# and thread count runs
+#   cnn train --model M --threads T --steps 150 --save F
+# with both builds and compares the saved tensors byte for byte (the
+# safetensors data section; the metadata holds no trained value).
+#
+#   scripts/same-bits.sh [REV]        MODELS, THREADS, STEPS, DATA override
+#
+# Prints one line per run and exits 0 only when every pair is identical.
+set -eu
+rev=${1:-c3ed008}
+models=${MODELS:-seed seed-dense logreg}
+threads=${THREADS:-1 2}
+steps=${STEPS:-150}
+data=${DATA:-data/mnist}
+here=$(pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/same-bits.XXXXXX")
+trap 'git -C "$here" worktree remove --force "$work/old" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT INT TERM
+
+git worktree add --detach "$work/old" "$rev" >/dev/null 2>&1 || {
+    echo "same-bits: cannot check out $rev" >&2; exit 2; }
+make -C "$work/old" -j2 cnn >/dev/null || { echo "same-bits: $rev does not build" >&2; exit 2; }
+make -j2 cnn >/dev/null
+
+# The tensor bytes of a safetensors file: everything after its header.
+tensors() {
+    python3 - "$1" <<'EOF'
+import struct, sys, hashlib
+b = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]
+print(hashlib.sha256(b[8 + n:]).hexdigest())
+EOF
+}
+
+fail=0
+for m in $models; do
+    for t in $threads; do
+        for side in old new; do
+            bin=./cnn
+            [ $side = old ] && bin=$work/old/cnn
+            $bin train --data "$data" --model "$m" --threads "$t" --steps "$steps" \
+                --quiet --save "$work/$side.safetensors" >/dev/null
+        done
+        a=$(tensors "$work/old.safetensors")
+        b=$(tensors "$work/new.safetensors")
+        if [ "$a" = "$b" ]; then
+            echo "same      $m threads $t steps $steps  sha256 ${a%"${a#????????????????}"}"
+        else
+            echo "DIFFERENT $m threads $t steps $steps  ($rev ${a%"${a#????????????}"}, now ${b%"${b#????????????}"})"
+            fail=1
+        fi
+    done
+done
+exit $fail
