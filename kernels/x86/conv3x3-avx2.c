@@ -38,7 +38,6 @@
 #include <stddef.h>
 
 #include "avx2.h"
-#include "portable/portable.h"
 
 enum { LIST_CAP = 1024, XS_CAP = 8192 };
 
