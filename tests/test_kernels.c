@@ -731,19 +731,42 @@ static cnn_conv_kernels old_generic(void)
               cnn_conv_backward_weights_scalar, NULL);
 }
 
+#if defined(__x86_64__) || defined(__aarch64__)
+/* The old avx2 and neon rule: the 3x3 kernels k3 for k == 3 (neon: only
+   for stride 1 or 2), with the first-layer forward and backward weights
+   for one input channel; the 1x1 kernels k1; else the generic ones. */
+typedef struct old_simd {
+    int stride12_only;
+    cnn_conv_kernels k3;
+    cnn_conv_forward_fn c1_forward;
+    cnn_conv_backward_weights_fn c1_backward_weights;
+    cnn_conv_kernels k1;
+} old_simd;
+
+static cnn_conv_kernels old_simd_rule(const cnn_conv_geom *g, const old_simd *r)
+{
+    if (g->k == 3 && (!r->stride12_only || g->stride == 1 || g->stride == 2)) {
+        cnn_conv_kernels k = r->k3;
+        if (g->in_c == 1) {
+            k.forward = r->c1_forward;
+            k.backward_weights = r->c1_backward_weights;
+        }
+        return k;
+    }
+    return old_is_1x1(g) ? r->k1 : old_generic();
+}
+#endif
+
 #if defined(__x86_64__)
 static cnn_conv_kernels old_avx2(const cnn_conv_geom *g)
 {
-    if (g->k == 3)
-        return KK(g->in_c == 1 ? cnn_conv3x3c1_forward_avx2 : cnn_conv3x3_forward_avx2,
-                  cnn_conv3x3_backward_data_avx2,
-                  g->in_c == 1 ? cnn_conv3x3c1_backward_weights_avx2
-                               : cnn_conv3x3_backward_weights_avx2,
-                  cnn_conv_pack_backward_data_avx2);
-    if (old_is_1x1(g))
-        return KK(cnn_conv1x1_forward_avx2, cnn_conv1x1_backward_data_avx2,
-                  cnn_conv1x1_backward_weights_avx2, cnn_conv_pack_backward_data_avx2);
-    return old_generic();
+    static const old_simd r = {0,
+        {cnn_conv3x3_forward_avx2, cnn_conv3x3_backward_data_avx2,
+         cnn_conv3x3_backward_weights_avx2, cnn_conv_pack_backward_data_avx2},
+        cnn_conv3x3c1_forward_avx2, cnn_conv3x3c1_backward_weights_avx2,
+        {cnn_conv1x1_forward_avx2, cnn_conv1x1_backward_data_avx2,
+         cnn_conv1x1_backward_weights_avx2, cnn_conv_pack_backward_data_avx2}};
+    return old_simd_rule(g, &r);
 }
 
 static cnn_conv_kernels old_avx512(const cnn_conv_geom *g)
@@ -771,17 +794,12 @@ static cnn_conv_kernels old_avx512(const cnn_conv_geom *g)
 #if defined(__aarch64__)
 static cnn_conv_kernels old_neon(const cnn_conv_geom *g)
 {
-    const int k3 = g->k == 3 && (g->stride == 1 || g->stride == 2);
-    if (k3)
-        return KK(g->in_c == 1 ? cnn_conv3x3c1_forward_neon : cnn_conv3x3_forward_neon,
-                  cnn_conv3x3_backward_data_neon,
-                  g->in_c == 1 ? cnn_conv3x3c1_backward_weights_neon
-                               : cnn_conv3x3_backward_weights_neon,
-                  cnn_conv_pack_transposed_neon);
-    if (old_is_1x1(g))
-        return KK(cnn_conv1x1_forward_neon, cnn_conv1x1_backward_data_neon,
-                  cnn_conv1x1_backward_weights_neon, cnn_conv_pack_transposed_neon);
-    return old_generic();
+    static const old_simd r = {1, {cnn_conv3x3_forward_neon, cnn_conv3x3_backward_data_neon,
+        cnn_conv3x3_backward_weights_neon, cnn_conv_pack_transposed_neon},
+        cnn_conv3x3c1_forward_neon, cnn_conv3x3c1_backward_weights_neon,
+        {cnn_conv1x1_forward_neon, cnn_conv1x1_backward_data_neon,
+         cnn_conv1x1_backward_weights_neon, cnn_conv_pack_transposed_neon}};
+    return old_simd_rule(g, &r);
 }
 #endif
 
