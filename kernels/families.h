@@ -82,18 +82,17 @@ CNN_DECLARE_CONV(conv, scalar);
 CNN_DECLARE_CONV(conv1x1, scalar);
 CNN_DECLARE_DENSE(scalar);
 
-/* AVX2 + FMA (kernels/x86, files named -avx2.c).  conv3x3 is correct for any k,
-   stride and padding; its backward data and conv1x1's read the weights
-   packed by cnn_conv_pack_backward_data_avx2. */
+/* AVX2 + FMA (kernels/x86, files named -avx2.c).  conv3x3 is correct for
+   any k, stride and padding; its backward data and conv1x1's read the
+   weights packed by cnn_conv_pack_backward_data_avx2. */
 CNN_DECLARE_CONV(conv3x3, avx2);
 CNN_DECLARE_CONV_FIRST_LAYER(conv3x3c1, avx2);
 CNN_DECLARE_CONV(conv1x1, avx2);
 CNN_DECLARE_DENSE(avx2);
 CNN_DECLARE_CONV_PACK(cnn_conv_pack_backward_data_avx2);
 
-/* AVX-512F (+VL) (kernels/x86, files named
-   -avx512.c).  conv3x3c1 only where
-   cnn_conv3x3c1_fits_avx512 (kernels/shapes.h). */
+/* AVX-512F (+VL) (kernels/x86, files named -avx512.c).  conv3x3c1 only
+   where cnn_conv3x3c1_fits_avx512 (list.h). */
 CNN_DECLARE_CONV(conv3x3, avx512);
 CNN_DECLARE_CONV_FIRST_LAYER(conv3x3c1, avx512);
 CNN_DECLARE_CONV(conv1x1, avx512);

@@ -79,11 +79,13 @@ typedef struct cnn_dense_kernels {
     cnn_dense_backward_weights_fn backward_weights;
 } cnn_dense_kernels;
 
-/* One instruction-set family's kernels. */
+/* One instruction-set family's kernels, derived from the kernel lists
+   (list.h, list.c; select.c builds the tables). */
 typedef struct cnn_kernel_table {
     const char *isa; /* "ref", "scalar", ... */
     /* Best conv kernels of this set for a geometry (never fails: a set
-       falls back to its generic kernels). */
+       falls back to the generic kernels); the first entries of the lists
+       that fit, as list.h describes. */
     cnn_conv_kernels (*select_conv)(const cnn_conv_geom *g);
     cnn_dense_kernels dense;
 } cnn_kernel_table;

@@ -11,6 +11,12 @@
  * padding, odd sizes, channels from {1,3,8,16,17,32,64}, n in {1,2,3}, ReLU
  * on/off, mask and db NULL or not, bias NULL or not).
  *
+ * The kernel lists (kernels/list.c) are checked too: every table's choice
+ * equals the rule the hand-kept tables followed before them, on a grid of
+ * geometries; every entry of a set this CPU runs, alone, against the
+ * reference on random shapes of its shape class; and every entry is run
+ * by some row of bench/kernels (its layers, bench/kernels-layers.h).
+ *
  * Conventions checked along the way: forward and backward_data overwrite
  * their output (pre-filled with NaN here), backward_weights accumulates
  * (dw and db pre-filled with random values), nothing is written past the
