@@ -67,7 +67,9 @@ SEED_LOG     := seed-log.csv
 
 all: $(LIB) $(CLI) $(RUNNER)
 
+# Made afresh, so that an object whose source is gone leaves it too.
 $(LIB): $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(CLI): $(CLI_OBJ) $(LIB)

@@ -30,6 +30,11 @@
  * than 3% above the thread's CPU time) is dropped and run again.  No
  * allocation happens between the clock reads.
  *
+ * Each row names the kernel that ran it, as family/isa of its entry in
+ * the kernel lists (kernels/list.c, --list prints them); the layers are
+ * those of kernels-layers.h, which tests/test_kernels.c checks cover every
+ * entry.
+ *
  * Where oneDNN is installed (bench/onednn.c, CNN_HAVE_DNNL), the same
  * shapes run through it, the whole batch in one call on one thread, rows
  * with isa "onednn" (percent of the best ISA's peak) and the ratio of our
@@ -47,7 +52,8 @@
 #include "cnn.h"
 #include "cpu.h"
 #include "dispatch.h"
-#include "kernels.h"
+#include "kernels-layers.h"
+#include "list.h"
 #include "onednn.h"
 #include "peak.h"
 
@@ -81,29 +87,6 @@ static struct {
     double time_s;     /* automatic reps: time per row */
     int json, onednn, pin;
 } opt = {NULL, NULL, NULL, 1, 0, 50e-3, 0, 1, 1};
-
-/* ---- the seed network --------------------------------------------------- */
-
-typedef struct layer_spec {
-    const char *name;
-    int dense;        /* 0: convolution g; 1: dense in -> out */
-    cnn_conv_geom g;  /* in_h, in_w, in_c, out_h, out_w, out_c, k, stride, pads */
-    int in, out;      /* dense sizes */
-    int relu;         /* forward fuses ReLU */
-    int has_bwd_data; /* 0 for the first layer: no backward-data */
-} layer_spec;
-
-/* GUIDE.md section 1; TF "same" padding (stride 2: 0 on top and left). */
-static const layer_spec seed_layers[] = {
-    {"conv1", 0, {28, 28, 1, 28, 28, 32, 3, 1, 1, 1}, 0, 0, 1, 0},
-    {"conv2", 0, {28, 28, 32, 28, 28, 16, 1, 1, 0, 0}, 0, 0, 1, 1},
-    {"conv3", 0, {28, 28, 16, 14, 14, 64, 3, 2, 0, 0}, 0, 0, 1, 1},
-    {"conv4", 0, {14, 14, 64, 14, 14, 16, 1, 1, 0, 0}, 0, 0, 1, 1},
-    {"conv5", 0, {14, 14, 16, 7, 7, 32, 3, 2, 0, 0}, 0, 0, 1, 1},
-    {"conv6", 0, {7, 7, 32, 7, 7, 16, 1, 1, 0, 0}, 0, 0, 1, 1},
-    {"dense", 1, {0}, 784, 10, 0, 1},
-};
-#define NLAYERS ((int)(sizeof seed_layers / sizeof *seed_layers))
 
 static const char *const pass_names[3] = {"forward", "backward-data", "backward-weights"};
 
@@ -730,10 +713,27 @@ static void usage(FILE *f)
             "  --no-onednn    leave oneDNN out\n"
             "  --no-pin       do not pin the thread to its CPU\n"
             "  --json         print a JSON array of rows instead of the table\n"
+            "  --list         print the kernel lists (kernels/list.c) this binary holds\n"
             "  --help         this text\n"
             "Exit status: 0, 1 when a kernel disagrees with the reference or fails,\n"
             "2 for a bad option or an unusable --isa.\n",
             BATCH, BATCH, MIN_REPS);
+}
+
+/* --list: every entry of the kernel lists, the passes it provides (f:
+   forward, d: backward data, w: backward weights, p: packs the weights). */
+static void print_list(void)
+{
+    printf("%-10s %-7s %-5s %-s\n%27s%s\n", "family", "isa", "pass", "shape class",
+           "", "register tile");
+    for (int f = 0; cnn_conv_families[f]; f++)
+        for (const cnn_conv_entry *e = cnn_conv_families[f]; e->isa; e++)
+            printf("%-10s %-7s %c%c%c%c  %s\n%27s%s\n", e->family, e->isa,
+                   e->k.forward ? 'f' : '-', e->k.backward_data ? 'd' : '-',
+                   e->k.backward_weights ? 'w' : '-', e->k.pack_backward_data ? 'p' : '-',
+                   e->shape, "", e->tile);
+    for (const cnn_dense_entry *e = cnn_dense_list; e->isa; e++)
+        printf("%-10s %-7s fdw-  any\n%27s%s\n", "dense", e->isa, "", e->tile);
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -780,6 +780,9 @@ static int parse_args(int argc, char **argv)
         }
         if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
             usage(stdout);
+            return 0;
+        } else if (!strcmp(name, "--list")) {
+            print_list();
             return 0;
         } else if (!strcmp(name, "--json")) {
             opt.json = 1;
@@ -963,10 +966,15 @@ int main(int argc, char **argv)
             for (int s = 0; s < nsets; s++) {
                 const cnn_kernel_table *t = sets[s];
                 run_ctx c = {.L = L, .B = &B, .pass = p, .n = opt.n, .wd = B.w};
+                char kernel[64]; /* the list entry that runs this row */
                 if (L->dense) {
                     c.dk = t->dense;
+                    snprintf(kernel, sizeof kernel, "dense/%s", t->isa);
                 } else {
                     c.ck = t->select_conv(&L->g);
+                    const cnn_conv_entry *e = cnn_conv_choose(t->isa, &L->g).from[p];
+                    snprintf(kernel, sizeof kernel, "%s/%s", e ? e->family : "?",
+                             e ? e->isa : "?");
                     if (p == BENCH_BACKWARD_DATA && c.ck.pack_backward_data) {
                         arm(B.packed, B.wn, B.wn, 1);
                         c.ck.pack_backward_data(&L->g, B.w, B.packed);
@@ -1005,7 +1013,7 @@ int main(int argc, char **argv)
                 }
                 timing tm = measure(batch_ours, &c);
                 add_row(&c, t->isa, peak_for(t->isa), opt.n, (BATCH + opt.n - 1) / opt.n, tm, &chk,
-                        NULL);
+                        kernel);
             }
 #ifdef CNN_HAVE_DNNL
             if (use_onednn) {

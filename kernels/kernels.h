@@ -23,6 +23,8 @@
  * Implementations: ref (naive loops, the test oracle), portable (plain C the
  * compiler vectorises, ISA name "scalar"), and the SIMD sets avx2, avx512
  * (kernels/x86) and neon (kernels/arm), each compiled with its own flags.
+ * families.h declares each family's functions; list.h and list.c list
+ * them, and the tables below are derived from those lists (select.c).
  */
 #ifndef CNN_KERNELS_H
 #define CNN_KERNELS_H
@@ -77,11 +79,13 @@ typedef struct cnn_dense_kernels {
     cnn_dense_backward_weights_fn backward_weights;
 } cnn_dense_kernels;
 
-/* One instruction-set family's kernels. */
+/* One instruction-set family's kernels, derived from the kernel lists
+   (list.h, list.c; select.c builds the tables). */
 typedef struct cnn_kernel_table {
     const char *isa; /* "ref", "scalar", ... */
     /* Best conv kernels of this set for a geometry (never fails: a set
-       falls back to its generic kernels). */
+       falls back to the generic kernels); the first entries of the lists
+       that fit, as list.h describes. */
     cnn_conv_kernels (*select_conv)(const cnn_conv_geom *g);
     cnn_dense_kernels dense;
 } cnn_kernel_table;
@@ -95,21 +99,5 @@ extern const cnn_kernel_table cnn_kernels_portable;
 extern const cnn_kernel_table cnn_kernels_avx2;   /* AVX2 + FMA */
 extern const cnn_kernel_table cnn_kernels_avx512; /* AVX-512F (+VL) */
 extern const cnn_kernel_table cnn_kernels_neon;   /* AArch64 NEON */
-
-/* Reference kernels, exported one by one for the tests. */
-void cnn_conv_forward_ref(const cnn_conv_geom *g, int n, const float *x,
-                          const float *w, const float *b, float *y, int relu);
-void cnn_conv_backward_data_ref(const cnn_conv_geom *g, int n,
-                                const float *dy, const float *w,
-                                const float *mask, float *dx);
-void cnn_conv_backward_weights_ref(const cnn_conv_geom *g, int n,
-                                   const float *x, const float *dy, float *dw,
-                                   float *db);
-void cnn_dense_forward_ref(int n, int in, int out, const float *x,
-                           const float *w, const float *b, float *y, int relu);
-void cnn_dense_backward_data_ref(int n, int in, int out, const float *dy,
-                                 const float *w, const float *mask, float *dx);
-void cnn_dense_backward_weights_ref(int n, int in, int out, const float *x,
-                                    const float *dy, float *dw, float *db);
 
 #endif /* CNN_KERNELS_H */

@@ -11,6 +11,12 @@
  * padding, odd sizes, channels from {1,3,8,16,17,32,64}, n in {1,2,3}, ReLU
  * on/off, mask and db NULL or not, bias NULL or not).
  *
+ * The kernel lists (kernels/list.c) are checked too: every table's choice
+ * equals the rule the hand-kept tables followed before them, on a grid of
+ * geometries; every entry of a set this CPU runs, alone, against the
+ * reference on random shapes of its shape class; and every entry is run
+ * by some row of bench/kernels (its layers, bench/kernels-layers.h).
+ *
  * Conventions checked along the way: forward and backward_data overwrite
  * their output (pre-filled with NaN here), backward_weights accumulates
  * (dw and db pre-filled with random values), nothing is written past the
@@ -26,9 +32,11 @@
 #include "cnn.h"
 #include "dispatch.h"
 #include "kernels.h"
-#include "portable/portable.h"
+#include "list.h"
 #include "test.h"
 #include "tests.h"
+
+#include "../bench/kernels-layers.h"
 
 #define TOL 1e-4
 #define GUARD 16             /* guard floats after every output buffer */
@@ -152,66 +160,107 @@ typedef struct conv_case {
     int relu, use_bias, use_mask, use_db;
 } conv_case;
 
+/* One case's inputs and the reference's outputs. */
+typedef struct conv_data {
+    const conv_case *cc;
+    size_t nx, ny, nw, nb;
+    char label[200];
+    float *x, *w, *b, *dy, *mask, *dw0, *db0; /* dw0, db0: dw, db pre-fill */
+    float *y_ref, *dx_ref, *dw_ref, *db_ref;
+} conv_data;
+
+static void conv_data_init(conv_data *d, const conv_case *cc, uint64_t *rng)
+{
+    const cnn_conv_geom *g = &cc->g;
+    d->cc = cc;
+    d->nx = (size_t)cc->n * g->in_h * g->in_w * g->in_c;
+    d->ny = (size_t)cc->n * g->out_h * g->out_w * g->out_c;
+    d->nw = (size_t)g->k * g->k * g->in_c * g->out_c;
+    d->nb = (size_t)g->out_c;
+    char shape[160];
+    describe(shape, sizeof shape, g, cc->n);
+    snprintf(d->label, sizeof d->label, "%s relu%d bias%d mask%d db%d", shape,
+             cc->relu, cc->use_bias, cc->use_mask, cc->use_db);
+    d->x = alloc_random(d->nx, -1, 1, rng);
+    d->w = alloc_random(d->nw, -1, 1, rng);
+    d->b = alloc_random(d->nb, -1, 1, rng);
+    d->dy = alloc_random(d->ny, -1, 1, rng);
+    d->mask = alloc_random(d->nx, -1, 1, rng); /* about half <= 0 */
+    d->dw0 = alloc_random(d->nw, -1, 1, rng);
+    d->db0 = alloc_random(d->nb, -1, 1, rng);
+    d->y_ref = alloc_out(d->ny, NAN), d->dx_ref = alloc_out(d->nx, NAN);
+    d->dw_ref = alloc_out(d->nw, 0), d->db_ref = alloc_out(d->nb, 0);
+    memcpy(d->dw_ref, d->dw0, d->nw * sizeof *d->dw_ref);
+    memcpy(d->db_ref, d->db0, d->nb * sizeof *d->db_ref);
+    cnn_conv_forward_ref(g, cc->n, d->x, d->w, cc->use_bias ? d->b : NULL,
+                         d->y_ref, cc->relu);
+    cnn_conv_backward_data_ref(g, cc->n, d->dy, d->w,
+                               cc->use_mask ? d->mask : NULL, d->dx_ref);
+    cnn_conv_backward_weights_ref(g, cc->n, d->x, d->dy, d->dw_ref,
+                                  cc->use_db ? d->db_ref : NULL);
+}
+
+static void conv_data_free(conv_data *d)
+{
+    float *all[] = {d->x,     d->w,      d->b,      d->dy,    d->mask,
+                    d->dw0,   d->db0,    d->y_ref,  d->dx_ref, d->dw_ref,
+                    d->db_ref};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        free(all[i]);
+}
+
+/* The passes of kk that are not NULL against the reference; who names
+   them in messages. */
+static void check_conv_kernels(const conv_data *d, const char *who,
+                               const cnn_conv_kernels *kk)
+{
+    const conv_case *cc = d->cc;
+    const cnn_conv_geom *g = &cc->g;
+    const char *label = d->label;
+    if (kk->forward) {
+        float *y = alloc_out(d->ny, NAN);
+        kk->forward(g, cc->n, d->x, d->w, cc->use_bias ? d->b : NULL, y,
+                    cc->relu);
+        expect_close(who, "conv forward", label, y, d->y_ref, d->ny);
+        free(y);
+    }
+    if (kk->backward_data) {
+        float *dx = alloc_out(d->nx, NAN), *packed;
+        kk->backward_data(g, cc->n, d->dy, bwd_weights(kk, g, d->w, &packed),
+                          cc->use_mask ? d->mask : NULL, dx);
+        free(packed);
+        expect_close(who, "conv backward_data", label, dx, d->dx_ref, d->nx);
+        free(dx);
+    }
+    if (kk->backward_weights) {
+        float *dw = alloc_out(d->nw, 0), *db = alloc_out(d->nb, 0);
+        memcpy(dw, d->dw0, d->nw * sizeof *dw);
+        memcpy(db, d->db0, d->nb * sizeof *db);
+        kk->backward_weights(g, cc->n, d->x, d->dy, dw, cc->use_db ? db : NULL);
+        expect_close(who, "conv backward_weights dw", label, dw, d->dw_ref,
+                     d->nw);
+        if (cc->use_db)
+            expect_close(who, "conv backward_weights db", label, db,
+                         d->db_ref, d->nb);
+        else
+            CHECK(memcmp(db, d->db0, d->nb * sizeof *db) == 0,
+                  "%s conv backward_weights [%s]: db NULL but db written",
+                  who, label);
+        free(dw), free(db);
+    }
+}
+
 /* All three passes of every table against the reference on one case. */
 static void check_conv_case(const conv_case *cc, uint64_t *rng)
 {
     load_tables();
-    const cnn_conv_geom *g = &cc->g;
-    const int n = cc->n;
-    const size_t nx = (size_t)n * g->in_h * g->in_w * g->in_c;
-    const size_t ny = (size_t)n * g->out_h * g->out_w * g->out_c;
-    const size_t nw = (size_t)g->k * g->k * g->in_c * g->out_c;
-    const size_t nb = (size_t)g->out_c;
-    char shape[160], label[200];
-    describe(shape, sizeof shape, g, n);
-    snprintf(label, sizeof label, "%s relu%d bias%d mask%d db%d", shape,
-             cc->relu, cc->use_bias, cc->use_mask, cc->use_db);
-
-    float *x = alloc_random(nx, -1, 1, rng);
-    float *w = alloc_random(nw, -1, 1, rng);
-    float *b = alloc_random(nb, -1, 1, rng);
-    float *dy = alloc_random(ny, -1, 1, rng);
-    float *mask = alloc_random(nx, -1, 1, rng); /* about half <= 0 */
-    float *dw0 = alloc_random(nw, -1, 1, rng);  /* pre-fill of dw */
-    float *db0 = alloc_random(nb, -1, 1, rng);  /* pre-fill of db */
-    const float *bias = cc->use_bias ? b : NULL;
-    const float *m = cc->use_mask ? mask : NULL;
-
-    cnn_conv_kernels ref = cnn_kernels_ref.select_conv(g);
-    float *y_ref = alloc_out(ny, NAN), *dx_ref = alloc_out(nx, NAN);
-    float *dw_ref = alloc_out(nw, 0), *db_ref = alloc_out(nb, 0);
-    memcpy(dw_ref, dw0, nw * sizeof *dw_ref);
-    memcpy(db_ref, db0, nb * sizeof *db_ref);
-    ref.forward(g, n, x, w, bias, y_ref, cc->relu);
-    ref.backward_data(g, n, dy, w, m, dx_ref);
-    ref.backward_weights(g, n, x, dy, dw_ref, cc->use_db ? db_ref : NULL);
-
+    conv_data d;
+    conv_data_init(&d, cc, rng);
     for (size_t t = 0; t < NTABLES; t++) {
-        const char *isa = tables[t]->isa;
-        cnn_conv_kernels kk = tables[t]->select_conv(g);
-        float *y = alloc_out(ny, NAN), *dx = alloc_out(nx, NAN);
-        float *dw = alloc_out(nw, 0), *db = alloc_out(nb, 0);
-        memcpy(dw, dw0, nw * sizeof *dw);
-        memcpy(db, db0, nb * sizeof *db);
-        kk.forward(g, n, x, w, bias, y, cc->relu);
-        expect_close(isa, "conv forward", label, y, y_ref, ny);
-        float *packed;
-        kk.backward_data(g, n, dy, bwd_weights(&kk, g, w, &packed), m, dx);
-        free(packed);
-        expect_close(isa, "conv backward_data", label, dx, dx_ref, nx);
-        kk.backward_weights(g, n, x, dy, dw, cc->use_db ? db : NULL);
-        expect_close(isa, "conv backward_weights dw", label, dw, dw_ref, nw);
-        if (cc->use_db)
-            expect_close(isa, "conv backward_weights db", label, db, db_ref,
-                         nb);
-        else
-            CHECK(memcmp(db, db0, nb * sizeof *db) == 0,
-                  "%s conv backward_weights [%s]: db NULL but db written",
-                  isa, label);
-        free(y), free(dx), free(dw), free(db);
+        cnn_conv_kernels kk = tables[t]->select_conv(&cc->g);
+        check_conv_kernels(&d, tables[t]->isa, &kk);
     }
-    free(x), free(w), free(b), free(dy), free(mask), free(dw0), free(db0);
-    free(y_ref), free(dx_ref), free(dw_ref), free(db_ref);
+    conv_data_free(&d);
 }
 
 /* ------------------------------------------ one dense case vs the ref */
@@ -652,6 +701,285 @@ static void test_backward_weights_accumulates(void)
     free(x), free(dy), free(fill);
 }
 
+/* ------------------------------------------------- the kernel lists */
+
+/* The choices the hand-kept tables made before the kernel lists (commit
+   d5d7b95, kernels/<dir>/table-<isa>.c), written out again: the oracle of
+   the list walk. */
+#define KK(f, d, w, p) ((cnn_conv_kernels){f, d, w, p})
+
+static int old_is_1x1(const cnn_conv_geom *g)
+{
+    return g->k == 1 && g->stride == 1 && g->pad_top == 0 && g->pad_left == 0 &&
+           g->out_h == g->in_h && g->out_w == g->in_w;
+}
+
+static cnn_conv_kernels old_scalar(const cnn_conv_geom *g)
+{
+    if (old_is_1x1(g))
+        return KK(cnn_conv1x1_forward_scalar, cnn_conv1x1_backward_data_scalar,
+                  cnn_conv1x1_backward_weights_scalar, NULL);
+    return KK(cnn_conv_forward_scalar, cnn_conv_backward_data_scalar,
+              cnn_conv_backward_weights_scalar, NULL);
+}
+
+static cnn_conv_kernels old_ref(const cnn_conv_geom *g)
+{
+    (void)g;
+    return KK(cnn_conv_forward_ref, cnn_conv_backward_data_ref,
+              cnn_conv_backward_weights_ref, NULL);
+}
+
+/* The generic fallback of the SIMD tables: never the scalar 1x1 ones. */
+static cnn_conv_kernels old_generic(void)
+{
+    return KK(cnn_conv_forward_scalar, cnn_conv_backward_data_scalar,
+              cnn_conv_backward_weights_scalar, NULL);
+}
+
+#if defined(__x86_64__) || defined(__aarch64__)
+/* The old avx2 and neon rule: the 3x3 kernels k3 for k == 3 (neon: only
+   for stride 1 or 2), with the first-layer forward and backward weights
+   for one input channel; the 1x1 kernels k1; else the generic ones. */
+typedef struct old_simd {
+    int stride12_only;
+    cnn_conv_kernels k3;
+    cnn_conv_forward_fn c1_forward;
+    cnn_conv_backward_weights_fn c1_backward_weights;
+    cnn_conv_kernels k1;
+} old_simd;
+
+static cnn_conv_kernels old_simd_rule(const cnn_conv_geom *g, const old_simd *r)
+{
+    if (g->k == 3 && (!r->stride12_only || g->stride == 1 || g->stride == 2)) {
+        cnn_conv_kernels k = r->k3;
+        if (g->in_c == 1) {
+            k.forward = r->c1_forward;
+            k.backward_weights = r->c1_backward_weights;
+        }
+        return k;
+    }
+    return old_is_1x1(g) ? r->k1 : old_generic();
+}
+#endif
+
+#if defined(__x86_64__)
+static cnn_conv_kernels old_avx2(const cnn_conv_geom *g)
+{
+    static const old_simd r = {0,
+        {cnn_conv3x3_forward_avx2, cnn_conv3x3_backward_data_avx2,
+         cnn_conv3x3_backward_weights_avx2, cnn_conv_pack_backward_data_avx2},
+        cnn_conv3x3c1_forward_avx2, cnn_conv3x3c1_backward_weights_avx2,
+        {cnn_conv1x1_forward_avx2, cnn_conv1x1_backward_data_avx2,
+         cnn_conv1x1_backward_weights_avx2, cnn_conv_pack_backward_data_avx2}};
+    return old_simd_rule(g, &r);
+}
+
+static cnn_conv_kernels old_avx512(const cnn_conv_geom *g)
+{
+    if (g->k == 3) {
+        cnn_conv_kernels k = KK(cnn_conv3x3_forward_avx512, cnn_conv3x3_backward_data_avx512,
+                                cnn_conv3x3_backward_weights_avx512,
+                                cnn_conv3x3_pack_backward_data_avx512);
+        /* cnn_conv3x3c1_fits_avx512 as it was: the padded image in 8192
+           floats. */
+        const long ph = (g->out_h - 1) * g->stride + 3, pw = (g->out_w - 1) * g->stride + 3;
+        if (g->in_c == 1 && g->out_c >= 1 && g->out_c <= 32 && ph * pw <= 8192) {
+            k.forward = cnn_conv3x3c1_forward_avx512;
+            k.backward_weights = cnn_conv3x3c1_backward_weights_avx512;
+        }
+        return k;
+    }
+    if (old_is_1x1(g))
+        return KK(cnn_conv1x1_forward_avx512, cnn_conv1x1_backward_data_avx512,
+                  cnn_conv1x1_backward_weights_avx512, cnn_conv1x1_pack_backward_data_avx512);
+    return old_generic();
+}
+#endif
+
+#if defined(__aarch64__)
+static cnn_conv_kernels old_neon(const cnn_conv_geom *g)
+{
+    static const old_simd r = {1, {cnn_conv3x3_forward_neon, cnn_conv3x3_backward_data_neon,
+        cnn_conv3x3_backward_weights_neon, cnn_conv_pack_transposed_neon},
+        cnn_conv3x3c1_forward_neon, cnn_conv3x3c1_backward_weights_neon,
+        {cnn_conv1x1_forward_neon, cnn_conv1x1_backward_data_neon,
+         cnn_conv1x1_backward_weights_neon, cnn_conv_pack_transposed_neon}};
+    return old_simd_rule(g, &r);
+}
+#endif
+
+/* Every table this binary holds (whatever the CPU) and its old rule. */
+static const struct {
+    const cnn_kernel_table *table;
+    cnn_conv_kernels (*old)(const cnn_conv_geom *g);
+} built_in[] = {
+    {&cnn_kernels_ref, old_ref},
+    {&cnn_kernels_portable, old_scalar},
+#if defined(__x86_64__)
+    {&cnn_kernels_avx2, old_avx2},
+    {&cnn_kernels_avx512, old_avx512},
+#endif
+#if defined(__aarch64__)
+    {&cnn_kernels_neon, old_neon},
+#endif
+};
+#define NBUILT_IN (sizeof built_in / sizeof *built_in)
+
+static int same_kernels(cnn_conv_kernels a, cnn_conv_kernels b)
+{
+    return a.forward == b.forward && a.backward_data == b.backward_data &&
+           a.backward_weights == b.backward_weights &&
+           a.pack_backward_data == b.pack_backward_data;
+}
+
+/* The derived choice equals the old rule on every table, for a grid of
+   geometries, plus odd ones a TF-style builder never makes (1x1 with
+   padding, outputs cropped). */
+static void test_list_choice_matches_old_rules(void)
+{
+    static const int ks[] = {1, 3, 5}, cs[] = {1, 2, 3, 16, 32};
+    static const int ms[] = {1, 2, 3, 8, 16, 17, 31, 32, 33, 48, 64, 70};
+    static const int hw[][2] = {{3, 3}, {5, 5}, {7, 9}, {14, 14}, {28, 28},
+                                {7, 30}, {88, 88}, {89, 89}, {90, 40}, {100, 100}};
+    int geoms = 0;
+    for (size_t a = 0; a < 3 * 3 * 2 * 5 * 12 * 10 + 4; a++) {
+        cnn_conv_geom g;
+        size_t r = a;
+        if (a < 3 * 3 * 2 * 5 * 12 * 10) {
+            const int k = ks[r % 3], s = 1 + (int)(r / 3 % 3), same = (int)(r / 9 % 2);
+            r /= 18;
+            const int c = cs[r % 5], m = ms[r / 5 % 12], *sz = hw[r / 60 % 10];
+            if (!same && (sz[0] < k || sz[1] < k))
+                continue;
+            g = make_geom(sz[0], sz[1], c, m, k, s, same);
+        } else {
+            g = make_geom(6, 6, 4, 8, 1, 1, 0);
+            g.out_h -= a & 1;                     /* cropped */
+            g.pad_top = g.pad_left = (a >> 1) & 1; /* padded */
+            g.out_h += 2 * g.pad_top, g.out_w += 2 * g.pad_left;
+        }
+        geoms++;
+        for (size_t t = 0; t < NBUILT_IN; t++) {
+            char shape[160];
+            describe(shape, sizeof shape, &g, 1);
+            CHECK(same_kernels(built_in[t].table->select_conv(&g), built_in[t].old(&g)),
+                  "%s: [%s] the kernel list chooses other kernels than the old table",
+                  built_in[t].table->isa, shape);
+        }
+    }
+    CHECK(geoms > 3000, "only %d geometries", geoms);
+}
+
+/* The lists are well formed, and each table's dense kernels are its ISA's
+   entry of the dense list. */
+static void test_list_well_formed(void)
+{
+    for (int f = 0; cnn_conv_families[f]; f++)
+        for (const cnn_conv_entry *e = cnn_conv_families[f]; e->isa; e++) {
+            CHECK(e->family && !strcmp(e->family, cnn_conv_families[f]->family),
+                  "%s/%s: not the family of its list", e->family, e->isa);
+            CHECK(e->shape && e->fits && e->tile, "%s/%s: no shape class or tile",
+                  e->family, e->isa);
+            CHECK(e->k.forward || e->k.backward_data || e->k.backward_weights,
+                  "%s/%s: no pass", e->family, e->isa);
+            CHECK(e->k.backward_data || !e->k.pack_backward_data,
+                  "%s/%s: a pack hook without backward data", e->family, e->isa);
+        }
+    for (size_t t = 0; t < NBUILT_IN; t++) {
+        const cnn_kernel_table *kt = built_in[t].table;
+        const cnn_dense_entry *e = cnn_dense_entry_of(kt->isa);
+        CHECK(e && e->tile && kt->dense.forward == e->k.forward &&
+                  kt->dense.backward_data == e->k.backward_data &&
+                  kt->dense.backward_weights == e->k.backward_weights,
+              "%s: the table's dense kernels are not its dense list entry", kt->isa);
+    }
+}
+
+/* Whether this CPU can run the set named isa. */
+static int runnable(const char *isa)
+{
+    return cnn_kernels_by_name(isa, NULL) != NULL;
+}
+
+#define ENTRY_CASES 6     /* random shapes of its class per entry */
+#define ENTRY_DRAWS 20000 /* draws to find them, at most */
+
+/* A random case (as test_random_conv_shapes, strides up to 3), or 0 when
+   the draw is not a usable geometry. */
+static int random_case(conv_case *cc, uint64_t *rng)
+{
+    static const int ks[] = {1, 3, 5}, chans[] = {1, 3, 8, 16, 17, 32, 64};
+    const int k = ks[below(rng, 3)], s = 1 + (int)below(rng, 3);
+    const int same = (int)below(rng, 2);
+    const int h = 1 + (int)below(rng, 15), w = 1 + (int)below(rng, 15);
+    const int c = chans[below(rng, 7)], m = chans[below(rng, 7)];
+    if (!same && (h < k || w < k))
+        return 0;
+    *cc = (conv_case){.g = make_geom(h, w, c, m, k, s, same), .n = 1 + (int)below(rng, 3),
+                      .relu = (int)below(rng, 2), .use_bias = below(rng, 4) != 0,
+                      .use_mask = (int)below(rng, 2), .use_db = below(rng, 4) != 0};
+    return (double)cc->n * cc->g.out_h * cc->g.out_w * k * k * c * m <= RANDOM_WORK;
+}
+
+/* Every list entry of a set this CPU runs, on its own (the passes it has),
+   against the reference on random shapes of its shape class. */
+static void test_list_entries_vs_ref(void)
+{
+    uint64_t rng = 31337;
+    for (int f = 0; cnn_conv_families[f]; f++)
+        for (const cnn_conv_entry *e = cnn_conv_families[f]; e->isa; e++) {
+            if (!strcmp(e->isa, "ref") || !runnable(e->isa))
+                continue;
+            char who[64];
+            snprintf(who, sizeof who, "%s/%s", e->family, e->isa);
+            int found = 0;
+            for (int draw = 0; draw < ENTRY_DRAWS && found < ENTRY_CASES; draw++) {
+                conv_case cc;
+                if (!random_case(&cc, &rng) || !e->fits(&cc.g))
+                    continue;
+                conv_data d;
+                conv_data_init(&d, &cc, &rng);
+                check_conv_kernels(&d, who, &e->k);
+                conv_data_free(&d);
+                found++;
+            }
+            CHECK(found == ENTRY_CASES, "%s: %d random shapes of class \"%s\"", who,
+                  found, e->shape);
+        }
+}
+
+/* The guard of the kernel checklist: every pass of every conv list entry
+   is the one some row of bench/kernels runs (a seed layer on the entry's
+   set, or on a set that falls back to it), and every dense entry's set
+   has the dense row. */
+static void test_list_entries_benched(void)
+{
+    int dense_rows = 0;
+    for (int l = 0; l < NLAYERS; l++)
+        dense_rows += seed_layers[l].dense;
+    for (int f = 0; cnn_conv_families[f]; f++)
+        for (const cnn_conv_entry *e = cnn_conv_families[f]; e->isa; e++)
+            for (int p = 0; p < CNN_NPASSES; p++) {
+                if (!cnn_conv_entry_has(e, p))
+                    continue;
+                int rows = 0;
+                for (size_t t = 0; t < NBUILT_IN; t++)
+                    for (int l = 0; l < NLAYERS; l++) {
+                        const layer_spec *L = &seed_layers[l];
+                        if (L->dense || (p == CNN_PASS_BACKWARD_DATA && !L->has_bwd_data))
+                            continue;
+                        rows += cnn_conv_choose(built_in[t].table->isa, &L->g).from[p] == e;
+                    }
+                CHECK(rows > 0, "%s/%s %s: no bench/kernels row runs it "
+                      "(add a layer to bench/kernels-layers.h)", e->family, e->isa,
+                      p == CNN_PASS_FORWARD         ? "forward"
+                      : p == CNN_PASS_BACKWARD_DATA ? "backward_data"
+                                                    : "backward_weights");
+            }
+    CHECK(dense_rows > 0, "bench/kernels has no dense row");
+}
+
 TEST_TABLE(kernels,
            {"ref_conv_by_hand", test_ref_conv_by_hand},
            {"ref_dense_by_hand", test_ref_dense_by_hand},
@@ -663,4 +991,8 @@ TEST_TABLE(kernels,
            {"seed_shapes", test_seed_shapes},
            {"large_shapes", test_large_shapes},
            {"random_conv_shapes", test_random_conv_shapes},
-           {"random_dense_shapes", test_random_dense_shapes})
+           {"random_dense_shapes", test_random_dense_shapes},
+           {"list_choice_matches_old_rules", test_list_choice_matches_old_rules},
+           {"list_well_formed", test_list_well_formed},
+           {"list_entries_vs_ref", test_list_entries_vs_ref},
+           {"list_entries_benched", test_list_entries_benched})

@@ -1,7 +1,8 @@
 /*
- * neon.h — the AArch64 NEON kernel set (kernels/arm): its kernels exported
- * one by one (for the table, tests and benchmarks), and the shared GEMM
- * micro-kernel drivers of gemm-neon.c that the conv and dense files build on.
+ * neon.h — what the AArch64 NEON kernels (kernels/arm) share: the GEMM
+ * micro-kernel drivers of gemm-neon.c that the conv and dense files build
+ * on, and the forward columns the first-layer kernels borrow from the 3x3
+ * ones.  The kernels themselves are declared in families.h.
  *
  * Two micro-kernel families, both vectorised over a contiguous run of
  * output columns (4 floats per q register) with a tile of accumulators held
@@ -28,7 +29,7 @@
 
 #include <stddef.h>
 
-#include "kernels.h"
+#include "families.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
@@ -137,23 +138,6 @@ void cnn_neon_bias_grad(const float *b, ptrdiff_t b_i, ptrdiff_t b_r,
                         ptrdiff_t b_c, int ni, int nr, int nc, int ncols,
                         float *db);
 
-/* packed[ky][kx][co][ci] = w[ky][kx][ci][co]: the pack_backward_data hook
-   of the 3x3 and 1x1 kernels. */
-void cnn_conv_pack_transposed_neon(const cnn_conv_geom *g, const float *w,
-                                   float *packed);
-
-/* 3x3, stride 1 or 2, any padding and channel counts (conv3x3-neon.c);
-   backward_data reads the packed (transposed) weights. */
-void cnn_conv3x3_forward_neon(const cnn_conv_geom *g, int n, const float *x,
-                              const float *w, const float *b, float *y,
-                              int relu);
-void cnn_conv3x3_backward_data_neon(const cnn_conv_geom *g, int n,
-                                    const float *dy, const float *wt,
-                                    const float *mask, float *dx);
-void cnn_conv3x3_backward_weights_neon(const cnn_conv_geom *g, int n,
-                                       const float *x, const float *dy,
-                                       float *dw, float *db);
-
 /* Output columns [ox_begin, ox_end) of output row oy of image img, as
    cnn_conv3x3_forward_neon computes them (for the first-layer kernels'
    border and leftover columns). */
@@ -161,36 +145,5 @@ void cnn_conv3x3_forward_cols_neon(const cnn_conv_geom *g, const float *x,
                                    const float *w, const float *b, float *y,
                                    int relu, int img, int oy, int ox_begin,
                                    int ox_end);
-
-/* 3x3 on one input channel, stride 1 or 2 (the first layer,
-   conv3x3c1-neon.c); its backward data is cnn_conv3x3_backward_data_neon. */
-void cnn_conv3x3c1_forward_neon(const cnn_conv_geom *g, int n,
-                                const float *x, const float *w,
-                                const float *b, float *y, int relu);
-void cnn_conv3x3c1_backward_weights_neon(const cnn_conv_geom *g, int n,
-                                         const float *x, const float *dy,
-                                         float *dw, float *db);
-
-/* 1x1, stride 1, no padding (conv1x1-neon.c); backward_data reads the
-   packed weights [out_c][in_c]. */
-void cnn_conv1x1_forward_neon(const cnn_conv_geom *g, int n, const float *x,
-                              const float *w, const float *b, float *y,
-                              int relu);
-void cnn_conv1x1_backward_data_neon(const cnn_conv_geom *g, int n,
-                                    const float *dy, const float *wt,
-                                    const float *mask, float *dx);
-void cnn_conv1x1_backward_weights_neon(const cnn_conv_geom *g, int n,
-                                       const float *x, const float *dy,
-                                       float *dw, float *db);
-
-/* Dense layers (dense-neon.c). */
-void cnn_dense_forward_neon(int n, int in, int out, const float *x,
-                            const float *w, const float *b, float *y,
-                            int relu);
-void cnn_dense_backward_data_neon(int n, int in, int out, const float *dy,
-                                  const float *w, const float *mask,
-                                  float *dx);
-void cnn_dense_backward_weights_neon(int n, int in, int out, const float *x,
-                                     const float *dy, float *dw, float *db);
 
 #endif /* CNN_KERNELS_NEON_H */

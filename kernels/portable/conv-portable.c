@@ -47,8 +47,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "kernels.h"
-#include "portable.h"
+#include "families.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define NOINLINE __attribute__((noinline))

@@ -8,8 +8,7 @@
  *   backward_data     dx[s][i] = sum_o dy[s][o] * w[i][o] (then the mask)
  *   backward_weights  dw[i][:] += sum_s x[s][i] * dy[s][:], db += sum_s dy[s]
  */
-#include "kernels.h"
-#include "portable.h"
+#include "families.h"
 
 /* The 1x1 geometry that runs a dense layer over n samples as one image. */
 static cnn_conv_geom dense_as_1x1(int n, int in, int out)

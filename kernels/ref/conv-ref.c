@@ -11,7 +11,7 @@
  */
 #include <stddef.h>
 
-#include "kernels.h"
+#include "families.h"
 
 /* Index of element (img, row, col, ch) of an NHWC tensor. */
 static size_t nhwc(int img, int row, int col, int ch, int h, int w, int c)

@@ -8,7 +8,7 @@
  */
 #include <stddef.h>
 
-#include "kernels.h"
+#include "families.h"
 
 void cnn_dense_forward_ref(int n, int in, int out, const float *x,
                            const float *w, const float *b, float *y, int relu)

@@ -1,6 +1,8 @@
 /*
- * avx2.h — the AVX2+FMA kernel set (kernels/x86, files *-avx2.c): its
- * exported kernels, and the register-tile engine they share (tile-avx2.c).
+ * avx2.h — what the AVX2+FMA kernels (kernels/x86, files named -avx2.c)
+ * share: the register-tile engine (tile-avx2.c) and the slot order of the
+ * packed backward-data weights.  The kernels themselves are declared in
+ * families.h.
  *
  * Every pass of every kernel in this set is a sum of small GEMMs
  *   io[t][p][c] (+)= sum over segments s, steps e < len_s of
@@ -17,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "kernels.h"
+#include "families.h"
 
 /* Bytes of a kernel's streamed operands meant to stay in L1 (32 KB). */
 #define CNN_AVX2_L1_BUDGET 24576
@@ -85,52 +87,10 @@ void cnn_avx2_gemm_at_b_chunked(ptrdiff_t npix, int C, int M, const float *x,
 /* db[c] += sum over npix pixels of dy[p*M + c], c < M. */
 void cnn_avx2_bias_grad(ptrdiff_t npix, int M, const float *dy, float *db);
 
-/* Transpose w [k][k][in_c][out_c] to [k][k][out_c][in_c], each kernel row's
-   taps in the slot order of backward data (grouped by kx mod stride,
-   descending kx in a group). */
-void cnn_conv_pack_backward_data_avx2(const cnn_conv_geom *g, const float *w,
-                                      float *packed);
+/* cnn_conv_pack_backward_data_avx2 (families.h) transposes w
+   [k][k][in_c][out_c] to [k][k][out_c][in_c], each kernel row's taps in
+   the slot order of backward data (grouped by kx mod stride, descending kx
+   in a group): the slot of tap kx. */
 int cnn_avx2_kx_slot(int kx, int k, int s);
-
-/* Direct convolution, any k (the table uses it for k == 3), stride,
-   padding and channel counts. */
-void cnn_conv3x3_forward_avx2(const cnn_conv_geom *g, int n, const float *x,
-                              const float *w, const float *b, float *y,
-                              int relu);
-void cnn_conv3x3_backward_data_avx2(const cnn_conv_geom *g, int n,
-                                    const float *dy, const float *w,
-                                    const float *mask, float *dx);
-void cnn_conv3x3_backward_weights_avx2(const cnn_conv_geom *g, int n,
-                                       const float *x, const float *dy,
-                                       float *dw, float *db);
-
-/* First layer: 3x3, one input channel. */
-void cnn_conv3x3c1_forward_avx2(const cnn_conv_geom *g, int n, const float *x,
-                                const float *w, const float *b, float *y,
-                                int relu);
-void cnn_conv3x3c1_backward_weights_avx2(const cnn_conv_geom *g, int n,
-                                         const float *x, const float *dy,
-                                         float *dw, float *db);
-
-/* 1x1, stride 1, no padding: GEMMs over the n*h*w pixels. */
-void cnn_conv1x1_forward_avx2(const cnn_conv_geom *g, int n, const float *x,
-                              const float *w, const float *b, float *y,
-                              int relu);
-void cnn_conv1x1_backward_data_avx2(const cnn_conv_geom *g, int n,
-                                    const float *dy, const float *w,
-                                    const float *mask, float *dx);
-void cnn_conv1x1_backward_weights_avx2(const cnn_conv_geom *g, int n,
-                                       const float *x, const float *dy,
-                                       float *dw, float *db);
-
-/* Dense. */
-void cnn_dense_forward_avx2(int n, int in, int out, const float *x,
-                            const float *w, const float *b, float *y,
-                            int relu);
-void cnn_dense_backward_data_avx2(int n, int in, int out, const float *dy,
-                                  const float *w, const float *mask,
-                                  float *dx);
-void cnn_dense_backward_weights_avx2(int n, int in, int out, const float *x,
-                                     const float *dy, float *dw, float *db);
 
 #endif /* CNN_KERNELS_AVX2_H */

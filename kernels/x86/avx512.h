@@ -1,7 +1,7 @@
 /*
- * avx512.h — the AVX-512 kernel set (the kernels/x86 files named
- * -avx512.c): its exported kernels and the register-tile GEMM machinery
- * they share (gemm-avx512.c).
+ * avx512.h — what the AVX-512 kernels (the kernels/x86 files named
+ * -avx512.c) share: the register-tile GEMM machinery (gemm-avx512.c).  The
+ * kernels themselves are declared in families.h.
  * Only files compiled with the AVX-512 flags may include it.
  *
  * Every conv and dense pass of this set is a sequence of small GEMMs
@@ -20,56 +20,7 @@
 #include <immintrin.h>
 #include <stddef.h>
 
-#include "kernels.h"
-
-/* ------------------------------------------------ exported kernels */
-
-/* 3x3, any stride, padding and channel counts (conv3x3-avx512.c). */
-void cnn_conv3x3_forward_avx512(const cnn_conv_geom *g, int n, const float *x,
-                                const float *w, const float *b, float *y,
-                                int relu);
-void cnn_conv3x3_pack_backward_data_avx512(const cnn_conv_geom *g,
-                                           const float *w, float *packed);
-void cnn_conv3x3_backward_data_avx512(const cnn_conv_geom *g, int n,
-                                      const float *dy, const float *wt,
-                                      const float *mask, float *dx);
-void cnn_conv3x3_backward_weights_avx512(const cnn_conv_geom *g, int n,
-                                         const float *x, const float *dy,
-                                         float *dw, float *db);
-
-/* 3x3 with one input channel and at most 32 output channels, the first
-   layer (conv3x3c1-avx512.c); usable when cnn_conv3x3c1_fits_avx512. */
-int cnn_conv3x3c1_fits_avx512(const cnn_conv_geom *g);
-void cnn_conv3x3c1_forward_avx512(const cnn_conv_geom *g, int n,
-                                  const float *x, const float *w,
-                                  const float *b, float *y, int relu);
-void cnn_conv3x3c1_backward_weights_avx512(const cnn_conv_geom *g, int n,
-                                           const float *x, const float *dy,
-                                           float *dw, float *db);
-
-/* 1x1, stride 1, no padding (conv1x1-avx512.c). */
-void cnn_conv1x1_forward_avx512(const cnn_conv_geom *g, int n, const float *x,
-                                const float *w, const float *b, float *y,
-                                int relu);
-void cnn_conv1x1_pack_backward_data_avx512(const cnn_conv_geom *g,
-                                           const float *w, float *packed);
-void cnn_conv1x1_backward_data_avx512(const cnn_conv_geom *g, int n,
-                                      const float *dy, const float *wt,
-                                      const float *mask, float *dx);
-void cnn_conv1x1_backward_weights_avx512(const cnn_conv_geom *g, int n,
-                                         const float *x, const float *dy,
-                                         float *dw, float *db);
-
-/* Dense (dense-avx512.c). */
-void cnn_dense_forward_avx512(int n, int in, int out, const float *x,
-                              const float *w, const float *b, float *y,
-                              int relu);
-void cnn_dense_backward_data_avx512(int n, int in, int out, const float *dy,
-                                    const float *w, const float *mask,
-                                    float *dx);
-void cnn_dense_backward_weights_avx512(int n, int in, int out,
-                                       const float *x, const float *dy,
-                                       float *dw, float *db);
+#include "families.h"
 
 /* ------------------------------------- GEMM tiles (gemm-avx512.c) */
 

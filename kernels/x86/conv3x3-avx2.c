@@ -38,7 +38,6 @@
 #include <stddef.h>
 
 #include "avx2.h"
-#include "portable/portable.h"
 
 enum { LIST_CAP = 1024, XS_CAP = 8192 };
 
@@ -50,19 +49,111 @@ static inline int cdiv(int a, int b) { return -fdiv(-a, b); }
 
 /* ------------------------------------------------------------ forward */
 
-void cnn_conv3x3_forward_avx2(const cnn_conv_geom *g, int n, const float *x,
-                              const float *w, const float *b, float *y,
-                              int relu)
+/* The output pixels all of whose taps are inside the image: columns
+   [ox_lo, ox_hi) of rows [oy_lo, oy_hi). */
+typedef struct fwd_box {
+    int ox_lo, ox_hi, oy_lo, oy_hi;
+} fwd_box;
+
+/* The interior pixels of all images: one list of gather tiles. */
+static void forward_interior(const cnn_conv_geom *g, int n, const float *x,
+                             float *y, cnn_avx2_gemm *q, cnn_avx2_seg *seg,
+                             fwd_box bx)
 {
     const int C = g->in_c, M = g->out_c, k = g->k, s = g->stride;
     const int H = g->in_h, W = g->in_w, OH = g->out_h, OW = g->out_w;
     const int pt = g->pad_top, pl = g->pad_left;
+    ptrdiff_t aoff[LIST_CAP], iooff[LIST_CAP];
+    int cnt = 0;
+    for (int ky = 0; ky < k; ky++)
+        seg[ky] = (cnn_avx2_seg){(ptrdiff_t)ky * W * C,
+                                 (ptrdiff_t)ky * k * C * M, (ptrdiff_t)k * C};
+    q->nseg = k;
+    q->a = x;
+    q->io = y;
+    for (int img = 0; img < n; img++)
+        for (int oy = bx.oy_lo; oy < bx.oy_hi; oy++)
+            for (int ox = bx.ox_lo; ox < bx.ox_hi; ox++) {
+                aoff[cnt] = (((ptrdiff_t)img * H + oy * s - pt) * W +
+                             ox * s - pl) * C;
+                iooff[cnt] = (((ptrdiff_t)img * OH + oy) * OW + ox) * M;
+                if (++cnt == LIST_CAP) {
+                    cnn_avx2_gather_all(q, M, aoff, iooff, cnt);
+                    cnt = 0;
+                }
+            }
+    if (cnt)
+        cnn_avx2_gather_all(q, M, aoff, iooff, cnt);
+}
+
+/* Output row oy of image img, but for the interior pixels: the row's
+   interior columns as one strip when the row is not interior, then the
+   border columns one pixel at a time with their own tap range. */
+static void forward_row(const cnn_conv_geom *g, const float *x, float *y,
+                        cnn_avx2_gemm *q, cnn_avx2_seg *seg, fwd_box bx,
+                        int img, int oy)
+{
+    const int C = g->in_c, M = g->out_c, k = g->k, s = g->stride;
+    const int H = g->in_h, W = g->in_w, OH = g->out_h, OW = g->out_w;
+    const int pt = g->pad_top, pl = g->pad_left;
+    const int ox_lo = bx.ox_lo, ox_hi = bx.ox_hi;
+    const int iy0 = oy * s - pt;
+    const int ky0 = imax(0, -iy0), ky1 = imin(k, H - iy0);
+    const int row_done = oy >= bx.oy_lo && oy < bx.oy_hi;
+    float *yrow = y + ((ptrdiff_t)img * OH + oy) * OW * M;
+    int ns = 0;
+    for (int ky = ky0; ky < ky1; ky++)
+        seg[ns++] = (cnn_avx2_seg){
+            ((ptrdiff_t)img * H + iy0 + ky) * W * C,
+            (ptrdiff_t)ky * k * C * M, (ptrdiff_t)k * C};
+    q->nseg = ns;
+    if (ox_hi > ox_lo && !row_done) {
+        q->a = x + (ptrdiff_t)(ox_lo * s - pl) * C;
+        q->a_p = (ptrdiff_t)s * C;
+        q->io = yrow + (ptrdiff_t)ox_lo * M;
+        cnn_avx2_rows_all(q, M, ox_hi - ox_lo);
+    }
+    for (int ox = 0; ox < OW; ox++) {
+        if (ox == ox_lo && ox_hi > ox_lo)
+            ox = ox_hi;
+        if (ox >= OW)
+            break;
+        const int ix0 = ox * s - pl;
+        const int kx0 = imax(0, -ix0), kx1 = imax(kx0, imin(k, W - ix0));
+        for (int i = 0; i < ns; i++) {
+            const int ky = ky0 + i;
+            seg[i] = (cnn_avx2_seg){
+                (((ptrdiff_t)img * H + iy0 + ky) * W + ix0 + kx0) * C,
+                ((ptrdiff_t)ky * k + kx0) * C * M,
+                (ptrdiff_t)(kx1 - kx0) * C};
+        }
+        q->a = x;
+        q->a_p = 0;
+        q->io = yrow + (ptrdiff_t)ox * M;
+        cnn_avx2_rows_all(q, M, 1);
+        for (int i = 0; i < ns; i++) { /* restore the full rows */
+            const int ky = ky0 + i;
+            seg[i] = (cnn_avx2_seg){
+                ((ptrdiff_t)img * H + iy0 + ky) * W * C,
+                (ptrdiff_t)ky * k * C * M, (ptrdiff_t)k * C};
+        }
+    }
+}
+
+void cnn_conv3x3_forward_avx2(const cnn_conv_geom *g, int n, const float *x,
+                              const float *w, const float *b, float *y,
+                              int relu)
+{
+    const int M = g->out_c, k = g->k, s = g->stride;
+    const int H = g->in_h, W = g->in_w, OH = g->out_h, OW = g->out_w;
+    const int pt = g->pad_top, pl = g->pad_left;
     /* Interior columns: 0 <= ox*s - pl and ox*s - pl + k <= W; rows
        likewise. */
-    const int ox_lo = imin(OW, cdiv(pl, s));
-    const int ox_hi = imax(ox_lo, imin(OW, fdiv(W - k + pl, s) + 1));
-    const int oy_lo = imin(OH, cdiv(pt, s));
-    const int oy_hi = imax(oy_lo, imin(OH, fdiv(H - k + pt, s) + 1));
+    fwd_box bx;
+    bx.ox_lo = imin(OW, cdiv(pl, s));
+    bx.ox_hi = imax(bx.ox_lo, imin(OW, fdiv(W - k + pl, s) + 1));
+    bx.oy_lo = imin(OH, cdiv(pt, s));
+    bx.oy_hi = imax(bx.oy_lo, imin(OH, fdiv(H - k + pt, s) + 1));
     if (k > 64) { /* one segment per kernel row */
         cnn_conv_forward_scalar(g, n, x, w, b, y, relu);
         return;
@@ -73,74 +164,11 @@ void cnn_conv3x3_forward_avx2(const cnn_conv_geom *g, int n, const float *x,
         .start = b ? CNN_AVX2_FROM_BIAS : CNN_AVX2_FROM_ZERO, .bias = b,
         .relu = relu, .tail = 8,
     };
-    /* Interior pixels of all images, every tap inside: one list. */
-    if (ox_hi > ox_lo && oy_hi > oy_lo) {
-        ptrdiff_t aoff[LIST_CAP], iooff[LIST_CAP];
-        int cnt = 0;
-        for (int ky = 0; ky < k; ky++)
-            seg[ky] = (cnn_avx2_seg){(ptrdiff_t)ky * W * C,
-                                     (ptrdiff_t)ky * k * C * M, (ptrdiff_t)k * C};
-        q.nseg = k;
-        q.a = x;
-        q.io = y;
-        for (int img = 0; img < n; img++)
-            for (int oy = oy_lo; oy < oy_hi; oy++)
-                for (int ox = ox_lo; ox < ox_hi; ox++) {
-                    aoff[cnt] = (((ptrdiff_t)img * H + oy * s - pt) * W +
-                                 ox * s - pl) * C;
-                    iooff[cnt] = (((ptrdiff_t)img * OH + oy) * OW + ox) * M;
-                    if (++cnt == LIST_CAP) {
-                        cnn_avx2_gather_all(&q, M, aoff, iooff, cnt);
-                        cnt = 0;
-                    }
-                }
-        if (cnt)
-            cnn_avx2_gather_all(&q, M, aoff, iooff, cnt);
-    }
+    if (bx.ox_hi > bx.ox_lo && bx.oy_hi > bx.oy_lo)
+        forward_interior(g, n, x, y, &q, seg, bx);
     for (int img = 0; img < n; img++)
-        for (int oy = 0; oy < OH; oy++) {
-            const int iy0 = oy * s - pt;
-            const int ky0 = imax(0, -iy0), ky1 = imin(k, H - iy0);
-            const int row_done = oy >= oy_lo && oy < oy_hi;
-            float *yrow = y + ((ptrdiff_t)img * OH + oy) * OW * M;
-            int ns = 0;
-            for (int ky = ky0; ky < ky1; ky++)
-                seg[ns++] = (cnn_avx2_seg){
-                    ((ptrdiff_t)img * H + iy0 + ky) * W * C,
-                    (ptrdiff_t)ky * k * C * M, (ptrdiff_t)k * C};
-            q.nseg = ns;
-            if (ox_hi > ox_lo && !row_done) {
-                q.a = x + (ptrdiff_t)(ox_lo * s - pl) * C;
-                q.a_p = (ptrdiff_t)s * C;
-                q.io = yrow + (ptrdiff_t)ox_lo * M;
-                cnn_avx2_rows_all(&q, M, ox_hi - ox_lo);
-            }
-            for (int ox = 0; ox < OW; ox++) {
-                if (ox == ox_lo && ox_hi > ox_lo)
-                    ox = ox_hi;
-                if (ox >= OW)
-                    break;
-                const int ix0 = ox * s - pl;
-                const int kx0 = imax(0, -ix0), kx1 = imax(kx0, imin(k, W - ix0));
-                for (int i = 0; i < ns; i++) {
-                    const int ky = ky0 + i;
-                    seg[i] = (cnn_avx2_seg){
-                        (((ptrdiff_t)img * H + iy0 + ky) * W + ix0 + kx0) * C,
-                        ((ptrdiff_t)ky * k + kx0) * C * M,
-                        (ptrdiff_t)(kx1 - kx0) * C};
-                }
-                q.a = x;
-                q.a_p = 0;
-                q.io = yrow + (ptrdiff_t)ox * M;
-                cnn_avx2_rows_all(&q, M, 1);
-                for (int i = 0; i < ns; i++) { /* restore the full rows */
-                    const int ky = ky0 + i;
-                    seg[i] = (cnn_avx2_seg){
-                        ((ptrdiff_t)img * H + iy0 + ky) * W * C,
-                        (ptrdiff_t)ky * k * C * M, (ptrdiff_t)k * C};
-                }
-            }
-        }
+        for (int oy = 0; oy < OH; oy++)
+            forward_row(g, x, y, &q, seg, bx, img, oy);
 }
 
 /* ------------------------------------------------------ backward data */

@@ -2,12 +2,12 @@
  * conv3x3c1-avx512.c — the first layer: 3x3 convolution of a one-channel
  * image into at most 32 output channels, AVX-512, any stride and padding.
  *
- *   cnn_conv3x3c1_fits_avx512              whether these kernels apply
  *   cnn_conv3x3c1_forward_avx512           y = act(conv(x, w) + b)
  *   cnn_conv3x3c1_backward_weights_avx512  dw += x (x) dy, db += sum dy
  *
- * (Backward-data of a first layer is never needed in training; the table
- * gives it the generic 3x3 kernel.)
+ * They apply where cnn_conv3x3c1_fits_avx512 (kernels/list.c) says so.
+ * (Backward-data of a first layer is never needed in training; the kernel
+ * list gives it the generic 3x3 kernel.)
  *
  * Each image is first copied into a zero-padded stack buffer (at most
  * PAD_CAP floats), so no pixel is a border pixel.  Vectorised over the
@@ -22,10 +22,13 @@
 #include <stddef.h>
 
 #include "avx512.h"
+#include "list.h"
 
 #define UNROLL _Pragma("GCC unroll 32")
 
-enum { PAD_CAP = 8192, K = 3 };
+/* The padded image buffer; cnn_conv3x3c1_fits_avx512 (list.c) keeps the
+   geometries this set runs here within it. */
+enum { PAD_CAP = CNN_CONV3X3C1_AVX512_PAD_CAP, K = 3 };
 
 typedef struct padded {
     int PH, PW;
@@ -35,14 +38,6 @@ static padded padded_size(const cnn_conv_geom *g)
 {
     padded p = {(g->out_h - 1) * g->stride + K, (g->out_w - 1) * g->stride + K};
     return p;
-}
-
-int cnn_conv3x3c1_fits_avx512(const cnn_conv_geom *g)
-{
-    if (g->k != K || g->in_c != 1 || g->out_c > 32 || g->out_c < 1)
-        return 0;
-    const padded p = padded_size(g);
-    return (ptrdiff_t)p.PH * p.PW <= PAD_CAP;
 }
 
 /* xp[py][px] = x[py - pad_top][px - pad_left], 0 outside the image. */

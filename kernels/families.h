@@ -1,0 +1,112 @@
+/*
+ * families.h — the declarations of every kernel family, once per family,
+ * and the ISAs that implement it.
+ *
+ * A family is one operation on one shape class with the kernels.h contract;
+ * its functions are named cnn_<family>_<pass>_<isa>:
+ *
+ *   family     passes                           ISAs
+ *   conv       forward, backward_data/_weights  ref, scalar (any geometry)
+ *   conv1x1    forward, backward_data/_weights  scalar, avx2, avx512, neon
+ *   conv3x3    forward, backward_data/_weights  avx2, avx512, neon
+ *   conv3x3c1  forward, backward_weights        avx2, avx512, neon
+ *              (a first layer needs no backward data)
+ *   dense      forward, backward_data/_weights  ref, scalar, avx2, avx512,
+ *                                               neon
+ *
+ * plus the weight-packing hooks of backward data, which some families of
+ * one ISA share.  Which kernel runs which geometry is kernels/list.c's
+ * business; the per-ISA headers (x86/avx2.h, x86/avx512.h, arm/neon.h) hold
+ * only what their kernels share inside the set.
+ */
+#ifndef CNN_KERNELS_FAMILIES_H
+#define CNN_KERNELS_FAMILIES_H
+
+#include "kernels.h"
+
+/* The three passes of a convolution family for one ISA. */
+#define CNN_DECLARE_CONV(family, isa)                                          \
+    void cnn_##family##_forward_##isa(const cnn_conv_geom *g, int n,           \
+                                      const float *x, const float *w,          \
+                                      const float *b, float *y, int relu);     \
+    void cnn_##family##_backward_data_##isa(const cnn_conv_geom *g, int n,     \
+                                            const float *dy, const float *w,   \
+                                            const float *mask, float *dx);     \
+    void cnn_##family##_backward_weights_##isa(const cnn_conv_geom *g, int n,  \
+                                               const float *x,                 \
+                                               const float *dy, float *dw,     \
+                                               float *db)
+
+/* A first-layer family: forward and backward weights only. */
+#define CNN_DECLARE_CONV_FIRST_LAYER(family, isa)                              \
+    void cnn_##family##_forward_##isa(const cnn_conv_geom *g, int n,           \
+                                      const float *x, const float *w,          \
+                                      const float *b, float *y, int relu);     \
+    void cnn_##family##_backward_weights_##isa(const cnn_conv_geom *g, int n,  \
+                                               const float *x,                 \
+                                               const float *dy, float *dw,     \
+                                               float *db)
+
+/* The dense family for one ISA. */
+#define CNN_DECLARE_DENSE(isa)                                                 \
+    void cnn_dense_forward_##isa(int n, int in, int out, const float *x,       \
+                                 const float *w, const float *b, float *y,     \
+                                 int relu);                                    \
+    void cnn_dense_backward_data_##isa(int n, int in, int out,                 \
+                                       const float *dy, const float *w,        \
+                                       const float *mask, float *dx);          \
+    void cnn_dense_backward_weights_##isa(int n, int in, int out,              \
+                                          const float *x, const float *dy,     \
+                                          float *dw, float *db)
+
+/* The dense kernels of one ISA as a cnn_dense_kernels initialiser. */
+#define CNN_DENSE_KERNELS(isa)                                                 \
+    {                                                                          \
+        .forward = cnn_dense_forward_##isa,                                    \
+        .backward_data = cnn_dense_backward_data_##isa,                        \
+        .backward_weights = cnn_dense_backward_weights_##isa,                  \
+    }
+
+/* A pack_backward_data hook (kernels.h). */
+#define CNN_DECLARE_CONV_PACK(name)                                            \
+    void name(const cnn_conv_geom *g, const float *w, float *packed)
+
+/* Reference (kernels/ref): naive loops, the test oracle. */
+CNN_DECLARE_CONV(conv, ref);
+CNN_DECLARE_DENSE(ref);
+
+/* Portable C, the "scalar" ISA (kernels/portable).  conv: any k, stride
+   and padding; conv1x1: stride 1, no padding, a GEMM over the n*h*w
+   pixels; dense: the 1x1 kernels over n one-pixel images. */
+CNN_DECLARE_CONV(conv, scalar);
+CNN_DECLARE_CONV(conv1x1, scalar);
+CNN_DECLARE_DENSE(scalar);
+
+/* AVX2 + FMA (kernels/x86, files named -avx2.c).  conv3x3 is correct for
+   any k, stride and padding; its backward data and conv1x1's read the
+   weights packed by cnn_conv_pack_backward_data_avx2. */
+CNN_DECLARE_CONV(conv3x3, avx2);
+CNN_DECLARE_CONV_FIRST_LAYER(conv3x3c1, avx2);
+CNN_DECLARE_CONV(conv1x1, avx2);
+CNN_DECLARE_DENSE(avx2);
+CNN_DECLARE_CONV_PACK(cnn_conv_pack_backward_data_avx2);
+
+/* AVX-512F (+VL) (kernels/x86, files named -avx512.c).  conv3x3c1 only
+   where cnn_conv3x3c1_fits_avx512 (list.h). */
+CNN_DECLARE_CONV(conv3x3, avx512);
+CNN_DECLARE_CONV_FIRST_LAYER(conv3x3c1, avx512);
+CNN_DECLARE_CONV(conv1x1, avx512);
+CNN_DECLARE_DENSE(avx512);
+CNN_DECLARE_CONV_PACK(cnn_conv3x3_pack_backward_data_avx512);
+CNN_DECLARE_CONV_PACK(cnn_conv1x1_pack_backward_data_avx512);
+
+/* AArch64 NEON (kernels/arm).  conv3x3 and conv3x3c1: stride 1 or 2; the
+   conv3x3 and conv1x1 backward data read the weights transposed by
+   cnn_conv_pack_transposed_neon ([k][k][out_c][in_c]). */
+CNN_DECLARE_CONV(conv3x3, neon);
+CNN_DECLARE_CONV_FIRST_LAYER(conv3x3c1, neon);
+CNN_DECLARE_CONV(conv1x1, neon);
+CNN_DECLARE_DENSE(neon);
+CNN_DECLARE_CONV_PACK(cnn_conv_pack_transposed_neon);
+
+#endif /* CNN_KERNELS_FAMILIES_H */
