@@ -100,16 +100,20 @@ const char *cnn_schedule_parse(const char *text, cnn_schedule_params *p)
         if (strlen(k->name) != n || strncmp(k->name, text, n) != 0)
             continue;
         if (args && !k->parse) {
-            snprintf(msg, sizeof msg, "schedule %s takes no settings", k->name);
+            snprintf(msg, sizeof msg, "schedule '%.40s': %s takes no settings", text, k->name);
             return msg;
         }
         const char *bad = k->parse ? k->parse(args, p) : NULL;
-        if (bad)
-            return bad;
+        if (bad) {
+            snprintf(msg, sizeof msg, "schedule '%.40s': expected %s", text, bad);
+            return msg;
+        }
         p->kind = k;
         return NULL;
     }
-    return "the schedule must be constant, step[:E:F], cosine or onecycle";
+    snprintf(msg, sizeof msg, "unknown schedule '%.40s' (constant, step[:E:F], cosine or "
+             "onecycle)", text);
+    return msg;
 }
 
 void cnn_schedule_format(const cnn_schedule_params *p, char *buf, size_t size)
