@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "error.h"
 #include "model.h"
 #include "optim/schedule.h"
@@ -288,6 +289,19 @@ static int read_optimizer(const char *path, json_t *meta, cnn_train_state *s)
         return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata is inconsistent (%s)", path,
                         why ? why : "optimizer settings");
     return CNN_OK;
+}
+
+int cnn_checkpoint_state_tensors(json_t *meta, const char **name)
+{
+    json_t *o = json_object_get(meta, "optimizer");
+    const cnn_optimizer *opt = cnn_optimizer_find(o ? json_string_value(o) : NULL);
+    const char *mu = json_string_value(json_object_get(meta, "momentum"));
+    if (!opt || (o && !json_string_value(o)))
+        opt = cnn_optimizers[0];
+    cnn_optim_params p = {.momentum = mu ? strtof(mu, NULL) : 0};
+    const char *names[CNN_OPTIM_MAX_STATE];
+    *name = opt->name;
+    return opt->states(&p, names);
 }
 
 /* Bytes of tensors a checkpoint of m with count images holds: the weights
