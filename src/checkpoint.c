@@ -14,14 +14,14 @@
  * correct, seen, train_s, best_val, optimizer, momentum, nesterov,
  * weight_decay, schedule (its canonical text: "constant", "step:E:F",
  * "cosine", "onecycle"), warmup (steps) (floats printed with enough digits
- * to read back exactly), and the fingerprint of the training
- * data: images_crc32 and labels_crc32, zlib's CRC-32 of the pixel bytes
- * and of the label bytes as 8 lowercase hex digits (a checkpoint written
- * before them has neither: it resumes unchecked).  A checkpoint written
- * before the optimizer keys (c3ed008 and earlier) is Adam's, with the
- * constant schedule: the format is the same, so it loads and resumes bit
- * for bit.  Loading checks that the
- * file is big enough for the count it claims before allocating for it.
+ * to read back exactly), and the fingerprint of the training data:
+ * images_crc32 and labels_crc32, zlib's CRC-32 of the pixel bytes and of
+ * the label bytes as 8 lowercase hex digits (a checkpoint written before
+ * them has neither: it resumes unchecked).  A checkpoint without the
+ * optimizer keys (written by c3ed008 or before) is Adam's with the
+ * constant schedule: the format is otherwise the same, so it loads and
+ * resumes bit for bit.  Loading checks that the file is big enough for the
+ * count it claims before allocating for it.
  */
 #include <errno.h>
 #include <stdarg.h>
