@@ -460,8 +460,12 @@ typedef struct cnn_train_config {
     /* When not NULL, training starts from this state and leaves it where
        it stopped (see cnn_train_state).  A state that has taken steps must
        belong to the same model, data set (its fingerprint) and batch, as
-       cnn_train_state_check says; the epoch count here is the total, so a
-       resumed run ends where the uninterrupted one would. */
+       cnn_train_state_check says, and go on with the same optimizer (sgd:
+       with momentum or without, as before; else CNN_ERR_MISMATCH); the
+       optimizer's and schedule's settings here replace the state's (take
+       them from cnn_train_state_info to go on unchanged).  The epoch count
+       here is the total, so a resumed run ends where the uninterrupted one
+       would. */
     cnn_train_state *state;
     /* When not NULL, called by one thread with every thread's update done
        (so the model and state are consistent, e.g. for
