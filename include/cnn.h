@@ -318,10 +318,11 @@ typedef struct cnn_progress {
 
 /*
  * Everything besides the weights that a run needs to go on exactly where it
- * stopped: Adam's moments and step count, the shuffling PRNG's state, the
- * shuffled order of the current epoch and the position in it, the epoch's
- * running loss and accuracy, the best validation accuracy so far, and the
- * hyper-parameters it was started with.  Pass one in cnn_train_config.state
+ * stopped: the optimizer's state (Adam's moments, SGD's velocity) and step
+ * count, the shuffling PRNG's state, the shuffled order of the current
+ * epoch and the position in it, the epoch's running loss and accuracy, the
+ * best validation accuracy so far, and the hyper-parameters it was started
+ * with (the optimizer's and the schedule's included).  Pass one in cnn_train_config.state
  * to keep it; cnn_train then starts from it (fresh, or loaded from a
  * checkpoint) and leaves it at the point where training stopped.
  */
@@ -342,6 +343,12 @@ typedef struct cnn_train_state_info {
     int epochs;           /* the run's total epochs */
     int batch, threads, shuffle;
     float lr, beta1, beta2, eps;
+    const char *optimizer;  /* "adam", "adamw" or "sgd" (static storage) */
+    float momentum;         /* sgd's (0: none) */
+    int nesterov;
+    float weight_decay;
+    char schedule[48];      /* "constant", "step:E:F", "cosine" or "onecycle" */
+    long warmup_steps;      /* the schedule's linear warmup, in steps */
     uint64_t seed;
     double best_val_accuracy; /* -1 when never validated */
 } cnn_train_state_info;
@@ -392,8 +399,8 @@ int cnn_checkpoint_save(const cnn_model *m, const cnn_train_state *s,
  * state.  Nothing is returned unless the whole file is valid.  As for
  * cnn_model_open, the declared model and image count are checked against
  * the file's length before anything is allocated for them, and a NaN or
- * an infinity in any tensor (the weights or Adam's moments) is refused,
- * naming the tensor and the first bad index.  The state keeps the
+ * an infinity in any tensor (the weights or the optimizer's state) is
+ * refused, naming the tensor and the first bad index.  The state keeps the
  * fingerprint of its training data, which cnn_train_state_check (and
  * cnn_train) compare with the data set it goes on with; a checkpoint
  * without one (written before cnn kept it) loads, and resumes unchecked.
@@ -409,9 +416,34 @@ int cnn_checkpoint_load(const char *path, cnn_model **model,
 typedef struct cnn_train_config {
     int epochs;           /* default 3 */
     int batch;            /* default 32 */
-    float lr;             /* default 0.001 */
-    float beta1, beta2;   /* default 0.9, 0.999 */
-    float eps;            /* default 1e-7 (Keras) */
+    float lr;             /* default 0.001; the schedule's base (onecycle:
+                             its peak) */
+    float beta1, beta2;   /* adam, adamw: default 0.9, 0.999 */
+    float eps;            /* adam, adamw: default 1e-7 (Keras) */
+    /* The optimizer: "adam" (default; NULL too): Keras's Adam, bias
+       correction in the step size, eps outside the square root; "adamw":
+       the same with decoupled weight decay, PyTorch's order: every
+       parameter p *= 1 - lr*weight_decay (lr the scheduled rate), then the
+       Adam step; "sgd": PyTorch's SGD, v = momentum*v + g, p -= lr*v (with
+       nesterov p -= lr*(g + momentum*v); momentum 0: p -= lr*g, no state),
+       weight decay added to the gradient (g += weight_decay*p).  Weight
+       decay applies to every parameter, biases included. */
+    const char *optimizer;
+    float momentum;       /* sgd: in [0, 1); default 0 */
+    int nesterov;         /* sgd with momentum > 0: Nesterov momentum */
+    float weight_decay;   /* adamw, sgd: in [0, 1); default 0 (adam: must be 0) */
+    /* The learning-rate schedule over the run's epochs x steps-per-epoch
+       steps: "constant" (default; NULL too); "step:E:F", lr * F^(epoch/E)
+       rounded down, epochs from 0 ("step" alone: step:1:0.95); "cosine",
+       from lr down to 0 by half a cosine after the warmup; "onecycle",
+       PyTorch's OneCycleLR defaults (peak lr, pct_start 0.3, div_factor
+       25, final_div_factor 1e4, cosine annealing; beta1 and momentum not
+       cycled).  The warmup (constant, step, cosine; not onecycle)
+       multiplies step s's rate (0-based) by (s+1)/W for s < W, W given in
+       steps or in epochs (not both). */
+    const char *schedule;
+    long warmup_steps;
+    int warmup_epochs;
     uint64_t seed;        /* shuffling seed (PCG32 stream 2); default 1151998 */
     int threads;          /* 0: OMP_NUM_THREADS if set, else physical cores */
     long max_steps;       /* stop after this many steps; 0 for no limit */
@@ -428,8 +460,12 @@ typedef struct cnn_train_config {
     /* When not NULL, training starts from this state and leaves it where
        it stopped (see cnn_train_state).  A state that has taken steps must
        belong to the same model, data set (its fingerprint) and batch, as
-       cnn_train_state_check says; the epoch count here is the total, so a
-       resumed run ends where the uninterrupted one would. */
+       cnn_train_state_check says, and go on with the same optimizer (sgd:
+       with momentum or without, as before; else CNN_ERR_MISMATCH); the
+       optimizer's and schedule's settings here replace the state's (take
+       them from cnn_train_state_info to go on unchanged).  The epoch count
+       here is the total, so a resumed run ends where the uninterrupted one
+       would. */
     cnn_train_state *state;
     /* When not NULL, called by one thread with every thread's update done
        (so the model and state are consistent, e.g. for
@@ -447,6 +483,16 @@ typedef struct cnn_train_config {
 /** Fill a config with the defaults listed above. */
 void cnn_train_config_default(cnn_train_config *cfg);
 
+/**
+ * Check a config's optimizer and schedule settings on their own (cnn_train
+ * checks them too): an unknown optimizer or schedule, a value out of range,
+ * or a setting the optimizer or schedule does not use ("nesterov needs a
+ * momentum above 0", "momentum and nesterov are sgd's", "adam takes no
+ * weight decay", warmup with onecycle or in both steps and epochs).
+ * @return CNN_OK, CNN_ERR_ARG (with a message saying why)
+ */
+int cnn_train_config_check(const cnn_train_config *cfg);
+
 /* What cnn_train reports when it returns. */
 typedef struct cnn_train_result {
     int threads;          /* threads used */
@@ -461,14 +507,15 @@ typedef struct cnn_train_result {
     double final_accuracy;
     /* Where thread 0's time went, in seconds over the whole run: converting
        images, forward (with the loss), backward, waiting for the other
-       threads at the barrier, and the reduction + Adam of its slice of the
-       parameters (with the step's bookkeeping and the second barrier). */
+       threads at the barrier, and the reduction + optimizer update of its
+       slice of the parameters (with the step's bookkeeping and the second barrier). */
     double data_s, forward_s, backward_s, wait_s, update_s;
     char binding[160];    /* one-line description of threads and binding */
 } cnn_train_result;
 
 /**
- * Train the model on a data set with Adam and mean softmax cross-entropy.
+ * Train the model on a data set with mean softmax cross-entropy and the
+ * configured optimizer and learning-rate schedule.
  * The model must have been initialised or loaded.  Results are bitwise
  * reproducible for the same seed, batch and thread count.
  * @param result may be NULL
@@ -480,8 +527,8 @@ typedef struct cnn_train_result {
  * min(batch, images), so a batch larger than the data set trains as one
  * step per epoch.
  * Memory bound: before allocating anything, the buffers the run needs (each
- * thread's workspace and gradient buffer, Adam's moments, the shuffled
- * order, the validation results) are checked against the machine's
+ * thread's workspace and gradient buffer, the optimizer's state, the
+ * shuffled order, the validation results) are checked against the machine's
  * physical memory (sysconf(_SC_PHYS_PAGES) pages); beyond it the call
  * fails with CNN_ERR_NOMEM and a message naming both figures.
  * A step whose loss or gradient is not finite is not applied: training

@@ -3,17 +3,25 @@
  * (train_state.h) in one safetensors file, so a run can resume bit for bit.
  *
  * Tensors: the model's, under the names cnn_model_save uses (a checkpoint
- * loads as plain weights too); "adam.m.<name>" and "adam.v.<name>", Adam's
- * moments with the same shapes; "train.order", I32 [count], the current
- * epoch's shuffled order.  Metadata (all strings): format
- * "cnn-checkpoint", spec, input, crc32, meta_crc32, and steps, count,
- * epochs, batch, threads, shuffle, lr, beta1, beta2, eps, seed, rng_state,
- * rng_inc, loss_sum, correct, seen, train_s, best_val (floats printed with
- * enough digits to read back exactly), and the fingerprint of the training
- * data: images_crc32 and labels_crc32, zlib's CRC-32 of the pixel bytes
- * and of the label bytes as 8 lowercase hex digits (a checkpoint written
- * before them has neither: it resumes unchecked).  Loading checks that the
- * file is big enough for the count it claims before allocating for it.
+ * loads as plain weights too); the optimizer's state tensors as it declares
+ * them (optim/optimizer.h), "<optimizer>.<state>.<name>" with the weights'
+ * shapes: Adam's "adam.m.<name>" and "adam.v.<name>", AdamW's
+ * "adamw.m.<name>" and "adamw.v.<name>", SGD's "sgd.velocity.<name>" (none
+ * without momentum); "train.order", I32 [count], the current epoch's
+ * shuffled order.  Metadata (all strings): format "cnn-checkpoint", spec,
+ * input, crc32, meta_crc32, and steps, count, epochs, batch, threads,
+ * shuffle, lr, beta1, beta2, eps, seed, rng_state, rng_inc, loss_sum,
+ * correct, seen, train_s, best_val, optimizer, momentum, nesterov,
+ * weight_decay, schedule (its canonical text: "constant", "step:E:F",
+ * "cosine", "onecycle"), warmup (steps) (floats printed with enough digits
+ * to read back exactly), and the fingerprint of the training data:
+ * images_crc32 and labels_crc32, zlib's CRC-32 of the pixel bytes and of
+ * the label bytes as 8 lowercase hex digits (a checkpoint written before
+ * them has neither: it resumes unchecked).  A checkpoint without the
+ * optimizer keys (written by c3ed008 or before) is Adam's with the
+ * constant schedule: the format is otherwise the same, so it loads and
+ * resumes bit for bit.  Loading checks that the file is big enough for the
+ * count it claims before allocating for it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -21,8 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "error.h"
 #include "model.h"
+#include "optim/schedule.h"
 #include "safetensors.h"
 #include "train_state.h"
 #include "weights.h"
@@ -40,27 +50,49 @@ static int set_str(json_t *meta, const char *key, const char *fmt, ...)
     return json_object_set_new(meta, key, json_string(buf));
 }
 
-/* The checkpoint's tensor list: weights, moments, order (malloc'ed). */
-static st_tensor *checkpoint_tensors(const cnn_model *m, float *params, float *mom1,
-                                     float *mom2, int32_t *order, long count, int *n)
+/* The checkpoint's tensor list: weights, the optimizer's state tensors
+   (as it declares them, "<optimizer>.<state>.<tensor>"), order
+   (malloc'ed). */
+static st_tensor *checkpoint_tensors(const cnn_model *m, const cnn_train_state *s,
+                                     float *params, int *n)
 {
+    const char *names[CNN_OPTIM_MAX_STATE];
+    int k = cnn_train_state_names(s, names);
     int w = cnn_weights_tensors(m, NULL, "", NULL);
-    st_tensor *t = calloc((size_t)(3 * w + 1), sizeof *t);
-    if (!t || cnn_weights_tensors(m, params, "", t) < 0 ||
-        cnn_weights_tensors(m, mom1, "adam.m.", t + w) < 0 ||
-        cnn_weights_tensors(m, mom2, "adam.v.", t + 2 * w) < 0) {
+    st_tensor *t = calloc((size_t)((k + 1) * w + 1), sizeof *t);
+    int bad = !t || cnn_weights_tensors(m, params, "", t) < 0;
+    for (int i = 0; i < k && !bad; i++) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "%s.%s.", cnn_train_state_optim(s)->name, names[i]);
+        bad = cnn_weights_tensors(m, s->opt[i], prefix, t + (i + 1) * w) < 0;
+    }
+    if (bad) {
         free(t);
         return NULL;
     }
-    st_tensor *o = &t[3 * w];
+    st_tensor *o = &t[(k + 1) * w];
     snprintf(o->name, sizeof o->name, "train.order");
     o->dtype = ST_I32;
     o->ndim = 1;
-    o->shape[0] = (int)count;
-    o->count = (size_t)count;
-    o->data = order;
-    *n = 3 * w + 1;
+    o->shape[0] = (int)s->count;
+    o->count = (size_t)s->count;
+    o->data = s->order;
+    *n = (k + 1) * w + 1;
     return t;
+}
+
+/* The optimizer's and the schedule's settings into the metadata. */
+static int set_optimizer(json_t *meta, const cnn_train_state *s)
+{
+    char sched[64];
+    cnn_schedule_format(&s->sched, sched, sizeof sched);
+    int bad = set_str(meta, "optimizer", "%s", cnn_train_state_optim(s)->name);
+    bad |= set_str(meta, "momentum", "%.9g", (double)s->momentum);
+    bad |= set_str(meta, "nesterov", "%d", s->nesterov);
+    bad |= set_str(meta, "weight_decay", "%.9g", (double)s->weight_decay);
+    bad |= set_str(meta, "schedule", "%s", sched);
+    bad |= set_str(meta, "warmup", "%ld", s->sched.warmup);
+    return bad;
 }
 
 int cnn_checkpoint_save(const cnn_model *m, const cnn_train_state *s, const char *path)
@@ -71,9 +103,11 @@ int cnn_checkpoint_save(const cnn_model *m, const cnn_train_state *s, const char
         return cnn_fail(CNN_ERR_ARG, "%s: the training state does not belong to this "
                         "model (was it used for training?)", path);
     int n;
-    st_tensor *t = checkpoint_tensors(m, m->params, s->m, s->v, s->order, s->count, &n);
+    st_tensor *t = checkpoint_tensors(m, s, m->params, &n);
     json_t *meta = cnn_weights_metadata(m, "cnn-checkpoint");
     int bad = !t || !meta;
+    if (!bad)
+        bad |= set_optimizer(meta, s);
     if (!bad) {
         bad |= set_str(meta, "steps", "%ld", s->t);
         bad |= set_str(meta, "count", "%ld", s->count);
@@ -215,10 +249,65 @@ static int read_scalars(const char *path, json_t *meta, cnn_train_state *s)
     return CNN_OK;
 }
 
+/* Metadata value key as get_num reads it, or dflt when the key is absent
+   (a checkpoint written before cnn had the setting). */
+static int get_num_or(const char *path, json_t *meta, const char *key, double lo, double hi,
+                      double dflt, double *out)
+{
+    if (!json_object_get(meta, key)) {
+        *out = dflt;
+        return CNN_OK;
+    }
+    return get_num(path, meta, key, lo, hi, out);
+}
+
+/* The optimizer and the schedule with their settings; a checkpoint
+   without them (written before cnn had a choice) is Adam's, constant. */
+static int read_optimizer(const char *path, json_t *meta, cnn_train_state *s)
+{
+    json_t *o = json_object_get(meta, "optimizer"), *sc = json_object_get(meta, "schedule");
+    const char *name = o ? json_string_value(o) : "adam";
+    if (!name || !(s->optim = cnn_optimizer_find(name)) || !*name)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata optimizer is not adam, adamw "
+                        "or sgd", path);
+    double mu, nesterov, wd, warmup;
+    int st;
+    if ((st = get_num_or(path, meta, "momentum", 0, 0.9999999, 0, &mu)) ||
+        (st = get_num_or(path, meta, "nesterov", 0, 1, 0, &nesterov)) ||
+        (st = get_num_or(path, meta, "weight_decay", 0, 0.9999999, 0, &wd)) ||
+        (st = get_num_or(path, meta, "warmup", 0, 1e15, 0, &warmup)))
+        return st;
+    const char *text = sc ? json_string_value(sc) : "constant";
+    const char *why = text && *text ? cnn_schedule_parse(text, &s->sched) : "no text";
+    if (why)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata schedule: %s", path, why);
+    s->momentum = (float)mu, s->nesterov = (int)nesterov, s->weight_decay = (float)wd;
+    s->sched.warmup = (long)warmup;
+    cnn_optim_params p = cnn_train_state_params(s);
+    if (nesterov != s->nesterov || warmup != s->sched.warmup || (why = s->optim->check(&p)) ||
+        (s->sched.warmup && !s->sched.kind->warmup_ok))
+        return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata is inconsistent (%s)", path,
+                        why ? why : "optimizer settings");
+    return CNN_OK;
+}
+
+int cnn_checkpoint_state_tensors(json_t *meta, const char **name)
+{
+    json_t *o = json_object_get(meta, "optimizer");
+    const cnn_optimizer *opt = cnn_optimizer_find(o ? json_string_value(o) : NULL);
+    const char *mu = json_string_value(json_object_get(meta, "momentum"));
+    if (!opt || (o && !json_string_value(o)))
+        opt = cnn_optimizers[0];
+    cnn_optim_params p = {.momentum = mu ? strtof(mu, NULL) : 0};
+    const char *names[CNN_OPTIM_MAX_STATE];
+    *name = opt->name;
+    return opt->states(&p, names);
+}
+
 /* Bytes of tensors a checkpoint of m with count images holds: the weights
-   and both moments (3 floats a parameter), then count int32s.  -1 when out
-   of memory. */
-static int checkpoint_bytes(const cnn_model *m, long count, uint64_t *bytes)
+   and the optimizer's state tensors (1 + nopt floats a parameter), then
+   count int32s.  -1 when out of memory. */
+static int checkpoint_bytes(const cnn_model *m, int nopt, long count, uint64_t *bytes)
 {
     int w = cnn_weights_tensors(m, NULL, "", NULL);
     st_tensor *t = calloc(w > 0 ? (size_t)w : 1, sizeof *t);
@@ -230,7 +319,7 @@ static int checkpoint_bytes(const cnn_model *m, long count, uint64_t *bytes)
     for (int i = 0; i < w; i++)
         floats += t[i].count;
     free(t);
-    *bytes = 4 * (3 * floats + (uint64_t)count);
+    *bytes = 4 * ((uint64_t)(1 + nopt) * floats + (uint64_t)count);
     return 0;
 }
 
@@ -274,6 +363,7 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
     }
     if ((st = cnn_train_state_create(&s)) != CNN_OK ||
         (st = read_scalars(path, meta, s)) != CNN_OK ||
+        (st = read_optimizer(path, meta, s)) != CNN_OK ||
         (st = read_fingerprint(path, meta, s)) != CNN_OK ||
         (st = cnn_weights_create_model(path, meta, data_size, &m)) != CNN_OK)
         goto out;
@@ -284,7 +374,8 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
         goto out;
     }
     /* Before allocating for count images: the file must hold them. */
-    if (checkpoint_bytes(m, s->count, &need) != 0) {
+    const char *names[CNN_OPTIM_MAX_STATE];
+    if (checkpoint_bytes(m, cnn_train_state_names(s, names), s->count, &need) != 0) {
         st = cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
         goto out;
     }
@@ -304,7 +395,7 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
         goto out;
     }
     int n;
-    t = checkpoint_tensors(m, m->params, s->m, s->v, s->order, s->count, &n);
+    t = checkpoint_tensors(m, s, m->params, &n);
     if (!t) {
         st = cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
         goto out;

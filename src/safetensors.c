@@ -541,6 +541,21 @@ static int check_finite(const char *path, const st_tensor *t, const unsigned cha
     return CNN_OK;
 }
 
+/* The header length field against the file's size and the limit. */
+static int check_header_length(const char *path, uint64_t hlen, uint64_t size)
+{
+    if (hlen == 0)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: header length is 0", path);
+    if (hlen > size - 8)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: header length %llu exceeds the file "
+                        "size %llu (less its 8-byte length field)", path,
+                        (unsigned long long)hlen, (unsigned long long)size);
+    if (hlen > MAX_HEADER_BYTES)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: header length %llu exceeds the limit of "
+                        "%llu bytes", path, (unsigned long long)hlen, MAX_HEADER_BYTES);
+    return CNN_OK;
+}
+
 /* Open a safetensors file and parse its header: *fd is left positioned at
    the data section, *root holds the parsed JSON and *data_size the bytes
    after the header.  On error everything is released. */
@@ -571,21 +586,8 @@ static int open_header(const char *path, int *fdp, json_t **rootp, uint64_t *dat
         goto out;
     }
     hlen = get_le64(len8);
-    if (hlen == 0) {
-        st = cnn_fail(CNN_ERR_FORMAT, "%s: header length is 0", path);
+    if ((st = check_header_length(path, hlen, size)) != CNN_OK)
         goto out;
-    }
-    if (hlen > size - 8) {
-        st = cnn_fail(CNN_ERR_FORMAT, "%s: header length %llu exceeds the file "
-                      "size %llu (less its 8-byte length field)", path,
-                      (unsigned long long)hlen, (unsigned long long)size);
-        goto out;
-    }
-    if (hlen > MAX_HEADER_BYTES) {
-        st = cnn_fail(CNN_ERR_FORMAT, "%s: header length %llu exceeds the limit of "
-                      "%llu bytes", path, (unsigned long long)hlen, MAX_HEADER_BYTES);
-        goto out;
-    }
     header = malloc((size_t)hlen + 1);
     if (!header) {
         st = cnn_fail(CNN_ERR_NOMEM, "%s: out of memory for a %llu-byte header", path,

@@ -30,29 +30,53 @@ void cnn_train_state_free(cnn_train_state *s)
 {
     if (!s)
         return;
-    cnn_aligned_free(s->m);
-    cnn_aligned_free(s->v);
-    free(s->order);
+    cnn_train_state_release(s);
     free(s->source);
     free(s);
 }
 
+void cnn_train_state_release(cnn_train_state *s)
+{
+    for (int k = 0; k < CNN_OPTIM_MAX_STATE; k++) {
+        cnn_aligned_free(s->opt[k]);
+        s->opt[k] = NULL;
+    }
+    s->nopt = 0;
+    free(s->order);
+    s->order = NULL;
+}
+
+const cnn_optimizer *cnn_train_state_optim(const cnn_train_state *s)
+{
+    return s->optim ? s->optim : cnn_optimizers[0];
+}
+
+cnn_optim_params cnn_train_state_params(const cnn_train_state *s)
+{
+    return (cnn_optim_params){.lr = s->lr, .beta1 = s->beta1, .beta2 = s->beta2,
+                              .eps = s->eps, .momentum = s->momentum,
+                              .nesterov = s->nesterov, .weight_decay = s->weight_decay};
+}
+
+int cnn_train_state_names(const cnn_train_state *s, const char **names)
+{
+    cnn_optim_params p = cnn_train_state_params(s);
+    return cnn_train_state_optim(s)->states(&p, names);
+}
+
 int cnn_train_state_alloc(cnn_train_state *s, size_t block, long count)
 {
-    cnn_aligned_free(s->m);
-    cnn_aligned_free(s->v);
-    free(s->order);
-    s->m = cnn_aligned_calloc(block * sizeof(float));
-    s->v = cnn_aligned_calloc(block * sizeof(float));
+    const char *names[CNN_OPTIM_MAX_STATE];
+    cnn_train_state_release(s);
+    int n = cnn_train_state_names(s, names), ok = 1;
+    for (int k = 0; k < n; k++)
+        ok &= (s->opt[k] = cnn_aligned_calloc(block * sizeof(float))) != NULL;
     s->order = malloc((size_t)(count > 0 ? count : 1) * sizeof *s->order);
-    if (!s->m || !s->v || !s->order) {
-        cnn_aligned_free(s->m);
-        cnn_aligned_free(s->v);
-        free(s->order);
-        s->m = s->v = NULL;
-        s->order = NULL;
+    if (!ok || !s->order) {
+        cnn_train_state_release(s);
         return cnn_fail(CNN_ERR_NOMEM, "train: out of memory for the optimizer state");
     }
+    s->nopt = n;
     for (long i = 0; i < count; i++)
         s->order[i] = (int32_t)i;
     s->block = block;
@@ -76,6 +100,12 @@ int cnn_train_state_info_get(const cnn_train_state *s, cnn_train_state_info *out
     out->beta1 = s->beta1;
     out->beta2 = s->beta2;
     out->eps = s->eps;
+    out->optimizer = cnn_train_state_optim(s)->name;
+    out->momentum = s->momentum;
+    out->nesterov = s->nesterov;
+    out->weight_decay = s->weight_decay;
+    cnn_schedule_format(&s->sched, out->schedule, sizeof out->schedule);
+    out->warmup_steps = s->sched.warmup;
     out->seed = s->seed;
     out->best_val_accuracy = s->best_val;
     return CNN_OK;

@@ -10,12 +10,17 @@
 #include <stdint.h>
 
 #include "cnn.h"
+#include "optim/optimizer.h"
+#include "optim/schedule.h"
 #include "rng.h"
 
 struct cnn_train_state {
     int ready;            /* set up by the trainer (or a checkpoint load) */
-    size_t block;         /* floats in m and v: the model's parameter block */
-    float *m, *v;         /* Adam's moments, 64-byte aligned */
+    size_t block;         /* floats in each optimizer state tensor: the
+                             model's parameter block */
+    const cnn_optimizer *optim; /* NULL: the default, Adam */
+    int nopt;             /* the optimizer's state tensors (its declaration) */
+    float *opt[CNN_OPTIM_MAX_STATE]; /* each block floats, 64-byte aligned */
     long t;               /* optimizer steps taken */
     long count;           /* training images; order has count entries */
     int32_t *order;       /* this epoch's shuffled order of the images */
@@ -23,6 +28,9 @@ struct cnn_train_state {
     /* the settings the run started with */
     int epochs, batch, threads, shuffle;
     float lr, beta1, beta2, eps;
+    float momentum, weight_decay;
+    int nesterov;
+    cnn_schedule_params sched; /* the schedule, its settings and warmup */
     uint64_t seed;
     /* the current epoch's running sums (steps t % steps_per_epoch of it) */
     double loss_sum;
@@ -42,8 +50,21 @@ struct cnn_train_state {
                              for messages; NULL when made by cnn_train */
 };
 
-/* Allocate m, v (zeroed) and order (identity) for a run; CNN_ERR_NOMEM. */
+/* Allocate the optimizer's state tensors (zeroed; as s->optim declares
+   them for s's hyper-parameters, which are set first) and order
+   (identity) for a run; CNN_ERR_NOMEM. */
 int cnn_train_state_alloc(cnn_train_state *s, size_t block, long count);
+
+/* Free the optimizer's state tensors and the order (the state itself
+   stays). */
+void cnn_train_state_release(cnn_train_state *s);
+
+/* The state's optimizer (Adam when none is set) and its hyper-parameters. */
+const cnn_optimizer *cnn_train_state_optim(const cnn_train_state *s);
+cnn_optim_params cnn_train_state_params(const cnn_train_state *s);
+
+/* The names of the state tensors its optimizer declares; returns how many. */
+int cnn_train_state_names(const cnn_train_state *s, const char **names);
 
 /* Record the model a state belongs to: its spec and input size (a
    checkpoint load). */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cnn.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "memlimit.h"
 #include "model.h"
@@ -170,19 +171,25 @@ int cnn_weights_create_model(const char *path, json_t *meta, uint64_t data_size,
     if (st != CNN_OK)
         return st;
     /* The file must hold what its metadata declares before a byte is
-       allocated for it: 4 bytes a parameter, 12 in a checkpoint (the
-       weights and Adam's two moments). */
+       allocated for it: 4 bytes a parameter, and 4 more for each state
+       tensor of a checkpoint's optimizer (12 with Adam's two moments). */
     const char *format = json_string_value(json_object_get(meta, "format"));
     int checkpoint = format && strcmp(format, "cnn-checkpoint") == 0;
-    uint64_t need = (uint64_t)(*out)->nparams * (checkpoint ? 12 : 4);
+    const char *optim = "adam";
+    int states = checkpoint ? cnn_checkpoint_state_tensors(meta, &optim) : 0;
+    uint64_t need = (uint64_t)(*out)->nparams * 4 * (uint64_t)(1 + states);
     if (data_size < need) {
         char count[32], has[64], needs[64];
         cnn_with_commas((*out)->nparams, count);
         bytes_text(data_size, has, sizeof has);
         bytes_text(need, needs, sizeof needs);
+        char with[64] = "";
+        if (checkpoint)
+            snprintf(with, sizeof with, strcmp(optim, "adam") ? " with %s's state"
+                                                              : " with Adam's moments", optim);
         st = cnn_fail(CNN_ERR_FORMAT, "%s: metadata declares a model of %s parameters, "
                       "%s of tensors%s, but the file holds only %s", path, count, needs,
-                      checkpoint ? " with Adam's moments" : "", has);
+                      with, has);
     } else {
         st = alloc_for_file(*out, path, data_size);
     }

@@ -24,7 +24,8 @@ json_t *cnn_weights_metadata(const cnn_model *m, const char *format);
 /* Create (not load) the model a file's metadata describes, its parameters
    zero: refused (CNN_ERR_FORMAT) before anything is allocated when the
    file's data_size bytes of tensors cannot hold them (4 bytes a
-   parameter; 12 when the format is "cnn-checkpoint"). */
+   parameter, and 4 more for each state tensor of a checkpoint's
+   optimizer: 12 for Adam's). */
 int cnn_weights_create_model(const char *path, json_t *meta, uint64_t data_size,
                              cnn_model **out);
 

@@ -76,9 +76,36 @@ static void cancel_progress(const cnn_progress *p, void *user)
         cancel = 1;
 }
 
+/* The optimizer and schedule run() trains with (NULL: the defaults). */
+typedef struct optim_case {
+    const char *optimizer, *schedule;
+    float lr, momentum, weight_decay;
+    int nesterov;
+    long warmup_steps;
+    int warmup_epochs;
+} optim_case;
+static const optim_case *with;
+
+/* A resumed run's settings, as the cnn command takes them: from the
+   checkpoint. */
+static void settings_of(const cnn_train_state *s, cnn_train_config *cfg)
+{
+    cnn_train_state_info info;
+    cnn_train_state_info_get(s, &info);
+    static char schedule[sizeof info.schedule];
+    memcpy(schedule, info.schedule, sizeof schedule);
+    cfg->lr = info.lr, cfg->beta1 = info.beta1, cfg->beta2 = info.beta2, cfg->eps = info.eps;
+    cfg->optimizer = info.optimizer;
+    cfg->momentum = info.momentum, cfg->nesterov = info.nesterov;
+    cfg->weight_decay = info.weight_decay;
+    cfg->schedule = schedule;
+    cfg->warmup_steps = info.warmup_steps, cfg->warmup_epochs = 0;
+}
+
 /* Train SPEC on ds from seed for `epochs` with 2 threads and validation;
-   stop after step `stop_at` (0: never) and resume from a checkpoint.
-   The final parameters are copied to out. */
+   stop after step `stop_at` (0: never) and resume from a checkpoint, with
+   the optimizer settings the checkpoint holds.  The final parameters are
+   copied to out. */
 static int run(const cnn_dataset *ds, const cnn_dataset *val, int epochs, long stop_at,
                float *out, size_t n)
 {
@@ -97,6 +124,12 @@ static int run(const cnn_dataset *ds, const cnn_dataset *val, int epochs, long s
     cfg.validation = val;
     cfg.cancel = &cancel;
     cfg.progress = cancel_progress;
+    if (with) {
+        cfg.optimizer = with->optimizer, cfg.schedule = with->schedule, cfg.lr = with->lr;
+        cfg.momentum = with->momentum, cfg.weight_decay = with->weight_decay;
+        cfg.nesterov = with->nesterov;
+        cfg.warmup_steps = with->warmup_steps, cfg.warmup_epochs = with->warmup_epochs;
+    }
     cancel = 0;
     cancel_at = stop_at;
     int st = cnn_train(m, ds, &cfg, NULL);
@@ -116,6 +149,10 @@ static int run(const cnn_dataset *ds, const cnn_dataset *val, int epochs, long s
         CHECK(info.steps == stop_at, "state at step %ld, want %ld", info.steps, stop_at);
         CHECK(info.batch == 12 && info.threads == 2 && info.epochs == epochs,
               "settings batch %d threads %d epochs %d", info.batch, info.threads, info.epochs);
+        cnn_train_config_default(&cfg);
+        settings_of(s, &cfg);
+        cfg.epochs = epochs, cfg.batch = 12, cfg.threads = 2, cfg.seed = 7;
+        cfg.validation = val, cfg.cancel = &cancel, cfg.progress = cancel_progress;
         cfg.state = s;
         cancel_at = 0;
         cancel = 0;
@@ -158,6 +195,197 @@ static void resume_mid_epoch_is_bitwise_identical(void)
     free(got);
     cnn_dataset_free(ds);
     cnn_dataset_free(val);
+}
+
+/* Each optimizer and schedule, stopped mid-epoch and in the second epoch
+   and resumed with the settings its checkpoint holds, ends bitwise where
+   the uninterrupted run ends. */
+static void resume_is_bitwise_for_each_optimizer_and_schedule(void)
+{
+    static const optim_case cases[] = {
+        {"adam", "cosine", 0.003f, 0, 0, 0, 0, 0},
+        {"adam", "step:1:0.5", 0.002f, 0, 0, 0, 0, 1},
+        {"adamw", "cosine", 0.003f, 0, 0.01f, 0, 5, 0},
+        {"sgd", "step:1:0.5", 0.05f, 0.9f, 0, 1, 0, 0},
+        {"sgd", "onecycle", 0.05f, 0, 0, 0, 0, 0},
+        {"sgd", "constant", 0.02f, 0.8f, 1e-3f, 0, 3, 0},
+        {"adam", "onecycle", 0.003f, 0, 0, 0, 0, 0},
+    };
+    cnn_dataset *ds = bands(250, 3), *val = bands(60, 9);
+    size_t n = spec_params();
+    float *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        with = &cases[c];
+        run(ds, val, 3, 0, ref, n);
+        const long stops[] = {9, 30};
+        for (size_t k = 0; k < 2; k++) {
+            run(ds, val, 3, stops[k], got, n);
+            size_t diff = 0;
+            for (size_t i = 0; i < n; i++)
+                diff += memcmp(&ref[i], &got[i], sizeof(float)) != 0;
+            CHECK(diff == 0, "%s %s: stopped at step %ld: %zu of %zu parameters differ",
+                  cases[c].optimizer, cases[c].schedule, stops[k], diff, n);
+        }
+    }
+    with = NULL;
+    free(ref);
+    free(got);
+    cnn_dataset_free(ds);
+    cnn_dataset_free(val);
+}
+
+/* The JSON header of a safetensors file (NULL when unreadable). */
+static json_t *header_of(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char len[8];
+    json_t *j = NULL;
+    if (f && fread(len, 1, 8, f) == 8) {
+        uint64_t n = 0;
+        for (int i = 7; i >= 0; i--)
+            n = n << 8 | len[i];
+        char *text = n < (1u << 24) ? malloc(n + 1) : NULL;
+        if (text && fread(text, 1, n, f) == n) {
+            text[n] = 0;
+            j = json_loads(text, 0, NULL);
+        }
+        free(text);
+    }
+    if (f)
+        fclose(f);
+    return j;
+}
+
+/* Train 5 steps with an optimizer and save a checkpoint to path. */
+static void optimizer_checkpoint(const cnn_dataset *ds, const optim_case *oc,
+                                 const char *path)
+{
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    cnn_model_create(SPEC, 10, 10, 1, 3, &m);
+    cnn_model_init(m, 1);
+    cnn_train_state_create(&s);
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.optimizer = oc->optimizer, cfg.momentum = oc->momentum, cfg.nesterov = oc->nesterov;
+    cfg.schedule = oc->schedule, cfg.warmup_steps = oc->warmup_steps;
+    cfg.threads = 1, cfg.batch = 10, cfg.max_steps = 5, cfg.state = s;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "train: %s", cnn_last_error());
+    CHECK(cnn_checkpoint_save(m, s, path) == CNN_OK, "save: %s", cnn_last_error());
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+}
+
+/* A checkpoint holds the state tensors its optimizer declares, named
+   "<optimizer>.<state>.<tensor>", and its settings; it goes on only with
+   its own optimizer. */
+static void checkpoint_holds_the_declared_state(void)
+{
+    cnn_dataset *ds = bands(40, 4);
+    static const optim_case cases[] = {
+        {"adam", NULL, 0, 0, 0, 0, 0, 0},
+        {"sgd", "cosine", 0, 0.9f, 0, 1, 4, 0},
+        {"sgd", "step:2:0.5", 0, 0, 0, 0, 0, 0},
+    };
+    static const char *const want[][3] = {
+        {"adam.m.conv1.weight", "adam.v.dense1.bias", "sgd.velocity.conv1.weight"},
+        {"sgd.velocity.conv1.weight", "sgd.velocity.dense1.bias", "adam.m.conv1.weight"},
+        {NULL, NULL, "sgd.velocity.conv1.weight"},
+    };
+    for (int c = 0; c < 3; c++) {
+        const char *path = tmp_path("optim.ckpt");
+        optimizer_checkpoint(ds, &cases[c], path);
+        json_t *h = header_of(path);
+        CHECK(h != NULL, "cannot read %s", path);
+        for (int k = 0; k < 2 && h; k++)
+            CHECK(!want[c][k] || json_object_get(h, want[c][k]), "%s: no tensor %s",
+                  cases[c].optimizer, want[c][k]);
+        CHECK(h && !json_object_get(h, want[c][2]), "%s: a tensor %s", cases[c].optimizer,
+              want[c][2]);
+        json_t *meta = h ? json_object_get(h, "__metadata__") : NULL;
+        const char *o = json_string_value(json_object_get(meta, "optimizer"));
+        CHECK(o && !strcmp(o, cases[c].optimizer), "metadata optimizer %s", o ? o : "(none)");
+        json_decref(h);
+        cnn_model *m = NULL;
+        cnn_train_state *s = NULL;
+        CHECK(cnn_checkpoint_load(path, &m, &s) == CNN_OK, "load: %s", cnn_last_error());
+        if (!s)
+            continue;
+        cnn_train_state_info info;
+        cnn_train_state_info_get(s, &info);
+        CHECK(!strcmp(info.optimizer, cases[c].optimizer) &&
+              info.momentum == cases[c].momentum && info.nesterov == cases[c].nesterov &&
+              info.warmup_steps == cases[c].warmup_steps &&
+              !strcmp(info.schedule, c == 0 ? "constant" : cases[c].schedule),
+              "settings read back: %s %g %d %s %ld", info.optimizer, (double)info.momentum,
+              info.nesterov, info.schedule, info.warmup_steps);
+        /* another optimizer (or sgd's momentum switched on) cannot go on */
+        cnn_train_config cfg;
+        cnn_train_config_default(&cfg);
+        cfg.optimizer = c == 0 ? "adamw" : "sgd";
+        cfg.momentum = c == 2 ? 0.9f : 0;
+        cfg.batch = 10, cfg.threads = 1, cfg.epochs = 2, cfg.state = s;
+        int st = cnn_train(m, ds, &cfg, NULL);
+        CHECK(st == CNN_ERR_MISMATCH && strstr(cnn_last_error(), path),
+              "case %d: status %d: %s", c, st, cnn_last_error());
+        cnn_model_free(m);
+        cnn_train_state_free(s);
+    }
+    cnn_dataset_free(ds);
+}
+
+#define FIXTURE "tests/fixtures/c3ed008"
+
+/* A checkpoint written by c3ed008 (before the optimizer list; see
+   tests/fixtures/c3ed008/make-fixture.sh) loads as Adam's with the
+   constant schedule and, resumed, ends bit for bit where c3ed008's
+   uninterrupted run ended: through the library and through the command. */
+static void c3ed008_checkpoint_resumes_bit_for_bit(void)
+{
+    cnn_model *m = NULL, *full = NULL;
+    cnn_train_state *s = NULL;
+    cnn_dataset *ds = NULL;
+    CHECK(cnn_checkpoint_load(FIXTURE "/stopped.ckpt", &m, &s) == CNN_OK, "load: %s",
+          cnn_last_error());
+    CHECK(cnn_model_open(FIXTURE "/full.safetensors", &full) == CNN_OK, "open: %s",
+          cnn_last_error());
+    CHECK(cnn_dataset_load_dir(FIXTURE, "train", 10, &ds) == CNN_OK, "data: %s",
+          cnn_last_error());
+    if (!m || !full || !ds)
+        goto out;
+    cnn_train_state_info info;
+    cnn_train_state_info_get(s, &info);
+    CHECK(info.steps == 11 && !strcmp(info.optimizer, "adam") &&
+          !strcmp(info.schedule, "constant") && info.momentum == 0 && info.warmup_steps == 0,
+          "read as step %ld, %s, %s", info.steps, info.optimizer, info.schedule);
+    cnn_model_set_isa(m, "ref");
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    settings_of(s, &cfg);
+    cfg.epochs = info.epochs, cfg.batch = info.batch, cfg.threads = info.threads;
+    cfg.state = s;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "resume: %s", cnn_last_error());
+    size_t n = cnn_model_param_count(m);
+    CHECK(n == cnn_model_param_count(full) &&
+          memcmp(cnn_model_params(m), cnn_model_params(full), n * sizeof(float)) == 0,
+          "the resumed run differs from c3ed008's uninterrupted one");
+    /* the command, from a copy (it writes the checkpoint back) */
+    const char *ck = tmp_path("c3ed008.ckpt"), *out = tmp_path("c3ed008.safetensors");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cp %s/stopped.ckpt %s", FIXTURE, ck);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "train --data %s --resume %s --isa ref --quiet --save %s",
+             FIXTURE, ck, out);
+    if (test_cnn("--version") != -1) {
+        CHECK(test_cnn(cmd) == 0, "%s: %s", cmd, test_err);
+        CHECK(files_equal(out, FIXTURE "/full.safetensors"),
+              "cnn train --resume of c3ed008's checkpoint differs from its full run");
+    }
+out:
+    cnn_model_free(m);
+    cnn_model_free(full);
+    cnn_train_state_free(s);
+    cnn_dataset_free(ds);
 }
 
 static long file_size(const char *path)
@@ -963,6 +1191,10 @@ static void sigkill_during_checkpoints_leaves_a_loadable_one(void)
 
 TEST_TABLE(checkpoint,
            {"resume_mid_epoch_is_bitwise_identical", resume_mid_epoch_is_bitwise_identical},
+           {"resume_is_bitwise_for_each_optimizer_and_schedule",
+            resume_is_bitwise_for_each_optimizer_and_schedule},
+           {"checkpoint_holds_the_declared_state", checkpoint_holds_the_declared_state},
+           {"c3ed008_checkpoint_resumes_bit_for_bit", c3ed008_checkpoint_resumes_bit_for_bit},
            {"corrupt_and_foreign_files_are_refused", corrupt_and_foreign_files_are_refused},
            {"resume_on_other_data_is_refused", resume_on_other_data_is_refused},
            {"fingerprint_is_the_crc32_of_the_bytes", fingerprint_is_the_crc32_of_the_bytes},

@@ -1,8 +1,8 @@
 /*
  * test_cli.c — the cnn command as a user meets it: summary parameter counts,
  * one-line errors and exit codes for a missing data directory, a truncated
- * IDX file and bad options, and a save / load / eval round trip on a small
- * synthetic IDX set.  Runs ./cnn from the repository root.
+ * IDX file and bad options, a save / load / eval round trip on a small
+ * synthetic IDX set, and an optimizer and schedule kept by a checkpoint.  Runs ./cnn from the repository root.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +137,47 @@ static void save_load_eval_round_trip(void)
              dir, spec);
     CHECK(cnn(args) == 1, "unwritable save exit");
     CHECK_ONE_LINE_ERROR("/nonexistent/w.st");
+}
+
+/* An optimizer and schedule through the command: the header line names
+   them, the checkpoint keeps them, a resume takes them from it (the same
+   weights as the uninterrupted run), warns when one is given again with
+   another value and refuses another optimizer. */
+static void optimizer_options_reach_the_checkpoint(void)
+{
+    if (test_cnn("--version") == -1) {
+        test_skip("./cnn not built");
+        return;
+    }
+    const char *dir = write_idx_dir("opt", 60, 0);
+    const char *run = "--model conv3x3:4:same,relu,flatten,dense:3,softmax --epochs 3 "
+                      "--batch 8 --threads 1 --optimizer sgd --momentum 0.9 --nesterov "
+                      "--lr 0.01 --schedule cosine --warmup 1e";
+    char args[2000], ck[600], full[600], resumed[600];
+    snprintf(ck, sizeof ck, "%s/opt.ckpt", test_tmpdir());
+    snprintf(full, sizeof full, "%s/opt-full.safetensors", test_tmpdir());
+    snprintf(resumed, sizeof resumed, "%s/opt-resumed.safetensors", test_tmpdir());
+    snprintf(args, sizeof args, "train --data %s %s --save %s", dir, run, full);
+    CHECK(cnn(args) == 0, "train: %s", err_text);
+    CHECK(strstr(err_text, "sgd momentum 0.9 nesterov, lr 0.01 cosine warmup 1e"),
+          "header: %s", err_text);
+    snprintf(args, sizeof args, "train --data %s %s --steps 10 --quiet --checkpoint %s", dir,
+             run, ck);
+    CHECK(cnn(args) == 0, "train 10 steps: %s", err_text);
+    snprintf(args, sizeof args, "train --data %s --resume %s --quiet --save %s", dir, ck,
+             resumed);
+    CHECK(cnn(args) == 0, "resume: %s", err_text);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", full, resumed);
+    CHECK(system(cmd) == 0, "the resumed sgd/cosine run differs from the uninterrupted one");
+    snprintf(args, sizeof args, "train --data %s --resume %s --steps 1 --momentum 0.5 "
+             "--schedule step", dir, ck);
+    CHECK(cnn(args) == 0, "resume with other settings: %s", err_text);
+    CHECK(strstr(err_text, "warning: --momentum differs") &&
+          strstr(err_text, "warning: --schedule differs"), "no warnings: %s", err_text);
+    snprintf(args, sizeof args, "train --data %s --resume %s --optimizer adam", dir, ck);
+    CHECK(cnn(args) == 2, "another optimizer accepted");
+    CHECK_ONE_LINE_ERROR("holds sgd's state");
 }
 
 /* The options of one part of the run: values parsed whole, "--" ending
@@ -310,6 +351,7 @@ static void manual_matches_help(void)
 TEST_TABLE(cli, {"manual_matches_help", manual_matches_help}, {"summary_shows_parameter_counts", summary_shows_parameter_counts},
            {"bad_input_gets_one_line_and_nonzero_exit", bad_input_gets_one_line_and_nonzero_exit},
            {"save_load_eval_round_trip", save_load_eval_round_trip},
+           {"optimizer_options_reach_the_checkpoint", optimizer_options_reach_the_checkpoint},
            {"options_parsed_whole_and_named_as_typed", options_parsed_whole_and_named_as_typed},
            {"isa_option_overrides_environment", isa_option_overrides_environment},
            {"stdout_write_errors_fail", stdout_write_errors_fail})

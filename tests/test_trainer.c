@@ -1,6 +1,6 @@
 /*
- * test_trainer.c — the trainer: Adam against a double-precision formula,
- * bitwise reproducibility for a seed and thread count, agreement between
+ * test_trainer.c — the trainer (the optimizers against their formulas are
+ * in test_optim.c): bitwise reproducibility for a seed and thread count, agreement between
  * thread counts, step limits, cancellation, bad configurations, buffers and
  * threads sized by the work (a batch beyond the data set, thousands of
  * threads, OMP_NUM_THREADS), the memory bound, and a short run on real
@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adam.h"
 #include "cnn.h"
 #include "dispatch.h"
 #include "model.h"
@@ -42,47 +41,6 @@ static cnn_dataset *synthetic(int count, int h, int w, int classes)
             }
     }
     return ds;
-}
-
-static void adam_matches_keras_formula(void)
-{
-    enum { P = 300, T = 3 };
-    float params[P], m[P] = {0}, v[P] = {0}, *g[T];
-    double pd[P], md[P] = {0}, vd[P] = {0};
-    uint64_t s = 1;
-    test_fill_uniform(params, P, -1, 1, &s);
-    for (int i = 0; i < P; i++)
-        pd[i] = params[i];
-    for (int t = 0; t < T; t++)
-        g[t] = malloc(P * sizeof(float));
-    cnn_adam a = {0.001f, 0.9f, 0.999f, 1e-7f, 0, m, v};
-    for (long step = 1; step <= 5; step++) {
-        double gsum[P] = {0};
-        for (int t = 0; t < T; t++) {
-            test_fill_uniform(g[t], P, -0.5f, 0.5f, &s);
-            for (int i = 0; i < P; i++)
-                gsum[i] += g[t][i];
-        }
-        CHECK(cnn_adam_reduce(g, T, 0, P) == -1, "finite gradients reported non-finite");
-        cnn_adam_update(&a, cnn_adam_step_size(&a, step), params, g[0], 0, P);
-        double lr_t = 0.001 * sqrt(1 - pow(0.999, step)) / (1 - pow(0.9, step));
-        for (int i = 0; i < P; i++) {
-            md[i] = 0.9 * md[i] + 0.1 * gsum[i];
-            vd[i] = 0.999 * vd[i] + 0.001 * gsum[i] * gsum[i];
-            pd[i] -= lr_t * md[i] / (sqrt(vd[i]) + 1e-7);
-        }
-        for (int t = 0; t < T; t++)
-            for (int i = 0; i < P; i++)
-                CHECK(g[t][i] == 0, "gradient buffer %d not cleared", t);
-    }
-    size_t at;
-    float pf[P];
-    for (int i = 0; i < P; i++)
-        pf[i] = (float)pd[i];
-    double err = test_max_rel_err(params, pf, P, &at);
-    CHECK(err < 1e-5, "parameter %zu: %g vs %g", at, params[at], pf[at]);
-    for (int t = 0; t < T; t++)
-        free(g[t]);
 }
 
 static int train_copy(const char *spec, const cnn_dataset *ds, int threads, long steps,
@@ -476,7 +434,7 @@ static void short_mnist_run_reaches_94_percent_with_every_set(void)
     cnn_dataset_free(test);
 }
 
-TEST_TABLE(trainer, {"adam_matches_keras_formula", adam_matches_keras_formula},
+TEST_TABLE(trainer,
            {"same_seed_and_threads_are_bitwise_identical",
             same_seed_and_threads_are_bitwise_identical},
            {"learns_synthetic_data", learns_synthetic_data},

@@ -14,7 +14,8 @@
 
 /* Every option of every command; a command accepts a subset (cli_command). */
 typedef enum cli_option {
-    OPT_DATA, OPT_MODEL, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_SEED, OPT_THREADS,
+    OPT_DATA, OPT_MODEL, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_OPTIMIZER, OPT_MOMENTUM,
+    OPT_NESTEROV, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP, OPT_SEED, OPT_THREADS,
     OPT_STEPS, OPT_SHUFFLE, OPT_SAVE, OPT_LOAD, OPT_INPUT, OPT_ISA, OPT_VALIDATE,
     OPT_QUIET, OPT_LOG, OPT_LOG_EVERY, OPT_CHECKPOINT, OPT_CHECKPOINT_EVERY,
     OPT_RESUME, OPT_CONFUSION, OPT_DOT, OPT_OUTPUT, OPT_MODELS, OPT_COUNT
@@ -37,6 +38,12 @@ typedef struct cli {
     long checkpoint_every;     /* a count of steps, or of epochs when */
     int checkpoint_in_epochs;  /* this is 1 ("--checkpoint-every 2e") */
     float lr;
+    const char *optimizer;     /* --optimizer: adam, adamw, sgd */
+    float momentum, weight_decay;
+    int nesterov;
+    const char *schedule;      /* --schedule as given */
+    long warmup;               /* --warmup: steps, or epochs when */
+    int warmup_in_epochs;      /* this is 1 ("--warmup 2e") */
     uint64_t seed;
     int nargs;                 /* positional arguments */
     char **args;

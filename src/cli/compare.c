@@ -188,6 +188,21 @@ static void print_table(const row *rows, int n)
     }
 }
 
+/* The header line of the comparison (to stderr). */
+static void print_header(const cli *c, int n, const cnn_dataset *train)
+{
+    char desc[160];
+    int threads;
+    cnn_threads_describe(c->threads, &threads, desc, sizeof desc);
+    char limit[48] = "";
+    if (c->steps)
+        snprintf(limit, sizeof limit, " (at most %ld steps)", c->steps);
+    fprintf(stderr, "cnn: comparing %d model%s on %d images %dx%dx%d, %d epoch%s%s, "
+            "batch %d; %s\n", n, n == 1 ? "" : "s", train->count, train->height,
+            train->width, train->channels, c->epochs, c->epochs == 1 ? "" : "s", limit,
+            c->batch, desc);
+}
+
 static int run(const cli *c)
 {
     const char *list = c->models ? c->models : "logreg,seed,seed-dense";
@@ -233,18 +248,8 @@ static int run(const cli *c)
             goto out;
         }
     }
-    if (!c->quiet) {
-        char desc[160];
-        int threads;
-        cnn_threads_describe(c->threads, &threads, desc, sizeof desc);
-        char limit[48] = "";
-        if (c->steps)
-            snprintf(limit, sizeof limit, " (at most %ld steps)", c->steps);
-        fprintf(stderr, "cnn: comparing %d model%s on %d images %dx%dx%d, %d epoch%s%s, "
-                "batch %d; %s\n", n, n == 1 ? "" : "s", train->count, train->height,
-                train->width, train->channels, c->epochs, c->epochs == 1 ? "" : "s", limit,
-                c->batch, desc);
-    }
+    if (!c->quiet)
+        print_header(c, n, train);
     for (int i = 0; i < n; i++) {
         char params[32];
         cli_with_commas(rows[i].params, params, sizeof params);

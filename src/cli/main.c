@@ -31,7 +31,23 @@ static const struct {
                    "with --load, the spec stored in the file)"},
     [OPT_EPOCHS] = {"epochs", "N", "passes over the training set (default 3)"},
     [OPT_BATCH] = {"batch", "N", "samples per optimizer step (default 32)"},
-    [OPT_LR] = {"lr", "X", "Adam learning rate (default 0.001)"},
+    [OPT_LR] = {"lr", "X", "learning rate (default 0.001; onecycle's peak)"},
+    [OPT_OPTIMIZER] = {"optimizer", "NAME",
+                       "adam (Keras's, the default), adamw (Adam with decoupled weight\n"
+                       "decay) or sgd (PyTorch's, with --momentum and --nesterov)"},
+    [OPT_MOMENTUM] = {"momentum", "M", "sgd's momentum, from 0 to below 1 (default 0: none)"},
+    [OPT_NESTEROV] = {"nesterov", NULL, "Nesterov momentum (sgd with --momentum above 0)"},
+    [OPT_WEIGHT_DECAY] = {"weight-decay", "W",
+                          "from 0 to below 1: adamw's decoupled decay, p *= 1 - lr*W\n"
+                          "(default 0.01), or sgd's, W*p added to the gradient (default\n"
+                          "0); every parameter, biases included"},
+    [OPT_SCHEDULE] = {"schedule", "NAME",
+                      "learning rate over the run: constant (default), step[:E:F]\n"
+                      "(times F every E epochs; step alone is step:1:0.95), cosine\n"
+                      "(down to 0), onecycle (PyTorch's OneCycleLR, peak --lr)"},
+    [OPT_WARMUP] = {"warmup", "N[e]",
+                    "raise the rate linearly over the first N steps, or N epochs with\n"
+                    "a trailing e (constant, step and cosine schedules)"},
     [OPT_SEED] = {"seed", "N", "seed of initialisation and shuffling (default 1151998)"},
     [OPT_THREADS] = {"threads", "N", "threads (default: OMP_NUM_THREADS, else physical cores)"},
     [OPT_STEPS] = {"steps", "N", "stop after N optimizer steps"},
@@ -122,6 +138,12 @@ static int parse_shape(const char *s, cli *c)
     return 1;
 }
 
+/* The warmup: "100" steps or "1e" epochs, the whole value. */
+static int parse_warmup(const char *s, cli *c)
+{
+    return opt_long_unit("--warmup", s, 'e', 0, 1L << 40, &c->warmup, &c->warmup_in_epochs);
+}
+
 /* One option's value into c; 0 when it is bad (message printed). */
 static int take(cli *c, int o, const char *v)
 {
@@ -131,6 +153,12 @@ static int take(cli *c, int o, const char *v)
     case OPT_EPOCHS: return opt_int("--epochs", v, 0, 1000000, &c->epochs);
     case OPT_BATCH: return opt_int("--batch", v, 1, 1 << 20, &c->batch);
     case OPT_LR: return opt_float("--lr", v, 0, 1e9, &c->lr);
+    case OPT_OPTIMIZER: c->optimizer = v; return 1;
+    case OPT_MOMENTUM: return opt_fraction("--momentum", v, &c->momentum);
+    case OPT_NESTEROV: c->nesterov = 1; return 1;
+    case OPT_WEIGHT_DECAY: return opt_fraction("--weight-decay", v, &c->weight_decay);
+    case OPT_SCHEDULE: c->schedule = v; return 1;
+    case OPT_WARMUP: return parse_warmup(v, c);
     case OPT_SEED: return opt_u64("--seed", v, &c->seed);
     case OPT_THREADS: return opt_int("--threads", v, 1, 4096, &c->threads);
     case OPT_STEPS: return opt_long("--steps", v, 1, 1L << 40, &c->steps);
@@ -354,7 +382,8 @@ static int run(int argc, char **argv)
                          argv[1][0] == '-' ? "option" : "command", argv[1]);
     char *args[CLI_MAX_ARGS];
     cli c = {.command = cmd->name, .data = "data/mnist", .model = "seed", .epochs = 3,
-             .batch = 32, .shuffle = 1, .lr = 0.001f, .seed = 1151998,
+             .batch = 32, .shuffle = 1, .lr = 0.001f, .optimizer = "adam",
+             .schedule = "constant", .seed = 1151998,
              .in_h = 28, .in_w = 28, .in_c = 1, .checkpoint_every = 1,
              .checkpoint_in_epochs = 1, .args = args};
     int rc = parse(argc, argv, cmd, &c);

@@ -495,6 +495,32 @@ out:
     return rc;
 }
 
+/* The CSV header of line `line` (copy, at [start, stop) of the text):
+   the column of each field into index, their count into *nheader.  0, or
+   -1 after a one-line error. */
+static int take_header(const char *path, long line, char *copy, size_t start, size_t stop,
+                       int *index, int *nheader, parsed *p)
+{
+    char *field[MAX_FIELDS];
+    *nheader = csv_split(copy, field);
+    int rc = *nheader < 0 ? bad_line(path, line, "malformed CSV header")
+                          : csv_header_map(path, line, field, *nheader, index);
+    p->has_header = 1;
+    p->header_start = start, p->header_end = stop;
+    return rc != 0 ? -1 : 0;
+}
+
+/* *copy (capacity *cap) able to hold need bytes; 0, or -1 out of memory
+   (the old buffer freed). */
+static int fit(char **copy, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return 0;
+    free(*copy);
+    *cap = 2 * need;
+    return (*copy = malloc(*cap)) ? 0 : -1;
+}
+
 /* Parse text (len bytes) as a log of format.  lenient_tail: a malformed
    last line with no newline (a write cut short) is dropped, not an error.
    Returns 0, or -1 after a one-line error. */
@@ -531,14 +557,10 @@ static int parse_log(const char *path, const char *text, size_t len, int format,
             free(copy);
             return bad_line(path, line, "a NUL byte (not a text file?)");
         }
-        if (copy_cap < stop - start + 1) {
-            free(copy);
-            copy_cap = 2 * (stop - start + 1);
-            if (!(copy = malloc(copy_cap))) {
-                parsed_free(p);
-                cli_say("%s: out of memory", path);
-                return -1;
-            }
+        if (fit(&copy, &copy_cap, stop - start + 1) != 0) {
+            parsed_free(p);
+            cli_say("%s: out of memory", path);
+            return -1;
         }
         memcpy(copy, text + start, stop - start);
         copy[stop - start] = 0;
@@ -546,13 +568,7 @@ static int parse_log(const char *path, const char *text, size_t len, int format,
         metrics_record r = {0};
         r.line = line;
         if (format == FMT_CSV && !p->has_header) {
-            char *field[MAX_FIELDS];
-            nheader = csv_split(copy, field);
-            rc = nheader < 0 ? bad_line(path, line, "malformed CSV header")
-                             : csv_header_map(path, line, field, nheader, index);
-            p->has_header = 1;
-            p->header_start = start, p->header_end = stop;
-            if (rc != 0) {
+            if (take_header(path, line, copy, start, stop, index, &nheader, p) != 0) {
                 parsed_free(p);
                 free(copy);
                 return -1;

@@ -127,6 +127,21 @@ int opt_float(const char *opt, const char *s, double lo, double hi, float *out)
     return 1;
 }
 
+int opt_fraction(const char *opt, const char *s, float *out)
+{
+    const char *what = "a number from 0 to below 1";
+    char *end;
+    errno = 0;
+    if (!*s || isspace((unsigned char)*s))
+        return bad(opt, s, what);
+    double v = strtod(s, &end);
+    float f = (float)v;
+    if (*end || errno || !(v >= 0 && v < 1) || !(f >= 0 && f < 1))
+        return bad(opt, s, what);
+    *out = f;
+    return 1;
+}
+
 int opt_onoff(const char *opt, const char *s, int *out)
 {
     if (strcmp(s, "on") == 0)

@@ -25,6 +25,9 @@ int opt_shape(const char *opt, const char *s, int max, int dims[3]);
 int opt_int(const char *opt, const char *s, int lo, int hi, int *out);
 int opt_u64(const char *opt, const char *s, uint64_t *out);
 int opt_float(const char *opt, const char *s, double lo, double hi, float *out);
+/* A number from 0 to below 1 (a momentum, a weight decay): the whole
+   string, also as the float stored. */
+int opt_fraction(const char *opt, const char *s, float *out);
 int opt_onoff(const char *opt, const char *s, int *out);
 
 #endif /* CNN_CLI_OPTIONS_H */

@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "confusion.h"
 #include "metrics.h"
+#include "optim/schedule.h"
 #include "paths.h"
 #include "progress.h"
 #include "signals.h"
@@ -42,6 +43,8 @@ typedef struct run {
                               stops after the step, as if cancelled */
     cnn_dataset *train, *test;
     cnn_train_config cfg;
+    char schedule[48];     /* a resumed run's schedule (cfg.schedule) */
+    int rc;                /* an exit code load() gave, else -1 */
     int threads;           /* the team's size */
 } run;
 
@@ -133,6 +136,22 @@ static int check_resume_options(const cli *c)
     return -1;
 }
 
+/* The optimizer's and the schedule's settings of a new run. */
+static void optimizer_config(const cli *c, cnn_train_config *cfg)
+{
+    cfg->optimizer = c->optimizer;
+    cfg->momentum = c->momentum;
+    cfg->nesterov = c->nesterov;
+    /* adamw without --weight-decay: PyTorch's default, 0.01 */
+    cfg->weight_decay = (c->set & OPTBIT(OPT_WEIGHT_DECAY)) ? c->weight_decay
+                        : !strcmp(c->optimizer, "adamw") ? 0.01f : 0;
+    cfg->schedule = c->schedule;
+    if (c->warmup_in_epochs)
+        cfg->warmup_epochs = (int)(c->warmup > 1000000 ? 1000000 : c->warmup);
+    else
+        cfg->warmup_steps = c->warmup;
+}
+
 /* The options' own checks, before any file is looked at: -1 or an exit
    code. */
 static int check_options(const cli *c)
@@ -151,6 +170,13 @@ static int check_options(const cli *c)
     }
     if (c->log_every && !c->log)
         return cli_error(EXIT_USAGE, "--log-every needs --log FILE");
+    if (!c->resume) {
+        cnn_train_config cfg;
+        cnn_train_config_default(&cfg);
+        optimizer_config(c, &cfg);
+        if (cnn_train_config_check(&cfg) != CNN_OK)
+            return cli_error(EXIT_USAGE, "%s", cnn_last_error());
+    }
     return -1;
 }
 
@@ -170,8 +196,83 @@ static int check_files(const cli *c, const run *r)
     return paths_check(&ps);
 }
 
-/* The resumed run's settings: from the checkpoint unless given again. */
-static void resume_config(const cli *c, run *r)
+/* The checkpoint's schedule unless --schedule and --warmup are given. */
+static void resume_schedule(const cli *c, const cnn_train_state_info *info, run *r)
+{
+    snprintf(r->schedule, sizeof r->schedule, "%s", info->schedule);
+    if (c->set & OPTBIT(OPT_SCHEDULE)) { /* in canonical form, when it parses */
+        cnn_schedule_params given = {0};
+        if (cnn_schedule_parse(c->schedule, &given) == NULL)
+            cnn_schedule_format(&given, r->schedule, sizeof r->schedule);
+        else
+            snprintf(r->schedule, sizeof r->schedule, "%s", c->schedule);
+    }
+    r->cfg.schedule = r->schedule;
+    cnn_schedule_params p = {0};
+    int warmup_ok = !cnn_schedule_parse(r->schedule, &p) && p.kind->warmup_ok;
+    if (c->set & OPTBIT(OPT_WARMUP)) {
+        r->cfg.warmup_epochs = c->warmup_in_epochs ? (int)(c->warmup > 1000000 ? 1000000
+                                                                            : c->warmup) : 0;
+        r->cfg.warmup_steps = c->warmup_in_epochs ? 0 : c->warmup;
+    } else /* a new schedule that has its own warmup drops the old one */
+        r->cfg.warmup_steps = warmup_ok ? info->warmup_steps : 0;
+}
+
+/* A warning for each setting given again with another value: the run goes
+   on with it, and is no longer the one interrupted. */
+static void warn_changed(const cli *c, const cnn_train_state_info *info, const run *r)
+{
+    const cnn_train_config *g = &r->cfg;
+    long spe = info->steps_per_epoch;
+    long warmup = g->warmup_epochs ? g->warmup_epochs * spe : g->warmup_steps;
+    const char *changed[8];
+    int n = 0;
+    if (g->lr != info->lr)
+        changed[n++] = "--lr";
+    if (g->momentum != info->momentum || g->nesterov != info->nesterov)
+        changed[n++] = g->momentum != info->momentum ? "--momentum" : "--nesterov";
+    if (g->weight_decay != info->weight_decay)
+        changed[n++] = "--weight-decay";
+    if (strcmp(g->schedule, info->schedule) != 0)
+        changed[n++] = "--schedule";
+    if (warmup != info->warmup_steps)
+        changed[n++] = "--warmup";
+    if (g->epochs != info->epochs && strcmp(info->schedule, "constant") != 0)
+        changed[n++] = "--epochs (the schedule's length)";
+    for (int i = 0; i < n && !c->quiet; i++)
+        cli_say("warning: %s differs from the checkpoint's; the resumed run follows it and "
+                "is no longer the one interrupted", changed[i]);
+}
+
+/* The optimizer of a resumed run: the checkpoint's; its settings too
+   unless given again.  -1, or an exit code. */
+static int resume_optimizer(const cli *c, const cnn_train_state_info *info, run *r)
+{
+    cnn_train_config *g = &r->cfg;
+    if ((c->set & OPTBIT(OPT_OPTIMIZER)) && strcmp(c->optimizer, info->optimizer) != 0)
+        return cli_error(EXIT_USAGE, "--optimizer %s: %s holds %s's state; leave --optimizer "
+                         "out to go on with %s", c->optimizer, c->resume, info->optimizer,
+                         info->optimizer);
+    g->optimizer = info->optimizer;
+    g->momentum = (c->set & OPTBIT(OPT_MOMENTUM)) ? c->momentum : info->momentum;
+    g->nesterov = c->nesterov || info->nesterov;
+    g->weight_decay = (c->set & OPTBIT(OPT_WEIGHT_DECAY)) ? c->weight_decay
+                                                          : info->weight_decay;
+    resume_schedule(c, info, r);
+    if (cnn_train_config_check(g) != CNN_OK)
+        return cli_error(EXIT_USAGE, "--resume %s: %s", c->resume, cnn_last_error());
+    if ((g->momentum == 0) != (info->momentum == 0))
+        return cli_error(EXIT_USAGE, "--momentum %g: %s's sgd has %s momentum; its state "
+                         "cannot go on %s it", (double)g->momentum, c->resume,
+                         info->momentum == 0 ? "no" : "a", info->momentum == 0 ? "with"
+                                                                                : "without");
+    warn_changed(c, info, r);
+    return -1;
+}
+
+/* The resumed run's settings: from the checkpoint unless given again.
+   -1, or an exit code. */
+static int resume_config(const cli *c, run *r)
 {
     cnn_train_state_info info;
     cnn_train_state_info_get(r->state, &info);
@@ -180,9 +281,13 @@ static void resume_config(const cli *c, run *r)
     r->cfg.lr = (c->set & OPTBIT(OPT_LR)) ? c->lr : info.lr;
     r->cfg.beta1 = info.beta1, r->cfg.beta2 = info.beta2, r->cfg.eps = info.eps;
     r->cfg.threads = (c->set & OPTBIT(OPT_THREADS)) ? c->threads : info.threads;
+    int rc = resume_optimizer(c, &info, r);
+    if (rc >= 0)
+        return rc;
     if (!c->quiet)
         cli_say("resuming %s at step %ld (epoch %d of %d, step %ld of %ld)", c->resume,
                 info.steps, info.epoch, r->cfg.epochs, info.step, info.steps_per_epoch);
+    return -1;
 }
 
 /* Both splits, the model (new, loaded or resumed) and its state. */
@@ -195,7 +300,8 @@ static int load(const cli *c, run *r)
         if ((st = cnn_checkpoint_load(c->resume, &r->m, &r->state)) != CNN_OK ||
             (c->isa && (st = cnn_model_set_isa(r->m, c->isa)) != CNN_OK))
             return st;
-        resume_config(c, r);
+        if ((r->rc = resume_config(c, r)) >= 0)
+            return CNN_ERR_ARG;
     } else {
         const cnn_dataset *d = r->train;
         if ((st = cli_make_model(c, d->height, d->width, d->channels, &r->m)) ||
@@ -205,6 +311,7 @@ static int load(const cli *c, run *r)
         r->cfg.epochs = c->epochs;
         r->cfg.batch = c->batch;
         r->cfg.lr = c->lr;
+        optimizer_config(c, &r->cfg);
         r->cfg.seed = c->seed;
         r->cfg.shuffle = c->shuffle;
         r->cfg.threads = c->threads;
@@ -332,15 +439,42 @@ static int evaluate(const cli *c, run *r)
     return rc;
 }
 
+/* "" for Keras's Adam at a constant rate (the default), else "; " and
+   the optimizer and schedule with their settings, for the header line. */
+static void describe_optimizer(const cnn_train_config *g, char *buf, size_t size)
+{
+    char extra[96] = "";
+    if (g->momentum)
+        snprintf(extra, sizeof extra, " momentum %g%s", (double)g->momentum,
+                 g->nesterov ? " nesterov" : "");
+    if (g->weight_decay) {
+        size_t n = strlen(extra);
+        snprintf(extra + n, sizeof extra - n, " weight decay %g", (double)g->weight_decay);
+    }
+    long warmup = g->warmup_epochs ? g->warmup_epochs : g->warmup_steps;
+    const char *sched = g->schedule ? g->schedule : "constant";
+    if (!strcmp(g->optimizer, "adam") && !strcmp(sched, "constant") && !warmup && !*extra) {
+        *buf = 0;
+        return;
+    }
+    snprintf(buf, size, "; %s%s, lr %g %s", g->optimizer, extra, (double)g->lr, sched);
+    if (warmup) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, " warmup %ld%s", warmup, g->warmup_epochs ? "e" : "");
+    }
+}
+
 /* Train, then write and evaluate; the handlers stay until the end. */
 static int train_and_finish(const cli *c, run *r)
 {
-    char desc[160];
+    char desc[160], opt[200];
     cnn_threads_describe(r->cfg.threads, &r->threads, desc, sizeof desc);
+    describe_optimizer(&r->cfg, opt, sizeof opt);
     if (!c->quiet)
-        cli_say("%s, %zu parameters, %s kernels; %d images %dx%dx%d; %s", cnn_model_spec(r->m),
-                cnn_model_param_count(r->m), cnn_model_isa(r->m), r->train->count,
-                r->train->height, r->train->width, r->train->channels, desc);
+        cli_say("%s, %zu parameters, %s kernels; %d images %dx%dx%d; %s%s",
+                cnn_model_spec(r->m), cnn_model_param_count(r->m), cnn_model_isa(r->m),
+                r->train->count, r->train->height, r->train->width, r->train->channels, desc,
+                opt);
     cnn_train_result res;
     int st = cnn_train(r->m, r->train, &r->cfg, &res);
     if (st == CNN_ERR_CANCELLED || (r->failed && st == CNN_OK))
@@ -377,7 +511,8 @@ static int run_train(const cli *c)
     int rc = check_options(c);
     if (rc >= 0)
         return rc;
-    run r = {.c = c, .ps = {isatty(STDERR_FILENO), c->quiet, 0}, .last_ckpt_step = -1};
+    run r = {.c = c, .ps = {isatty(STDERR_FILENO), c->quiet, 0}, .last_ckpt_step = -1,
+             .rc = -1};
     cnn_train_config_default(&r.cfg);
     /* Checkpoints go to --checkpoint, else back into the one resumed. */
     r.ckpt = c->checkpoint ? c->checkpoint : c->resume;
@@ -388,7 +523,7 @@ static int run_train(const cli *c)
     if ((rc = check_files(c, &r)) >= 0)
         goto out;
     if ((st = load(c, &r)) != CNN_OK) {
-        rc = cli_fail(st);
+        rc = r.rc >= 0 ? r.rc : cli_fail(st);
         goto out;
     }
     /* A resumed log is cut back to the checkpoint: only once the
@@ -418,13 +553,19 @@ out:
 const cli_command cmd_train = {
     "train", "train a model on DIR/train-*, save it, evaluate on DIR/t10k-*",
     "usage: cnn train [options]\n\n"
-    "Trains a model with Adam on the training split of --data, saves it with\n"
-    "--save, and prints its loss, accuracy and confusion matrix on the test split.\n"
+    "Trains a model (with Adam unless --optimizer says otherwise) on the training\n"
+    "split of --data, saves it with --save, and prints its loss, accuracy and\n"
+    "confusion matrix on the test split.  A resumed run takes the optimizer, its\n"
+    "settings and the schedule from the checkpoint; --lr, --momentum, --nesterov,\n"
+    "--weight-decay, --schedule and --warmup given again replace them (with a\n"
+    "warning when the value differs).\n"
     "With --checkpoint, a resumable checkpoint is kept; SIGINT or SIGTERM finishes\n"
     "the current step, writes the checkpoint (to cnn-interrupted.ckpt without\n"
     "--checkpoint), prints the command that resumes and exits 130 or 143.\n",
     OPTBIT(OPT_DATA) | OPTBIT(OPT_MODEL) | OPTBIT(OPT_EPOCHS) | OPTBIT(OPT_BATCH) |
-        OPTBIT(OPT_LR) | OPTBIT(OPT_SEED) | OPTBIT(OPT_THREADS) | OPTBIT(OPT_STEPS) |
+        OPTBIT(OPT_LR) | OPTBIT(OPT_OPTIMIZER) | OPTBIT(OPT_MOMENTUM) | OPTBIT(OPT_NESTEROV) |
+        OPTBIT(OPT_WEIGHT_DECAY) | OPTBIT(OPT_SCHEDULE) | OPTBIT(OPT_WARMUP) |
+        OPTBIT(OPT_SEED) | OPTBIT(OPT_THREADS) | OPTBIT(OPT_STEPS) |
         OPTBIT(OPT_SHUFFLE) | OPTBIT(OPT_SAVE) | OPTBIT(OPT_LOAD) | OPTBIT(OPT_ISA) |
         OPTBIT(OPT_VALIDATE) | OPTBIT(OPT_QUIET) | OPTBIT(OPT_LOG) | OPTBIT(OPT_LOG_EVERY) |
         OPTBIT(OPT_CHECKPOINT) | OPTBIT(OPT_CHECKPOINT_EVERY) | OPTBIT(OPT_RESUME) |

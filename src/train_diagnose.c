@@ -1,0 +1,49 @@
+/*
+ * train_diagnose.c — after a step that is not finite, what to name in the
+ * message: the parameter tensor holding a non-finite gradient sum, or the
+ * first layer whose output overflowed.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model.h"
+#include "trainer.h"
+
+/* The name of the parameter tensor holding block index i. */
+void cnn_train_tensor_of(const cnn_model *m, long i, char *out, size_t size)
+{
+    int n = cnn_model_tensors(m, NULL, 0);
+    cnn_tensor_info *t = calloc(n > 0 ? (size_t)n : 1, sizeof *t);
+    snprintf(out, size, "parameter %ld", i);
+    if (t)
+        cnn_model_tensors(m, t, n);
+    for (int k = 0; t && k < n; k++)
+        if ((size_t)i >= t[k].offset && (size_t)i < t[k].offset + t[k].count)
+            snprintf(out, size, "%.40s", t[k].name);
+    free(t);
+}
+
+/* After a non-finite loss: forward the batch's samples [lo, hi) one at a
+   time and name the first layer whose output is not finite. */
+void cnn_train_nonfinite_layer(const cnn_model *m, const cnn_dataset *ds,
+                               const int32_t *order, long lo, long hi, cnn_workspace *ws,
+                               char *out, size_t size)
+{
+    snprintf(out, size, "the loss");
+    for (long s = lo; s < hi; s++) {
+        cnn_gather_images(m, ds->images, order, s, 1, ws->x);
+        cnn_model_forward(m, 1, ws->x, ws->acts);
+        for (int l = 0; l < m->nlayers; l++) {
+            const cnn_layer *L = &m->layers[l];
+            size_t len = (size_t)L->g.out_h * L->g.out_w * L->g.out_c;
+            const float *y = ws->acts + L->act_off;
+            for (size_t j = 0; j < len; j++)
+                if (!isfinite(y[j])) {
+                    snprintf(out, size, "the output of %s (image %d)", L->name,
+                             (int)order[s]);
+                    return;
+                }
+        }
+    }
+}
