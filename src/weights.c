@@ -112,10 +112,10 @@ static int alloc_for_file(cnn_model *m, const char *path, uint64_t data_size)
 {
     if (m->params)
         return CNN_OK;
-    uint64_t need = (uint64_t)m->nparams * sizeof(float);
+    uint64_t need = (uint64_t)(m->nparams + m->nbuffers) * sizeof(float);
     if (data_size < need) {
         char count[32], has[64], needs[64];
-        cnn_with_commas(m->nparams, count);
+        cnn_with_commas(m->nparams + m->nbuffers, count);
         bytes_text(data_size, has, sizeof has);
         bytes_text(need, needs, sizeof needs);
         return cnn_fail(CNN_ERR_MISMATCH, "%s: holds only %s of tensors, the model's %s "
@@ -170,14 +170,15 @@ int cnn_weights_create_model(const char *path, json_t *meta, uint64_t data_size,
     if (st != CNN_OK)
         return st;
     /* The file must hold what its metadata declares before a byte is
-       allocated for it: 4 bytes a parameter, 12 in a checkpoint (the
-       weights and Adam's two moments). */
+       allocated for it: 4 bytes a value (parameters and buffers), 8 more a
+       trainable parameter in a checkpoint (Adam's two moments). */
     const char *format = json_string_value(json_object_get(meta, "format"));
     int checkpoint = format && strcmp(format, "cnn-checkpoint") == 0;
-    uint64_t need = (uint64_t)(*out)->nparams * (checkpoint ? 12 : 4);
+    uint64_t need = (uint64_t)((*out)->nparams + (*out)->nbuffers) * 4 +
+                    (checkpoint ? (uint64_t)(*out)->nparams * 8 : 0);
     if (data_size < need) {
         char count[32], has[64], needs[64];
-        cnn_with_commas((*out)->nparams, count);
+        cnn_with_commas((*out)->nparams + (*out)->nbuffers, count);
         bytes_text(data_size, has, sizeof has);
         bytes_text(need, needs, sizeof needs);
         st = cnn_fail(CNN_ERR_FORMAT, "%s: metadata declares a model of %s parameters, "

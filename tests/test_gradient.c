@@ -44,80 +44,102 @@ static void analytic(cnn_model *m, int n, const float *x, const int *labels, flo
     free(packed);
 }
 
+/* One model under test: its inputs, labels and buffers. */
+enum { N = 3 };
+typedef struct probe {
+    cnn_model *m;
+    float *x, *acts, *probs;
+    int labels[N];
+} probe;
+
+/* Whether the analytic derivative ana of the loss in *p matches a finite
+   difference; the central estimate goes to *num.  The loss is piecewise
+   smooth (ReLU): a central difference that straddles a kink is off, the
+   one-sided difference on the kink-free side is then right, so any of the
+   three matching (at step 1e-3 or 1e-4) passes. */
+static int matches(probe *P, float *p, double ana, double *num)
+{
+    double base = loss_of(P->m, N, P->x, P->labels, P->acts, P->probs);
+    int match = 0;
+    for (float eps = 1e-3f; eps > 5e-5f && !match; eps *= 0.1f) {
+        float keep = *p;
+        *p = keep + eps;
+        double up = loss_of(P->m, N, P->x, P->labels, P->acts, P->probs);
+        *p = keep - eps;
+        double down = loss_of(P->m, N, P->x, P->labels, P->acts, P->probs);
+        *p = keep;
+        double est[3] = {(up - down) / (2.0 * eps), (up - base) / eps, (base - down) / eps};
+        *num = est[0];
+        for (int e = 0; e < 3; e++)
+            match |= fabs(est[e] - ana) <= 2e-3 + 2e-2 * fabs(est[e]);
+    }
+    return match;
+}
+
+/* Trainable tensors that start at zero (biases) get small random values, so
+   that ReLUs are mixed. */
+static void perturb_zero_tensors(cnn_model *m, const cnn_tensor_info *t, int nt, uint64_t *s)
+{
+    for (int k = 0; k < nt; k++) {
+        size_t nz = 0;
+        for (size_t i = 0; i < t[k].count; i++)
+            nz += m->params[t[k].offset + i] != 0;
+        if (t[k].role == CNN_TENSOR_PARAM && nz == 0)
+            test_fill_uniform(m->params + t[k].offset, t[k].count, -0.1f, 0.1f, s);
+    }
+}
+
 /*
  * Compare the analytic gradient with central differences for every
- * parameter (or every stride-th); see the comment on kinks below.  Inputs are random in [0,1), parameters
- * Glorot plus small random biases so ReLUs are mixed.
+ * trainable parameter (or every stride-th).  Inputs are random in [0,1),
+ * parameters Glorot plus small random biases so ReLUs are mixed.  Returns
+ * the number of parameters checked (0 when the model cannot be built).
  */
-static void check_model(const char *spec, int h, int w, int c, int classes,
-                        const cnn_kernel_table *kt, size_t stride)
+static size_t check_model(const char *spec, int h, int w, int c, int classes,
+                          const cnn_kernel_table *kt, size_t stride)
 {
-    enum { N = 3 };
-    cnn_model *m = NULL;
-    if (cnn_model_create(spec, h, w, c, classes, &m) != CNN_OK) {
+    probe P = {.labels = {0, 1 % classes, 2 % classes}};
+    if (cnn_model_create(spec, h, w, c, classes, &P.m) != CNN_OK) {
         CHECK(0, "%s: %s", spec, cnn_last_error());
-        return;
+        return 0;
     }
+    cnn_model *m = P.m;
     cnn_model_bind_kernels(m, kt);
     cnn_model_init(m, 3);
     uint64_t s = 99;
-    for (int l = 0; l < m->nlayers; l++)
-        if (m->layers[l].b_count)
-            test_fill_uniform(m->params + m->layers[l].b_off, m->layers[l].b_count, -0.1f,
-                              0.1f, &s);
+    cnn_tensor_info t[64];
+    int nt = cnn_model_tensors(m, t, 64);
+    nt = nt < 64 ? nt : 64;
+    perturb_zero_tensors(m, t, nt, &s);
     size_t in = cnn_model_input_size(m);
-    float *x = malloc(N * in * sizeof(float));
-    float *acts = calloc(N * m->act_floats, sizeof(float));
+    P.x = malloc(N * in * sizeof(float));
+    P.acts = calloc(N * m->act_floats, sizeof(float));
+    P.probs = calloc((size_t)m->classes, sizeof(float));
     float *scratch = calloc(2 * N * m->max_act, sizeof(float));
     float *dl = calloc((size_t)N * m->classes, sizeof(float));
-    float *probs = calloc((size_t)m->classes, sizeof(float));
     float *g = calloc(m->block, sizeof(float));
-    int labels[N] = {0, 1 % classes, 2 % classes};
-    test_fill_uniform(x, N * in, 0, 1, &s);
-    analytic(m, N, x, labels, acts, scratch, dl, g);
+    test_fill_uniform(P.x, N * in, 0, 1, &s);
+    analytic(m, N, P.x, P.labels, P.acts, scratch, dl, g);
     int bad = 0;
     size_t checked = 0;
-    for (int l = 0; l < m->nlayers; l++) {
-        const cnn_layer *L = &m->layers[l];
-        size_t offs[2] = {L->w_off, L->b_off}, counts[2] = {L->w_count, L->b_count};
-        for (int part = 0; part < 2; part++)
-            for (size_t i = 0; i < counts[part]; i += stride) {
-                float *p = &m->params[offs[part] + i];
-                double ana = g[offs[part] + i], num = 0;
-                /* The loss is piecewise smooth (ReLU).  A central difference
-                   that straddles a kink is off; the one-sided difference on
-                   the kink-free side is then right, so any of the three
-                   matching (at step 1e-3 or 1e-4) passes. */
-                double base = loss_of(m, N, x, labels, acts, probs);
-                int match = 0;
-                for (float eps = 1e-3f; eps > 5e-5f && !match; eps *= 0.1f) {
-                    float keep = *p;
-                    *p = keep + eps;
-                    double up = loss_of(m, N, x, labels, acts, probs);
-                    *p = keep - eps;
-                    double down = loss_of(m, N, x, labels, acts, probs);
-                    *p = keep;
-                    double est[3] = {(up - down) / (2.0 * eps), (up - base) / eps,
-                                     (base - down) / eps};
-                    num = est[0];
-                    for (int e = 0; e < 3; e++)
-                        match |= fabs(est[e] - ana) <= 2e-3 + 2e-2 * fabs(est[e]);
-                }
-                checked++;
-                if (!match && bad++ < 5)
-                    CHECK(0, "%s [%s]: %s.%s[%zu]: analytic %.6g, numeric %.6g", spec,
-                          kt->isa, L->name, part ? "bias" : "weight", i, ana, num);
-            }
-    }
+    for (int k = 0; k < nt; k++)
+        for (size_t i = 0; t[k].role == CNN_TENSOR_PARAM && i < t[k].count; i += stride) {
+            double ana = g[t[k].offset + i], num = 0;
+            checked++;
+            if (!matches(&P, &m->params[t[k].offset + i], ana, &num) && bad++ < 5)
+                CHECK(0, "%s [%s]: %s[%zu]: analytic %.6g, numeric %.6g", spec, kt->isa,
+                      t[k].name, i, ana, num);
+        }
     CHECK(bad == 0, "%s [%s]: %d of %zu gradients off", spec, kt->isa, bad, checked);
-    CHECK(checked > 0, "nothing checked");
-    free(x);
-    free(acts);
+    CHECK(checked > 0, "%s: nothing checked", spec);
+    free(P.x);
+    free(P.acts);
+    free(P.probs);
     free(scratch);
     free(dl);
-    free(probs);
     free(g);
     cnn_model_free(m);
+    return checked;
 }
 
 static const struct {

@@ -69,8 +69,9 @@ static void bad_specs_are_rejected(void)
         "dense:10,softmax",                 /* dense without flatten */
         "flatten,dense:10",                 /* no softmax */
         "flatten,dense:10,softmax,relu",    /* softmax not last */
-        "relu,flatten,dense:10,softmax",    /* relu first */
+        "relu,relu,flatten,dense:10,softmax", /* relu twice */
         "conv3x3:8,relu,relu,flatten,dense:10,softmax",
+        "conv3x3:8,flatten,relu,relu,dense:10,softmax",
         "conv3x2:8,flatten,dense:10,softmax",
         "conv3x3:0,flatten,dense:10,softmax",
         "conv3x3s0:8,flatten,dense:10,softmax",
@@ -153,16 +154,16 @@ static void glorot_init_is_seeded_and_bounded(void)
     const cnn_layer *L = &a->layers[2];
     float limit = sqrtf(6.0f / (144 + 576)), mx = 0;
     double mean = 0;
-    for (size_t i = 0; i < L->w_count; i++) {
-        float v = fabsf(a->params[L->w_off + i]);
+    for (size_t i = 0; i < L->t_count[0]; i++) {
+        float v = fabsf(a->params[L->t_off[0] + i]);
         mx = v > mx ? v : mx;
         mean += v;
     }
-    mean /= (double)L->w_count;
+    mean /= (double)L->t_count[0];
     CHECK(mx <= limit && mx > 0.95f * limit, "max |w| %g, limit %g", mx, limit);
     CHECK(fabs(mean - limit / 2) < 0.02 * limit, "mean |w| %g, want about %g", mean, limit / 2);
-    for (size_t i = 0; i < L->b_count; i++)
-        CHECK(a->params[L->b_off + i] == 0, "bias %zu nonzero", i);
+    for (size_t i = 0; i < L->t_count[1]; i++)
+        CHECK(a->params[L->t_off[1] + i] == 0, "bias %zu nonzero", i);
     cnn_model_free(a);
     cnn_model_free(b);
 }

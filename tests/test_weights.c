@@ -1252,7 +1252,7 @@ static void test_load_nonfinite(void)
         CHECK(cnn_model_load(m, path2) == CNN_OK, "finite %08x: %s", fine[i],
               cnn_last_error());
         uint32_t got;
-        memcpy(&got, &m->params[m->layers[0].w_off + i], 4);
+        memcpy(&got, &m->params[m->layers[0].t_off[0] + i], 4);
         CHECK(got == fine[i], "value %08x read as %08x", fine[i], got);
     }
 done:
