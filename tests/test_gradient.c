@@ -3,7 +3,9 @@
  * whole models (every layer kind: conv k 1 and 3, stride 1 and 2, same and
  * valid padding, odd sizes, dense, ReLU, softmax cross-entropy), through the
  * reference kernels and through every other kernel set the CPU supports, and
- * of the seed network with the best set.
+ * of the seed network with the best set; and the layer list's guard: every
+ * listed kind, built from its example fragment into small models, has its
+ * gradients checked, a summary row and a DOT node.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -156,6 +158,11 @@ static const struct {
     {"conv5x5:3:same,relu,conv3x3s2:4:same,relu,conv1x1:2,relu,flatten,dense:3,softmax",
      9, 9, 2, 3},
     {"flatten,dense:6,relu,dense:4,relu,dense:3,softmax", 2, 3, 2, 3},
+    /* relu as a layer of its own: after flatten (its input a fused relu's
+       output, so both masks meet), and first */
+    {"conv1x1:3,relu,flatten,relu,dense:3,softmax", 3, 3, 2, 3},
+    {"conv3x3:3:same,flatten,relu,dense:4,relu,dense:3,softmax", 4, 4, 2, 3},
+    {"relu,conv1x1:3,flatten,dense:3,softmax", 3, 3, 2, 3},
 };
 
 static void every_layer_kind_with_ref_kernels(void)
@@ -182,7 +189,108 @@ static void seed_network(void)
     check_model("seed", 28, 28, 1, 10, cnn_kernels_best(), 37);
 }
 
+/* ----------------------------------------------- the layer list's guard */
+
+/* Small models a kind's example fragment (%s) is tried in: after a conv (so
+   its backward-data runs), after flatten, between dense layers, before a
+   dense layer. */
+static const char *const templates[] = {
+    "conv1x1:3,%s,flatten,dense:3,softmax",
+    "conv1x1:3,flatten,%s,dense:3,softmax",
+    "flatten,dense:4,%s,dense:3,softmax",
+    "conv1x1:3,%s,dense:3,softmax",
+};
+enum { GUARD_H = 5, GUARD_W = 5, GUARD_C = 2, GUARD_CLASSES = 3 };
+
+/* The first layer of model m that is of kind op; -1 if none (a relu fused
+   into the layer before it is none). */
+static int layer_of(const cnn_model *m, const cnn_layer_op *op)
+{
+    for (int l = 0; l < m->nlayers; l++)
+        if (m->layers[l].op == op)
+            return l;
+    return -1;
+}
+
+/* The summary table has layer l's row: "name (Row...". */
+static void check_summary_row(const cnn_model *m, int l, const char *spec)
+{
+    const cnn_layer *L = &m->layers[l];
+    cnn_layer_text t;
+    cnn_layer_info info;
+    memset(&t, 0, sizeof t);
+    L->op->describe(L, &t, &info);
+    char want[128], table[4096];
+    snprintf(want, sizeof want, "\n%s (%s", L->name, t.row);
+    cnn_model_summary(m, table, sizeof table);
+    CHECK(t.row[0] && t.keras[0] && strstr(table, want), "%s: no row '%s' in\n%s", spec,
+          want + 1, table);
+}
+
+/* `cnn summary --dot` has a node for layer l with its Keras type. */
+static void check_dot_node(const cnn_model *m, int l, const char *spec)
+{
+    char args[512], want[128];
+    snprintf(args, sizeof args, "summary --model %s --input %dx%dx%d --dot", spec, GUARD_H,
+             GUARD_W, GUARD_C);
+    cnn_layer_info info;
+    cnn_model_layer(m, l, &info);
+    snprintf(want, sizeof want, "\"%s\" [label=\"{%s: %s|", info.name, info.name, info.keras);
+    int rc = test_cnn(args);
+    if (rc == -1) {
+        test_skip("./cnn not built: DOT nodes unchecked");
+        return;
+    }
+    CHECK(rc == 0 && strstr(test_out, want), "%s: no node '%s' in\n%s%s", spec, want,
+          test_out, test_err);
+}
+
+/* Kind op in every template that takes it: the model's canonical spec is
+   the template's, and with the reference kernels and the best set the
+   gradients match finite differences.  Returns in how many models the kind
+   was a layer of its own, with its row and node checked. */
+static int guard_kind(const cnn_layer_op *op)
+{
+    int own = 0;
+    for (size_t i = 0; i < sizeof templates / sizeof *templates; i++) {
+        char spec[256];
+        snprintf(spec, sizeof spec, templates[i], op->example);
+        cnn_model *m = NULL;
+        if (cnn_model_describe(spec, GUARD_H, GUARD_W, GUARD_C, GUARD_CLASSES, &m) != CNN_OK)
+            continue; /* the kind cannot stand there */
+        CHECK(!strcmp(cnn_model_spec(m), spec), "%s: canonical '%s'", spec, cnn_model_spec(m));
+        check_model(spec, GUARD_H, GUARD_W, GUARD_C, GUARD_CLASSES, &cnn_kernels_ref, 1);
+        if (cnn_kernels_best() != &cnn_kernels_ref)
+            check_model(spec, GUARD_H, GUARD_W, GUARD_C, GUARD_CLASSES, cnn_kernels_best(), 1);
+        int l = layer_of(m, op);
+        if (l >= 0) {
+            own++;
+            check_summary_row(m, l, spec);
+            check_dot_node(m, l, spec);
+        }
+        cnn_model_free(m);
+    }
+    return own;
+}
+
+/* Every kind in the list has a gradient check, a summary row and a DOT
+   node, from its example fragment (layer.h: how to add a kind). */
+static void every_listed_kind_is_checked(void)
+{
+    int kinds = 0;
+    for (int k = 0; cnn_layer_ops[k]; k++, kinds++) {
+        const cnn_layer_op *op = cnn_layer_ops[k];
+        CHECK(op->name && op->example && op->parse && op->format && op->shape && op->describe,
+              "kind %d (%s) lacks a part", k, op->name ? op->name : "?");
+        CHECK(op->alias || (op->forward && op->backward_data), "%s: no passes", op->name);
+        CHECK(guard_kind(op) > 0, "%s: example '%s' fits none of the guard's models as a "
+              "layer of its own", op->name, op->example);
+    }
+    CHECK(kinds >= 4, "%d kinds listed", kinds);
+}
+
 TEST_TABLE(gradient,
            {"every_layer_kind_with_ref_kernels", every_layer_kind_with_ref_kernels},
            {"every_layer_kind_with_every_kernel_set", every_layer_kind_with_every_kernel_set},
-           {"seed_network", seed_network})
+           {"seed_network", seed_network},
+           {"every_listed_kind_is_checked", every_listed_kind_is_checked})
