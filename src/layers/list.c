@@ -11,7 +11,8 @@
     X(conv)      \
     X(dense)     \
     X(flatten)   \
-    X(relu)
+    X(relu)      \
+    /* end of the list */
 
 #define DECLARE(kind) extern const cnn_layer_op cnn_layer_##kind;
 #define ENTRY(kind) &cnn_layer_##kind,
