@@ -99,7 +99,7 @@ static int check_classes(cnn_model *m, int c)
     return CNN_OK;
 }
 
-static int layout(cnn_model *m)
+int cnn_model_layout(cnn_model *m)
 {
     int h = m->in_h, w = m->in_w, c = m->in_c, flat = 0;
     size_t off = 0, act = 0;
@@ -159,7 +159,7 @@ int cnn_model_describe(const char *spec, int height, int width, int channels,
         cnn_spec_format(parsed, n, m->spec, len + 1);
         memcpy(m->layers, parsed, (size_t)n * sizeof *parsed);
         m->nlayers = fuse_relus(m->layers, n);
-        st = layout(m);
+        st = cnn_model_layout(m);
     }
     const cnn_kernel_table *kt = NULL;
     if (st == CNN_OK)

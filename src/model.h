@@ -33,6 +33,13 @@ struct cnn_model {
     const cnn_kernel_table *kernels;
 };
 
+/* Lay out m's layers (set, relus fused) for its input shape: each layer's
+   shapes, name, tensors in the block and output in the activations, and
+   the model's counts.  CNN_OK, or CNN_ERR_SPEC / CNN_ERR_MISMATCH with the
+   message set.  cnn_model_describe runs it; tests that change a layer's
+   kind run it again. */
+int cnn_model_layout(cnn_model *m);
+
 /* One named tensor, for weights I/O. */
 typedef struct cnn_tensor_info {
     char name[40];          /* "conv1.weight", "dense1.bias" */
