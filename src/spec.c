@@ -59,7 +59,7 @@ static int parse_item(const char *s, const char *e, cnn_layer *L, const char **w
     return 0;
 }
 
-/* The kinds that may give the logits, "dense" or "dense or ...". */
+/* The names of the kinds that may give the logits, joined by " or ". */
 static void logit_kinds(char *buf, size_t size)
 {
     size_t len = 0;
