@@ -65,8 +65,9 @@ typedef union cnn_layer_kernels {
     cnn_dense_kernels dense;
 } cnn_layer_kernels;
 
-/* One layer of a model.  The fields up to `arg` are what parse fills in;
-   the builder fills in the rest. */
+/* One layer of a model.  The parser sets op and the kind's settings (parse
+   fills g.out_c, g.k, g.stride, arg, farg as the kind needs); the builder
+   fills in the rest. */
 typedef struct cnn_layer {
     const cnn_layer_op *op;
     cnn_conv_geom g;        /* input and output shapes (vectors: 1 x 1 x n);
@@ -98,7 +99,8 @@ typedef struct cnn_pass_ctx {
     long step;             /* global step (0-based) */
     uint64_t seed;         /* the run's seed */
     long first;            /* index within the batch of the call's first sample */
-    float *scratch;        /* the thread's scratch (may be NULL) */
+    float *scratch;        /* the thread's scratch (may be NULL; no kind
+                              uses it yet) */
     size_t scratch_floats;
 } cnn_pass_ctx;
 
