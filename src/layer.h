@@ -133,8 +133,9 @@ struct cnn_layer_op {
     int streams_weights;  /* its kernels read the first tensor once per call:
                              a large one makes the whole share one group */
 
-    /* Parse item [s, e): 1 when it is this kind (L's settings filled in),
-       0 when it is not, -1 when it is but malformed (*why says how). */
+    /* Parse item [s, e) into L (L->op already this kind, the rest zero):
+       1 when it is this kind (its settings filled in), 0 when it is not,
+       -1 when it is but malformed (*why says how). */
     int (*parse)(const char *s, const char *e, cnn_layer *L, const char **why);
     /* The canonical item into buf (snprintf-style). */
     void (*format)(const cnn_layer *L, char *buf, size_t size);
@@ -182,8 +183,13 @@ int cnn_layer_parse_int(const char **p, int max, int *out);
 int cnn_layer_parse_real(const char **p, double lo, double hi, float *out);
 /* Whether [s, e) starts with word; *rest receives what follows it. */
 int cnn_layer_keyword(const char *s, const char *e, const char *word, const char **rest);
+/* parse and format for a kind whose item is its bare name ("flatten"). */
+int cnn_layer_parse_name(const char *s, const char *e, cnn_layer *L, const char **why);
+void cnn_layer_format_name(const cnn_layer *L, char *buf, size_t size);
 /* Output = input shape (for element-wise kinds). */
 int cnn_layer_shape_same(cnn_layer *L, int layer);
+/* Summary row and Keras class both keras (a kind without settings). */
+void cnn_layer_name_text(cnn_layer_text *t, const char *keras);
 /* Floats in a layer's input of one sample. */
 static inline int cnn_layer_in_size(const cnn_layer *L)
 {

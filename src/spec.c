@@ -50,11 +50,11 @@ static int parse_item(const char *s, const char *e, cnn_layer *L, const char **w
     if (e - s == 7 && !memcmp(s, "softmax", 7))
         return 2;
     for (int i = 0; cnn_layer_ops[i]; i++) {
-        int r = cnn_layer_ops[i]->parse(s, e, L, why);
-        if (r) {
-            L->op = cnn_layer_ops[i];
+        L->op = cnn_layer_ops[i];
+        int r = L->op->parse(s, e, L, why);
+        if (r)
             return r > 0;
-        }
+        memset(L, 0, sizeof *L);
     }
     return 0;
 }

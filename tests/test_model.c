@@ -206,12 +206,13 @@ static void every_kind_round_trips(void)
         cnn_layer L;
         for (int j = 0; j < k; j++) {
             memset(&L, 0, sizeof L);
+            L.op = cnn_layer_ops[j];
             CHECK(cnn_layer_ops[j]->parse(ex, end, &L, &why) == 0, "%s's example '%s' is "
                   "claimed by %s, before it in the list", op->name, ex, cnn_layer_ops[j]->name);
         }
         memset(&L, 0, sizeof L);
-        CHECK(op->parse(ex, end, &L, &why) == 1, "%s: example '%s': %s", op->name, ex, why);
         L.op = op;
+        CHECK(op->parse(ex, end, &L, &why) == 1, "%s: example '%s': %s", op->name, ex, why);
         char back[64];
         op->format(&L, back, sizeof back);
         CHECK(!strcmp(back, ex), "%s: '%s' formats as '%s'", op->name, ex, back);
@@ -219,6 +220,7 @@ static void every_kind_round_trips(void)
         char bad[80];
         snprintf(bad, sizeof bad, "%s:x", ex);
         memset(&L, 0, sizeof L);
+        L.op = op;
         CHECK(op->parse(bad, bad + strlen(bad), &L, &why) <= 0, "%s: '%s' parsed", op->name,
               bad);
     }

@@ -92,7 +92,10 @@ static int tensors(const cnn_layer *L, cnn_tensor_decl *t)
     return 2;
 }
 
-static void bind(cnn_layer *L, const cnn_kernel_table *kt) { L->k.conv = kt->select_conv(&L->g); }
+static void bind(cnn_layer *L, const cnn_kernel_table *kt)
+{
+    L->k.conv = kt->select_conv(&L->g);
+}
 
 static void forward(const cnn_layer *L, const cnn_pass_ctx *ctx, int n, const float *x,
                     const float *params, float *y)
@@ -138,20 +141,10 @@ static void describe(const cnn_layer *L, cnn_layer_text *t, cnn_layer_info *info
 }
 
 const cnn_layer_op cnn_layer_conv = {
-    .name = "conv",
-    .example = "conv3x3s2:4:same",
-    .input = CNN_SHAPE_IMAGE,
-    .output = CNN_SHAPE_IMAGE,
-    .input_msg = "conv after flatten or dense",
-    .fuses_relu = 1,
-    .parse = parse,
-    .format = format,
-    .shape = shape,
-    .tensors = tensors,
-    .bind = bind,
-    .forward = forward,
-    .backward_data = backward_data,
-    .backward_weights = backward_weights,
-    .pack = pack,
-    .describe = describe,
+    .name = "conv", .example = "conv3x3s2:4:same",
+    .input = CNN_SHAPE_IMAGE, .output = CNN_SHAPE_IMAGE,
+    .input_msg = "conv after flatten or dense", .fuses_relu = 1,
+    .parse = parse, .format = format, .shape = shape, .tensors = tensors, .bind = bind,
+    .forward = forward, .backward_data = backward_data,
+    .backward_weights = backward_weights, .pack = pack, .describe = describe,
 };

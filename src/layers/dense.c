@@ -72,27 +72,16 @@ static void backward_weights(const cnn_layer *L, const cnn_pass_ctx *ctx, int n,
 static void describe(const cnn_layer *L, cnn_layer_text *t, cnn_layer_info *info)
 {
     (void)info;
-    snprintf(t->row, sizeof t->row, "Dense");
-    snprintf(t->keras, sizeof t->keras, "Dense");
+    cnn_layer_name_text(t, "Dense");
     snprintf(t->settings, sizeof t->settings, "%d units", L->g.out_c);
 }
 
 const cnn_layer_op cnn_layer_dense = {
-    .name = "dense",
-    .example = "dense:5",
-    .input = CNN_SHAPE_FLAT,
-    .output = CNN_SHAPE_FLAT,
+    .name = "dense", .example = "dense:5",
+    .input = CNN_SHAPE_FLAT, .output = CNN_SHAPE_FLAT,
     .input_msg = "dense needs a flatten before it",
-    .fuses_relu = 1,
-    .logits = 1,
-    .streams_weights = 1,
-    .parse = parse,
-    .format = format,
-    .shape = shape,
-    .tensors = tensors,
-    .bind = bind,
-    .forward = forward,
-    .backward_data = backward_data,
-    .backward_weights = backward_weights,
-    .describe = describe,
+    .fuses_relu = 1, .logits = 1, .streams_weights = 1,
+    .parse = parse, .format = format, .shape = shape, .tensors = tensors, .bind = bind,
+    .forward = forward, .backward_data = backward_data,
+    .backward_weights = backward_weights, .describe = describe,
 };

@@ -7,18 +7,6 @@
 
 #include "layer.h"
 
-static int parse(const char *s, const char *e, cnn_layer *L, const char **why)
-{
-    (void)L, (void)why;
-    return e - s == 7 && cnn_layer_keyword(s, e, "flatten", &s);
-}
-
-static void format(const cnn_layer *L, char *buf, size_t size)
-{
-    (void)L;
-    snprintf(buf, size, "flatten");
-}
-
 static int shape(cnn_layer *L, int layer)
 {
     (void)layer;
@@ -30,19 +18,13 @@ static int shape(cnn_layer *L, int layer)
 static void describe(const cnn_layer *L, cnn_layer_text *t, cnn_layer_info *info)
 {
     (void)L, (void)info;
-    snprintf(t->row, sizeof t->row, "Flatten");
-    snprintf(t->keras, sizeof t->keras, "Flatten");
+    cnn_layer_name_text(t, "Flatten");
 }
 
 const cnn_layer_op cnn_layer_flatten = {
-    .name = "flatten",
-    .example = "flatten",
-    .input = CNN_SHAPE_IMAGE,
-    .output = CNN_SHAPE_FLAT,
-    .input_msg = "input is already flat",
-    .alias = 1,
-    .parse = parse,
-    .format = format,
-    .shape = shape,
-    .describe = describe,
+    .name = "flatten", .example = "flatten",
+    .input = CNN_SHAPE_IMAGE, .output = CNN_SHAPE_FLAT,
+    .input_msg = "input is already flat", .alias = 1,
+    .parse = cnn_layer_parse_name, .format = cnn_layer_format_name,
+    .shape = shape, .describe = describe,
 };

@@ -9,18 +9,6 @@
 
 #include "layer.h"
 
-static int parse(const char *s, const char *e, cnn_layer *L, const char **why)
-{
-    (void)L, (void)why;
-    return e - s == 4 && cnn_layer_keyword(s, e, "relu", &s);
-}
-
-static void format(const cnn_layer *L, char *buf, size_t size)
-{
-    (void)L;
-    snprintf(buf, size, "relu");
-}
-
 static void forward(const cnn_layer *L, const cnn_pass_ctx *ctx, int n, const float *x,
                     const float *params, float *y)
 {
@@ -43,20 +31,13 @@ static void backward_data(const cnn_layer *L, const cnn_pass_ctx *ctx, int n, co
 static void describe(const cnn_layer *L, cnn_layer_text *t, cnn_layer_info *info)
 {
     (void)L, (void)info;
-    snprintf(t->row, sizeof t->row, "ReLU");
-    snprintf(t->keras, sizeof t->keras, "ReLU");
+    cnn_layer_name_text(t, "ReLU");
 }
 
 const cnn_layer_op cnn_layer_relu = {
-    .name = "relu",
-    .example = "relu",
-    .input = CNN_SHAPE_ANY,
-    .output = CNN_SHAPE_ANY,
-    .is_relu = 1,
-    .parse = parse,
-    .format = format,
+    .name = "relu", .example = "relu",
+    .input = CNN_SHAPE_ANY, .output = CNN_SHAPE_ANY, .is_relu = 1,
+    .parse = cnn_layer_parse_name, .format = cnn_layer_format_name,
     .shape = cnn_layer_shape_same,
-    .forward = forward,
-    .backward_data = backward_data,
-    .describe = describe,
+    .forward = forward, .backward_data = backward_data, .describe = describe,
 };
