@@ -206,6 +206,10 @@ int cnn_model_init(cnn_model *m, uint64_t seed);
 /** @return the number of trainable parameters */
 size_t cnn_model_param_count(const cnn_model *m);
 
+/** @return the number of non-trainable values (buffer tensors, saved and
+ *  loaded with the weights but not optimized; 0 for today's kinds) */
+size_t cnn_model_buffer_count(const cnn_model *m);
+
 /** @return the canonical spec string of the model */
 const char *cnn_model_spec(const cnn_model *m);
 
@@ -214,24 +218,34 @@ int cnn_model_classes(const cnn_model *m);
 
 /**
  * Write a Keras-style summary table (layer, output shape, parameters,
- * totals) into buf.
+ * totals: all, trainable, non-trainable) into buf.
  * @param buf destination, NUL-terminated on return when size > 0
  * @param size capacity of buf
  * @return the length the full text needs (excluding NUL), like snprintf
  */
 size_t cnn_model_summary(const cnn_model *m, char *buf, size_t size);
 
-/* One layer as cnn_model_layer describes it.  ReLU is fused into the conv
-   or dense layer before it; the final softmax is not a layer. */
+/* One layer as cnn_model_layer describes it.  A relu that follows a conv
+   or dense layer is fused into it (relu = 1) and is no layer of its own;
+   elsewhere a relu is a layer.  The final softmax is not a layer. */
 typedef struct cnn_layer_info {
-    char name[24];        /* "conv1", "flatten1", "dense1" */
-    char type[16];        /* "conv", "flatten" or "dense" */
+    char name[24];        /* "conv1", "flatten1", "dense1", "relu1" */
+    char type[16];        /* the kind's spec keyword: "conv", "flatten",
+                             "dense", "relu" */
+    char keras[24];       /* the Keras class it matches: "Conv2D", "Flatten",
+                             "Dense", "ReLU" */
+    char settings[80];    /* its settings in words, fused ReLU included,
+                             e.g. "3x3 kernel, stride 2, same padding +
+                             ReLU", "10 units"; "" when it has none */
     int kernel, stride;   /* conv: kernel size and stride; else 0 */
     int same;             /* conv: 1 for 'same' padding, 0 for 'valid' */
-    int relu;             /* 1 when a ReLU follows */
-    int in_h, in_w, in_c; /* input shape (dense: 1 x 1 x in) */
-    int out_h, out_w, out_c; /* output shape (dense, flatten: 1 x 1 x n) */
-    size_t params;        /* weights + biases */
+    int relu;             /* 1 when a ReLU is fused into its output */
+    int flat_in, flat_out; /* 1 when its input / output is a vector */
+    int in_h, in_w, in_c; /* input shape (a vector: 1 x 1 x n) */
+    int out_h, out_w, out_c; /* output shape (a vector: 1 x 1 x n) */
+    size_t params;        /* floats in all its tensors (weights, biases,
+                             buffers) */
+    size_t trainable;     /* of which trainable parameters */
 } cnn_layer_info;
 
 /** @return the number of layers (cnn_model_layer's indices) */

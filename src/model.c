@@ -1,8 +1,9 @@
 /*
- * model.c — building a model from a spec: layer shapes (Keras 'same' and
- * 'valid' padding), parameter offsets into one flat aligned block, activation
- * offsets, Glorot-uniform initialisation, the summary table, and the forward
- * and backward passes of a group of samples through the bound kernels.
+ * model.c — building a model from a spec: the parsed layers with each relu
+ * fused into the conv or dense layer before it where the kind allows, layer
+ * shapes and tensors as their kinds declare them (layer.h), tensor offsets
+ * into one flat aligned block, activation offsets, initialisation, the
+ * tensor list for weights I/O, the summary table and the layer descriptions.
  * A model is described first (layers, shapes, counts: no parameter block,
  * so a summary of any spec is cheap); its block is allocated separately,
  * only when it fits in the machine's physical memory.
@@ -25,27 +26,84 @@
 /* Tensors start on 64-byte boundaries inside the parameter block. */
 static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-/* Output size and padding of one conv dimension, as TensorFlow defines them. */
-static int conv_dim(int in, int k, int s, int same, int *pad_before)
+/* Fold each relu into the layer before it when that layer's kernels fuse
+   one; the rest stay layers of their own.  Returns the new count. */
+static int fuse_relus(cnn_layer *layers, int n)
 {
-    if (same) {
-        int out = (in + s - 1) / s;
-        int total = (out - 1) * s + k - in;
-        if (total < 0)
-            total = 0;
-        *pad_before = total / 2;
-        return out;
+    int out = 0;
+    for (int i = 0; i < n; i++) {
+        cnn_layer *prev = out ? &layers[out - 1] : NULL;
+        if (layers[i].op->is_relu && prev && prev->op->fuses_relu && !prev->relu)
+            prev->relu = 1;
+        else
+            layers[out++] = layers[i];
     }
-    *pad_before = 0;
-    return in < k ? 0 : (in - k) / s + 1;
+    return out;
 }
 
-static int layout(cnn_model *m)
+/* "conv3": the kind's name and its 1-based count among the layers so far. */
+static void name_layer(cnn_model *m, int i)
 {
-    int h = m->in_h, w = m->in_w, c = m->in_c;
-    int nconv = 0, ndense = 0, nflat = 0;
+    cnn_layer *L = &m->layers[i];
+    int count = 1;
+    for (int j = 0; j < i; j++)
+        count += m->layers[j].op == L->op;
+    snprintf(L->name, sizeof L->name, "%s%d", L->op->name, count);
+}
+
+/* Give layer L its tensors at *off in the block, counting them into m. */
+static void place_tensors(cnn_model *m, cnn_layer *L, size_t *off)
+{
+    cnn_tensor_decl t[CNN_TENSORS_MAX];
+    L->ntensors = L->op->tensors ? L->op->tensors(L, t) : 0;
+    for (int j = 0; j < L->ntensors; j++) {
+        L->t_off[j] = *off;
+        L->t_count[j] = t[j].count;
+        L->t_role[j] = t[j].role;
+        *off = align16(*off + t[j].count);
+        if (t[j].role == CNN_TENSOR_PARAM)
+            m->nparams += t[j].count;
+        else
+            m->nbuffers += t[j].count;
+    }
+}
+
+/* Layer i's output in the activation block: its own, or for an alias its
+   producer's. */
+static void place_output(cnn_model *m, int i, size_t *act)
+{
+    cnn_layer *L = &m->layers[i];
+    if (L->op->alias) {
+        L->act_off = i ? m->layers[i - 1].act_off : 0;
+        return;
+    }
+    size_t out = cnn_layer_out_size(L);
+    L->act_off = *act;
+    *act += align16(out);
+    if (out > m->max_act)
+        m->max_act = out;
+}
+
+/* The model's output against its class count. */
+static int check_classes(cnn_model *m, int c)
+{
+    if (m->classes == 0)
+        m->classes = c;
+    if (c < 2)
+        return cnn_fail(CNN_ERR_SPEC, "the last layer has %d output; a softmax "
+                        "classifier needs at least 2 classes", c);
+    if (c != m->classes)
+        return cnn_fail(CNN_ERR_MISMATCH,
+                        "model has %d outputs but %d classes were asked for", c,
+                        m->classes);
+    return CNN_OK;
+}
+
+int cnn_model_layout(cnn_model *m)
+{
+    int h = m->in_h, w = m->in_w, c = m->in_c, flat = 0;
     size_t off = 0, act = 0;
-    m->nparams = 0;
+    m->nparams = m->nbuffers = 0;
     m->max_act = 0;
     for (int i = 0; i < m->nlayers; i++) {
         cnn_layer *L = &m->layers[i];
@@ -54,38 +112,16 @@ static int layout(cnn_model *m)
         if ((long long)h * w * c > INT_MAX)
             return cnn_fail(CNN_ERR_SPEC, "model spec: layer %d's input of %dx%dx%d values "
                             "is too large", i + 1, h, w, c);
-        if (L->kind == CNN_LAYER_CONV) {
-            L->g.out_h = conv_dim(h, L->g.k, L->g.stride, L->same, &L->g.pad_top);
-            L->g.out_w = conv_dim(w, L->g.k, L->g.stride, L->same, &L->g.pad_left);
-            if (L->g.out_h < 1 || L->g.out_w < 1)
-                return cnn_fail(CNN_ERR_SPEC,
-                                "model spec: conv layer %d (%dx%d kernel) does not fit "
-                                "its %dx%d input",
-                                i + 1, L->g.k, L->g.k, h, w);
-            L->w_count = (size_t)L->g.k * L->g.k * c * L->g.out_c;
-            snprintf(L->name, sizeof L->name, "conv%d", ++nconv);
-        } else if (L->kind == CNN_LAYER_DENSE) {
-            L->g.out_h = L->g.out_w = 1;
-            L->w_count = (size_t)h * w * c * L->g.out_c;
-            snprintf(L->name, sizeof L->name, "dense%d", ++ndense);
-        } else {
-            L->g.out_h = L->g.out_w = 1;
-            L->g.out_c = h * w * c;
-            snprintf(L->name, sizeof L->name, "flatten%d", ++nflat);
-        }
-        if (L->kind != CNN_LAYER_FLATTEN) {
-            L->b_count = (size_t)L->g.out_c;
-            L->w_off = off;
-            off = align16(off + L->w_count);
-            L->b_off = off;
-            off = align16(off + L->b_count);
-            m->nparams += L->w_count + L->b_count;
-            size_t out = (size_t)L->g.out_h * L->g.out_w * L->g.out_c;
-            L->act_off = act;
-            act += align16(out);
-            if (out > m->max_act)
-                m->max_act = out;
-        }
+        int st = L->op->shape(L, i + 1);
+        if (st != CNN_OK)
+            return st;
+        L->flat_in = flat;
+        if (L->op->output != CNN_SHAPE_ANY)
+            flat = L->op->output == CNN_SHAPE_FLAT;
+        L->flat_out = flat;
+        name_layer(m, i);
+        place_tensors(m, L, &off);
+        place_output(m, i, &act);
         h = L->g.out_h, w = L->g.out_w, c = L->g.out_c;
     }
     if (m->max_act < cnn_model_input_size(m))
@@ -93,16 +129,7 @@ static int layout(cnn_model *m)
     m->max_act = align16(m->max_act);
     m->block = off;
     m->act_floats = act;
-    if (m->classes == 0)
-        m->classes = c;
-    if (c < 2)
-        return cnn_fail(CNN_ERR_SPEC, "the last dense layer has %d output; a softmax "
-                        "classifier needs at least 2 classes", c);
-    if (c != m->classes)
-        return cnn_fail(CNN_ERR_MISMATCH,
-                        "model has %d outputs but %d classes were asked for", c,
-                        m->classes);
-    return CNN_OK;
+    return check_classes(m, c);
 }
 
 int cnn_model_describe(const char *spec, int height, int width, int channels,
@@ -124,20 +151,15 @@ int cnn_model_describe(const char *spec, int height, int width, int channels,
         return cnn_fail(CNN_ERR_NOMEM, "model: out of memory");
     m->in_h = height, m->in_w = width, m->in_c = channels;
     m->classes = classes;
-    m->nlayers = n;
     m->layers = calloc((size_t)n, sizeof *m->layers);
-    int st = m->layers ? CNN_OK : cnn_fail(CNN_ERR_NOMEM, "model: out of memory");
+    size_t len = cnn_spec_format(parsed, n, NULL, 0);
+    m->spec = malloc(len + 1);
+    int st = m->layers && m->spec ? CNN_OK : cnn_fail(CNN_ERR_NOMEM, "model: out of memory");
     if (st == CNN_OK) {
+        cnn_spec_format(parsed, n, m->spec, len + 1);
         memcpy(m->layers, parsed, (size_t)n * sizeof *parsed);
-        st = layout(m);
-    }
-    if (st == CNN_OK) {
-        size_t len = cnn_spec_format(m->layers, n, NULL, 0);
-        m->spec = malloc(len + 1);
-        if (!m->spec)
-            st = cnn_fail(CNN_ERR_NOMEM, "model: out of memory");
-        else
-            cnn_spec_format(m->layers, n, m->spec, len + 1);
+        m->nlayers = fuse_relus(m->layers, n);
+        st = cnn_model_layout(m);
     }
     const cnn_kernel_table *kt = NULL;
     if (st == CNN_OK)
@@ -199,17 +221,27 @@ void cnn_model_free(cnn_model *m)
 void cnn_model_bind_kernels(cnn_model *m, const cnn_kernel_table *kt)
 {
     m->kernels = kt;
-    for (int i = 0; i < m->nlayers; i++) {
-        cnn_layer *L = &m->layers[i];
-        if (L->kind == CNN_LAYER_CONV)
-            L->conv = kt->select_conv(&L->g);
-        else if (L->kind == CNN_LAYER_DENSE)
-            L->dense = kt->dense;
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].op->bind)
+            m->layers[i].op->bind(&m->layers[i], kt);
+}
+
+/* Fill one tensor as its declaration says; Glorot-uniform draws from rng
+   in order: U(-l, l) with l = sqrt(6 / (fan_in + fan_out)). */
+static void init_tensor(const cnn_tensor_decl *t, float *p, cnn_rng *rng)
+{
+    if (t->init == CNN_INIT_ONES) {
+        for (size_t j = 0; j < t->count; j++)
+            p[j] = 1.0f;
+    } else if (t->init == CNN_INIT_GLOROT) {
+        float limit = (float)sqrt(6.0 / (t->fan_in + t->fan_out));
+        for (size_t j = 0; j < t->count; j++)
+            p[j] = (2.0f * cnn_rng_uniform(rng) - 1.0f) * limit;
     }
 }
 
-/* Glorot-uniform: U(-l, l) with l = sqrt(6 / (fan_in + fan_out)), where a
-   conv's fans are k*k*in_c and k*k*out_c. */
+/* Every tensor as its kind declares it (Keras: Glorot-uniform kernels,
+   zero biases), drawn from one stream in layer and tensor order. */
 int cnn_model_init(cnn_model *m, uint64_t seed)
 {
     int st = cnn_model_alloc(m);
@@ -220,16 +252,10 @@ int cnn_model_init(cnn_model *m, uint64_t seed)
     memset(m->params, 0, m->block * sizeof(float));
     for (int i = 0; i < m->nlayers; i++) {
         const cnn_layer *L = &m->layers[i];
-        if (L->kind == CNN_LAYER_FLATTEN)
-            continue;
-        double kk = L->kind == CNN_LAYER_CONV ? (double)L->g.k * L->g.k : 1.0;
-        double fan_in = kk * L->g.in_c, fan_out = kk * L->g.out_c;
-        if (L->kind == CNN_LAYER_DENSE)
-            fan_in = (double)L->g.in_h * L->g.in_w * L->g.in_c;
-        float limit = (float)sqrt(6.0 / (fan_in + fan_out));
-        float *w = m->params + L->w_off;
-        for (size_t j = 0; j < L->w_count; j++)
-            w[j] = (2.0f * cnn_rng_uniform(&rng) - 1.0f) * limit;
+        cnn_tensor_decl t[CNN_TENSORS_MAX];
+        int n = L->op->tensors ? L->op->tensors(L, t) : 0;
+        for (int j = 0; j < n; j++)
+            init_tensor(&t[j], m->params + L->t_off[j], &rng);
     }
     return CNN_OK;
 }
@@ -246,6 +272,7 @@ int cnn_model_set_isa(cnn_model *m, const char *isa)
 const char *cnn_model_isa(const cnn_model *m) { return m->kernels->isa; }
 
 size_t cnn_model_param_count(const cnn_model *m) { return m->nparams; }
+size_t cnn_model_buffer_count(const cnn_model *m) { return m->nbuffers; }
 const char *cnn_model_spec(const cnn_model *m) { return m->spec; }
 int cnn_model_classes(const cnn_model *m) { return m->classes; }
 float *cnn_model_params(cnn_model *m) { return m->params; }
@@ -255,33 +282,19 @@ int cnn_model_tensors(const cnn_model *m, cnn_tensor_info *out, int max)
     int n = 0;
     for (int i = 0; i < m->nlayers; i++) {
         const cnn_layer *L = &m->layers[i];
-        if (L->kind == CNN_LAYER_FLATTEN)
-            continue;
-        for (int part = 0; part < 2; part++, n++) {
+        cnn_tensor_decl d[CNN_TENSORS_MAX];
+        int k = L->op->tensors ? L->op->tensors(L, d) : 0;
+        for (int j = 0; j < k; j++, n++) {
             if (n >= max)
                 continue;
             cnn_tensor_info *t = &out[n];
             memset(t, 0, sizeof *t);
-            snprintf(t->name, sizeof t->name, "%s.%s", L->name, part ? "bias" : "weight");
-            if (part) {
-                t->ndim = 1;
-                t->shape[0] = L->g.out_c;
-                t->offset = L->b_off;
-                t->count = L->b_count;
-            } else if (L->kind == CNN_LAYER_CONV) {
-                t->ndim = 4;
-                t->shape[0] = t->shape[1] = L->g.k;
-                t->shape[2] = L->g.in_c;
-                t->shape[3] = L->g.out_c;
-                t->offset = L->w_off;
-                t->count = L->w_count;
-            } else {
-                t->ndim = 2;
-                t->shape[0] = L->g.in_h * L->g.in_w * L->g.in_c;
-                t->shape[1] = L->g.out_c;
-                t->offset = L->w_off;
-                t->count = L->w_count;
-            }
+            snprintf(t->name, sizeof t->name, "%s.%s", L->name, d[j].suffix);
+            t->ndim = d[j].ndim;
+            memcpy(t->shape, d[j].shape, sizeof t->shape);
+            t->offset = L->t_off[j];
+            t->count = L->t_count[j];
+            t->role = L->t_role[j];
         }
     }
     return n;
@@ -314,6 +327,42 @@ void cnn_with_commas(uint64_t v, char *out)
     out[o] = 0;
 }
 
+/* Keras's shape notation: 4-D for images, 2-D for vectors. */
+static void shape_text(int flat, int h, int w, int c, char *buf, size_t size)
+{
+    if (flat)
+        snprintf(buf, size, "(None, %d)", c);
+    else
+        snprintf(buf, size, "(None, %d, %d, %d)", h, w, c);
+}
+
+/* Floats in a layer's tensors: all of them, or the trainable ones only. */
+static size_t layer_floats(const cnn_layer *L, int trainable_only)
+{
+    size_t sum = 0;
+    for (int j = 0; j < L->ntensors; j++)
+        if (!trainable_only || L->t_role[j] == CNN_TENSOR_PARAM)
+            sum += L->t_count[j];
+    return sum;
+}
+
+/* One row of the table: "conv1 (Conv2D 3x3/1 relu)", shape, parameters. */
+static void summary_row(const cnn_model *m, int i, char *buf, size_t size, size_t *len)
+{
+    const cnn_layer *L = &m->layers[i];
+    cnn_layer_text t;
+    cnn_layer_info info;
+    memset(&t, 0, sizeof t);
+    memset(&info, 0, sizeof info);
+    L->op->describe(L, &t, &info);
+    char type[96], shape[48], num[32];
+    snprintf(type, sizeof type, "%s (%s%s)", L->name, t.row,
+             L->relu ? " relu" : i == m->nlayers - 1 ? " softmax" : "");
+    shape_text(L->flat_out, L->g.out_h, L->g.out_w, L->g.out_c, shape, sizeof shape);
+    cnn_with_commas(layer_floats(L, 0), num);
+    append(buf, size, len, "%-29s%-26s%s\n", type, shape, num);
+}
+
 size_t cnn_model_summary(const cnn_model *m, char *buf, size_t size)
 {
     static const char rule[] =
@@ -321,38 +370,23 @@ size_t cnn_model_summary(const cnn_model *m, char *buf, size_t size)
     static const char thick[] =
         "=================================================================\n";
     size_t len = 0;
-    char num[32];
+    char total[32], trainable[32], fixed[32], shape[48];
     if (buf && size)
         buf[0] = 0;
     append(buf, size, &len, "Model: %s\n%s", m->spec, rule);
     append(buf, size, &len, "%-29s%-26s%s\n%s", "Layer (type)", "Output Shape",
            "Param #", thick);
-    char shape[48];
-    snprintf(shape, sizeof shape, "(None, %d, %d, %d)", m->in_h, m->in_w, m->in_c);
+    shape_text(0, m->in_h, m->in_w, m->in_c, shape, sizeof shape);
     append(buf, size, &len, "%-29s%-26s0\n%s", "input (InputLayer)", shape, rule);
     for (int i = 0; i < m->nlayers; i++) {
-        const cnn_layer *L = &m->layers[i];
-        char type[64];
-        if (L->kind == CNN_LAYER_CONV)
-            snprintf(type, sizeof type, "%s (Conv2D %dx%d/%d%s)", L->name, L->g.k,
-                     L->g.k, L->g.stride, L->relu ? " relu" : "");
-        else if (L->kind == CNN_LAYER_DENSE)
-            snprintf(type, sizeof type, "%s (Dense%s)", L->name,
-                     L->relu ? " relu" : i == m->nlayers - 1 ? " softmax" : "");
-        else
-            snprintf(type, sizeof type, "%s (Flatten)", L->name);
-        if (L->kind == CNN_LAYER_CONV)
-            snprintf(shape, sizeof shape, "(None, %d, %d, %d)", L->g.out_h, L->g.out_w,
-                     L->g.out_c);
-        else
-            snprintf(shape, sizeof shape, "(None, %d)", L->g.out_c);
-        cnn_with_commas(L->w_count + L->b_count, num);
-        append(buf, size, &len, "%-29s%-26s%s\n%s", type, shape, num,
-               i == m->nlayers - 1 ? thick : rule);
+        summary_row(m, i, buf, size, &len);
+        append(buf, size, &len, "%s", i == m->nlayers - 1 ? thick : rule);
     }
-    cnn_with_commas(m->nparams, num);
+    cnn_with_commas(m->nparams + m->nbuffers, total);
+    cnn_with_commas(m->nparams, trainable);
+    cnn_with_commas(m->nbuffers, fixed);
     append(buf, size, &len, "Total params: %s\nTrainable params: %s\n"
-           "Non-trainable params: 0\n%s", num, num, rule);
+           "Non-trainable params: %s\n%s", total, trainable, fixed, rule);
     return len;
 }
 
@@ -364,27 +398,20 @@ int cnn_model_layer(const cnn_model *m, int i, cnn_layer_info *out)
         return cnn_fail(CNN_ERR_ARG, "layer %d: out of range (the model has %d)", i,
                         m ? m->nlayers : 0);
     const cnn_layer *L = &m->layers[i];
+    cnn_layer_text t;
     memset(out, 0, sizeof *out);
+    memset(&t, 0, sizeof t);
+    L->op->describe(L, &t, out);
     snprintf(out->name, sizeof out->name, "%s", L->name);
-    snprintf(out->type, sizeof out->type, "%s",
-             L->kind == CNN_LAYER_CONV ? "conv" : L->kind == CNN_LAYER_DENSE ? "dense"
-                                                                            : "flatten");
+    snprintf(out->type, sizeof out->type, "%s", L->op->name);
+    snprintf(out->keras, sizeof out->keras, "%s", t.keras);
+    snprintf(out->settings, sizeof out->settings, "%s%s", t.settings,
+             !L->relu ? "" : t.settings[0] ? " + ReLU" : "ReLU");
     out->relu = L->relu;
-    out->params = L->w_count + L->b_count;
-    if (L->kind == CNN_LAYER_CONV) {
-        out->kernel = L->g.k;
-        out->stride = L->g.stride;
-        out->same = L->same;
-        out->in_h = L->g.in_h, out->in_w = L->g.in_w, out->in_c = L->g.in_c;
-        out->out_h = L->g.out_h, out->out_w = L->g.out_w, out->out_c = L->g.out_c;
-    } else {
-        /* flatten and dense: flat vectors of length in_h*in_w*in_c / out_c */
-        out->in_h = L->kind == CNN_LAYER_FLATTEN ? L->g.in_h : 1;
-        out->in_w = L->kind == CNN_LAYER_FLATTEN ? L->g.in_w : 1;
-        out->in_c = L->kind == CNN_LAYER_FLATTEN ? L->g.in_c
-                                                 : L->g.in_h * L->g.in_w * L->g.in_c;
-        out->out_h = out->out_w = 1;
-        out->out_c = L->g.out_c;
-    }
+    out->flat_in = L->flat_in, out->flat_out = L->flat_out;
+    out->in_h = L->g.in_h, out->in_w = L->g.in_w, out->in_c = L->g.in_c;
+    out->out_h = L->g.out_h, out->out_w = L->g.out_w, out->out_c = L->g.out_c;
+    out->params = layer_floats(L, 0);
+    out->trainable = layer_floats(L, 1);
     return CNN_OK;
 }

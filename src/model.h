@@ -10,29 +10,11 @@
 
 #include "cnn.h"
 #include "kernels.h"
+#include "layer.h"
 
-typedef enum cnn_layer_kind {
-    CNN_LAYER_CONV,
-    CNN_LAYER_DENSE,
-    CNN_LAYER_FLATTEN
-} cnn_layer_kind;
-
-/* One layer.  ReLU is fused into the conv or dense layer it follows; a
-   softmax (with cross-entropy) ends every model and is not a layer here. */
-typedef struct cnn_layer {
-    cnn_layer_kind kind;
-    int relu;               /* ReLU follows this layer */
-    int same;               /* conv: 'same' padding (else 'valid') */
-    cnn_conv_geom g;        /* input/output shapes; k, stride, pads for conv;
-                               dense: in = in_h*in_w*in_c, out = out_c */
-    size_t w_off, w_count;  /* weights: offset into the parameter block */
-    size_t b_off, b_count;  /* bias */
-    size_t act_off;         /* offset of this layer's output in a sample's
-                               activation block */
-    char name[24];          /* "conv1", "dense1", "flatten1" */
-    cnn_conv_kernels conv;  /* bound kernels */
-    cnn_dense_kernels dense;
-} cnn_layer;
+/* The layers (layer.h): one per kind entry, ReLU fused into the conv or
+   dense layer it follows where it can be; a softmax (with cross-entropy)
+   ends every model and is not a layer here. */
 
 struct cnn_model {
     char *spec;             /* canonical spec */
@@ -41,6 +23,7 @@ struct cnn_model {
     int nlayers;
     cnn_layer *layers;
     size_t nparams;         /* trainable parameters */
+    size_t nbuffers;        /* non-trainable floats (buffer tensors) */
     size_t block;           /* floats in the parameter block: each tensor
                                starts on a 64-byte boundary */
     float *params;          /* 64-byte aligned, block floats; NULL until
@@ -50,17 +33,27 @@ struct cnn_model {
     const cnn_kernel_table *kernels;
 };
 
-/* One named parameter tensor, for weights I/O. */
+/* Lay out m's layers (set, relus fused) for its input shape: each layer's
+   shapes, name, tensors in the block and output in the activations, and
+   the model's counts.  CNN_OK, or CNN_ERR_SPEC / CNN_ERR_MISMATCH with the
+   message set.  cnn_model_describe runs it; tests that change a layer's
+   kind run it again. */
+int cnn_model_layout(cnn_model *m);
+
+/* One named tensor, for weights I/O. */
 typedef struct cnn_tensor_info {
     char name[40];          /* "conv1.weight", "dense1.bias" */
     int ndim;
     int shape[4];
     size_t offset;          /* in floats, into the parameter block */
     size_t count;
+    cnn_tensor_role role;   /* trainable parameter, or a buffer that is saved
+                               and loaded but not optimized */
 } cnn_tensor_info;
 
-/* List the model's parameter tensors in order (weight then bias of each
-   layer).  Returns how many there are; writes at most max entries. */
+/* List the model's tensors in order (each layer's, as its kind declares
+   them: weight then bias).  Returns how many there are; writes at most max
+   entries. */
 int cnn_model_tensors(const cnn_model *m, cnn_tensor_info *out, int max);
 
 /* v with thousands separators ("24,186") into out (32 bytes). */
@@ -78,10 +71,14 @@ void cnn_model_bind_kernels(cnn_model *m, const cnn_kernel_table *kt);
 /*
  * Forward pass of n samples.  x is (n, input); acts holds the outputs of
  * every layer, layer l's at acts + n*layers[l].act_off.  Returns a pointer
- * to the logits (n, classes) inside acts.
+ * to the logits (n, classes) inside acts.  cnn_model_forward is inference;
+ * cnn_model_forward_ctx runs under a pass context (training or not, step,
+ * seed, the first sample's index, scratch).
  */
 const float *cnn_model_forward(const cnn_model *m, int n, const float *x,
                                float *acts);
+const float *cnn_model_forward_ctx(const cnn_model *m, const cnn_pass_ctx *ctx, int n,
+                                   const float *x, float *acts);
 
 /* Whether any layer's kernels repack weights for backward-data. */
 int cnn_model_needs_pack(const cnn_model *m);
@@ -100,6 +97,10 @@ void cnn_model_pack(const cnn_model *m, float *packed);
 void cnn_model_backward(const cnn_model *m, int n, const float *x,
                         const float *acts, const float *dlogits, float *grads,
                         const float *packed, float *scratch);
+/* The same under the context its forward pass ran with. */
+void cnn_model_backward_ctx(const cnn_model *m, const cnn_pass_ctx *ctx, int n,
+                            const float *x, const float *acts, const float *dlogits,
+                            float *grads, const float *packed, float *scratch);
 
 /*
  * Softmax cross-entropy of one sample's logits: returns the loss and writes

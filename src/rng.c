@@ -1,6 +1,6 @@
 /*
- * rng.c — PCG32 (PCG-XSH-RR): seeding by (seed, stream), 32-bit draws,
- * uniform floats and unbiased bounded integers.
+ * rng.c — PCG32 (PCG-XSH-RR): seeding by (seed, stream) or by (seed, step,
+ * sample), 32-bit draws, uniform floats and unbiased bounded integers.
  */
 #include "rng.h"
 
@@ -13,6 +13,23 @@ void cnn_rng_seed(cnn_rng *r, uint64_t seed, uint64_t stream)
     cnn_rng_next(r);
     r->state += seed;
     cnn_rng_next(r);
+}
+
+/* SplitMix64's finaliser: a bijective 64-bit mix. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void cnn_rng_sample(cnn_rng *r, uint64_t seed, uint64_t step, uint64_t sample)
+{
+    /* Chained so that swapping two of the three changes the hash. */
+    uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ULL);
+    h = mix64(h ^ (step + 0x632be59bd9b4e019ULL));
+    h = mix64(h ^ (sample + 0x8cb92ba72f3d8dd7ULL));
+    cnn_rng_seed(r, h, CNN_RNG_STREAM_SAMPLE);
 }
 
 uint32_t cnn_rng_next(cnn_rng *r)

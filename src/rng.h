@@ -1,7 +1,8 @@
 /*
  * rng.h — the engine's one PRNG: PCG32 (O'Neill's PCG-XSH-RR, 64-bit state,
  * 32-bit output).  A seed and a stream number select an independent
- * sequence: stream 1 initialises weights, stream 2 shuffles the data.
+ * sequence: stream 1 initialises weights, stream 2 shuffles the data,
+ * stream 3 is the per-sample stream of a training step (cnn_rng_sample).
  */
 #ifndef CNN_RNG_H
 #define CNN_RNG_H
@@ -13,9 +14,14 @@ typedef struct cnn_rng {
     uint64_t inc; /* odd; selects the stream */
 } cnn_rng;
 
-enum { CNN_RNG_STREAM_INIT = 1, CNN_RNG_STREAM_SHUFFLE = 2 };
+enum { CNN_RNG_STREAM_INIT = 1, CNN_RNG_STREAM_SHUFFLE = 2, CNN_RNG_STREAM_SAMPLE = 3 };
 
 void cnn_rng_seed(cnn_rng *r, uint64_t seed, uint64_t stream);
+/* The stream of one sample of one step: PCG32 on stream 3, seeded with a
+   hash of (seed, step, sample), so that layers drawing random numbers
+   (dropout, augmentation) give the same result whatever thread or group
+   runs the sample. */
+void cnn_rng_sample(cnn_rng *r, uint64_t seed, uint64_t step, uint64_t sample);
 uint32_t cnn_rng_next(cnn_rng *r);
 /* Uniform float in [0, 1) with 24 random bits. */
 float cnn_rng_uniform(cnn_rng *r);

@@ -1,20 +1,19 @@
 /*
  * spec.c — the model spec grammar and the preset models.
  *
- *   spec    := layer ( ',' layer )*
- *   layer   := conv | 'relu' | 'flatten' | dense | 'softmax'
- *   conv    := 'conv' K 'x' K [ 's' S ] ':' C [ ':' ( 'same' | 'valid' ) ]
- *   dense   := 'dense' ':' N
+ *   spec    := item ( ',' item )*
+ *   item    := <an item of a layer kind> | 'softmax'
  *
- * Spaces around items are ignored; padding defaults to valid (as Keras).
- * Order rules: relu follows a conv or dense; a dense needs a flat input (a
- * flatten, or another dense); no conv after flatten; the spec ends with
- * "dense:N,softmax" (softmax with cross-entropy is the loss).
+ * Each kind in cnn_layer_ops parses and formats its own items (layer.h);
+ * this file splits the spec, asks the kinds in turn, and checks the order
+ * rules the kinds declare: whether each needs an image or a flat input, and
+ * what it gives the next.  Spaces around items are ignored.  Two relus in a
+ * row are refused (the second would do nothing).  The spec ends with a
+ * layer that may give the logits followed by "softmax" (softmax with
+ * cross-entropy is the loss).
  */
 #include "spec.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,137 +41,111 @@ const char *cnn_model_preset(const char *name_or_spec)
     return name_or_spec;
 }
 
-/* Parse a positive decimal integer at *p (at most max); advances *p. */
-static int parse_int(const char **p, int max, int *out)
+/* Parse one item [s, e) into *L with the kind that claims it; returns 1,
+   0 (what is wrong in *why), or 2 for softmax. */
+static int parse_item(const char *s, const char *e, cnn_layer *L, const char **why)
 {
-    if (!isdigit((unsigned char)**p))
-        return 0;
-    char *end;
-    errno = 0;
-    long v = strtol(*p, &end, 10);
-    if (errno || v < 1 || v > max)
-        return 0;
-    *p = end;
-    *out = (int)v;
-    return 1;
-}
-
-/* Parse one item [s, e) into *L; returns 1, or 0 (what is wrong in *why),
-   or 2 for softmax. */
-static int parse_item(const char *s, const char *e, cnn_layer *L,
-                      const char **why)
-{
-    size_t len = (size_t)(e - s);
     memset(L, 0, sizeof *L);
     *why = "unknown layer";
-    if (len == 4 && !memcmp(s, "relu", 4)) {
-        L->kind = CNN_LAYER_FLATTEN; /* marker: caller fuses relu */
-        L->relu = 1;
-        return 1;
-    }
-    if (len == 7 && !memcmp(s, "flatten", 7)) {
-        L->kind = CNN_LAYER_FLATTEN;
-        return 1;
-    }
-    if (len == 7 && !memcmp(s, "softmax", 7))
+    if (e - s == 7 && !memcmp(s, "softmax", 7))
         return 2;
-    const char *p = s;
-    if (len > 6 && !memcmp(s, "dense:", 6)) {
-        p = s + 6;
-        *why = "dense needs a unit count 1..1048576, e.g. dense:10";
-        if (!parse_int(&p, 1 << 20, &L->g.out_c) || p != e)
-            return 0;
-        L->kind = CNN_LAYER_DENSE;
-        return 1;
-    }
-    if (len > 4 && !memcmp(s, "conv", 4)) {
-        int k2;
-        p = s + 4;
-        *why = "conv needs KxK[sS]:C[:same|:valid], e.g. conv3x3s2:64:same";
-        if (!parse_int(&p, 64, &L->g.k) || *p++ != 'x' ||
-            !parse_int(&p, 64, &k2))
-            return 0;
-        if (k2 != L->g.k) {
-            *why = "only square conv kernels are supported (KxK)";
-            return 0;
-        }
-        L->g.stride = 1;
-        if (*p == 's') {
-            p++;
-            if (!parse_int(&p, 64, &L->g.stride))
-                return 0;
-        }
-        if (p >= e || *p++ != ':' || !parse_int(&p, 1 << 16, &L->g.out_c))
-            return 0;
-        if (p < e) {
-            if (e - p == 5 && !memcmp(p, ":same", 5))
-                L->same = 1;
-            else if (!(e - p == 6 && !memcmp(p, ":valid", 6)))
-                return 0;
-        }
-        L->kind = CNN_LAYER_CONV;
-        return 1;
+    for (int i = 0; cnn_layer_ops[i]; i++) {
+        L->op = cnn_layer_ops[i];
+        int r = L->op->parse(s, e, L, why);
+        if (r)
+            return r > 0;
+        memset(L, 0, sizeof *L);
     }
     return 0;
 }
 
+/* The names of the kinds that may give the logits, joined by " or ". */
+static void logit_kinds(char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; cnn_layer_ops[i]; i++)
+        if (cnn_layer_ops[i]->logits && len < size)
+            len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? " or " : "",
+                                    cnn_layer_ops[i]->name);
+}
+
+/* The order rules for layer L after prev (NULL: first); *flat is whether
+   the input so far is a vector, updated. */
+static int check_order(const cnn_layer *prev, const cnn_layer *L, int item, int *flat)
+{
+    const cnn_layer_op *op = L->op;
+    if (prev && prev->op->is_relu && op->is_relu)
+        return cnn_fail(CNN_ERR_SPEC, "model spec: item %d: relu directly after relu "
+                        "(one is enough)", item);
+    if ((op->input == CNN_SHAPE_IMAGE && *flat) || (op->input == CNN_SHAPE_FLAT && !*flat))
+        return cnn_fail(CNN_ERR_SPEC, "model spec: item %d: %s", item, op->input_msg);
+    if (op->output != CNN_SHAPE_ANY)
+        *flat = op->output == CNN_SHAPE_FLAT;
+    return CNN_OK;
+}
+
+/* The softmax item: it must directly follow a layer that gives logits. */
+static int check_softmax(const cnn_layer *layers, int n)
+{
+    if (n > 0 && layers[n - 1].op->logits)
+        return CNN_OK;
+    char kinds[128];
+    logit_kinds(kinds, sizeof kinds);
+    return cnn_fail(CNN_ERR_SPEC, "model spec: softmax must directly follow a %s layer",
+                    kinds);
+}
+
+/* The next item of the spec from *p: [*s, *e) trimmed; *p moves past it. */
+static void next_item(const char **p, const char **s, const char **e)
+{
+    while (**p == ' ' || **p == '\t')
+        (*p)++;
+    *s = *p;
+    while (**p && **p != ',')
+        (*p)++;
+    *e = *p;
+    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+        (*e)--;
+}
+
 int cnn_spec_parse(const char *spec, cnn_layer *layers, int max)
 {
-    const char *text = cnn_model_preset(spec);
+    const char *text = cnn_model_preset(spec), *p = text, *s, *e, *why;
     int n = 0, saw_softmax = 0, flat = 0;
-    const char *p = text;
     for (int item = 1;; item++) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        const char *s = p;
-        while (*p && *p != ',')
-            p++;
-        const char *e = p;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
+        next_item(&p, &s, &e);
         if (e == s)
-            return cnn_fail(CNN_ERR_SPEC, "model spec: item %d is empty in \"%s\"",
-                            item, text);
+            return cnn_fail(CNN_ERR_SPEC, "model spec: item %d is empty in \"%s\"", item,
+                            text);
         if (saw_softmax)
             return cnn_fail(CNN_ERR_SPEC, "model spec: softmax must be the last item");
         cnn_layer L;
-        const char *why;
-        int r = parse_item(s, e, &L, &why);
+        int r = parse_item(s, e, &L, &why), st;
         if (r == 0)
             return cnn_fail(CNN_ERR_SPEC, "model spec: item %d \"%.*s\": %s", item,
                             (int)(e - s), s, why);
         if (r == 2) {
-            if (n == 0 || layers[n - 1].kind != CNN_LAYER_DENSE || layers[n - 1].relu)
-                return cnn_fail(CNN_ERR_SPEC,
-                                "model spec: softmax must directly follow a dense layer");
+            if ((st = check_softmax(layers, n)) != CNN_OK)
+                return st;
             saw_softmax = 1;
-        } else if (L.relu) {
-            if (n == 0 || layers[n - 1].kind == CNN_LAYER_FLATTEN || layers[n - 1].relu)
-                return cnn_fail(CNN_ERR_SPEC,
-                                "model spec: item %d: relu must follow a conv or dense layer",
-                                item);
-            layers[n - 1].relu = 1;
         } else {
-            if (L.kind == CNN_LAYER_CONV && flat)
-                return cnn_fail(CNN_ERR_SPEC,
-                                "model spec: item %d: conv after flatten or dense", item);
-            if (L.kind == CNN_LAYER_DENSE && !flat)
-                return cnn_fail(CNN_ERR_SPEC,
-                                "model spec: item %d: dense needs a flatten before it", item);
-            if (L.kind == CNN_LAYER_FLATTEN && flat)
-                return cnn_fail(CNN_ERR_SPEC, "model spec: item %d: input is already flat",
-                                item);
+            if ((st = check_order(n ? &layers[n - 1] : NULL, &L, item, &flat)) != CNN_OK)
+                return st;
             if (n == max)
                 return cnn_fail(CNN_ERR_SPEC, "model spec: more than %d layers", max);
-            flat = flat || L.kind != CNN_LAYER_CONV;
             layers[n++] = L;
         }
         if (!*p)
             break;
         p++;
     }
-    if (!saw_softmax)
-        return cnn_fail(CNN_ERR_SPEC, "model spec: must end with dense:N,softmax");
+    if (!saw_softmax) {
+        char kinds[128];
+        logit_kinds(kinds, sizeof kinds);
+        return cnn_fail(CNN_ERR_SPEC, "model spec: must end with a %s layer and softmax",
+                        kinds);
+    }
     return n;
 }
 
@@ -180,26 +153,8 @@ size_t cnn_spec_format(const cnn_layer *layers, int n, char *buf, size_t size)
 {
     size_t len = 0;
     for (int i = 0; i < n; i++) {
-        const cnn_layer *L = &layers[i];
         char item[64];
-        switch (L->kind) {
-        case CNN_LAYER_CONV:
-            if (L->g.stride == 1)
-                snprintf(item, sizeof item, "conv%dx%d:%d", L->g.k, L->g.k, L->g.out_c);
-            else
-                snprintf(item, sizeof item, "conv%dx%ds%d:%d", L->g.k, L->g.k,
-                         L->g.stride, L->g.out_c);
-            if (L->same)
-                strcat(item, ":same");
-            break;
-        case CNN_LAYER_DENSE:
-            snprintf(item, sizeof item, "dense:%d", L->g.out_c);
-            break;
-        default:
-            snprintf(item, sizeof item, "flatten");
-        }
-        if (L->relu)
-            strcat(item, ",relu");
+        layers[i].op->format(&layers[i], item, sizeof item);
         int w = snprintf(buf ? buf + (len < size ? len : size) : NULL,
                          len < size ? size - len : 0, "%s%s", item, ",");
         len += (size_t)w;

@@ -13,10 +13,11 @@
 #define CNN_MAX_LAYERS 64
 
 /*
- * Parse a spec into layers (kind, relu, k, stride, same, output channels in
- * g.out_c; shapes are filled in later by the model).  Checks the grammar and
- * the order rules; returns the number of layers, or a negative status with
- * the message set.  The final softmax is checked and not returned.
+ * Parse a spec into layers, one per item (op and the kind's settings; a
+ * relu is a layer of its own here, the model builder fuses it; shapes are
+ * filled in later by the model).  Checks the grammar and the order rules
+ * the kinds declare; returns the number of layers, or a negative status
+ * with the message set.  The final softmax is checked and not returned.
  */
 int cnn_spec_parse(const char *spec, cnn_layer *layers, int max);
 

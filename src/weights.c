@@ -113,10 +113,10 @@ static int alloc_for_file(cnn_model *m, const char *path, uint64_t data_size)
 {
     if (m->params)
         return CNN_OK;
-    uint64_t need = (uint64_t)m->nparams * sizeof(float);
+    uint64_t need = (uint64_t)(m->nparams + m->nbuffers) * sizeof(float);
     if (data_size < need) {
         char count[32], has[64], needs[64];
-        cnn_with_commas(m->nparams, count);
+        cnn_with_commas(m->nparams + m->nbuffers, count);
         bytes_text(data_size, has, sizeof has);
         bytes_text(need, needs, sizeof needs);
         return cnn_fail(CNN_ERR_MISMATCH, "%s: holds only %s of tensors, the model's %s "
@@ -171,16 +171,18 @@ int cnn_weights_create_model(const char *path, json_t *meta, uint64_t data_size,
     if (st != CNN_OK)
         return st;
     /* The file must hold what its metadata declares before a byte is
-       allocated for it: 4 bytes a parameter, and 4 more for each state
-       tensor of a checkpoint's optimizer (12 with Adam's two moments). */
+       allocated for it: 4 bytes a value (parameters and buffers), and 4
+       more a trainable parameter for each state tensor of a checkpoint's
+       optimizer (8 with Adam's two moments). */
     const char *format = json_string_value(json_object_get(meta, "format"));
     int checkpoint = format && strcmp(format, "cnn-checkpoint") == 0;
     const char *optim = "adam";
     int states = checkpoint ? cnn_checkpoint_state_tensors(meta, &optim) : 0;
-    uint64_t need = (uint64_t)(*out)->nparams * 4 * (uint64_t)(1 + states);
+    uint64_t need = (uint64_t)((*out)->nparams + (*out)->nbuffers) * 4 +
+                    (uint64_t)(*out)->nparams * 4 * (uint64_t)states;
     if (data_size < need) {
         char count[32], has[64], needs[64];
-        cnn_with_commas((*out)->nparams, count);
+        cnn_with_commas((*out)->nparams + (*out)->nbuffers, count);
         bytes_text(data_size, has, sizeof has);
         bytes_text(need, needs, sizeof needs);
         char with[64] = "";

@@ -118,14 +118,16 @@ void cnn_gather_images(const cnn_model *m, const uint8_t *images,
 int cnn_group_size(const cnn_model *m, int share)
 {
     size_t act_bytes = m->act_floats * sizeof(float);
-    size_t big_dense = 0;
-    for (int i = 0; i < m->nlayers; i++)
-        if (m->layers[i].kind == CNN_LAYER_DENSE && m->layers[i].w_count > big_dense)
-            big_dense = m->layers[i].w_count;
+    size_t streamed = 0; /* largest weight tensor a kind streams */
+    for (int i = 0; i < m->nlayers; i++) {
+        const cnn_layer *L = &m->layers[i];
+        if (L->op->streams_weights && L->t_count[0] > streamed)
+            streamed = L->t_count[0];
+    }
     int group = act_bytes ? (int)((256u << 10) / act_bytes) : share;
-    /* Dense weights beyond L2 are streamed once per group: take the whole
-       share at once. */
-    if (big_dense * sizeof(float) > (1u << 20))
+    /* Weights a kind streams once per call (dense), beyond L2: take the
+       whole share at once. */
+    if (streamed * sizeof(float) > (1u << 20))
         group = share;
     if (group > share)
         group = share;

@@ -1,7 +1,9 @@
 /*
  * test_model.c — model building: parameter counts of the presets, output
  * shapes and Keras 'same' padding, spec grammar errors, the summary table,
- * Glorot initialisation, and the PRNG; models described without their
+ * Glorot initialisation, and the PRNG (also the per-sample stream); every
+ * listed kind's spec round trip; relu fused or a layer of its own; models
+ * described without their
  * parameters (any spec's summary costs nothing) and the physical-memory
  * bound on the parameter block.
  */
@@ -69,8 +71,9 @@ static void bad_specs_are_rejected(void)
         "dense:10,softmax",                 /* dense without flatten */
         "flatten,dense:10",                 /* no softmax */
         "flatten,dense:10,softmax,relu",    /* softmax not last */
-        "relu,flatten,dense:10,softmax",    /* relu first */
+        "relu,relu,flatten,dense:10,softmax", /* relu twice */
         "conv3x3:8,relu,relu,flatten,dense:10,softmax",
+        "conv3x3:8,flatten,relu,relu,dense:10,softmax",
         "conv3x2:8,flatten,dense:10,softmax",
         "conv3x3:0,flatten,dense:10,softmax",
         "conv3x3s0:8,flatten,dense:10,softmax",
@@ -153,16 +156,16 @@ static void glorot_init_is_seeded_and_bounded(void)
     const cnn_layer *L = &a->layers[2];
     float limit = sqrtf(6.0f / (144 + 576)), mx = 0;
     double mean = 0;
-    for (size_t i = 0; i < L->w_count; i++) {
-        float v = fabsf(a->params[L->w_off + i]);
+    for (size_t i = 0; i < L->t_count[0]; i++) {
+        float v = fabsf(a->params[L->t_off[0] + i]);
         mx = v > mx ? v : mx;
         mean += v;
     }
-    mean /= (double)L->w_count;
+    mean /= (double)L->t_count[0];
     CHECK(mx <= limit && mx > 0.95f * limit, "max |w| %g, limit %g", mx, limit);
     CHECK(fabs(mean - limit / 2) < 0.02 * limit, "mean |w| %g, want about %g", mean, limit / 2);
-    for (size_t i = 0; i < L->b_count; i++)
-        CHECK(a->params[L->b_off + i] == 0, "bias %zu nonzero", i);
+    for (size_t i = 0; i < L->t_count[1]; i++)
+        CHECK(a->params[L->t_off[1] + i] == 0, "bias %zu nonzero", i);
     cnn_model_free(a);
     cnn_model_free(b);
 }
@@ -190,6 +193,108 @@ static void rng_streams_are_independent_and_uniform(void)
     cnn_rng_seed(&r, 42, 54);
     uint32_t x0 = cnn_rng_next(&r), x1 = cnn_rng_next(&r);
     CHECK(x0 == 0xa15c02b7u && x1 == 0x7b47f409u, "pcg32 gives %08x %08x", x0, x1);
+}
+
+/* Each kind's example parses (claimed by that kind, not one before it in
+   the list) and formats back to itself, and a spec of it round-trips. */
+static void every_kind_round_trips(void)
+{
+    for (int k = 0; cnn_layer_ops[k]; k++) {
+        const cnn_layer_op *op = cnn_layer_ops[k];
+        const char *ex = op->example, *why = "";
+        const char *end = ex + strlen(ex);
+        cnn_layer L;
+        for (int j = 0; j < k; j++) {
+            memset(&L, 0, sizeof L);
+            L.op = cnn_layer_ops[j];
+            CHECK(cnn_layer_ops[j]->parse(ex, end, &L, &why) == 0, "%s's example '%s' is "
+                  "claimed by %s, before it in the list", op->name, ex, cnn_layer_ops[j]->name);
+        }
+        memset(&L, 0, sizeof L);
+        L.op = op;
+        CHECK(op->parse(ex, end, &L, &why) == 1, "%s: example '%s': %s", op->name, ex, why);
+        char back[64];
+        op->format(&L, back, sizeof back);
+        CHECK(!strcmp(back, ex), "%s: '%s' formats as '%s'", op->name, ex, back);
+        /* The grammar check: what the kind claims but cannot read. */
+        char bad[80];
+        snprintf(bad, sizeof bad, "%s:x", ex);
+        memset(&L, 0, sizeof L);
+        L.op = op;
+        CHECK(op->parse(bad, bad + strlen(bad), &L, &why) <= 0, "%s: '%s' parsed", op->name,
+              bad);
+    }
+}
+
+/* relu fuses into a conv or dense layer before it; anywhere else it is a
+   layer of its own (ReLU) with its own output; two in a row are refused. */
+static void relu_fuses_or_stands_alone(void)
+{
+    static const struct {
+        const char *spec;
+        int layers, relu_layers;
+        const char *row;
+    } cases[] = {
+        {"conv3x3:4,relu,flatten,dense:10,softmax", 3, 0, "conv1 (Conv2D 3x3/1 relu)"},
+        {"relu,flatten,dense:10,softmax", 3, 1, "relu1 (ReLU)"},
+        {"conv3x3:4,relu,flatten,relu,dense:10,softmax", 4, 1, "relu1 (ReLU)"},
+        {"flatten,dense:20,relu,dense:10,softmax", 3, 0, "dense1 (Dense relu)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cnn_model *m = NULL;
+        int st = cnn_model_create(cases[i].spec, 28, 28, 1, 10, &m);
+        CHECK(st == CNN_OK, "%s: %s", cases[i].spec, cnn_last_error());
+        if (!m)
+            continue;
+        int relus = 0;
+        for (int l = 0; l < m->nlayers; l++) {
+            cnn_layer_info info;
+            cnn_model_layer(m, l, &info);
+            relus += !strcmp(info.keras, "ReLU");
+            CHECK(cnn_layer_out_size(&m->layers[l]) ==
+                      (m->layers[l].op->alias ? 0 : (size_t)info.out_h * info.out_w * info.out_c),
+                  "%s: layer %d output size", cases[i].spec, l);
+        }
+        char table[4096];
+        cnn_model_summary(m, table, sizeof table);
+        CHECK(m->nlayers == cases[i].layers && relus == cases[i].relu_layers &&
+                  strstr(table, cases[i].row) && !strcmp(cnn_model_spec(m), cases[i].spec),
+              "%s: %d layers, %d ReLU layers:\n%s", cases[i].spec, m->nlayers, relus, table);
+        cnn_model_free(m);
+    }
+    cnn_model *m = NULL;
+    CHECK(cnn_model_create("conv3x3:8,relu,relu,flatten,dense:10,softmax", 28, 28, 1, 10,
+                           &m) == CNN_ERR_SPEC &&
+              strstr(cnn_last_error(), "item 3: relu directly after relu"),
+          "relu,relu: %s", cnn_last_error());
+    cnn_model_free(m);
+}
+
+/* The per-sample stream depends on (seed, step, sample) only, each of them. */
+static void sample_streams_follow_seed_step_and_sample(void)
+{
+    cnn_rng a, b;
+    cnn_rng_sample(&a, 5, 7, 9);
+    cnn_rng_sample(&b, 5, 7, 9);
+    int same = 1;
+    for (int i = 0; i < 8; i++)
+        same &= cnn_rng_next(&a) == cnn_rng_next(&b);
+    CHECK(same, "the same triple gives different streams");
+    static const uint64_t other[][3] = {{6, 7, 9}, {5, 8, 9}, {5, 7, 10}, {7, 5, 9}, {9, 7, 5}};
+    for (size_t k = 0; k < sizeof other / sizeof *other; k++) {
+        cnn_rng_sample(&a, 5, 7, 9);
+        cnn_rng_sample(&b, other[k][0], other[k][1], other[k][2]);
+        int agree = 0;
+        for (int i = 0; i < 64; i++)
+            agree += cnn_rng_next(&a) == cnn_rng_next(&b);
+        CHECK(agree < 3, "(5,7,9) and (%llu,%llu,%llu) agree %d times",
+              (unsigned long long)other[k][0], (unsigned long long)other[k][1],
+              (unsigned long long)other[k][2], agree);
+    }
+    cnn_pass_ctx ctx = {.training = 1, .step = 7, .seed = 5, .first = 4};
+    cnn_pass_sample_rng(&ctx, 5, &a);
+    cnn_rng_sample(&b, 5, 7, 9);
+    CHECK(cnn_rng_next(&a) == cnn_rng_next(&b), "the context's sample 5 is not sample 9");
 }
 
 /* 65536-channel layers: 39 billion parameters (145 GiB), and a dense layer
@@ -288,4 +393,8 @@ TEST_TABLE(model,
            {"glorot_init_is_seeded_and_bounded", glorot_init_is_seeded_and_bounded},
            {"rng_streams_are_independent_and_uniform", rng_streams_are_independent_and_uniform},
            {"describe_allocates_nothing", describe_allocates_nothing},
-           {"parameter_block_bounded_by_memory", parameter_block_bounded_by_memory})
+           {"parameter_block_bounded_by_memory", parameter_block_bounded_by_memory},
+           {"every_kind_round_trips", every_kind_round_trips},
+           {"relu_fuses_or_stands_alone", relu_fuses_or_stands_alone},
+           {"sample_streams_follow_seed_step_and_sample",
+            sample_streams_follow_seed_step_and_sample})

@@ -541,6 +541,8 @@ static void summary_dot_matches_the_table(void)
     check_dot("--model logreg");
     check_dot("--model conv5x5s2:6:valid,relu,conv1x1:3,flatten,dense:20,relu,dense:4,softmax "
               "--input 17x13x2");
+    /* relu as a layer of its own: first, and after flatten */
+    check_dot("--model relu,conv3x3:4,flatten,relu,dense:5,softmax --input 9x9x1");
     /* Each layer's settings and the total show in the graph. */
     CHECK(test_cnn("summary --model seed --dot") == 0 &&
               strstr(test_out, "3x3 kernel, stride 2, same padding + ReLU") &&

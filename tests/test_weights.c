@@ -15,7 +15,9 @@
  * weights and checkpoints (Adam's moments too) refused with the tensor and
  * index, extreme finite values kept; metadata declaring a model larger
  * than the file refused before allocating; FIFOs and devices refused
- * without blocking; a described model given its parameters by a load.
+ * without blocking; a described model given its parameters by a load;
+ * buffer tensors (non-trainable) counted, listed, initialised, saved and
+ * loaded.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1252,7 +1254,7 @@ static void test_load_nonfinite(void)
         CHECK(cnn_model_load(m, path2) == CNN_OK, "finite %08x: %s", fine[i],
               cnn_last_error());
         uint32_t got;
-        memcpy(&got, &m->params[m->layers[0].w_off + i], 4);
+        memcpy(&got, &m->params[m->layers[0].t_off[0] + i], 4);
         CHECK(got == fine[i], "value %08x read as %08x", fine[i], got);
     }
 done:
@@ -1420,8 +1422,80 @@ static void test_load_not_regular(void)
     cnn_model_free(m);
 }
 
+/* A kind with a buffer tensor, as batch norm's moving statistics will be:
+   dense plus "moving" [out], initialised to ones, saved and loaded but not
+   trainable. */
+static cnn_layer_op dense_buffer;
+
+static int dense_buffer_tensors(const cnn_layer *L, cnn_tensor_decl *t)
+{
+    const cnn_layer_op *dense = NULL;
+    for (int k = 0; cnn_layer_ops[k]; k++)
+        if (!strcmp(cnn_layer_ops[k]->name, "dense"))
+            dense = cnn_layer_ops[k];
+    int n = dense->tensors(L, t);
+    t[n] = (cnn_tensor_decl){"moving", 1, {L->g.out_c}, (size_t)L->g.out_c,
+                             CNN_TENSOR_BUFFER, CNN_INIT_ONES, 0, 0};
+    return n + 1;
+}
+
+/* flatten,dense:3 on 4x4x1 with the dense layer given a buffer, seeded. */
+static cnn_model *buffered_model(uint64_t seed)
+{
+    cnn_model *m = NULL;
+    CHECK(cnn_model_describe("flatten,dense:3,softmax", 4, 4, 1, 3, &m) == CNN_OK, "%s",
+          cnn_last_error());
+    if (!m)
+        return NULL;
+    dense_buffer = *m->layers[1].op;
+    dense_buffer.tensors = dense_buffer_tensors;
+    m->layers[1].op = &dense_buffer;
+    CHECK(cnn_model_layout(m) == CNN_OK && cnn_model_init(m, seed) == CNN_OK, "%s",
+          cnn_last_error());
+    return m;
+}
+
+/* Buffers count as non-trainable, are listed with their role, initialised
+   as declared, saved and loaded with the weights. */
+static void test_buffer_tensors(void)
+{
+    cnn_model *a = buffered_model(5), *b = buffered_model(6);
+    if (!a || !b)
+        goto done;
+    CHECK(cnn_model_param_count(a) == 51 && cnn_model_buffer_count(a) == 3, "%zu + %zu",
+          cnn_model_param_count(a), cnn_model_buffer_count(a));
+    char table[4096];
+    cnn_model_summary(a, table, sizeof table);
+    CHECK(strstr(table, "Total params: 54\nTrainable params: 51\nNon-trainable params: 3"),
+          "%s", table);
+    cnn_layer_info info;
+    CHECK(cnn_model_layer(a, 1, &info) == CNN_OK && info.params == 54 && info.trainable == 51,
+          "layer: %zu %zu", info.params, info.trainable);
+    cnn_tensor_info t[4];
+    CHECK(cnn_model_tensors(a, t, 4) == 3 && !strcmp(t[2].name, "dense1.moving") &&
+              t[2].role == CNN_TENSOR_BUFFER && t[0].role == CNN_TENSOR_PARAM,
+          "tensors: %s", t[2].name);
+    CHECK(a->params[t[2].offset] == 1.0f && a->params[t[2].offset + 2] == 1.0f, "not ones");
+    a->params[t[2].offset + 1] = 0.25f;
+    char path[512];
+    tmp_path(path, sizeof path, "buffer.safetensors");
+    CHECK(cnn_model_save(a, path) == CNN_OK, "save: %s", cnn_last_error());
+    CHECK(cnn_model_load(b, path) == CNN_OK, "load: %s", cnn_last_error());
+    CHECK(memcmp(a->params, b->params, block_bytes(a)) == 0, "loaded tensors differ");
+    cnn_model *plain = NULL;
+    CHECK(cnn_model_create("flatten,dense:3,softmax", 4, 4, 1, 3, &plain) == CNN_OK, "%s",
+          cnn_last_error());
+    CHECK(plain && cnn_model_load(plain, path) != CNN_OK && strstr(cnn_last_error(), "moving"),
+          "a file with a buffer loaded into a model without: %s", cnn_last_error());
+    cnn_model_free(plain);
+done:
+    cnn_model_free(a);
+    cnn_model_free(b);
+}
+
 TEST_TABLE(weights,
            {"round_trip_seed", test_round_trip_seed},
+           {"buffer_tensors", test_buffer_tensors},
            {"round_trip_seed_dense", test_round_trip_seed_dense},
            {"round_trip_logreg", test_round_trip_logreg},
            {"reordered_tensors", test_reordered_tensors},

@@ -2,9 +2,9 @@
  * summary.c — `cnn summary`: the model's layers, output shapes and
  * parameter counts as a Keras-style table, or with --dot as a Graphviz DOT
  * graph like Keras's model_to_dot: a record node per layer (the input, each
- * conv, flatten and dense layer, the softmax output) with its name, type,
- * settings, input and output shapes and parameters, edges from input to
- * output, top to bottom.  The model comes from --model (and --input) or
+ * layer of the model, the softmax output) with its name, Keras type,
+ * settings, input and output shapes and parameters, as cnn_model_layer
+ * describes them, edges from input to output, top to bottom.  The model comes from --model (and --input) or
  * from the metadata of a --load file; the text goes to stdout or -o FILE.
  * A --model spec is only described (cnn_model_describe): no parameter
  * block is allocated for it, so any spec the grammar accepts gets its
@@ -19,12 +19,12 @@
 #include "paths.h"
 
 /* Keras's shape notation: 4-D for images, 2-D for vectors. */
-static void shape_text(int image, int h, int w, int c, char *buf, size_t size)
+static void shape_text(int flat, int h, int w, int c, char *buf, size_t size)
 {
-    if (image)
-        snprintf(buf, size, "(None, %d, %d, %d)", h, w, c);
-    else
+    if (flat)
         snprintf(buf, size, "(None, %d)", c);
+    else
+        snprintf(buf, size, "(None, %d, %d, %d)", h, w, c);
 }
 
 /* A record-shaped node: "name: type", an optional settings line, the
@@ -45,34 +45,25 @@ static void write_dot(FILE *f, const cnn_model *m)
 {
     int n = cnn_model_layer_count(m);
     cnn_layer_info L;
-    char total[32], in[48], out[48], settings[96];
-    cli_with_commas(cnn_model_param_count(m), total, sizeof total);
+    char total[32], in[48], out[48];
+    cli_with_commas(cnn_model_param_count(m) + cnn_model_buffer_count(m), total,
+                    sizeof total);
     fputs("digraph model {\n", f);
-    /* The canonical spec holds letters, digits, ':' and ',' only. */
+    /* The canonical spec holds letters, digits, '.', '_', ':' and ',' only. */
     fprintf(f, "  graph [rankdir=TB, labelloc=t, fontname=\"Helvetica\", "
                "label=\"%s\\n%s parameters\"];\n", cnn_model_spec(m), total);
     fputs("  node [shape=record, fontname=\"Helvetica\", fontsize=10];\n"
           "  edge [arrowsize=0.7];\n", f);
     cnn_model_layer(m, 0, &L);
-    shape_text(1, L.in_h, L.in_w, L.in_c, in, sizeof in);
+    shape_text(0, L.in_h, L.in_w, L.in_c, in, sizeof in);
     dot_node(f, "input", "InputLayer", NULL, in, in, 0);
     const char *prev = "input";
     char prev_name[sizeof L.name];
     for (int i = 0; i < n; i++) {
         cnn_model_layer(m, i, &L);
-        int conv = !strcmp(L.type, "conv"), dense = !strcmp(L.type, "dense");
-        shape_text(!dense, L.in_h, L.in_w, L.in_c, in, sizeof in);
-        shape_text(conv, L.out_h, L.out_w, L.out_c, out, sizeof out);
-        const char *type = conv ? "Conv2D" : dense ? "Dense" : "Flatten";
-        if (conv)
-            snprintf(settings, sizeof settings, "%dx%d kernel, stride %d, %s padding%s",
-                     L.kernel, L.kernel, L.stride, L.same ? "same" : "valid",
-                     L.relu ? " + ReLU" : "");
-        else if (dense)
-            snprintf(settings, sizeof settings, "%d units%s", L.out_c, L.relu ? " + ReLU" : "");
-        else
-            settings[0] = 0;
-        dot_node(f, L.name, type, settings, in, out, L.params);
+        shape_text(L.flat_in, L.in_h, L.in_w, L.in_c, in, sizeof in);
+        shape_text(L.flat_out, L.out_h, L.out_w, L.out_c, out, sizeof out);
+        dot_node(f, L.name, L.keras, L.settings, in, out, L.params);
         fprintf(f, "  \"%s\" -> \"%s\";\n", prev, L.name);
         snprintf(prev_name, sizeof prev_name, "%s", L.name);
         prev = prev_name;

@@ -7,7 +7,7 @@ check spec-unknown-layer 2 summary --model "conv3x3:8,pool,flatten,dense:10,soft
 check spec-no-softmax 2 summary --model "flatten,dense:10"
 check spec-conv-after-flatten 2 summary --model "flatten,conv3x3:8,dense:10,softmax"
 check spec-dense-before-flatten 2 summary --model "conv3x3:8,dense:10,softmax"
-check spec-relu-first 2 summary --model "relu,flatten,dense:10,softmax"
+check spec-relu-twice 2 summary --model "conv3x3:8,relu,relu,flatten,dense:10,softmax"
 check spec-non-square-kernel 2 summary --model "conv3x5:8,flatten,dense:10,softmax"
 check spec-zero-units 2 summary --model "flatten,dense:0,softmax"
 check spec-kernel-larger-than-input 2 summary --model "conv29x29:8,flatten,dense:10,softmax"

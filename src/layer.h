@@ -1,0 +1,199 @@
+/*
+ * layer.h — the layer-kind interface: what one entry of the layer list
+ * (src/layers/list.c) provides, and the per-layer record the model keeps.
+ *
+ * Each kind lives in one file under src/layers/ and is one cnn_layer_op:
+ * how its spec item is parsed and written back, where it may stand (image
+ * or flat input), its output shape, its tensors (name suffix, shape,
+ * initialiser, role), its forward and backward passes, its kernels and how
+ * the summary and the DOT graph describe it.  The spec parser, the model
+ * builder, the passes, the summary and the weights naming iterate
+ * cnn_layer_ops[]; nothing else names a kind.
+ *
+ * Adding a kind: write src/layers/KIND.c defining `const cnn_layer_op
+ * cnn_layer_KIND`, add one line to list.c.  The guard tests (test_model,
+ * test_gradient) pick it up through its example fragment.
+ */
+#ifndef CNN_LAYER_H
+#define CNN_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cnn.h"
+#include "kernels.h"
+#include "rng.h"
+
+/* Most tensors one layer holds. */
+#define CNN_TENSORS_MAX 4
+
+typedef struct cnn_layer_op cnn_layer_op;
+
+/* Where a kind may stand, and what it gives the next layer. */
+typedef enum cnn_layer_shape_rule {
+    CNN_SHAPE_ANY,   /* input: image or vector; output: as the input */
+    CNN_SHAPE_IMAGE, /* an image (h x w x c) */
+    CNN_SHAPE_FLAT   /* a vector (1 x 1 x n) */
+} cnn_layer_shape_rule;
+
+/* A tensor's role: a trainable parameter gets gradients and the optimizer;
+   a buffer (e.g. batch norm's moving mean) is saved and loaded only. */
+typedef enum cnn_tensor_role { CNN_TENSOR_PARAM, CNN_TENSOR_BUFFER } cnn_tensor_role;
+
+/* A tensor's initial values. */
+typedef enum cnn_tensor_init {
+    CNN_INIT_ZEROS,
+    CNN_INIT_ONES,
+    CNN_INIT_GLOROT /* U(-l, l), l = sqrt(6 / (fan_in + fan_out)), drawn in
+                       order from the init stream */
+} cnn_tensor_init;
+
+/* One tensor a layer declares. */
+typedef struct cnn_tensor_decl {
+    const char *suffix;  /* "weight", "bias": the file name is layer.suffix */
+    int ndim;
+    int shape[4];
+    size_t count;        /* product of shape */
+    cnn_tensor_role role;
+    cnn_tensor_init init;
+    double fan_in, fan_out; /* Glorot only */
+} cnn_tensor_decl;
+
+/* Bound kernels: a kind uses one family of the kernel table. */
+typedef union cnn_layer_kernels {
+    cnn_conv_kernels conv;
+    cnn_dense_kernels dense;
+} cnn_layer_kernels;
+
+/* One layer of a model.  The parser sets op and the kind's settings (parse
+   fills g.out_c, g.k, g.stride, arg, farg as the kind needs); the builder
+   fills in the rest. */
+typedef struct cnn_layer {
+    const cnn_layer_op *op;
+    cnn_conv_geom g;        /* input and output shapes (vectors: 1 x 1 x n);
+                               k, stride, pads where the kind has them; parse
+                               sets out_c (and k, stride) */
+    int arg[4];             /* the kind's own integer settings */
+    float farg[2];          /* ... and real ones */
+    int relu;               /* a ReLU is fused into this layer's output */
+    int flat_in, flat_out;  /* input / output is a vector */
+    int ntensors;
+    size_t t_off[CNN_TENSORS_MAX];   /* offsets into the parameter block */
+    size_t t_count[CNN_TENSORS_MAX];
+    cnn_tensor_role t_role[CNN_TENSORS_MAX];
+    size_t act_off;         /* offset of this layer's output in a sample's
+                               activation block (an alias layer: its
+                               producer's; 0 when that is the input) */
+    char name[24];          /* "conv1", "dense1", "flatten1" */
+    cnn_layer_kernels k;    /* bound kernels */
+} cnn_layer;
+
+/*
+ * What a pass knows besides its data.  Inference: training = 0, the rest 0.
+ * A kind that draws random numbers (dropout, augmentation) makes each
+ * sample's stream with cnn_pass_sample_rng, so that the result depends on
+ * (seed, step, sample) only, never on the thread or the group split.
+ */
+typedef struct cnn_pass_ctx {
+    int training;          /* 1 in a training step, 0 for inference */
+    long step;             /* global step (0-based) */
+    uint64_t seed;         /* the run's seed */
+    long first;            /* index within the batch of the call's first sample */
+    float *scratch;        /* the thread's scratch (may be NULL; no kind
+                              uses it yet) */
+    size_t scratch_floats;
+} cnn_pass_ctx;
+
+/* The random stream of the call's sample i (0-based within the call). */
+static inline void cnn_pass_sample_rng(const cnn_pass_ctx *ctx, int i, cnn_rng *r)
+{
+    cnn_rng_sample(r, ctx->seed, (uint64_t)ctx->step, (uint64_t)(ctx->first + i));
+}
+
+/* What the summary and the DOT graph say of a layer. */
+typedef struct cnn_layer_text {
+    char row[48];       /* summary type: "Conv2D 3x3/1", "Dense" */
+    char keras[24];     /* Keras class: "Conv2D" */
+    char settings[64];  /* DOT settings line: "3x3 kernel, stride 1, same
+                           padding"; "" when none */
+} cnn_layer_text;
+
+struct cnn_layer_op {
+    const char *name;     /* spec keyword and base of layer names: "conv" */
+    const char *example;  /* a spec fragment the guard tests build */
+    cnn_layer_shape_rule input, output;
+    const char *input_msg; /* why the input is refused: "dense needs a
+                              flatten before it" */
+    int alias;            /* output is the input, reshaped: no storage, no
+                             passes (flatten) */
+    int fuses_relu;       /* a following relu is fused into its kernels */
+    int is_relu;          /* a ReLU: the builder fuses it into a preceding
+                             layer that fuses_relu */
+    int logits;           /* may produce the logits (the softmax follows) */
+    int streams_weights;  /* its kernels read the first tensor once per call:
+                             a large one makes the whole share one group */
+
+    /* Parse item [s, e) into L (L->op already this kind, the rest zero):
+       1 when it is this kind (its settings filled in), 0 when it is not,
+       -1 when it is but malformed (*why says how). */
+    int (*parse)(const char *s, const char *e, cnn_layer *L, const char **why);
+    /* The canonical item into buf (snprintf-style). */
+    void (*format)(const cnn_layer *L, char *buf, size_t size);
+    /* Output shape into L->g from its input shape (set by the caller);
+       CNN_OK, or CNN_ERR_SPEC with the message set (layer is 1-based). */
+    int (*shape)(cnn_layer *L, int layer);
+    /* Its tensors, in file order; returns how many (NULL: none). */
+    int (*tensors)(const cnn_layer *L, cnn_tensor_decl *out);
+    /* Bind kernels from a table (NULL: none). */
+    void (*bind)(cnn_layer *L, const cnn_kernel_table *kt);
+    /* y = layer(x) for n samples; params is the whole block. */
+    void (*forward)(const cnn_layer *L, const cnn_pass_ctx *ctx, int n,
+                    const float *x, const float *params, float *y);
+    /* dx from dy (overwritten).  y is the layer's output; w the block (or
+       the packed one where pack is set); mask, when not NULL, is the input
+       of a fused ReLU: dx[i] = 0 where mask[i] <= 0. */
+    void (*backward_data)(const cnn_layer *L, const cnn_pass_ctx *ctx, int n,
+                          const float *x, const float *y, const float *dy,
+                          const float *w, const float *mask, float *dx);
+    /* grads (the whole block) += the gradient of the layer's parameters
+       (NULL: none). */
+    void (*backward_weights)(const cnn_layer *L, const cnn_pass_ctx *ctx, int n,
+                             const float *x, const float *dy, float *grads);
+    /* Repack the weights for backward_data into packed, at the same
+       offsets; returns 1, or 0 when the bound kernels read the weights as
+       they are (and do nothing).  params NULL: only says which.  NULL: the
+       kind never repacks. */
+    int (*pack)(const cnn_layer *L, const float *params, float *packed);
+    /* Summary row and DOT node texts. */
+    void (*describe)(const cnn_layer *L, cnn_layer_text *t, cnn_layer_info *info);
+};
+
+/* The list of kinds, NULL-terminated (src/layers/list.c). */
+extern const cnn_layer_op *const cnn_layer_ops[];
+
+/* Floats of one sample's output stored at act_off (0 for an alias layer,
+   whose output is its input). */
+size_t cnn_layer_out_size(const cnn_layer *L);
+
+/* Shared by the kinds (src/layers/common.c). */
+
+/* Parse a decimal integer 1..max at *p; advances *p.  Returns 1 or 0. */
+int cnn_layer_parse_int(const char **p, int max, int *out);
+/* Parse a decimal real at *p (finite, lo <= v <= hi); advances *p. */
+int cnn_layer_parse_real(const char **p, double lo, double hi, float *out);
+/* Whether [s, e) starts with word; *rest receives what follows it. */
+int cnn_layer_keyword(const char *s, const char *e, const char *word, const char **rest);
+/* parse and format for a kind whose item is its bare name ("flatten"). */
+int cnn_layer_parse_name(const char *s, const char *e, cnn_layer *L, const char **why);
+void cnn_layer_format_name(const cnn_layer *L, char *buf, size_t size);
+/* Output = input shape (for element-wise kinds). */
+int cnn_layer_shape_same(cnn_layer *L, int layer);
+/* Summary row and Keras class both keras (a kind without settings). */
+void cnn_layer_name_text(cnn_layer_text *t, const char *keras);
+/* Floats in a layer's input of one sample. */
+static inline int cnn_layer_in_size(const cnn_layer *L)
+{
+    return L->g.in_h * L->g.in_w * L->g.in_c;
+}
+
+#endif /* CNN_LAYER_H */
