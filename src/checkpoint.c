@@ -59,25 +59,26 @@ static st_tensor *checkpoint_tensors(const cnn_model *m, const cnn_train_state *
     const char *names[CNN_OPTIM_MAX_STATE];
     int k = cnn_train_state_names(s, names);
     int w = cnn_weights_tensors(m, NULL, "", NULL);
-    st_tensor *t = calloc((size_t)((k + 1) * w + 1), sizeof *t);
+    int p = cnn_weights_param_tensors(m, NULL, "", NULL);
+    st_tensor *t = p < 0 ? NULL : calloc((size_t)(w + k * p + 1), sizeof *t);
     int bad = !t || cnn_weights_tensors(m, params, "", t) < 0;
     for (int i = 0; i < k && !bad; i++) {
         char prefix[64];
         snprintf(prefix, sizeof prefix, "%s.%s.", cnn_train_state_optim(s)->name, names[i]);
-        bad = cnn_weights_tensors(m, s->opt[i], prefix, t + (i + 1) * w) < 0;
+        bad = cnn_weights_param_tensors(m, s->opt[i], prefix, t + w + i * p) < 0;
     }
     if (bad) {
         free(t);
         return NULL;
     }
-    st_tensor *o = &t[(k + 1) * w];
+    st_tensor *o = &t[w + k * p];
     snprintf(o->name, sizeof o->name, "train.order");
     o->dtype = ST_I32;
     o->ndim = 1;
     o->shape[0] = (int)s->count;
     o->count = (size_t)s->count;
     o->data = s->order;
-    *n = (k + 1) * w + 1;
+    *n = w + k * p + 1;
     return t;
 }
 
@@ -305,21 +306,12 @@ int cnn_checkpoint_state_tensors(json_t *meta, const char **name)
 }
 
 /* Bytes of tensors a checkpoint of m with count images holds: the weights
-   and the optimizer's state tensors (1 + nopt floats a parameter), then
-   count int32s.  -1 when out of memory. */
+   and buffers, the optimizer's nopt state tensors of each trainable
+   parameter, then count int32s. */
 static int checkpoint_bytes(const cnn_model *m, int nopt, long count, uint64_t *bytes)
 {
-    int w = cnn_weights_tensors(m, NULL, "", NULL);
-    st_tensor *t = calloc(w > 0 ? (size_t)w : 1, sizeof *t);
-    if (!t || cnn_weights_tensors(m, m->params, "", t) < 0) {
-        free(t);
-        return -1;
-    }
-    uint64_t floats = 0;
-    for (int i = 0; i < w; i++)
-        floats += t[i].count;
-    free(t);
-    *bytes = 4 * ((uint64_t)(1 + nopt) * floats + (uint64_t)count);
+    *bytes = 4 * ((uint64_t)(m->nparams + m->nbuffers) + (uint64_t)nopt * m->nparams +
+                  (uint64_t)count);
     return 0;
 }
 

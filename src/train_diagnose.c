@@ -25,18 +25,23 @@ void cnn_train_tensor_of(const cnn_model *m, long i, char *out, size_t size)
 }
 
 /* After a non-finite loss: forward the batch's samples [lo, hi) one at a
-   time and name the first layer whose output is not finite. */
+   time, under the step's pass context (so that a random layer draws what
+   it drew in the step), and name the first layer whose output is not
+   finite. */
 void cnn_train_nonfinite_layer(const cnn_model *m, const cnn_dataset *ds,
-                               const int32_t *order, long lo, long hi, cnn_workspace *ws,
+                               const int32_t *order, long lo, long hi,
+                               const cnn_pass_ctx *step_ctx, cnn_workspace *ws,
                                char *out, size_t size)
 {
     snprintf(out, size, "the loss");
+    cnn_pass_ctx ctx = *step_ctx;
     for (long s = lo; s < hi; s++) {
         cnn_gather_images(m, ds->images, order, s, 1, ws->x);
-        cnn_model_forward(m, 1, ws->x, ws->acts);
+        ctx.first = s - lo;
+        cnn_model_forward_ctx(m, &ctx, 1, ws->x, ws->acts);
         for (int l = 0; l < m->nlayers; l++) {
             const cnn_layer *L = &m->layers[l];
-            size_t len = (size_t)L->g.out_h * L->g.out_w * L->g.out_c;
+            size_t len = cnn_layer_out_size(L);
             const float *y = ws->acts + L->act_off;
             for (size_t j = 0; j < len; j++)
                 if (!isfinite(y[j])) {

@@ -41,12 +41,14 @@ void cnn_train_begin_epoch(train_run *r, long step0)
     } /* implicit barrier */
 }
 
-/* Forward and backward of samples [lo, hi) of the shuffled order; gradients
-   accumulate into grads, loss and hits into st.  phase (NULL: no timing)
-   receives the time spent per phase. */
+/* Forward and backward of samples [lo, hi) of the shuffled order, under
+   the step's pass context (ctx->first is set here: the group's first
+   sample's index within the batch, whose first sample is batch_lo);
+   gradients accumulate into grads, loss and hits into st.  phase (NULL:
+   no timing) receives the time spent per phase. */
 static void run_share(const cnn_model *m, const cnn_dataset *ds, const int32_t *order,
-                      long lo, long hi, float inv_batch, cnn_workspace *ws, float *grads,
-                      thread_stats *st, double *phase)
+                      long batch_lo, long lo, long hi, cnn_pass_ctx *ctx, float inv_batch,
+                      cnn_workspace *ws, float *grads, thread_stats *st, double *phase)
 {
     const int classes = m->classes;
     double t = phase ? cnn_train_now() : 0;
@@ -54,7 +56,8 @@ static void run_share(const cnn_model *m, const cnn_dataset *ds, const int32_t *
         int n = (int)(hi - s < ws->group ? hi - s : ws->group);
         cnn_gather_images(m, ds->images, order, s, n, ws->x);
         cnn_train_lap(phase, PH_DATA, &t);
-        const float *logits = cnn_model_forward(m, n, ws->x, ws->acts);
+        ctx->first = s - batch_lo;
+        const float *logits = cnn_model_forward_ctx(m, ctx, n, ws->x, ws->acts);
         for (int i = 0; i < n; i++) {
             int label = ds->labels[order[s + i]];
             const float *z = logits + (size_t)i * classes;
@@ -67,8 +70,8 @@ static void run_share(const cnn_model *m, const cnn_dataset *ds, const int32_t *
                 d[c] *= inv_batch;
         }
         cnn_train_lap(phase, PH_FORWARD, &t);
-        cnn_model_backward(m, n, ws->x, ws->acts, ws->dlogits, grads, ws->packed,
-                           ws->scratch);
+        cnn_model_backward_ctx(m, ctx, n, ws->x, ws->acts, ws->dlogits, grads, ws->packed,
+                               ws->scratch);
         cnn_train_lap(phase, PH_BACKWARD, &t);
     }
 }
@@ -86,14 +89,31 @@ static void agree(const train_run *r, train_step *st)
     }
 }
 
-/* The optimizer on parameters [begin, end) at the scheduled rate. */
+/* The optimizer on parameters [begin, end) at the scheduled rate.  Only
+   trainable tensors are the optimizer's: in a model with buffers (saved,
+   not trained), the slice is cut into its trainable ranges; an update is
+   element by element, so the cut changes no bit. */
 static void update(const train_run *r, const train_step *st, size_t begin, size_t end)
 {
     const long run_steps = (long)r->s->epochs * r->steps_per_epoch;
     cnn_optim_step os = {&r->hp, st->global,
                          cnn_schedule_lr(&r->s->sched, (double)r->hp.lr, st->global - 1,
                                          run_steps, r->steps_per_epoch)};
-    r->optim->update(&os, r->m->params, r->grads[0], r->s->opt, begin, end);
+    const cnn_model *m = r->m;
+    if (m->nbuffers == 0) {
+        r->optim->update(&os, m->params, r->grads[0], r->s->opt, begin, end);
+        return;
+    }
+    for (int l = 0; l < m->nlayers; l++) {
+        const cnn_layer *L = &m->layers[l];
+        for (int i = 0; i < L->ntensors; i++) {
+            size_t lo = L->t_off[i], hi = lo + L->t_count[i];
+            lo = lo > begin ? lo : begin;
+            hi = hi < end ? hi : end;
+            if (L->t_role[i] == CNN_TENSOR_PARAM && lo < hi)
+                r->optim->update(&os, m->params, r->grads[0], r->s->opt, lo, hi);
+        }
+    }
 }
 
 /* Validation at the epoch's end and checkpoints: both once every slice is
@@ -130,9 +150,10 @@ void cnn_train_step(train_run *r, cnn_workspace *ws, int tid, train_step *st)
        microseconds, and no extra barrier. */
     if (ws->packed)
         cnn_model_pack(r->m, ws->packed);
-    run_share(r->m, r->ds, r->s->order, st->lo + tid * st->bsz / T,
-              st->lo + (tid + 1) * st->bsz / T, 1.0f / (float)st->bsz, ws, r->grads[tid], me,
-              ph);
+    cnn_pass_ctx ctx = cnn_train_pass_ctx(r, st);
+    run_share(r->m, r->ds, r->s->order, st->lo, st->lo + tid * st->bsz / T,
+              st->lo + (tid + 1) * st->bsz / T, &ctx, 1.0f / (float)st->bsz, ws,
+              r->grads[tid], me, ph);
     if (ph)
         t = cnn_train_now();
 #pragma omp barrier

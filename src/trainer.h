@@ -20,6 +20,7 @@
 
 #include "cnn.h"
 #include "eval.h"
+#include "layer.h"
 #include "optim/optimizer.h"
 #include "rng.h"
 #include "threads.h"
@@ -82,6 +83,15 @@ typedef struct train_step {
     double t_val;           /* when validation began (thread 0) */
 } train_step;
 
+/* A training step's pass context: random streams come from (seed, step,
+   sample index within the batch), never from the thread; first is set per
+   group by the caller. */
+static inline cnn_pass_ctx cnn_train_pass_ctx(const train_run *r, const train_step *st)
+{
+    cnn_pass_ctx ctx = {.training = 1, .step = st->global - 1, .seed = r->s->seed};
+    return ctx;
+}
+
 double cnn_train_now(void);
 
 /* Add the time since *t to phase[p] (when timing: phase not NULL) and
@@ -107,7 +117,8 @@ void cnn_train_fill_result(const train_run *r, const cnn_threads *th,
 /* train_diagnose.c */
 void cnn_train_tensor_of(const cnn_model *m, long i, char *out, size_t size);
 void cnn_train_nonfinite_layer(const cnn_model *m, const cnn_dataset *ds,
-                               const int32_t *order, long lo, long hi, cnn_workspace *ws,
+                               const int32_t *order, long lo, long hi,
+                               const cnn_pass_ctx *step_ctx, cnn_workspace *ws,
                                char *out, size_t size);
 
 #endif /* CNN_TRAINER_H */

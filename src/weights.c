@@ -26,27 +26,44 @@
 #include "safetensors.h"
 #include "weights.h"
 
-int cnn_weights_tensors(const cnn_model *m, float *params, const char *prefix,
-                        st_tensor *out)
+/* The model's tensors, all of them or only the trainable ones. */
+static int list_tensors(const cnn_model *m, float *params, const char *prefix,
+                        int trainable_only, st_tensor *out)
 {
     int n = cnn_model_tensors(m, NULL, 0);
-    if (!out)
-        return n;
     cnn_tensor_info *t = calloc(n > 0 ? (size_t)n : 1, sizeof *t);
     if (!t)
         return -1;
     cnn_model_tensors(m, t, n);
+    int k = 0;
     for (int i = 0; i < n; i++) {
-        memset(&out[i], 0, sizeof out[i]);
-        snprintf(out[i].name, sizeof out[i].name, "%s%s", prefix, t[i].name);
-        out[i].dtype = ST_F32;
-        out[i].ndim = t[i].ndim;
-        memcpy(out[i].shape, t[i].shape, sizeof out[i].shape);
-        out[i].count = t[i].count;
-        out[i].data = params + t[i].offset;
+        if (trainable_only && t[i].role != CNN_TENSOR_PARAM)
+            continue;
+        if (out) {
+            memset(&out[k], 0, sizeof out[k]);
+            snprintf(out[k].name, sizeof out[k].name, "%s%s", prefix, t[i].name);
+            out[k].dtype = ST_F32;
+            out[k].ndim = t[i].ndim;
+            memcpy(out[k].shape, t[i].shape, sizeof out[k].shape);
+            out[k].count = t[i].count;
+            out[k].data = params + t[i].offset;
+        }
+        k++;
     }
     free(t);
-    return n;
+    return k;
+}
+
+int cnn_weights_tensors(const cnn_model *m, float *params, const char *prefix,
+                        st_tensor *out)
+{
+    return out ? list_tensors(m, params, prefix, 0, out) : cnn_model_tensors(m, NULL, 0);
+}
+
+int cnn_weights_param_tensors(const cnn_model *m, float *params, const char *prefix,
+                              st_tensor *out)
+{
+    return list_tensors(m, params, prefix, 1, out);
 }
 
 json_t *cnn_weights_metadata(const cnn_model *m, const char *format)

@@ -18,6 +18,11 @@
 int cnn_weights_tensors(const cnn_model *m, float *params, const char *prefix,
                         st_tensor *out);
 
+/* The same for the trainable tensors only (an optimizer's state tensors
+   follow them; buffers have none).  -1 when out of memory. */
+int cnn_weights_param_tensors(const cnn_model *m, float *params, const char *prefix,
+                              st_tensor *out);
+
 /* {"format": format, "spec": ..., "input": "HxWxC"} (NULL: out of memory). */
 json_t *cnn_weights_metadata(const cnn_model *m, const char *format);
 

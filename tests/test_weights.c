@@ -1493,9 +1493,53 @@ done:
     cnn_model_free(b);
 }
 
+/* Buffers are not the optimizer's: AdamW's weight decay (which would
+   shrink any value it touched) leaves them as they were, and a checkpoint
+   holds state tensors for the trainable tensors only. */
+static void test_buffers_not_trained(void)
+{
+    cnn_model *m = buffered_model(7);
+    cnn_train_state *s = NULL;
+    if (!m || cnn_train_state_create(&s) != CNN_OK)
+        goto done;
+    enum { N = 12 };
+    uint8_t images[N * 16], labels[N];
+    for (int i = 0; i < N * 16; i++)
+        images[i] = (uint8_t)(i * 37 % 251);
+    for (int i = 0; i < N; i++)
+        labels[i] = (uint8_t)(i % 3);
+    cnn_dataset ds = {N, 4, 4, 1, 3, images, labels};
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.epochs = 2, cfg.batch = 4, cfg.threads = 2, cfg.bind = 0, cfg.state = s;
+    cfg.optimizer = "adamw", cfg.weight_decay = 0.5f, cfg.lr = 0.1f;
+    size_t w = m->layers[1].t_off[0], moving = m->layers[1].t_off[2];
+    float w0 = m->params[w];
+    CHECK(cnn_train(m, &ds, &cfg, NULL) == CNN_OK, "train: %s", cnn_last_error());
+    CHECK(m->params[w] != w0, "the weights did not change");
+    for (int i = 0; i < 3; i++)
+        CHECK(m->params[moving + i] == 1.0f, "buffer value %d trained: %g", i,
+              m->params[moving + i]);
+    char path[512];
+    tmp_path(path, sizeof path, "buffer.ckpt");
+    CHECK(cnn_checkpoint_save(m, s, path) == CNN_OK, "save: %s", cnn_last_error());
+    size_t len = 0;
+    unsigned char *file = read_file(path, &len);
+    CHECK(file && memmem(file, len, "adamw.m.dense1.weight", 21) &&
+              memmem(file, len, "\"dense1.moving\"", 15) &&
+              !memmem(file, len, "adamw.m.dense1.moving", 21) &&
+              !memmem(file, len, "adamw.v.dense1.moving", 21),
+          "checkpoint tensors: state for the buffer, or weights missing");
+    free(file);
+done:
+    cnn_train_state_free(s);
+    cnn_model_free(m);
+}
+
 TEST_TABLE(weights,
            {"round_trip_seed", test_round_trip_seed},
            {"buffer_tensors", test_buffer_tensors},
+           {"buffers_not_trained", test_buffers_not_trained},
            {"round_trip_seed_dense", test_round_trip_seed_dense},
            {"round_trip_logreg", test_round_trip_logreg},
            {"reordered_tensors", test_reordered_tensors},
