@@ -27,6 +27,8 @@
 #include <zlib.h>
 
 #include "cnn.h"
+#include "optim/optimizer.h"
+#include "optim/schedule.h"
 #include "tests.h"
 
 #define SPEC "conv3x3:6:same,relu,conv3x3s2:8:same,relu,flatten,dense:3,softmax"
@@ -228,6 +230,21 @@ static void resume_is_bitwise_for_each_optimizer_and_schedule(void)
         }
     }
     with = NULL;
+    /* The guard: every listed optimizer and schedule has a resume case. */
+    for (int i = 0; cnn_optimizers[i]; i++) {
+        int found = 0;
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+            found |= !strcmp(cases[c].optimizer, cnn_optimizers[i]->name);
+        CHECK(found, "optimizer %s has no resume case", cnn_optimizers[i]->name);
+    }
+    for (int i = 0; cnn_schedules[i]; i++) {
+        int found = 0;
+        size_t len = strlen(cnn_schedules[i]->name);
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+            found |= !strncmp(cases[c].schedule, cnn_schedules[i]->name, len) &&
+                     (cases[c].schedule[len] == 0 || cases[c].schedule[len] == ':');
+        CHECK(found, "schedule %s has no resume case", cnn_schedules[i]->name);
+    }
     free(ref);
     free(got);
     cnn_dataset_free(ds);

@@ -18,6 +18,28 @@
 
 enum { P = 301, T = 3, STEPS = 10 };
 
+/* The names checked against a formula, so that the guards below can ask
+   that every listed optimizer and schedule was (docs/architecture.md). */
+static const char *checked[16];
+static int nchecked;
+
+static void note_checked(const char *name)
+{
+    for (int i = 0; i < nchecked; i++)
+        if (!strcmp(checked[i], name))
+            return;
+    if (nchecked < 16)
+        checked[nchecked++] = name;
+}
+
+static int was_checked(const char *name)
+{
+    for (int i = 0; i < nchecked; i++)
+        if (!strcmp(checked[i], name))
+            return 1;
+    return 0;
+}
+
 /* The reference: one optimizer's update of every parameter in double. */
 typedef void (*ref_update)(const cnn_optim_params *h, long t, double lr, double *p,
                            const double *g, double *s0, double *s1);
@@ -79,6 +101,7 @@ static void check_optimizer(const char *name, const cnn_optim_params *h, ref_upd
     CHECK(o != NULL, "%s: not in the list", name);
     if (!o)
         return;
+    note_checked(o->name);
     const char *names[CNN_OPTIM_MAX_STATE];
     int ns = o->states(h, names);
     CHECK(ns == want_states, "%s: %d state tensors, want %d", name, ns, want_states);
@@ -144,6 +167,10 @@ static void optimizers_match_their_formulas(void)
     check_optimizer("sgd", &mom, ref_sgd, 1);
     mom.weight_decay = 1e-3f;
     check_optimizer("sgd", &mom, ref_sgd, 1);
+    /* The guard: a new optimizer in the list needs its reference here. */
+    for (int i = 0; cnn_optimizers[i]; i++)
+        CHECK(was_checked(cnn_optimizers[i]->name), "optimizer %s is listed but not "
+              "checked against a reference", cnn_optimizers[i]->name);
 }
 
 /* AdamW without decay is Adam, bit for bit; Adam's state names are the
@@ -225,6 +252,7 @@ static double rate(const char *text, long warmup, double base, long s, long tota
     const char *why = cnn_schedule_parse(text, &p);
     CHECK(why == NULL, "%s: %s", text, why);
     p.warmup = warmup;
+    note_checked(p.kind ? p.kind->name : cnn_schedules[0]->name);
     return cnn_schedule_lr(&p, base, s, total, 10);
 }
 
@@ -258,6 +286,10 @@ static void schedules_match_their_formulas(void)
     double up = initial + (lr - initial) / 2 * (1 - cos(M_PI * 10 / 29.0));
     CHECK(CLOSE(rate("onecycle", 0, lr, 10, 100), up), "onecycle going up: %.12g vs %.12g",
           rate("onecycle", 0, lr, 10, 100), up);
+    /* The guard: a new schedule in the list needs its closed form here. */
+    for (int i = 0; cnn_schedules[i]; i++)
+        CHECK(was_checked(cnn_schedules[i]->name), "schedule %s is listed but not checked "
+              "against its formula", cnn_schedules[i]->name);
 }
 
 static void schedule_text_reads_back(void)
