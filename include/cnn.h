@@ -2,9 +2,9 @@
  * cnn.h — the whole public API of the cnn training engine.
  *
  * cnn trains small convolutional networks on multicore CPUs.  A model is
- * built from a one-line spec string, trained with Adam by an OpenMP
- * batch-parallel trainer, evaluated on a labelled data set and saved to or
- * loaded from a safetensors file.
+ * built from a one-line spec string, trained by an OpenMP batch-parallel
+ * trainer (Adam by default; AdamW or SGD, with an LR schedule), evaluated on
+ * a labelled data set and saved to or loaded from a safetensors file.
  *
  * Conventions
  *   - Every function that can fail returns a status code (cnn_status); CNN_OK
