@@ -3,7 +3,8 @@
 bench/train times cnn: same layers (TensorFlow 'same' padding, the odd row
 and column at the bottom/right), Glorot-uniform weights and zero biases,
 Keras's Adam (lr 0.001, beta1 0.9, beta2 0.999, eps 1e-7 outside the square
-root, bias correction folded into the step size), mean cross-entropy, batch
+root, bias correction folded into the step size; or with --optimizer sgd or
+adamw, torch.optim's SGD or AdamW), mean cross-entropy, batch
 32, reshuffled every epoch, MNIST from the IDX files as x/255.
 
 Speed: --steps optimizer steps after --warmup steps; images/s as JSON with
@@ -132,7 +133,19 @@ def fresh_run(args, fmt):
     model = seed_model()
     if fmt == "nhwc":
         model = model.to(memory_format=torch.channels_last)
-    return model, KerasAdam(model.parameters()), torch.Generator().manual_seed(args.seed)
+    return model, make_optimizer(args, model), torch.Generator().manual_seed(args.seed)
+
+
+def make_optimizer(args, model):
+    """Keras's Adam (the default), or PyTorch's own SGD or AdamW with the
+    settings cnn's options of the same names take."""
+    if args.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
+                               nesterov=args.nesterov, weight_decay=args.weight_decay)
+    if args.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.999),
+                                 eps=1e-7, weight_decay=args.weight_decay)
+    return KerasAdam(model.parameters(), lr=args.lr)
 
 
 def timed_run(args, x, y, fmt):
@@ -178,6 +191,12 @@ def main():
                     help="memory format; auto times both and keeps the faster")
     ap.add_argument("--epochs", type=int, default=0,
                     help="train this many epochs, evaluating after each")
+    ap.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default="adam",
+                    help="adam: Keras's (default); sgd, adamw: torch.optim's")
+    ap.add_argument("--lr", type=float, default=0.001)
+    ap.add_argument("--momentum", type=float, default=0.0)
+    ap.add_argument("--nesterov", action="store_true")
+    ap.add_argument("--weight-decay", type=float, default=0.0)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

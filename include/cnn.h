@@ -163,8 +163,8 @@ int cnn_model_describe(const char *spec, int height, int width, int channels,
  * 145.4 GiB for its 39,032,913,930 parameters, more than this machine's
  * 23.5 GiB of memory").  The bound is on the parameters alone, so that
  * evaluation and prediction of any model that fits are possible; training
- * needs more blocks besides (Adam's two moments, a gradient block a
- * thread, repacked weights), allocated by cnn_train, which fails with
+ * needs more blocks besides (the optimizer's state, e.g. Adam's two
+ * moments; a gradient block a thread; repacked weights), allocated by cnn_train, which fails with
  * CNN_ERR_NOMEM when they cannot be had.
  * @return CNN_OK, CNN_ERR_NOMEM, CNN_ERR_ARG (NULL model)
  */
@@ -291,8 +291,9 @@ int cnn_model_load(cnn_model *m, const char *path);
  * cnn_checkpoint_save: the spec and input shape come from the file's
  * metadata, the weights are loaded, the kernel set is the default one.
  * Before anything is allocated, the model the metadata declares is
- * checked against the file: its parameters (4 bytes each; 12 in a
- * checkpoint, with Adam's moments) must fit in the file's data section,
+ * checked against the file: its values (4 bytes each; in a checkpoint 4
+ * more a trainable parameter for each of its optimizer's state tensors: 12
+ * with Adam's moments, 4 with plain SGD) must fit in the file's data section,
  * else CNN_ERR_FORMAT naming the file and both sizes.  Values are checked
  * as cnn_model_load checks them (no NaN or infinity).
  * @param out receives the model; freed with cnn_model_free

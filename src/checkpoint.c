@@ -268,9 +268,12 @@ static int read_optimizer(const char *path, json_t *meta, cnn_train_state *s)
 {
     json_t *o = json_object_get(meta, "optimizer"), *sc = json_object_get(meta, "schedule");
     const char *name = o ? json_string_value(o) : "adam";
-    if (!name || !(s->optim = cnn_optimizer_find(name)) || !*name)
-        return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata optimizer is not adam, adamw "
-                        "or sgd", path);
+    if (!name || !(s->optim = cnn_optimizer_find(name)) || !*name) {
+        char names[128];
+        cnn_optimizer_names(names, sizeof names);
+        return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata optimizer is not %s", path,
+                        names);
+    }
     double mu, nesterov, wd, warmup;
     int st;
     if ((st = get_num_or(path, meta, "momentum", 0, 0.9999999, 0, &mu)) ||
@@ -305,14 +308,10 @@ int cnn_checkpoint_state_tensors(json_t *meta, const char **name)
     return opt->states(&p, names);
 }
 
-/* Bytes of tensors a checkpoint of m with count images holds: the weights
-   and buffers, the optimizer's nopt state tensors of each trainable
-   parameter, then count int32s. */
-static int checkpoint_bytes(const cnn_model *m, int nopt, long count, uint64_t *bytes)
+uint64_t cnn_checkpoint_tensor_bytes(const cnn_model *m, int nopt, long count)
 {
-    *bytes = 4 * ((uint64_t)(m->nparams + m->nbuffers) + (uint64_t)nopt * m->nparams +
-                  (uint64_t)count);
-    return 0;
+    return 4 * ((uint64_t)(m->nparams + m->nbuffers) + (uint64_t)nopt * m->nparams +
+                (uint64_t)count);
 }
 
 /* The order must be a permutation of 0..count-1. */
@@ -367,10 +366,7 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
     }
     /* Before allocating for count images: the file must hold them. */
     const char *names[CNN_OPTIM_MAX_STATE];
-    if (checkpoint_bytes(m, cnn_train_state_names(s, names), s->count, &need) != 0) {
-        st = cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
+    need = cnn_checkpoint_tensor_bytes(m, cnn_train_state_names(s, names), s->count);
     if (data_size < need) {
         st = cnn_fail(CNN_ERR_FORMAT, "%s: truncated: metadata claims %ld training images, "
                       "%llu bytes of tensors with the weights, but the file holds only "

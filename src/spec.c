@@ -70,14 +70,16 @@ static void logit_kinds(char *buf, size_t size)
                                     cnn_layer_ops[i]->name);
 }
 
-/* The order rules for layer L after prev (NULL: first); *flat is whether
-   the input so far is a vector, updated. */
+/* The order rules for layer L after prev, the last layer before it that
+   is not an alias (NULL: none; a relu after "relu,flatten" would be a
+   second relu on the same values); *flat is whether the input so far is a
+   vector, updated. */
 static int check_order(const cnn_layer *prev, const cnn_layer *L, int item, int *flat)
 {
     const cnn_layer_op *op = L->op;
     if (prev && prev->op->is_relu && op->is_relu)
         return cnn_fail(CNN_ERR_SPEC, "model spec: item %d: relu directly after relu "
-                        "(one is enough)", item);
+                        "(one is enough; flatten between them changes nothing)", item);
     if ((op->input == CNN_SHAPE_IMAGE && *flat) || (op->input == CNN_SHAPE_FLAT && !*flat))
         return cnn_fail(CNN_ERR_SPEC, "model spec: item %d: %s", item, op->input_msg);
     if (op->output != CNN_SHAPE_ANY)
@@ -130,7 +132,10 @@ int cnn_spec_parse(const char *spec, cnn_layer *layers, int max)
                 return st;
             saw_softmax = 1;
         } else {
-            if ((st = check_order(n ? &layers[n - 1] : NULL, &L, item, &flat)) != CNN_OK)
+            int prev = n - 1;
+            while (prev >= 0 && layers[prev].op->alias)
+                prev--;
+            if ((st = check_order(prev >= 0 ? &layers[prev] : NULL, &L, item, &flat)) != CNN_OK)
                 return st;
             if (n == max)
                 return cnn_fail(CNN_ERR_SPEC, "model spec: more than %d layers", max);

@@ -13,15 +13,12 @@
 #include "model.h"
 #include "trainer.h"
 
-/* A step that is not finite: nothing was applied; undo this epoch's
-   shuffle when it was its first step, and say what overflowed. */
+/* A step that is not finite: nothing was applied; say what overflowed
+   (on the step's own images: the order as shuffled), then undo this
+   epoch's shuffle when it was its first step. */
 static void fail_step(train_run *r, cnn_workspace *ws, const train_step *st)
 {
     cnn_train_state *s = r->s;
-    if (st->step == 0) {
-        memcpy(s->order, r->order_before, (size_t)r->count * sizeof *s->order);
-        s->rng = r->rng_before;
-    }
     char where[96];
     if (st->bad >= 0) {
         cnn_train_tensor_of(r->m, st->bad, where, sizeof where);
@@ -35,6 +32,10 @@ static void fail_step(train_run *r, cnn_workspace *ws, const train_step *st)
         r->stop = cnn_fail(CNN_ERR_NONFINITE, "train: the loss is not finite at step %ld "
                            "(epoch %d): %s overflowed; that step was not applied; try a "
                            "smaller --lr", st->global, st->epoch, where);
+    }
+    if (st->step == 0) {
+        memcpy(s->order, r->order_before, (size_t)r->count * sizeof *s->order);
+        s->rng = r->rng_before;
     }
 }
 

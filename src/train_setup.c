@@ -39,9 +39,12 @@ int cnn_train_config_check(const cnn_train_config *c)
     if (!c)
         return cnn_fail(CNN_ERR_ARG, "train: no config");
     const cnn_optimizer *o = cnn_optimizer_find(c->optimizer);
-    if (!o)
-        return cnn_fail(CNN_ERR_ARG, "train: unknown optimizer '%.40s' (adam, adamw or sgd)",
-                        c->optimizer);
+    if (!o) {
+        char names[128];
+        cnn_optimizer_names(names, sizeof names);
+        return cnn_fail(CNN_ERR_ARG, "train: unknown optimizer '%.40s' (%s)", c->optimizer,
+                        names);
+    }
     cnn_optim_params p = params_of(c);
     const char *why = o->check(&p);
     if (why)
@@ -109,7 +112,7 @@ static void take_settings(cnn_train_state *s, const cnn_train_config *cfg, long 
     s->momentum = cfg->momentum, s->nesterov = cfg->nesterov;
     s->weight_decay = cfg->weight_decay;
     cnn_schedule_parse(cfg->schedule, &s->sched); /* checked already */
-    s->sched.warmup = cfg->warmup_epochs ? cfg->warmup_epochs * spe : cfg->warmup_steps;
+    s->sched.warmup = cnn_schedule_warmup_steps(cfg->warmup_epochs, cfg->warmup_steps, spe);
 }
 
 /* A used state goes on only with its own optimizer and state tensors. */

@@ -195,8 +195,7 @@ int cnn_weights_create_model(const char *path, json_t *meta, uint64_t data_size,
     int checkpoint = format && strcmp(format, "cnn-checkpoint") == 0;
     const char *optim = "adam";
     int states = checkpoint ? cnn_checkpoint_state_tensors(meta, &optim) : 0;
-    uint64_t need = (uint64_t)((*out)->nparams + (*out)->nbuffers) * 4 +
-                    (uint64_t)(*out)->nparams * 4 * (uint64_t)states;
+    uint64_t need = cnn_checkpoint_tensor_bytes(*out, states, 0);
     if (data_size < need) {
         char count[32], has[64], needs[64];
         cnn_with_commas((*out)->nparams + (*out)->nbuffers, count);

@@ -74,6 +74,7 @@ static void bad_specs_are_rejected(void)
         "relu,relu,flatten,dense:10,softmax", /* relu twice */
         "conv3x3:8,relu,relu,flatten,dense:10,softmax",
         "conv3x3:8,flatten,relu,relu,dense:10,softmax",
+        "conv3x3:8,relu,flatten,relu,dense:10,softmax", /* relu on relu values */
         "conv3x2:8,flatten,dense:10,softmax",
         "conv3x3:0,flatten,dense:10,softmax",
         "conv3x3s0:8,flatten,dense:10,softmax",
@@ -237,7 +238,7 @@ static void relu_fuses_or_stands_alone(void)
     } cases[] = {
         {"conv3x3:4,relu,flatten,dense:10,softmax", 3, 0, "conv1 (Conv2D 3x3/1 relu)"},
         {"relu,flatten,dense:10,softmax", 3, 1, "relu1 (ReLU)"},
-        {"conv3x3:4,relu,flatten,relu,dense:10,softmax", 4, 1, "relu1 (ReLU)"},
+        {"conv3x3:4,flatten,relu,dense:10,softmax", 4, 1, "relu1 (ReLU)"},
         {"flatten,dense:20,relu,dense:10,softmax", 3, 0, "dense1 (Dense relu)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -222,6 +222,9 @@ static void meaningless_settings_are_refused(void)
         {"adam", "step:2:0", 0, 0, 0, 0, 0, "step:E:F"},
         {"adam", "step:2", 0, 0, 0, 0, 0, "step:E:F"},
         {"adam", "step:2:0.5x", 0, 0, 0, 0, 0, "step:E:F"},
+        {"adam", "step:\t2:0.5", 0, 0, 0, 0, 0, "step:E:F"},
+        {"adam", "step:2: 0.5", 0, 0, 0, 0, 0, "step:E:F"},
+        {"adam", "step:+2:0.5", 0, 0, 0, 0, 0, "step:E:F"},
         {"adam", "cosine:2", 0, 0, 0, 0, 0, "no settings"},
         {"adam", "linear", 0, 0, 0, 0, 0, "unknown schedule"},
     };
@@ -273,6 +276,9 @@ static void schedules_match_their_formulas(void)
     CHECK(CLOSE(rate("step", 0, lr, 35, 100), lr * pow(0.95f, 3)), "step (1:0.95)");
     /* cosine after 10 warmup steps of 110 */
     CHECK(CLOSE(rate("cosine", 10, lr, 4, 110), lr * 5 / 10), "cosine in warmup");
+    /* a warmup as long as the run: the ramp, not a rate of 0 */
+    CHECK(CLOSE(rate("cosine", 110, lr, 54, 110), lr / 2) &&
+          CLOSE(rate("cosine", 200, lr, 99, 110), lr / 2), "cosine, warmup the whole run");
     CHECK(CLOSE(rate("cosine", 10, lr, 10, 110), lr) &&
           CLOSE(rate("cosine", 10, lr, 60, 110), lr / 2) &&
           CLOSE(rate("cosine", 10, lr, 109, 110), lr * 0.5 * (1 + cos(M_PI * 0.99))),

@@ -141,7 +141,24 @@ static int parse_shape(const char *s, cli *c)
 /* The warmup: "100" steps or "1e" epochs, the whole value. */
 static int parse_warmup(const char *s, cli *c)
 {
-    return opt_long_unit("--warmup", s, 'e', 0, 1L << 40, &c->warmup, &c->warmup_in_epochs);
+    if (!opt_long_unit("--warmup", s, 'e', 0, 1L << 40, &c->warmup, &c->warmup_in_epochs))
+        return 0;
+    if (c->warmup_in_epochs && c->warmup > 1000000) {
+        cli_error(EXIT_USAGE, "--warmup: at most 1000000 epochs (as --epochs), got '%s'", s);
+        return 0;
+    }
+    return 1;
+}
+
+/* A name that must not be empty (--optimizer, --schedule). */
+static int parse_name(const char *opt, const char *s, const char **out)
+{
+    if (!*s) {
+        cli_error(EXIT_USAGE, "%s: expected a name, got ''", opt);
+        return 0;
+    }
+    *out = s;
+    return 1;
 }
 
 /* One option's value into c; 0 when it is bad (message printed). */
@@ -153,11 +170,11 @@ static int take(cli *c, int o, const char *v)
     case OPT_EPOCHS: return opt_int("--epochs", v, 0, 1000000, &c->epochs);
     case OPT_BATCH: return opt_int("--batch", v, 1, 1 << 20, &c->batch);
     case OPT_LR: return opt_float("--lr", v, 0, 1e9, &c->lr);
-    case OPT_OPTIMIZER: c->optimizer = v; return 1;
+    case OPT_OPTIMIZER: return parse_name("--optimizer", v, &c->optimizer);
     case OPT_MOMENTUM: return opt_fraction("--momentum", v, &c->momentum);
     case OPT_NESTEROV: c->nesterov = 1; return 1;
     case OPT_WEIGHT_DECAY: return opt_fraction("--weight-decay", v, &c->weight_decay);
-    case OPT_SCHEDULE: c->schedule = v; return 1;
+    case OPT_SCHEDULE: return parse_name("--schedule", v, &c->schedule);
     case OPT_WARMUP: return parse_warmup(v, c);
     case OPT_SEED: return opt_u64("--seed", v, &c->seed);
     case OPT_THREADS: return opt_int("--threads", v, 1, 4096, &c->threads);

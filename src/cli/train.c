@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "confusion.h"
 #include "metrics.h"
+#include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "paths.h"
 #include "progress.h"
@@ -142,14 +143,15 @@ static void optimizer_config(const cli *c, cnn_train_config *cfg)
     cfg->optimizer = c->optimizer;
     cfg->momentum = c->momentum;
     cfg->nesterov = c->nesterov;
-    /* adamw without --weight-decay: PyTorch's default, 0.01 */
+    /* without --weight-decay: the optimizer's own default (adamw:
+       PyTorch's 0.01) */
+    const cnn_optimizer *o = cnn_optimizer_find(c->optimizer);
     cfg->weight_decay = (c->set & OPTBIT(OPT_WEIGHT_DECAY)) ? c->weight_decay
-                        : !strcmp(c->optimizer, "adamw") ? 0.01f : 0;
+                        : o ? o->default_weight_decay : 0;
     cfg->schedule = c->schedule;
-    if (c->warmup_in_epochs)
-        cfg->warmup_epochs = (int)(c->warmup > 1000000 ? 1000000 : c->warmup);
-    else
-        cfg->warmup_steps = c->warmup;
+    /* the option's parser keeps epochs within 1000000 */
+    cfg->warmup_epochs = c->warmup_in_epochs ? (int)c->warmup : 0;
+    cfg->warmup_steps = c->warmup_in_epochs ? 0 : c->warmup;
 }
 
 /* The options' own checks, before any file is looked at: -1 or an exit
@@ -211,8 +213,7 @@ static void resume_schedule(const cli *c, const cnn_train_state_info *info, run 
     cnn_schedule_params p = {0};
     int warmup_ok = !cnn_schedule_parse(r->schedule, &p) && p.kind->warmup_ok;
     if (c->set & OPTBIT(OPT_WARMUP)) {
-        r->cfg.warmup_epochs = c->warmup_in_epochs ? (int)(c->warmup > 1000000 ? 1000000
-                                                                            : c->warmup) : 0;
+        r->cfg.warmup_epochs = c->warmup_in_epochs ? (int)c->warmup : 0;
         r->cfg.warmup_steps = c->warmup_in_epochs ? 0 : c->warmup;
     } else /* a new schedule that has its own warmup drops the old one */
         r->cfg.warmup_steps = warmup_ok ? info->warmup_steps : 0;
@@ -224,7 +225,7 @@ static void warn_changed(const cli *c, const cnn_train_state_info *info, const r
 {
     const cnn_train_config *g = &r->cfg;
     long spe = info->steps_per_epoch;
-    long warmup = g->warmup_epochs ? g->warmup_epochs * spe : g->warmup_steps;
+    long warmup = cnn_schedule_warmup_steps(g->warmup_epochs, g->warmup_steps, spe);
     const char *changed[8];
     int n = 0;
     if (g->lr != info->lr)
@@ -237,7 +238,9 @@ static void warn_changed(const cli *c, const cnn_train_state_info *info, const r
         changed[n++] = "--schedule";
     if (warmup != info->warmup_steps)
         changed[n++] = "--warmup";
-    if (g->epochs != info->epochs && strcmp(info->schedule, "constant") != 0)
+    cnn_schedule_params sp = {0};
+    if (g->epochs != info->epochs && !cnn_schedule_parse(info->schedule, &sp) &&
+        sp.kind->uses_total)
         changed[n++] = "--epochs (the schedule's length)";
     for (int i = 0; i < n && !c->quiet; i++)
         cli_say("warning: %s differs from the checkpoint's; the resumed run follows it and "
@@ -453,7 +456,8 @@ static void describe_optimizer(const cnn_train_config *g, char *buf, size_t size
     }
     long warmup = g->warmup_epochs ? g->warmup_epochs : g->warmup_steps;
     const char *sched = g->schedule ? g->schedule : "constant";
-    if (!strcmp(g->optimizer, "adam") && !strcmp(sched, "constant") && !warmup && !*extra) {
+    if (!strcmp(g->optimizer, cnn_optimizers[0]->name) &&
+        !strcmp(sched, cnn_schedules[0]->name) && !warmup && !*extra) {
         *buf = 0;
         return;
     }

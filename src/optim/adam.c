@@ -24,7 +24,7 @@ void cnn_adam_slice(const cnn_optim_step *s, float *params, float *grad, float *
     }
 }
 
-static int adam_states(const cnn_optim_params *p, const char **names)
+int cnn_adam_states(const cnn_optim_params *p, const char **names)
 {
     (void)p;
     names[0] = "m";
@@ -32,12 +32,20 @@ static int adam_states(const cnn_optim_params *p, const char **names)
     return 2;
 }
 
-static const char *adam_check(const cnn_optim_params *p)
+const char *cnn_adam_check_common(const cnn_optim_params *p)
 {
     if (!(p->beta1 >= 0 && p->beta1 < 1) || !(p->beta2 >= 0 && p->beta2 < 1) || !(p->eps > 0))
-        return "adam needs 0 <= beta1, beta2 < 1 and eps > 0";
+        return "adam and adamw need 0 <= beta1, beta2 < 1 and eps > 0";
     if (p->momentum != 0 || p->nesterov)
-        return "momentum and nesterov are sgd's (adam has beta1)";
+        return "momentum and nesterov are sgd's (adam and adamw have beta1)";
+    return NULL;
+}
+
+static const char *adam_check(const cnn_optim_params *p)
+{
+    const char *why = cnn_adam_check_common(p);
+    if (why)
+        return why;
     if (p->weight_decay != 0)
         return "adam takes no weight decay; use adamw (decoupled weight decay)";
     return NULL;
@@ -49,4 +57,4 @@ static void adam_update(const cnn_optim_step *s, float *params, float *grad,
     cnn_adam_slice(s, params, grad, state[0], state[1], begin, end);
 }
 
-const cnn_optimizer cnn_optim_adam = {"adam", adam_states, adam_check, adam_update};
+const cnn_optimizer cnn_optim_adam = {"adam", cnn_adam_states, adam_check, adam_update, 0};

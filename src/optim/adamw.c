@@ -8,20 +8,11 @@
  */
 #include "optimizer.h"
 
-static int adamw_states(const cnn_optim_params *p, const char **names)
-{
-    (void)p;
-    names[0] = "m";
-    names[1] = "v";
-    return 2;
-}
-
 static const char *adamw_check(const cnn_optim_params *p)
 {
-    if (!(p->beta1 >= 0 && p->beta1 < 1) || !(p->beta2 >= 0 && p->beta2 < 1) || !(p->eps > 0))
-        return "adamw needs 0 <= beta1, beta2 < 1 and eps > 0";
-    if (p->momentum != 0 || p->nesterov)
-        return "momentum and nesterov are sgd's (adamw has beta1)";
+    const char *why = cnn_adam_check_common(p);
+    if (why)
+        return why;
     if (!(p->weight_decay >= 0 && p->weight_decay < 1))
         return "adamw needs a weight decay from 0 to below 1";
     return NULL;
@@ -38,4 +29,6 @@ static void adamw_update(const cnn_optim_step *s, float *params, float *grad,
     cnn_adam_slice(s, params, grad, state[0], state[1], begin, end);
 }
 
-const cnn_optimizer cnn_optim_adamw = {"adamw", adamw_states, adamw_check, adamw_update};
+/* Without --weight-decay the command takes PyTorch's default, 0.01. */
+const cnn_optimizer cnn_optim_adamw = {"adamw", cnn_adam_states, adamw_check, adamw_update,
+                                       0.01f};

@@ -48,6 +48,9 @@ typedef struct cnn_optimizer {
        state blocks state[0..states-1], in the order states() names them. */
     void (*update)(const cnn_optim_step *s, float *params, float *grad,
                    float *const *state, size_t begin, size_t end);
+    /* The weight decay the command uses when --weight-decay is not given
+       (the library's default is 0 for every optimizer). */
+    float default_weight_decay;
 } cnn_optimizer;
 
 extern const cnn_optimizer cnn_optim_adam, cnn_optim_adamw, cnn_optim_sgd;
@@ -60,11 +63,19 @@ extern const cnn_optimizer *const cnn_optimizers[];
    none is. */
 const cnn_optimizer *cnn_optimizer_find(const char *name);
 
+/* The listed names for a message: "adam, adamw or sgd". */
+void cnn_optimizer_names(char *buf, size_t size);
+
 /* Keras's Adam step for the slice, shared by adam.c and adamw.c:
    lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); then with g = grad[j]
    (cleared): m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g;
    p -= lr_t * m / (sqrt(v) + eps). */
 void cnn_adam_slice(const cnn_optim_step *s, float *params, float *grad, float *m, float *v,
                     size_t begin, size_t end);
+
+/* Shared by adam and adamw: the state tensors "m" and "v"; the check of
+   beta1, beta2, eps and the absence of sgd's settings (NULL when fine). */
+int cnn_adam_states(const cnn_optim_params *p, const char **names);
+const char *cnn_adam_check_common(const cnn_optim_params *p);
 
 #endif /* CNN_OPTIM_OPTIMIZER_H */

@@ -11,6 +11,7 @@
  * Warmup (constant, step and cosine): during the first W steps the rate is
  * multiplied by (s + 1) / W.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +36,15 @@ static const char *step_parse(const char *args, cnn_schedule_params *p)
         return NULL;
     char *end;
     long e = strtol(args, &end, 10);
-    if (end == args || *end != ':' || e < 1 || e > 1000000 || args[0] == '-' ||
-        args[0] == '+' || args[0] == ' ')
+    /* Both numbers start with a digit: strtol and strtod would skip blanks
+       and take a sign. */
+    if (!isdigit((unsigned char)args[0]) || end == args || *end != ':' || e < 1 ||
+        e > 1000000)
         return expect;
     const char *f_text = end + 1;
     double f = strtod(f_text, &end);
-    if (end == f_text || *end || !(f > 0 && f <= 1) || !((float)f > 0) || *f_text == ' ')
+    if (!(isdigit((unsigned char)*f_text) || *f_text == '.') || end == f_text || *end || !(f > 0 && f <= 1) ||
+        !((float)f > 0))
         return expect;
     p->every = (int)e, p->factor = (float)f;
     return NULL;
@@ -58,7 +62,8 @@ static double cosine_lr(const cnn_schedule_params *p, double base, long s, long 
 {
     (void)spe;
     long span = total - p->warmup;
-    double x = span > 0 ? (double)(s - p->warmup) / (double)span : 1;
+    /* A warmup as long as the run leaves nothing to anneal: the base rate. */
+    double x = span > 0 ? (double)(s - p->warmup) / (double)span : 0;
     x = x < 0 ? 0 : x > 1 ? 1 : x;
     return base * 0.5 * (1 + cos(M_PI * x));
 }
@@ -81,12 +86,17 @@ static double onecycle_lr(const cnn_schedule_params *p, double base, long s, lon
     return anneal(base, final, x > 1 ? 1 : x);
 }
 
-static const cnn_schedule constant = {"constant", 1, NULL, constant_lr};
-static const cnn_schedule step = {"step", 1, step_parse, step_lr};
-static const cnn_schedule cosine = {"cosine", 1, NULL, cosine_lr};
-static const cnn_schedule onecycle = {"onecycle", 0, NULL, onecycle_lr};
+static const cnn_schedule constant = {"constant", 1, 0, NULL, constant_lr};
+static const cnn_schedule step = {"step", 1, 0, step_parse, step_lr};
+static const cnn_schedule cosine = {"cosine", 1, 1, NULL, cosine_lr};
+static const cnn_schedule onecycle = {"onecycle", 0, 1, NULL, onecycle_lr};
 
 const cnn_schedule *const cnn_schedules[] = {&constant, &step, &cosine, &onecycle, NULL};
+
+long cnn_schedule_warmup_steps(int warmup_epochs, long warmup_steps, long spe)
+{
+    return warmup_epochs ? (long)warmup_epochs * spe : warmup_steps;
+}
 
 const char *cnn_schedule_parse(const char *text, cnn_schedule_params *p)
 {

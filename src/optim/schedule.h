@@ -24,6 +24,7 @@ typedef struct cnn_schedule_params {
 typedef struct cnn_schedule {
     const char *name;
     int warmup_ok;    /* 1: --warmup goes with it */
+    int uses_total;   /* 1: its curve depends on the run's length (epochs) */
     /* Its settings after "name:" (NULL when none were given) into p;
        NULL when fine, else what it expects (static). */
     const char *(*parse)(const char *args, cnn_schedule_params *p);
@@ -33,6 +34,9 @@ typedef struct cnn_schedule {
 
 /* The list; NULL-terminated, the first (constant) the default. */
 extern const cnn_schedule *const cnn_schedules[];
+
+/* The warmup in steps: warmup_epochs epochs of spe steps, or warmup_steps. */
+long cnn_schedule_warmup_steps(int warmup_epochs, long warmup_steps, long spe);
 
 /* Parse "name[:settings]" (NULL or "": constant) into p, warmup left as
    it is; NULL when fine, else the message (static storage). */

@@ -60,4 +60,4 @@ static void sgd_update(const cnn_optim_step *s, float *params, float *grad,
         }
 }
 
-const cnn_optimizer cnn_optim_sgd = {"sgd", sgd_states, sgd_check, sgd_update};
+const cnn_optimizer cnn_optim_sgd = {"sgd", sgd_states, sgd_check, sgd_update, 0};

@@ -23,6 +23,10 @@ check option-schedule-cosine-with-settings 2 train --schedule cosine:5 --save "$
 check option-warmup-with-onecycle 2 train --schedule onecycle --warmup 100 --save "$SAVE"
 check option-warmup-fraction 2 train --warmup 1.5e --save "$SAVE"
 check option-warmup-negative 2 train --warmup -5 --save "$SAVE"
+check option-warmup-too-many-epochs 2 train --warmup 2000000e --save "$SAVE"
+check option-optimizer-empty 2 train --optimizer '' --save "$SAVE"
+check option-schedule-empty 2 train --schedule '' --save "$SAVE"
+check option-schedule-step-tab 2 train --schedule "$(printf 'step:\t1:0.5')" --save "$SAVE"
 
 # A resume keeps its optimizer and the shape of its state.
 check resume-other-optimizer 2 train --data "$T/good" --quiet --resume "$C" --optimizer sgd \
