@@ -16,14 +16,8 @@ threads=${THREADS:-1 2}
 rounds=${ROUNDS:-5}
 steps=${STEPS:-300}
 data=${DATA:-data/mnist}
-here=$(pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/bench-vs.XXXXXX")
-trap 'git -C "$here" worktree remove --force "$work/old" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT INT TERM
-
-git worktree add --detach "$work/old" "$rev" >/dev/null 2>&1 || {
-    echo "bench-vs: cannot check out $rev" >&2; exit 2; }
-make -C "$work/old" -j2 bench/train >/dev/null || { echo "bench-vs: $rev does not build" >&2; exit 2; }
-make -j2 bench/train >/dev/null
+. "$(dirname "$0")/lib/old-tree.sh"
+old_tree bench-vs "$rev" bench/train
 
 # One measurement: images/s of a build for a model and thread count.
 speed() {

@@ -16,14 +16,8 @@ models=${MODELS:-seed seed-dense logreg}
 threads=${THREADS:-1 2}
 steps=${STEPS:-150}
 data=${DATA:-data/mnist}
-here=$(pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/same-bits.XXXXXX")
-trap 'git -C "$here" worktree remove --force "$work/old" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT INT TERM
-
-git worktree add --detach "$work/old" "$rev" >/dev/null 2>&1 || {
-    echo "same-bits: cannot check out $rev" >&2; exit 2; }
-make -C "$work/old" -j2 cnn >/dev/null || { echo "same-bits: $rev does not build" >&2; exit 2; }
-make -j2 cnn >/dev/null
+. "$(dirname "$0")/lib/old-tree.sh"
+old_tree same-bits "$rev" cnn
 
 # The tensor bytes of a safetensors file: everything after its header.
 tensors() {

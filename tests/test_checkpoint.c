@@ -273,8 +273,9 @@ static json_t *header_of(const char *path)
     return j;
 }
 
-/* Train 5 steps with an optimizer and save a checkpoint to path. */
-static void optimizer_checkpoint(const cnn_dataset *ds, const optim_case *oc,
+/* Train SPEC (seed 1, one thread) on ds as cfg says, into a fresh state,
+   and write its checkpoint to path. */
+static void train_and_checkpoint(const cnn_dataset *ds, cnn_train_config *cfg,
                                  const char *path)
 {
     cnn_model *m = NULL;
@@ -282,15 +283,23 @@ static void optimizer_checkpoint(const cnn_dataset *ds, const optim_case *oc,
     cnn_model_create(SPEC, 10, 10, 1, 3, &m);
     cnn_model_init(m, 1);
     cnn_train_state_create(&s);
+    cfg->threads = 1, cfg->state = s;
+    CHECK(cnn_train(m, ds, cfg, NULL) == CNN_OK, "train: %s", cnn_last_error());
+    CHECK(cnn_checkpoint_save(m, s, path) == CNN_OK, "save: %s", cnn_last_error());
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+}
+
+/* Train 5 steps with an optimizer and save a checkpoint to path. */
+static void optimizer_checkpoint(const cnn_dataset *ds, const optim_case *oc,
+                                 const char *path)
+{
     cnn_train_config cfg;
     cnn_train_config_default(&cfg);
     cfg.optimizer = oc->optimizer, cfg.momentum = oc->momentum, cfg.nesterov = oc->nesterov;
     cfg.schedule = oc->schedule, cfg.warmup_steps = oc->warmup_steps;
-    cfg.threads = 1, cfg.batch = 10, cfg.max_steps = 5, cfg.state = s;
-    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "train: %s", cnn_last_error());
-    CHECK(cnn_checkpoint_save(m, s, path) == CNN_OK, "save: %s", cnn_last_error());
-    cnn_model_free(m);
-    cnn_train_state_free(s);
+    cfg.batch = 10, cfg.max_steps = 5;
+    train_and_checkpoint(ds, &cfg, path);
 }
 
 /* A checkpoint holds the state tensors its optimizer declares, named
@@ -504,22 +513,10 @@ static unsigned long crc_of(const uint8_t *p, size_t n)
    write its checkpoint to path. */
 static void checkpoint_on(const cnn_dataset *ds, const char *path)
 {
-    cnn_model *m = NULL;
-    cnn_train_state *s = NULL;
-    cnn_model_create(SPEC, 10, 10, 1, 3, &m);
-    cnn_model_init(m, 1);
-    cnn_train_state_create(&s);
     cnn_train_config cfg;
     cnn_train_config_default(&cfg);
-    cfg.epochs = 2;
-    cfg.batch = 8;
-    cfg.threads = 1;
-    cfg.max_steps = 3;
-    cfg.state = s;
-    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "%s", cnn_last_error());
-    CHECK(cnn_checkpoint_save(m, s, path) == CNN_OK, "%s", cnn_last_error());
-    cnn_model_free(m);
-    cnn_train_state_free(s);
+    cfg.epochs = 2, cfg.batch = 8, cfg.max_steps = 3;
+    train_and_checkpoint(ds, &cfg, path);
 }
 
 /* Load path and check it against ds with batch 8: the status, and the
