@@ -6,6 +6,7 @@
  * summarised, and reported to the progress and checkpoint callbacks; then
  * cancellation and the end of the run.  Also the result cnn_train returns.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,14 +14,20 @@
 #include "model.h"
 #include "trainer.h"
 
-/* A step that is not finite: nothing was applied; say what overflowed
-   (on the step's own images: the order as shuffled), then undo this
-   epoch's shuffle when it was its first step. */
+/* A step that is not finite: nothing was applied; say what overflowed,
+   then undo this epoch's shuffle when it was its first step.  A loss that
+   is not finite comes from the forward pass, whose gradients then are not
+   finite either: the first layer whose output overflowed (found on the
+   step's own images, the order as shuffled) says more than the first
+   gradient tensor, which is named when the loss is finite. */
 static void fail_step(train_run *r, cnn_workspace *ws, const train_step *st)
 {
     cnn_train_state *s = r->s;
+    int loss_finite = 1;
+    for (int t = 0; t < r->T; t++)
+        loss_finite &= isfinite(r->stats[t].loss);
     char where[96];
-    if (st->bad >= 0) {
+    if (loss_finite && st->bad >= 0) {
         cnn_train_tensor_of(r->m, st->bad, where, sizeof where);
         r->stop = cnn_fail(CNN_ERR_NONFINITE, "train: the gradient of %s is not finite at "
                            "step %ld (epoch %d); that step was not applied; try a smaller "

@@ -29,6 +29,7 @@
 #include "cnn.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
+#include "train_state.h"
 #include "tests.h"
 
 #define SPEC "conv3x3:6:same,relu,conv3x3s2:8:same,relu,flatten,dense:3,softmax"
@@ -933,6 +934,46 @@ static void nonfinite_first_step_keeps_the_shuffle(void)
     cnn_dataset_free(ds);
 }
 
+/* At an epoch's first step the diagnosis of a non-finite loss looks at the
+   step's own images, in the order as shuffled (the shuffle is undone only
+   after it): batch 1, every image black but the one the shuffle puts
+   first, and a dense layer whose weights overflow on any lit pixel. */
+static void nonfinite_first_step_names_the_shuffled_image(void)
+{
+    enum { N = 40 };
+    cnn_dataset *ds = bands(N, 6);
+    cnn_model *m = NULL;
+    cnn_train_state *s = NULL;
+    cnn_model_create("flatten,dense:3,softmax", 10, 10, 1, 3, &m);
+    cnn_train_state_create(&s);
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.batch = 1, cfg.threads = 1, cfg.state = s;
+    memset(ds->images, 0, (size_t)N * 100);
+    /* the image the first epoch's shuffle puts first: a state after one
+       step of training on black images holds the shuffled order */
+    cfg.max_steps = 1;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "%s", cnn_last_error());
+    int first = (int)s->order[0];
+    CHECK(first != 0, "the shuffle left image 0 first: choose another seed");
+    cnn_train_state_free(s);
+    cnn_train_state_create(&s);
+    cfg.state = s, cfg.max_steps = 0;
+    ds->images[(size_t)first * 100 + 55] = 255; /* two lit pixels: 2 * 3e38 overflows */
+    ds->images[(size_t)first * 100 + 56] = 255;
+    float *p = cnn_model_params(m);
+    for (int i = 0; i < 300; i++)
+        p[i] = 3e38f;
+    int st = cnn_train(m, ds, &cfg, NULL);
+    char want[64];
+    snprintf(want, sizeof want, "the output of dense1 (image %d)", first);
+    CHECK(st == CNN_ERR_NONFINITE && strstr(cnn_last_error(), want), "status %d: '%s' "
+          "lacks '%s'", st, cnn_last_error(), want);
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+    cnn_dataset_free(ds);
+}
+
 /* ------------------------------------------------------- through ./cnn */
 
 static const char *cnn_bin(void)
@@ -1217,6 +1258,8 @@ TEST_TABLE(checkpoint,
            {"nonfinite_step_is_not_applied_and_named", nonfinite_step_is_not_applied_and_named},
            {"best_reaches_the_callback_off_schedule", best_reaches_the_callback_off_schedule},
            {"nonfinite_first_step_keeps_the_shuffle", nonfinite_first_step_keeps_the_shuffle},
+           {"nonfinite_first_step_names_the_shuffled_image",
+            nonfinite_first_step_names_the_shuffled_image},
            {"signal_writes_checkpoint_and_resume_matches",
             signal_writes_checkpoint_and_resume_matches},
            {"ignored_sigint_stays_ignored", ignored_sigint_stays_ignored},
