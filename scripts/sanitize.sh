@@ -103,7 +103,7 @@ asan() {
 # reported; the annotations Archer adds are what TSan sees of it.
 # Default: the threaded trainer tests but the 600-step MNIST run with every
 # kernel set (TSAN_TESTS=trainer/ adds it: about 6 minutes on 2 cores).
-TSAN_TESTS=${TSAN_TESTS:-"trainer/same_seed trainer/learns trainer/steps trainer/adam checkpoint/resume_mid_epoch checkpoint/best_reaches checkpoint/nonfinite_first cli/save_load_eval"}
+TSAN_TESTS=${TSAN_TESTS:-"trainer/same_seed trainer/learns trainer/steps optim/optimizers checkpoint/resume_is_bitwise_for_each checkpoint/resume_mid_epoch checkpoint/best_reaches checkpoint/nonfinite_first cli/save_load_eval"}
 tsan() {
     build_timed build-tsan "TSan, libomp + Archer" "-fsanitize=thread"
     # The setup must see races: a planted one is reported, a reduction is not.
