@@ -84,22 +84,33 @@ unsigned instream_members(const instream *s)
     return s->members;
 }
 
+/* One read() of at most n bytes (retried on EINTR) into buf; *got
+   receives the count, eof is set at the end of the file. */
+static int read_once(instream *s, unsigned char *buf, size_t n, size_t *got)
+{
+    ssize_t r;
+    do
+        r = read(s->fd, buf, n);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return cnn_fail(CNN_ERR_IO, "%s: read error: %s", s->path, strerror(errno));
+    if (r == 0)
+        s->eof = 1;
+    s->in_read += (uint64_t)r;
+    *got = (size_t)r;
+    return CNN_OK;
+}
+
 /* read() until n bytes or the end of the file; *got receives the count. */
 static int read_full(instream *s, unsigned char *buf, size_t n, size_t *got)
 {
     *got = 0;
     while (*got < n && !s->eof) {
-        size_t want = n - *got < MAX_CHUNK ? n - *got : MAX_CHUNK;
-        ssize_t r = read(s->fd, buf + *got, want);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return cnn_fail(CNN_ERR_IO, "%s: read error: %s", s->path,
-                            strerror(errno));
-        if (r == 0)
-            s->eof = 1;
-        *got += (size_t)r;
-        s->in_read += (uint64_t)r;
+        size_t want = n - *got < MAX_CHUNK ? n - *got : MAX_CHUNK, r;
+        int st = read_once(s, buf + *got, want, &r);
+        if (st != CNN_OK)
+            return st;
+        *got += r;
     }
     return CNN_OK;
 }
@@ -112,17 +123,11 @@ static int refill(instream *s)
     if (left && s->z.next_in != s->in)
         memmove(s->in, s->z.next_in, left);
     s->z.next_in = s->in;
-    ssize_t r;
-    do
-        r = read(s->fd, s->in + left, IN_BUF - left);
-    while (r < 0 && errno == EINTR);
-    if (r < 0)
-        return cnn_fail(CNN_ERR_IO, "%s: read error: %s", s->path,
-                        strerror(errno));
-    if (r == 0)
-        s->eof = 1;
-    s->in_read += (uint64_t)r;
-    s->z.avail_in = (uInt)(left + (size_t)r);
+    size_t r;
+    int st = read_once(s, s->in + left, IN_BUF - left, &r);
+    if (st != CNN_OK)
+        return st;
+    s->z.avail_in = (uInt)(left + r);
     return CNN_OK;
 }
 

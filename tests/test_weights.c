@@ -1199,18 +1199,21 @@ static int write_with_value(char *out, size_t cap, const char *name, const sft *
     return 0;
 }
 
+/* One value written into a tensor, and the message that must refuse it. */
+typedef struct {
+    const char *tensor;
+    size_t index;
+    uint32_t bits;
+    const char *what;
+} bad_value;
+
 /* A NaN or an infinity anywhere in the weights, with correct checksums, is
    refused naming the tensor and the first bad index; the model is
    untouched and cnn_model_open gives nothing.  Extreme finite values load
    bit for bit. */
 static void test_load_nonfinite(void)
 {
-    static const struct {
-        const char *tensor;
-        size_t index;
-        uint32_t bits;
-        const char *what;
-    } bad[] = {
+    static const bad_value bad[] = {
         {"conv1.weight", 17, 0x7fc00000u, "tensor conv1.weight holds NaN at index 17"},
         {"conv1.weight", 0, 0xffc00000u, "tensor conv1.weight holds NaN at index 0"},
         {"conv3.weight", 5, 0x7f800001u, "tensor conv3.weight holds NaN at index 5"},
@@ -1267,12 +1270,7 @@ done:
    moments, is refused naming the tensor and the index. */
 static void test_checkpoint_nonfinite(void)
 {
-    static const struct {
-        const char *tensor;
-        size_t index;
-        uint32_t bits;
-        const char *what;
-    } bad[] = {
+    static const bad_value bad[] = {
         {"adam.m.dense1.weight", 0, 0x7fc00000u, "tensor adam.m.dense1.weight holds NaN at index 0"},
         {"adam.v.dense1.bias", 3, 0x7f800000u, "tensor adam.v.dense1.bias holds +Inf at index 3"},
         {"adam.m.dense1.bias", 9, 0xff800000u, "tensor adam.m.dense1.bias holds -Inf at index 9"},
