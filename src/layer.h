@@ -155,15 +155,28 @@ struct cnn_layer_op {
     void (*backward_data)(const cnn_layer *L, const cnn_pass_ctx *ctx, int n,
                           const float *x, const float *y, const float *dy,
                           const float *w, const float *mask, float *dx);
-    /* grads (the whole block) += the gradient of the layer's parameters
-       (NULL: none). */
+    /* grads += the gradient of the layer's parameters over the n samples
+       (NULL: none).  grads is the gradient of the layer's first tensor;
+       tensor i's follows at t_off[i] - t_off[0]. */
     void (*backward_weights)(const cnn_layer *L, const cnn_pass_ctx *ctx, int n,
                              const float *x, const float *dy, float *grads);
-    /* Repack the weights for backward_data into packed, at the same
-       offsets; returns 1, or 0 when the bound kernels read the weights as
-       they are (and do nothing).  params NULL: only says which.  NULL: the
-       kind never repacks. */
-    int (*pack)(const cnn_layer *L, const float *params, float *packed);
+    /* A kind whose gradient is large next to its compute (dense) has it
+       computed over the whole batch by the owners of its first tensor's
+       rows, not summed from per-chunk copies.  batch_rows: that tensor's
+       rows (NULL: the kind's gradient is summed per chunk).  batch_weights:
+       += the gradient of rows [i0, i1) of the first tensor and, when rest,
+       of the other tensors, over the batch's n samples (x, dy as in
+       backward_weights, the whole batch in order); grads as there.  Each
+       element's bits depend only on the batch, never on [i0, i1). */
+    int (*batch_rows)(const cnn_layer *L);
+    void (*batch_weights)(const cnn_layer *L, int n, const float *x, const float *dy,
+                          int i0, int i1, int rest, float *grads);
+    /* Part `part` of `parts` of repacking the weights for backward_data
+       into packed, at the same offsets (parts on different threads write
+       disjoint floats, and together the whole copy); returns 1, or 0 when
+       the bound kernels read the weights as they are (and do nothing).
+       params NULL: only says which.  NULL: the kind never repacks. */
+    int (*pack)(const cnn_layer *L, const float *params, float *packed, int part, int parts);
     /* Summary row and DOT node texts. */
     void (*describe)(const cnn_layer *L, cnn_layer_text *t, cnn_layer_info *info);
 };

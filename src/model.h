@@ -80,8 +80,14 @@ const float *cnn_model_forward(const cnn_model *m, int n, const float *x,
 const float *cnn_model_forward_ctx(const cnn_model *m, const cnn_pass_ctx *ctx, int n,
                                    const float *x, float *acts);
 
-/* Whether any layer's kernels repack weights for backward-data. */
+/* Whether any layer's kernels repack weights for backward-data, and
+   whether layer L's do. */
 int cnn_model_needs_pack(const cnn_model *m);
+int cnn_layer_packs(const cnn_layer *L);
+
+/* The layer that produced layer l's input, skipping aliases (flatten only
+   reshapes NHWC memory); -1 when the input is the model's input. */
+int cnn_model_producer(const cnn_model *m, int l);
 
 /* Repack the weights of every layer whose kernels ask for it into packed
    (block floats, 64-byte aligned; a layer's packed weights sit at its

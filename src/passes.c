@@ -9,9 +9,7 @@
 
 #include "model.h"
 
-/* The layer that produced layer l's input, skipping aliases (flatten only
-   reshapes NHWC memory); -1 when the input is the image itself. */
-static int producer(const cnn_model *m, int l)
+int cnn_model_producer(const cnn_model *m, int l)
 {
     int j = l - 1;
     while (j >= 0 && m->layers[j].op->alias)
@@ -42,12 +40,15 @@ const float *cnn_model_forward(const cnn_model *m, int n, const float *x,
 }
 
 /* Whether layer L's kernels read repacked weights in backward-data. */
-static int packs(const cnn_layer *L) { return L->op->pack && L->op->pack(L, NULL, NULL); }
+int cnn_layer_packs(const cnn_layer *L)
+{
+    return L->op->pack && L->op->pack(L, NULL, NULL, 0, 1);
+}
 
 int cnn_model_needs_pack(const cnn_model *m)
 {
     for (int l = 0; l < m->nlayers; l++)
-        if (packs(&m->layers[l]))
+        if (cnn_layer_packs(&m->layers[l]))
             return 1;
     return 0;
 }
@@ -55,8 +56,8 @@ int cnn_model_needs_pack(const cnn_model *m)
 void cnn_model_pack(const cnn_model *m, float *packed)
 {
     for (int l = 0; l < m->nlayers; l++)
-        if (packs(&m->layers[l]))
-            m->layers[l].op->pack(&m->layers[l], m->params, packed);
+        if (cnn_layer_packs(&m->layers[l]))
+            m->layers[l].op->pack(&m->layers[l], m->params, packed, 0, 1);
 }
 
 void cnn_model_backward_ctx(const cnn_model *m, const cnn_pass_ctx *ctx, int n,
@@ -70,16 +71,16 @@ void cnn_model_backward_ctx(const cnn_model *m, const cnn_pass_ctx *ctx, int n,
         const cnn_layer *L = &m->layers[l];
         if (L->op->alias)
             continue;
-        int j = producer(m, l);
+        int j = cnn_model_producer(m, l);
         const float *in = j < 0 ? x : acts + (size_t)n * m->layers[j].act_off;
         const float *y = acts + (size_t)n * L->act_off;
         /* The input's fused ReLU mask goes into backward-data's store. */
         const float *mask = j >= 0 && m->layers[j].relu ? in : 0;
         float *dx = buf[which];
         if (L->op->backward_weights)
-            L->op->backward_weights(L, ctx, n, in, dy, grads);
+            L->op->backward_weights(L, ctx, n, in, dy, grads + L->t_off[0]);
         if (j >= 0)
-            L->op->backward_data(L, ctx, n, in, y, dy, packs(L) ? packed : m->params, mask,
+            L->op->backward_data(L, ctx, n, in, y, dy, cnn_layer_packs(L) ? packed : m->params, mask,
                                  dx);
         dy = dx;
         which ^= 1;

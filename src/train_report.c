@@ -50,11 +50,11 @@ static void fail_step(train_run *r, cnn_workspace *ws, const train_step *st)
 static void count_step(train_run *r, const train_step *st)
 {
     cnn_train_state *s = r->s;
-    double loss_sum = 0;
+    double loss_sum = 0; /* in sample order: the same bits for any thread count */
     long correct = 0;
-    for (int t = 0; t < r->T; t++) {
-        loss_sum += r->stats[t].loss;
-        correct += r->stats[t].correct;
+    for (long i = 0; i < st->bsz; i++) {
+        loss_sum += r->sample_loss[i];
+        correct += r->sample_hit[i];
     }
     s->loss_sum += loss_sum;
     s->correct += correct;
@@ -115,10 +115,10 @@ static void record_step(train_run *r, const train_step *st)
     report(r, st, best, now);
 }
 
-void cnn_train_after_step(train_run *r, cnn_workspace *ws, const train_step *st)
+void cnn_train_after_step(train_run *r, train_ws *tw, const train_step *st)
 {
     if (!st->finite)
-        fail_step(r, ws, st);
+        fail_step(r, &tw->ws, st);
     else
         record_step(r, st);
     if (r->stop == CNN_OK && r->cfg->cancel && *r->cfg->cancel)

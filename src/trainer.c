@@ -50,14 +50,12 @@ static void check_team(train_run *r)
 }
 
 /* One thread of the team, from its buffers to the run's end. */
-static void team(train_run *r, cnn_threads *th, int group)
+static void team(train_run *r, cnn_threads *th)
 {
     const int tid = omp_get_thread_num();
     cnn_threads_bind(th, tid);
-    cnn_workspace ws;
-    int ok = cnn_workspace_alloc(&ws, r->m, group, 1) == CNN_OK;
-    r->grads[tid] = cnn_aligned_calloc(r->m->block * sizeof(float));
-    r->stats[tid].failed = !ok || !r->grads[tid];
+    train_ws tw;
+    r->stats[tid].failed = cnn_train_ws_alloc(r, &tw, tid) != CNN_OK;
 #pragma omp barrier
 #pragma omp master
     check_team(r);
@@ -76,12 +74,12 @@ static void team(train_run *r, cnn_threads *th, int group)
             ++my_steps;
             st.global = r->t0 + my_steps;
             st.last = my_steps >= r->total;
-            cnn_train_step(r, &ws, tid, &st);
+            cnn_train_step(r, &tw, tid, &st);
             if (r->stop != CNN_OK)
                 break;
         }
     }
-    cnn_workspace_free(&ws);
+    cnn_train_ws_free(r, &tw);
     cnn_threads_unbind(th);
 }
 
@@ -89,24 +87,23 @@ static void team(train_run *r, cnn_threads *th, int group)
 static int alloc_run(train_run *r)
 {
     const cnn_dataset *val = r->val;
-    r->grads = calloc((size_t)r->T, sizeof *r->grads);
     /* The order before an epoch's shuffle, put back if that epoch's first
        step is not finite (the state must stay at the step before). */
     r->order_before = malloc((size_t)r->count * sizeof *r->order_before);
     r->stats = cnn_aligned_calloc((size_t)r->T * sizeof *r->stats);
     r->val_loss = val ? malloc((size_t)val->count * sizeof *r->val_loss + 1) : NULL;
     r->val_pred = val ? malloc((size_t)val->count * sizeof *r->val_pred + 1) : NULL;
-    if (!r->grads || !r->stats || !r->order_before || (val && (!r->val_loss || !r->val_pred)))
+    if (!r->stats || !r->order_before || (val && (!r->val_loss || !r->val_pred)))
         return cnn_fail(CNN_ERR_NOMEM, "train: out of memory");
-    return CNN_OK;
+    int st = cnn_train_plan(r);
+    return st == CNN_OK ? cnn_train_alloc_shared(r) : st;
 }
 
 static void free_run(train_run *r)
 {
-    if (r->grads)
-        for (int t = 0; t < r->T; t++)
-            cnn_aligned_free(r->grads[t]);
-    free(r->grads);
+    if (r->plan.chunk_off)
+        cnn_train_free_shared(r);
+    cnn_train_plan_free(r);
     free(r->order_before);
     cnn_aligned_free(r->stats);
     free(r->val_loss);
@@ -129,8 +126,6 @@ static void plan_run(train_run *r)
     r->train_s0 = s->train_s;
     r->optim = cnn_train_state_optim(s);
     r->hp = cnn_train_state_params(s);
-    /* Parameter slices for the reduction and update, 16-float aligned. */
-    r->slice = ((r->m->block + (size_t)r->T - 1) / (size_t)r->T + 15) & ~(size_t)15;
     r->stop = r->total > 0 ? CNN_OK : 1;
     if (r->first_step > 0 && s->seen > 0) {
         r->epoch_loss = s->loss_sum / (double)s->seen;
@@ -139,14 +134,14 @@ static void plan_run(train_run *r)
 }
 
 /* The team over the run: exactly T threads, no dynamic adjustment. */
-static int run_team(train_run *r, cnn_threads *th, int group)
+static int run_team(train_run *r, cnn_threads *th)
 {
     r->rng_before = r->s->rng;
     r->t_start = cnn_train_now();
     const int dynamic = omp_get_dynamic();
     omp_set_dynamic(0);
 #pragma omp parallel num_threads(r->T)
-    team(r, th, group);
+    team(r, th);
     omp_set_dynamic(dynamic);
     return r->stop == 1 ? CNN_OK : r->stop;
 }
@@ -163,9 +158,8 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
     cnn_threads th;
     st = cnn_threads_open(&th, cfg->threads, cfg->bind);
     cnn_threads_limit(&th, per_step);
-    const int group = cnn_group_size(m, (int)((per_step + th.threads - 1) / th.threads));
     if (st == CNN_OK)
-        st = cnn_train_check_memory(m, ds, cfg, th.threads, group);
+        st = cnn_train_check_memory(m, ds, cfg, th.threads, per_step);
     if (st != CNN_OK) {
         cnn_threads_close(&th);
         return st;
@@ -173,13 +167,13 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
     cnn_train_state own = {0};
     train_run r = {.m = m, .ds = ds, .val = cfg->validation, .cfg = cfg,
                    .s = cfg->state ? cfg->state : &own, .T = th.threads,
-                   .count = ds->count, .batch = cfg->batch,
+                   .count = ds->count, .batch = cfg->batch, .step_max = per_step,
                    .steps_per_epoch = (ds->count + cfg->batch - 1) / cfg->batch};
     if ((st = alloc_run(&r)) == CNN_OK &&
         (st = cnn_train_prepare_state(r.s, m, ds, cfg, r.T)) == CNN_OK) {
         cnn_train_state_set_data(r.s, m, ds);
         plan_run(&r);
-        st = run_team(&r, &th, group);
+        st = run_team(&r, &th);
         if (result)
             cnn_train_fill_result(&r, &th, result);
     }

@@ -9,8 +9,12 @@
  *                    reduce, check finite, update; the epoch's shuffle
  *   train_report.c   bookkeeping after a step: progress, validation,
  *                    checkpoint, cancellation; the result
+ *   train_share.c    one thread's share of a step: forward, loss,
+ *                    backward, each sample's gradient into its chunk
+ *   train_grads.c    the step's gradient: chunk sums by the fixed tree
+ *                    (tree.c), big layers' by their row owners; the
+ *                    gradient plan and the trainer's buffers
  *   train_diagnose.c naming the tensor or layer that went non-finite
- *   reduce.c         the gradient reduction
  */
 #ifndef CNN_TRAINER_H
 #define CNN_TRAINER_H
@@ -25,16 +29,46 @@
 #include "rng.h"
 #include "threads.h"
 #include "train_state.h"
+#include "tree.h"
 #include "workspace.h"
 
-/* Per-thread running sums, one cache line each (no false sharing). */
+/* Per-thread flags, one cache line each (no false sharing). */
 typedef struct {
-    double loss;
-    long correct;
+    double loss;    /* the thread's samples' loss (only whether finite) */
     long bad;       /* first non-finite gradient index of the slice, or -1 */
     int failed;
-    char pad[64 - sizeof(double) - 2 * sizeof(long) - sizeof(int)];
+    int npub;       /* blocks of chunks it published this step */
+    char pad[64 - sizeof(double) - sizeof(long) - 2 * sizeof(int)];
 } thread_stats;
+
+/* How the step's gradient is made (train_grads.c).  A layer whose kind
+   has batch_rows has its gradient computed over the whole batch by the
+   owners of its rows, from its input and output gradient kept for every
+   sample (stash); every other layer with parameters has its gradient
+   summed from one chunk buffer per sample by the fixed tree (tree.h), its
+   tensors at chunk_off[l] of a chunk buffer.  Layers [split, nlayers) run
+   over a thread's whole share at once (a big dense layer reads its
+   weights once per call), the ones before in groups of `group` samples,
+   sized for the cache; split = nlayers: every layer in groups. */
+typedef struct train_plan {
+    size_t chunk_floats;
+    size_t *chunk_off;      /* per layer; SIZE_MAX: none */
+    int split, group;
+    int share;              /* most samples a thread's share holds */
+    int layout;             /* samples a thread's activations hold */
+} train_plan;
+
+/* One thread's buffers. */
+typedef struct train_ws {
+    cnn_workspace ws;       /* x (layout, input), acts (layout samples),
+                               scratch 2 * group * max_act, dlogits */
+    float *bound;           /* (share, input of layer split): the suffix's
+                               gradient for the groups; NULL when no split */
+    float **chunk;          /* group pointers: the current group's chunks */
+    cnn_tree_fold fold;
+    float *tree_tmp;        /* cnn_tree_sum's */
+    float *piece;           /* CNN_TREE_PIECE floats */
+} train_ws;
 
 /* Thread 0's time per phase (seconds), for the result's breakdown. */
 enum { PH_DATA, PH_FORWARD, PH_BACKWARD, PH_WAIT, PH_UPDATE, PH_COUNT };
@@ -47,14 +81,24 @@ typedef struct train_run {
     cnn_train_state *s;
     int T;                  /* threads */
     long count, batch, steps_per_epoch;
+    long step_max;          /* most samples in a step: min(batch, count) */
     long t0, total;         /* the state's step at the start; steps to take */
     int first_epoch;
     long first_step;        /* of first_epoch */
     double train_s0;        /* the state's training seconds at the start */
-    size_t slice;           /* parameters per thread in reduce and update */
     const cnn_optimizer *optim;
     cnn_optim_params hp;
-    float **grads;          /* a gradient block per thread */
+    train_plan plan;
+    float *grad;            /* the step's gradient (block floats) */
+    float *packed;          /* weights repacked for backward-data, shared;
+                               NULL when no layer packs */
+    float **stash_x, **stash_dy; /* per layer: (batch, in), (batch, out)
+                               of the owner-computed layers, else NULL */
+    double *sample_loss;    /* per sample of the step, summed in order */
+    unsigned char *sample_hit;
+    float **node;           /* the tree's published nodes (2 * span) */
+    float **pub;            /* thread t's published buffers at
+                               t * 2 * CNN_TREE_LEVELS */
     thread_stats *stats;
     int32_t *order_before;  /* the order before this epoch's shuffle, and */
     cnn_rng rng_before;     /* the PRNG: put back if its first step fails */
@@ -101,16 +145,49 @@ void cnn_train_lap(double *phase, int p, double *t);
 /* train_setup.c */
 int cnn_train_check(const cnn_model *m, const cnn_dataset *ds, const cnn_train_config *c);
 int cnn_train_check_memory(const cnn_model *m, const cnn_dataset *ds,
-                           const cnn_train_config *cfg, int T, int group);
+                           const cnn_train_config *cfg, int T, long per_step);
 int cnn_train_prepare_state(cnn_train_state *s, const cnn_model *m, const cnn_dataset *ds,
                             const cnn_train_config *cfg, int threads);
 
 /* train_step.c: called by every thread of the team */
 void cnn_train_begin_epoch(train_run *r, long step0);
-void cnn_train_step(train_run *r, cnn_workspace *ws, int tid, train_step *st);
+void cnn_train_step(train_run *r, train_ws *tw, int tid, train_step *st);
+
+/* train_share.c: thread tid's samples of the step forward and backward;
+   each sample's chunk gradient folded (published in r->node), the owner
+   layers' inputs and output gradients stashed, the losses and hits per
+   sample.  phase (NULL: no timing) receives the time per phase. */
+void cnn_train_share(train_run *r, train_ws *tw, int tid, const train_step *st,
+                     double *phase);
+
+/* train_grads.c */
+/* The plan for a model, batch and thread count (r->m, r->batch, r->T);
+   CNN_OK or CNN_ERR_NOMEM. */
+int cnn_train_plan(train_run *r);
+void cnn_train_plan_free(train_run *r);
+/* The shared buffers of the run (after the plan) and their bytes. */
+int cnn_train_alloc_shared(train_run *r);
+void cnn_train_free_shared(train_run *r);
+/* One thread's buffers; CNN_OK or CNN_ERR_NOMEM. */
+int cnn_train_ws_alloc(train_run *r, train_ws *tw, int tid);
+void cnn_train_ws_free(train_run *r, train_ws *tw);
+/* Bytes the run's buffers take (shared, and per thread). */
+double cnn_train_bytes(const cnn_model *m, long batch, int T, double *per_thread);
+/* Thread tid's part of the step's gradient into r->grad: its slice of the
+   chunk sums and its rows of the owner-computed layers; returns the first
+   non-finite index, or -1. */
+long cnn_train_grads(train_run *r, train_ws *tw, int tid, const train_step *st);
+/* The ranges of r->grad thread tid made, each through fn(r, st, begin, end). */
+void cnn_train_grads_each(const train_run *r, int tid, const train_step *st,
+                          void (*fn)(const train_run *, const train_step *, size_t, size_t));
+/* After every thread's part: thread tid's published buffers back to its
+   pool, cleared, and its slots in the node table emptied. */
+void cnn_train_grads_release(train_run *r, train_ws *tw, int tid, const train_step *st);
+/* Repack the weights into r->packed, thread tid's part. */
+void cnn_train_pack(const train_run *r, int tid);
 
 /* train_report.c: the master thread's part after a step */
-void cnn_train_after_step(train_run *r, cnn_workspace *ws, const train_step *st);
+void cnn_train_after_step(train_run *r, train_ws *tw, const train_step *st);
 void cnn_train_fill_result(const train_run *r, const cnn_threads *th,
                            cnn_train_result *result);
 

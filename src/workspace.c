@@ -24,10 +24,6 @@ int cnn_workspace_alloc(cnn_workspace *w, const cnn_model *m, int group,
         w->scratch = cnn_aligned_calloc(2 * (size_t)group * m->max_act * sizeof(float));
         w->dlogits = cnn_aligned_calloc((size_t)group * m->classes * sizeof(float));
         ok = ok && w->scratch && w->dlogits;
-        if (cnn_model_needs_pack(m)) {
-            w->packed = cnn_aligned_calloc(m->block * sizeof(float));
-            ok = ok && w->packed;
-        }
     }
     if (!ok) {
         cnn_workspace_free(w);
@@ -42,7 +38,6 @@ void cnn_workspace_free(cnn_workspace *w)
     cnn_aligned_free(w->acts);
     cnn_aligned_free(w->scratch);
     cnn_aligned_free(w->dlogits);
-    cnn_aligned_free(w->packed);
     memset(w, 0, sizeof *w);
 }
 
@@ -60,8 +55,6 @@ double cnn_workspace_bytes(const cnn_model *m, int group, int with_backward)
     if (with_backward) {
         bytes += aligned_floats(2 * g * (double)m->max_act) +
                  aligned_floats(g * (double)m->classes);
-        if (cnn_model_needs_pack(m))
-            bytes += aligned_floats((double)m->block);
     }
     return bytes;
 }

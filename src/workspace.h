@@ -17,8 +17,6 @@ typedef struct cnn_workspace {
     float *acts;      /* group * act_floats */
     float *scratch;   /* 2 * group * max_act, backward only */
     float *dlogits;   /* (group, classes) */
-    float *packed;    /* weights repacked for backward-data (block floats),
-                         NULL when no layer packs */
 } cnn_workspace;
 
 /* Allocate (64-byte aligned, first touched by the calling thread).

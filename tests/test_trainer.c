@@ -69,20 +69,67 @@ static void same_seed_and_threads_are_bitwise_identical(void)
     cnn_dataset *ds = synthetic(200, 12, 12, 4);
     const char *spec = "conv3x3:8:same,relu,conv1x1:4,relu,conv3x3s2:8:same,relu,flatten,"
                        "dense:4,softmax";
-    static float a[1 << 14], b[1 << 14], c[1 << 14];
+    static float a[1 << 14], b[1 << 14];
     size_t n;
+    /* The same bits for any thread count (the batch of 16 and the last,
+       short one of 8 included: 200 = 12 * 16 + 8). */
+    CHECK(train_copy(spec, ds, 1, 25, 16, a, &n) == CNN_OK, "%s", cnn_last_error());
     for (int threads = 1; threads <= 3; threads++) {
-        CHECK(train_copy(spec, ds, threads, 25, 16, a, &n) == CNN_OK, "%s", cnn_last_error());
         CHECK(train_copy(spec, ds, threads, 25, 16, b, &n) == CNN_OK, "%s", cnn_last_error());
-        CHECK(memcmp(a, b, n * sizeof(float)) == 0, "%d threads: runs differ", threads);
+        CHECK(memcmp(a, b, n * sizeof(float)) == 0, "1 and %d threads differ", threads);
     }
-    /* Other thread counts sum in another order: close, not identical. */
-    train_copy(spec, ds, 1, 25, 16, a, &n);
-    train_copy(spec, ds, 3, 25, 16, c, &n);
-    size_t at;
-    double err = test_max_rel_err(c, a, n, &at);
-    CHECK(err < 1e-3, "1 vs 3 threads: parameter %zu %g vs %g", at, c[at], a[at]);
     cnn_dataset_free(ds);
+}
+
+/* Whether the runner is built with a sanitizer, which makes training many
+   times slower (and LLVM's libomp under ASan leaks as teams grow). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+/* The issue's promise, on MNIST: `cnn train --steps 60` gives the same
+   weights, byte for byte, for 1, 2, 3, 4, 5 and 8 threads (beyond the
+   cores: oversubscribed), for seed and seed-dense at batch 32 and 50.  (A
+   sanitizer build checks 1-3 threads over 8 steps.) */
+static void mnist_same_bits_for_any_thread_count(void)
+{
+    const char *dir = test_mnist_dir();
+    if (!dir) {
+        test_skip("no MNIST in data/mnist (run make data)");
+        return;
+    }
+    cnn_dataset *train = NULL;
+    CHECK(cnn_dataset_load_dir(dir, "train", 10, &train) == CNN_OK, "%s", cnn_last_error());
+    const char *models[] = {"seed", "seed-dense"};
+    const int batches[] = {32, 50}, threads[] = {1, 2, 3, 4, 5, 8};
+    const int nthreads = SANITIZED ? 3 : 6;
+    const long steps = SANITIZED ? 8 : 60;
+    float *a = malloc(sizeof(float) << 21), *b = malloc(sizeof(float) << 21);
+    size_t na = 0, nb = 0;
+    for (int mi = 0; mi < 2 && train; mi++)
+        for (int bi = 0; bi < 2; bi++) {
+            CHECK(train_copy(models[mi], train, 1, steps, batches[bi], a, &na) == CNN_OK, "%s",
+                  cnn_last_error());
+            for (int ti = 1; ti < nthreads; ti++) {
+                CHECK(train_copy(models[mi], train, threads[ti], steps, batches[bi], b, &nb) ==
+                          CNN_OK, "%s", cnn_last_error());
+                size_t at = 0;
+                while (at < na && !memcmp(a + at, b + at, sizeof *a))
+                    at++;
+                CHECK(na == nb && at == na, "%s, batch %d: %d threads differ from 1 at "
+                      "parameter %zu", models[mi], batches[bi], threads[ti], at);
+            }
+        }
+    free(a);
+    free(b);
+    cnn_dataset_free(train);
 }
 
 static void learns_synthetic_data(void)
@@ -437,6 +484,7 @@ static void short_mnist_run_reaches_94_percent_with_every_set(void)
 TEST_TABLE(trainer,
            {"same_seed_and_threads_are_bitwise_identical",
             same_seed_and_threads_are_bitwise_identical},
+           {"mnist_same_bits_for_any_thread_count", mnist_same_bits_for_any_thread_count},
            {"learns_synthetic_data", learns_synthetic_data},
            {"steps_cancel_and_bad_configs", steps_cancel_and_bad_configs},
            {"batch_beyond_data_set_trains_as_the_data_set",

@@ -116,14 +116,15 @@ static void backward_weights(const cnn_layer *L, const cnn_pass_ctx *ctx, int n,
                              const float *x, const float *dy, float *grads)
 {
     (void)ctx;
-    L->k.conv.backward_weights(&L->g, n, x, dy, grads + L->t_off[0], grads + L->t_off[1]);
+    L->k.conv.backward_weights(&L->g, n, x, dy, grads, grads + (L->t_off[1] - L->t_off[0]));
 }
 
-static int pack(const cnn_layer *L, const float *params, float *packed)
+static int pack(const cnn_layer *L, const float *params, float *packed, int part, int parts)
 {
+    (void)parts;
     if (!L->k.conv.pack_backward_data)
         return 0;
-    if (params)
+    if (params && part == 0) /* a conv layer's weights are small: one part */
         L->k.conv.pack_backward_data(&L->g, params + L->t_off[0], packed + L->t_off[0]);
     return 1;
 }

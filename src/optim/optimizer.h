@@ -7,7 +7,7 @@
  * state allocates one block of the model's size for each, and a checkpoint
  * stores each as "<optimizer>.<state>.<tensor>" (Adam's "adam.m.conv1.weight").
  * Its update works on one slice [begin, end) of the parameter block, after
- * the trainer has summed the threads' gradients into grad (reduce.h), and
+ * the trainer has made the step's gradient in grad (train_grads.c), and
  * clears grad on that slice.
  */
 #ifndef CNN_OPTIM_OPTIMIZER_H
