@@ -2,9 +2,11 @@
  * train.c — end-to-end training benchmark (bench/train): trains a model
  * (default the seed network) on real MNIST for a fixed number of steps after
  * a warm-up and reports images/s, the time per step split into data
- * preparation, forward, backward, barrier wait and reduction + Adam, and the
- * process's peak RSS; --sweep repeats it for 1, 2, ... threads and adds the
- * speed-up over 1 thread and the parallel efficiency.
+ * preparation, forward, backward, barrier wait and gradient sums + the
+ * optimizer, the idle share of the team (time lost waiting for the slowest
+ * thread's share) and the process's peak RSS; --sweep repeats it for 1,
+ * 2, ... threads and adds the speed-up over 1 thread and the parallel
+ * efficiency.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@ typedef struct options {
 typedef struct row {
     int threads;
     double images_per_s, us_step, us_data, us_forward, us_backward, us_wait, us_update;
+    double idle;
     char isa[16], binding[160];
 } row;
 
@@ -81,6 +84,7 @@ static int measure(const options *o, const cnn_dataset *train, int threads, row 
     r->us_backward = res.backward_s * per_step;
     r->us_wait = res.wait_s * per_step;
     r->us_update = res.update_s * per_step;
+    r->idle = res.idle;
     snprintf(r->isa, sizeof r->isa, "%s", cnn_model_isa(m));
     snprintf(r->binding, sizeof r->binding, "%s", res.binding);
     cnn_model_free(m);
@@ -161,30 +165,32 @@ int main(int argc, char **argv)
                    "\"steps\": %ld, \"images_per_s\": %.1f, \"us_per_step\": %.1f, "
                    "\"us_data\": %.1f, \"us_forward\": %.1f, \"us_backward\": %.1f, "
                    "\"us_wait\": %.1f, \"us_update\": %.1f, \"speedup\": %.3f, "
-                   "\"efficiency\": %.3f, \"peak_rss_kib\": %ld}",
+                   "\"efficiency\": %.3f, \"idle\": %.4f, \"peak_rss_kib\": %ld}",
                    i ? "," : "", o.model, r->isa, r->threads, o.batch, o.steps, r->images_per_s,
                    r->us_step, r->us_data, r->us_forward, r->us_backward, r->us_wait,
                    r->us_update, base ? r->images_per_s / base : 0,
-                   base ? r->images_per_s / base / r->threads : 0, rss);
+                   base ? r->images_per_s / base / r->threads : 0, r->idle, rss);
         }
         printf("\n]\n");
         return 0;
     }
     printf("model %s, batch %d, %ld steps after %ld warm-up, %s kernels\n", o.model, o.batch,
            o.steps, o.warmup, rows[0].isa);
-    printf("%7s %10s %9s %8s %8s %9s %8s %8s %8s %6s\n", "threads", "images/s", "us/step",
-           "data", "forward", "backward", "wait", "update", "speedup", "eff");
+    printf("%7s %10s %9s %8s %8s %9s %8s %8s %6s %8s %6s\n", "threads", "images/s", "us/step",
+           "data", "forward", "backward", "wait", "update", "idle", "speedup", "eff");
     for (int i = 0; i < nrows; i++) {
         const row *r = &rows[i];
-        printf("%7d %10.0f %9.1f %8.1f %8.1f %9.1f %8.1f %8.1f", r->threads, r->images_per_s,
-               r->us_step, r->us_data, r->us_forward, r->us_backward, r->us_wait, r->us_update);
+        printf("%7d %10.0f %9.1f %8.1f %8.1f %9.1f %8.1f %8.1f %5.1f%%", r->threads,
+               r->images_per_s, r->us_step, r->us_data, r->us_forward, r->us_backward, r->us_wait,
+               r->us_update, 100 * r->idle);
         if (base)
             printf(" %7.2fx %5.0f%%\n", r->images_per_s / base,
                    100 * r->images_per_s / base / r->threads);
         else
             printf(" %8s %6s\n", "-", "-");
     }
-    printf("phases are thread 0's microseconds per step; peak RSS %.1f MiB; %s\n",
+    printf("phases are thread 0's microseconds per step; idle: the team's share time lost "
+           "waiting for the slowest share; peak RSS %.1f MiB; %s\n",
            (double)rss / 1024, rows[nrows - 1].binding);
     return 0;
 }

@@ -525,6 +525,10 @@ typedef struct cnn_train_result {
        threads at the barrier, and the reduction + optimizer update of its
        slice of the parameters (with the step's bookkeeping and the second barrier). */
     double data_s, forward_s, backward_s, wait_s, update_s;
+    /* The share of the team's forward/backward thread-time lost waiting
+       for the slowest thread of each step (1 - busy / (threads x slowest)):
+       uneven shares, or a thread that lost its core. */
+    double idle;
     char binding[160];    /* one-line description of threads and binding */
 } cnn_train_result;
 
@@ -532,7 +536,9 @@ typedef struct cnn_train_result {
  * Train the model on a data set with mean softmax cross-entropy and the
  * configured optimizer and learning-rate schedule.
  * The model must have been initialised or loaded.  Results are bitwise
- * reproducible for the same seed, batch and thread count.
+ * reproducible for the same seed and batch, whatever the thread count: the
+ * batch is cut into one chunk per image and the chunks' gradients are
+ * summed by one fixed pairwise tree, whichever thread computed them.
  * @param result may be NULL
  * Threads: cfg->threads, else OMP_NUM_THREADS, else the physical cores;
  * then capped, as cnn_threads_check says, at what the machine runs well

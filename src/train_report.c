@@ -56,6 +56,13 @@ static void count_step(train_run *r, const train_step *st)
         loss_sum += r->sample_loss[i];
         correct += r->sample_hit[i];
     }
+    double busy = 0, slowest = 0;
+    for (int t = 0; t < r->T; t++) {
+        busy += r->stats[t].busy;
+        slowest = r->stats[t].busy > slowest ? r->stats[t].busy : slowest;
+    }
+    r->busy += busy;
+    r->busy_max += slowest * r->T;
     s->loss_sum += loss_sum;
     s->correct += correct;
     s->seen += st->bsz;
@@ -147,6 +154,7 @@ void cnn_train_fill_result(const train_run *r, const cnn_threads *th,
     result->backward_s = r->phase[PH_BACKWARD];
     result->wait_s = r->phase[PH_WAIT];
     result->update_s = r->phase[PH_UPDATE];
+    result->idle = r->busy_max > 0 ? 1 - r->busy / r->busy_max : 0;
     if (th->bind_failed)
         snprintf(result->binding, sizeof result->binding,
                  "%d threads, %d cores, unbound (hwloc could not bind)", r->T, th->cores);

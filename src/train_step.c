@@ -115,7 +115,9 @@ void cnn_train_step(train_run *r, train_ws *tw, int tid, train_step *st)
         cnn_train_pack(r, tid);
 #pragma omp barrier
     }
+    const double t_share = cnn_train_now();
     cnn_train_share(r, tw, tid, st, ph);
+    me->busy = cnn_train_now() - t_share;
     if (ph)
         t = cnn_train_now();
 #pragma omp barrier

@@ -35,10 +35,11 @@
 /* Per-thread flags, one cache line each (no false sharing). */
 typedef struct {
     double loss;    /* the thread's samples' loss (only whether finite) */
+    double busy;    /* seconds of its share this step */
     long bad;       /* first non-finite gradient index of the slice, or -1 */
     int failed;
     int npub;       /* blocks of chunks it published this step */
-    char pad[64 - sizeof(double) - sizeof(long) - 2 * sizeof(int)];
+    char pad[64 - 2 * sizeof(double) - sizeof(long) - 2 * sizeof(int)];
 } thread_stats;
 
 /* How the step's gradient is made (train_grads.c).  A layer whose kind
@@ -108,6 +109,8 @@ typedef struct train_run {
     int stop;               /* CNN_OK, 1 (done) or an error status */
     long steps, run_images; /* steps and images of this call */
     double phase[PH_COUNT], validate_s, t_start, t_epoch;
+    double busy, busy_max;  /* sums over steps: the shares' seconds, and
+                               threads x the slowest share's */
     double epoch_loss, epoch_acc;
     cnn_eval_result last_val;
 } train_run;
