@@ -548,8 +548,8 @@ typedef struct cnn_train_result {
  * min(batch, images), so a batch larger than the data set trains as one
  * step per epoch.
  * Memory bound: before allocating anything, the buffers the run needs (each
- * thread's workspace and gradient buffer, the optimizer's state, the
- * shuffled order, the validation results) are checked against the machine's
+ * thread's workspace and chunk buffers, the step's gradient, the optimizer's
+ * state, the shuffled order, the validation results) are checked against the machine's
  * physical memory (sysconf(_SC_PHYS_PAGES) pages); beyond it the call
  * fails with CNN_ERR_NOMEM and a message naming both figures.
  * A step whose loss or gradient is not finite is not applied: training

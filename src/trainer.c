@@ -3,9 +3,10 @@
  *
  * One persistent team for the whole run.  Each epoch: shuffle; then each
  * step (train_step.c): every thread's share of the batch forward and
- * backward into its own gradient block; reduce; check finite; update with
- * the optimizer; then the bookkeeping (train_report.c): progress,
- * validation, checkpoint.
+ * backward, each image's gradient into the fixed tree (train_share.c);
+ * each thread its part of the gradient (train_grads.c); check finite;
+ * update with the optimizer; then the bookkeeping (train_report.c):
+ * progress, validation, checkpoint.
  *
  * Everything besides the weights that the next step depends on lives in a
  * cnn_train_state (the caller's, or a private one), so a checkpoint taken
