@@ -15,6 +15,7 @@ void cnn_adam_slice(const cnn_optim_step *s, float *params, float *grad, float *
     const float lr_t = (float)(s->lr * sqrt(1.0 - b2t) / (1.0 - b1t));
     const float b1 = h->beta1, b2 = h->beta2, eps = h->eps;
     float *restrict mm = m, *restrict vv = v, *restrict p = params, *restrict g = grad;
+#pragma omp simd
     for (size_t j = begin; j < end; j++) {
         float gj = g[j];
         g[j] = 0;

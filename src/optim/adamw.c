@@ -24,6 +24,7 @@ static void adamw_update(const cnn_optim_step *s, float *params, float *grad,
     const float keep = (float)(1.0 - s->lr * (double)s->p->weight_decay);
     float *restrict p = params;
     if (s->p->weight_decay != 0)
+#pragma omp simd
         for (size_t j = begin; j < end; j++)
             p[j] *= keep;
     cnn_adam_slice(s, params, grad, state[0], state[1], begin, end);

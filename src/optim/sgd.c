@@ -34,9 +34,11 @@ static void sgd_update(const cnn_optim_step *s, float *params, float *grad,
     const float lr = (float)s->lr, mu = s->p->momentum, wd = s->p->weight_decay;
     float *restrict p = params, *restrict g = grad;
     if (wd != 0)
+#pragma omp simd
         for (size_t j = begin; j < end; j++)
             g[j] += wd * p[j];
     if (mu == 0) {
+#pragma omp simd
         for (size_t j = begin; j < end; j++) {
             p[j] -= lr * g[j];
             g[j] = 0;
@@ -45,6 +47,7 @@ static void sgd_update(const cnn_optim_step *s, float *params, float *grad,
     }
     float *restrict v = state[0];
     if (s->p->nesterov)
+#pragma omp simd
         for (size_t j = begin; j < end; j++) {
             float gj = g[j];
             g[j] = 0;
@@ -52,6 +55,7 @@ static void sgd_update(const cnn_optim_step *s, float *params, float *grad,
             p[j] -= lr * (gj + mu * v[j]);
         }
     else
+#pragma omp simd
         for (size_t j = begin; j < end; j++) {
             float gj = g[j];
             g[j] = 0;
