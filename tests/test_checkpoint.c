@@ -365,9 +365,12 @@ static void checkpoint_holds_the_declared_state(void)
 
 /* A checkpoint written by c3ed008 (before the optimizer list; see
    tests/fixtures/c3ed008/make-fixture.sh) loads as Adam's with the
-   constant schedule and, resumed, ends bit for bit where c3ed008's
-   uninterrupted run ended: through the library and through the command. */
-static void c3ed008_checkpoint_resumes_bit_for_bit(void)
+   constant schedule and resumes: through the library and through the
+   command, to the same bits.  Since issue 13 the gradient is summed by the
+   fixed tree over the batch's images (any thread count, the same bits),
+   not per thread share, so the resumed steps end near, not on, c3ed008's
+   uninterrupted run (1.5e-8 relative at most, measured; 1e-6 allowed). */
+static void c3ed008_checkpoint_resumes(void)
 {
     cnn_model *m = NULL, *full = NULL;
     cnn_train_state *s = NULL;
@@ -392,10 +395,14 @@ static void c3ed008_checkpoint_resumes_bit_for_bit(void)
     cfg.epochs = info.epochs, cfg.batch = info.batch, cfg.threads = info.threads;
     cfg.state = s;
     CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "resume: %s", cnn_last_error());
-    size_t n = cnn_model_param_count(m);
-    CHECK(n == cnn_model_param_count(full) &&
-          memcmp(cnn_model_params(m), cnn_model_params(full), n * sizeof(float)) == 0,
-          "the resumed run differs from c3ed008's uninterrupted one");
+    size_t n = cnn_model_param_count(m), at = 0;
+    CHECK(n == cnn_model_param_count(full), "%zu parameters, c3ed008's %zu", n,
+          cnn_model_param_count(full));
+    double err = n == cnn_model_param_count(full)
+                     ? test_max_rel_err(cnn_model_params(m), cnn_model_params(full), n, &at)
+                     : 1;
+    CHECK(err < 1e-6, "the resumed run is %.3g away from c3ed008's uninterrupted one at %zu",
+          err, at);
     /* the command, from a copy (it writes the checkpoint back) */
     const char *ck = tmp_path("c3ed008.ckpt"), *out = tmp_path("c3ed008.safetensors");
     char cmd[2048];
@@ -403,11 +410,15 @@ static void c3ed008_checkpoint_resumes_bit_for_bit(void)
     CHECK(system(cmd) == 0, "%s", cmd);
     snprintf(cmd, sizeof cmd, "train --data %s --resume %s --isa ref --quiet --save %s",
              FIXTURE, ck, out);
+    cnn_model *cli = NULL;
     if (test_cnn("--version") != -1) {
         CHECK(test_cnn(cmd) == 0, "%s: %s", cmd, test_err);
-        CHECK(files_equal(out, FIXTURE "/full.safetensors"),
-              "cnn train --resume of c3ed008's checkpoint differs from its full run");
+        CHECK(cnn_model_open(out, &cli) == CNN_OK, "open: %s", cnn_last_error());
+        CHECK(cli && cnn_model_param_count(cli) == n &&
+                  !memcmp(cnn_model_params(cli), cnn_model_params(m), n * sizeof(float)),
+              "cnn train --resume of c3ed008's checkpoint differs from the library's resume");
     }
+    cnn_model_free(cli);
 out:
     cnn_model_free(m);
     cnn_model_free(full);
@@ -1249,7 +1260,7 @@ TEST_TABLE(checkpoint,
            {"resume_is_bitwise_for_each_optimizer_and_schedule",
             resume_is_bitwise_for_each_optimizer_and_schedule},
            {"checkpoint_holds_the_declared_state", checkpoint_holds_the_declared_state},
-           {"c3ed008_checkpoint_resumes_bit_for_bit", c3ed008_checkpoint_resumes_bit_for_bit},
+           {"c3ed008_checkpoint_resumes", c3ed008_checkpoint_resumes},
            {"corrupt_and_foreign_files_are_refused", corrupt_and_foreign_files_are_refused},
            {"resume_on_other_data_is_refused", resume_on_other_data_is_refused},
            {"fingerprint_is_the_crc32_of_the_bytes", fingerprint_is_the_crc32_of_the_bytes},
