@@ -949,35 +949,46 @@ static void test_list_entries_vs_ref(void)
         }
 }
 
+/* How many rows of bench/kernels (any --model) run pass p of conv entry e:
+   a layer on the entry's set, or on a set that falls back to it. */
+static int conv_entry_bench_rows(const cnn_conv_entry *e, int p)
+{
+    int rows = 0;
+    for (int m = 0; m < NMODELS; m++)
+        for (size_t t = 0; t < NBUILT_IN; t++)
+            for (int l = 0; l < bench_models[m].nlayers; l++) {
+                const layer_spec *L = &bench_models[m].layers[l];
+                if (L->dense || (p == CNN_PASS_BACKWARD_DATA && !L->has_bwd_data))
+                    continue;
+                rows += cnn_conv_choose(built_in[t].table->isa, &L->g).from[p] == e;
+            }
+    return rows;
+}
+
 /* The guard of the kernel checklist: every pass of every conv list entry
-   is the one some row of bench/kernels runs (a seed layer on the entry's
-   set, or on a set that falls back to it), and every dense entry's set
-   has the dense row. */
+   is the one some row of bench/kernels runs, and every model's dense
+   entries have dense rows (each set runs the dense rows of its entry). */
 static void test_list_entries_benched(void)
 {
-    int dense_rows = 0;
-    for (int l = 0; l < NLAYERS; l++)
-        dense_rows += seed_layers[l].dense;
+    for (int m = 0; m < NMODELS; m++) {
+        int dense_rows = 0;
+        for (int l = 0; l < bench_models[m].nlayers; l++)
+            dense_rows += bench_models[m].layers[l].dense;
+        CHECK(dense_rows > 0, "bench/kernels --model %s has no dense row",
+              bench_models[m].name);
+    }
     for (int f = 0; cnn_conv_families[f]; f++)
         for (const cnn_conv_entry *e = cnn_conv_families[f]; e->isa; e++)
             for (int p = 0; p < CNN_NPASSES; p++) {
                 if (!cnn_conv_entry_has(e, p))
                     continue;
-                int rows = 0;
-                for (size_t t = 0; t < NBUILT_IN; t++)
-                    for (int l = 0; l < NLAYERS; l++) {
-                        const layer_spec *L = &seed_layers[l];
-                        if (L->dense || (p == CNN_PASS_BACKWARD_DATA && !L->has_bwd_data))
-                            continue;
-                        rows += cnn_conv_choose(built_in[t].table->isa, &L->g).from[p] == e;
-                    }
+                int rows = conv_entry_bench_rows(e, p);
                 CHECK(rows > 0, "%s/%s %s: no bench/kernels row runs it "
                       "(add a layer to bench/kernels-layers.h)", e->family, e->isa,
                       p == CNN_PASS_FORWARD         ? "forward"
                       : p == CNN_PASS_BACKWARD_DATA ? "backward_data"
                                                     : "backward_weights");
             }
-    CHECK(dense_rows > 0, "bench/kernels has no dense row");
 }
 
 TEST_TABLE(kernels,
