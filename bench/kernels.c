@@ -6,7 +6,7 @@
  * the default, or seed-dense; kernels-layers.h) and every pass — forward (bias + ReLU fused; the dense layer, which feeds
  * softmax, without ReLU), backward-data (ReLU mask of the layer's input,
  * weights packed first by the set's pack_backward_data when it has one;
- * none for conv1) and backward-weights (with db) — it prints milliseconds
+ * none for conv1) and backward-weights (with db; dense: rows [0, in)) — it prints milliseconds
  * per batch of 32 images, GFLOP/s (2 x multiply-adds / time; every pass
  * counts the forward pass's multiply-adds, GUIDE.md's figures, taps on
  * padding included) and the percentage of this core's FP32 peak for that
@@ -221,10 +221,10 @@ static void call_ours(const run_ctx *c, int nn)
             c->dk.forward(nn, L->in, L->out, B->x, B->w, B->b, B->y, L->relu);
             break;
         case BENCH_BACKWARD_DATA:
-            c->dk.backward_data(nn, L->in, L->out, B->dy, B->w, B->x, B->dx);
+            c->dk.backward_data(nn, L->in, L->out, B->dy, c->wd, B->x, B->dx);
             break;
         default:
-            c->dk.backward_weights(nn, L->in, L->out, B->x, B->dy, B->dw, B->db);
+            c->dk.backward_weights(nn, L->in, L->out, B->x, B->dy, 0, L->in, B->dw, B->db);
         }
         return;
     }
@@ -256,7 +256,8 @@ static void call_ref(const run_ctx *c, int nn, int mask)
             cnn_dense_backward_data_ref(nn, L->in, L->out, B->dy, B->w, m, B->dx_ref);
             break;
         default:
-            cnn_dense_backward_weights_ref(nn, L->in, L->out, B->x, B->dy, B->dw_ref, B->db_ref);
+            cnn_dense_backward_weights_ref(nn, L->in, L->out, B->x, B->dy, 0, L->in, B->dw_ref,
+                                           B->db_ref);
         }
         return;
     }
@@ -739,7 +740,8 @@ static void print_list(void)
                    e->k.backward_weights ? 'w' : '-', e->k.pack_backward_data ? 'p' : '-',
                    e->shape, "", e->tile);
     for (const cnn_dense_entry *e = cnn_dense_list; e->isa; e++)
-        printf("%-10s %-7s fdw-  any\n%27s%s\n", "dense", e->isa, "", e->tile);
+        printf("%-10s %-7s fdw%c  any\n%27s%s\n", "dense", e->isa,
+               e->k.pack_backward_data ? 'p' : '-', "", e->tile);
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -985,6 +987,11 @@ int main(int argc, char **argv)
                 if (L->dense) {
                     c.dk = t->dense;
                     snprintf(kernel, sizeof kernel, "dense/%s", t->isa);
+                    if (p == BENCH_BACKWARD_DATA && c.dk.pack_backward_data) {
+                        arm(B.packed, B.wn, B.wn, 1);
+                        c.dk.pack_backward_data(L->in, L->out, B.w, B.packed, 0, L->out);
+                        c.wd = B.packed;
+                    }
                 } else {
                     c.ck = t->select_conv(&L->g);
                     const cnn_conv_entry *e = cnn_conv_choose(t->isa, &L->g).from[p];

@@ -65,8 +65,19 @@ static void backward_weights(const cnn_layer *L, const cnn_pass_ctx *ctx, int n,
                              const float *x, const float *dy, float *grads)
 {
     (void)ctx;
-    L->k.dense.backward_weights(n, cnn_layer_in_size(L), L->g.out_c, x, dy,
-                                grads + L->t_off[0], grads + L->t_off[1]);
+    int in = cnn_layer_in_size(L);
+    L->k.dense.backward_weights(n, in, L->g.out_c, x, dy, 0, in, grads + L->t_off[0],
+                                grads + L->t_off[1]);
+}
+
+static int pack(const cnn_layer *L, const float *params, float *packed)
+{
+    if (!L->k.dense.pack_backward_data)
+        return 0;
+    if (params)
+        L->k.dense.pack_backward_data(cnn_layer_in_size(L), L->g.out_c, params + L->t_off[0],
+                                      packed + L->t_off[0], 0, L->g.out_c);
+    return 1;
 }
 
 static void describe(const cnn_layer *L, cnn_layer_text *t, cnn_layer_info *info)
@@ -83,5 +94,5 @@ const cnn_layer_op cnn_layer_dense = {
     .fuses_relu = 1, .logits = 1, .streams_weights = 1,
     .parse = parse, .format = format, .shape = shape, .tensors = tensors, .bind = bind,
     .forward = forward, .backward_data = backward_data,
-    .backward_weights = backward_weights, .describe = describe,
+    .backward_weights = backward_weights, .pack = pack, .describe = describe,
 };
