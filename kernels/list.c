@@ -161,8 +161,9 @@ const cnn_conv_entry *const cnn_conv_families[] = {
 const cnn_dense_entry cnn_dense_list[] = {
 #ifdef CNN_LIST_X86
     {"avx512", CNN_DENSE_KERNELS(avx512),
-     "R rows x V zmm, R*V <= 24 (8 x 3 for 32 samples); bwd-d on w "
-     "transposed (pack), bwd-w rows of w x out zmm"},
+     "R rows x V zmm, R*V <= 24 (8 x 3 for 32 samples; fwd out <= 12: "
+     "out x 2 zmm of samples); bwd-d on w transposed (pack), bwd-w rows of "
+     "w x out zmm"},
     {"avx2", CNN_DENSE_KERNELS(avx2),
      "R rows x V ymm, R*V <= 12 (4 x 3 for 32 samples); bwd-d on w "
      "transposed (pack), bwd-w rows of w x out ymm"},

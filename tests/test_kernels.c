@@ -731,17 +731,19 @@ static void dense_in_calls(const cnn_dense_kernels *kk, int bwd, const int *size
     }
 }
 
-enum { INV_N = 7 };
+enum { INV_N = 19 };
 
 /* The bits of each sample's forward and backward_data outputs do not
-   depend on the call's size or the sample's place in it: 7 samples in one
-   call, one by one, and as 3 + 4. */
+   depend on the call's size or the sample's place in it: 19 samples in
+   one call, one by one, and as 3 + 4 + 12. */
 static void check_dense_samples(const char *isa, const cnn_dense_kernels *kk, int in, int out,
                                 const float *x, const float *w, const float *wp,
                                 const float *b, const float *dy, const float *mask)
 {
-    static const int whole[] = {INV_N, 0}, ones[] = {1, 1, 1, 1, 1, 1, 1, 0},
-                     split[] = {3, 4, 0};
+    static const int whole[] = {INV_N, 0}, split[] = {3, 4, 12, 0};
+    int ones[INV_N + 1] = {0};
+    for (int s = 0; s < INV_N; s++)
+        ones[s] = 1;
     const int *ways[] = {whole, ones, split};
     for (int bwd = 0; bwd < 2; bwd++) {
         const size_t count = (size_t)INV_N * (bwd ? in : out);
@@ -752,8 +754,8 @@ static void check_dense_samples(const char *isa, const cnn_dense_kernels *kk, in
                            got[k]);
         }
         CHECK(same_bits(got[0], got[1], count) && same_bits(got[0], got[2], count),
-              "%s dense %s %d->%d: 7 samples in one call, one by one and as 3 + 4 "
-              "differ in their bits", isa, bwd ? "backward_data" : "forward", in, out);
+              "%s dense %s %d->%d: 19 samples in one call, one by one and as "
+              "3 + 4 + 12 differ in their bits", isa, bwd ? "backward_data" : "forward", in, out);
         for (int k = 0; k < 3; k++)
             free(got[k]);
     }

@@ -4,6 +4,8 @@
  * gemm-dense-avx512.c (dense-gemm.h):
  *
  *   cnn_dense_forward_avx512           y = act(b + x w): samples x out
+ *                                      (out <= 12: dense-narrow-avx512.c,
+ *                                      vectors over the samples)
  *   cnn_dense_pack_backward_data_avx512  wt[o][i] = w[i][o] for o in
  *                                      [o0, o1) (dense-pack.h)
  *   cnn_dense_backward_data_avx512     dx = mask(dy wt): samples x in, over
@@ -18,6 +20,7 @@
 #include <stddef.h>
 
 #include "dense-gemm.h"
+#include "dense-narrow-avx512.h"
 #include "dense-pack.h"
 #include "families.h"
 
@@ -25,6 +28,10 @@ void cnn_dense_forward_avx512(int n, int in, int out, const float *x,
                               const float *w, const float *b, float *y,
                               int relu)
 {
+    if (out <= CNN_DENSE_NARROW_MAX) {
+        cnn_dense_forward_narrow_avx512(n, in, out, x, w, b, y, relu);
+        return;
+    }
     const dense_gemm g = {.M = n, .N = out, .K = in, .a = x, .a_m = in,
                           .a_k = 1, .b = w, .ldb = out, .c = y, .ldc = out,
                           .bias = b, .relu = relu};
