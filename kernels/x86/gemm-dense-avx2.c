@@ -115,22 +115,56 @@ static dense_gemm k_chunk(const dense_gemm *g, int k0, int kn)
     return p;
 }
 
-void cnn_dense_gemm_avx2(const dense_gemm *g)
+/* The mask of the first nl (1..8) lanes. */
+static __m256i lanes(int nl)
 {
-    const int nv = (g->N + 7) / 8, vb = g->M <= 3 ? 4 : 3;
-    const int at = g->a_m == 1 && g->a_k != 1;
+    return _mm256_loadu_si256((const __m256i *)(lane_bits + 8 - nl));
+}
+
+/* K <= KB (backward-weights: K = the samples): row tiles outer, so that
+   the rows of C (dw) are swept in order, each tile across every column
+   block (tiles of at most rmax[vb] rows fit every block's V <= vb). */
+static void by_rows(const dense_gemm *g, int nv, int vb, int at)
+{
+    const int ntiles = (g->M + rmax[vb] - 1) / rmax[vb];
+    for (int t = 0, m0 = 0; t < ntiles; t++) {
+        const int R = (g->M - m0 + ntiles - t - 1) / (ntiles - t);
+        for (int v0 = 0; v0 < nv; v0 += vb) {
+            const int V = nv - v0 < vb ? nv - v0 : vb;
+            const int nl = g->N - 8 * (v0 + V - 1);
+            tiles[at][nl < 8][V][R](g, m0, 8 * v0, lanes(nl));
+        }
+        m0 += R;
+    }
+}
+
+/* Column blocks outer, K in chunks of KB inside, the rows of a block in
+   balanced tiles innermost: a block's chunk of B is reused from cache by
+   every row tile. */
+static void by_columns(const dense_gemm *g, int nv, int vb, int at)
+{
     for (int v0 = 0; v0 < nv; v0 += vb) {
         const int V = nv - v0 < vb ? nv - v0 : vb;
-        const int nl = g->N - 8 * (v0 + V - 1), tail = nl < 8;
-        const __m256i last = _mm256_loadu_si256((const __m256i *)(lane_bits + 8 - nl));
+        const int nl = g->N - 8 * (v0 + V - 1);
+        const __m256i last = lanes(nl);
         const int ntiles = (g->M + rmax[V] - 1) / rmax[V];
         for (int k0 = 0; k0 < g->K; k0 += KB) {
             const dense_gemm p = k_chunk(g, k0, g->K - k0 < KB ? g->K - k0 : KB);
             for (int t = 0, m0 = 0; t < ntiles; t++) {
                 const int R = (g->M - m0 + ntiles - t - 1) / (ntiles - t);
-                tiles[at][tail][V][R](&p, m0, 8 * v0, last);
+                tiles[at][nl < 8][V][R](&p, m0, 8 * v0, last);
                 m0 += R;
             }
         }
     }
+}
+
+void cnn_dense_gemm_avx2(const dense_gemm *g)
+{
+    const int nv = (g->N + 7) / 8, vb = g->M <= 3 ? 4 : 3;
+    const int at = g->a_m == 1 && g->a_k != 1;
+    if (g->K <= KB)
+        by_rows(g, nv, vb, at);
+    else
+        by_columns(g, nv, vb, at);
 }

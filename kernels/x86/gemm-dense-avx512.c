@@ -122,10 +122,28 @@ static dense_gemm k_chunk(const dense_gemm *g, int k0, int kn)
     return p;
 }
 
-void cnn_dense_gemm_avx512(const dense_gemm *g)
+/* K <= KB (backward-weights: K = the samples): row tiles outer, so that
+   the rows of C (dw) are swept in order, each tile across every column
+   block (tiles of at most rmax[vb] rows fit every block's V <= vb). */
+static void by_rows(const dense_gemm *g, int nv, int vb, int at)
 {
-    const int nv = (g->N + 15) / 16, vb = g->M <= 6 ? 4 : 3;
-    const int at = g->a_m == 1 && g->a_k != 1;
+    const int ntiles = (g->M + rmax[vb] - 1) / rmax[vb];
+    for (int t = 0, m0 = 0; t < ntiles; t++) {
+        const int R = (g->M - m0 + ntiles - t - 1) / (ntiles - t);
+        for (int v0 = 0; v0 < nv; v0 += vb) {
+            const int V = nv - v0 < vb ? nv - v0 : vb;
+            const int nl = g->N - 16 * (v0 + V - 1);
+            tiles[at][nl < 16][V][R](g, m0, 16 * v0, lanes(nl));
+        }
+        m0 += R;
+    }
+}
+
+/* Column blocks outer, K in chunks of KB inside, the rows of a block in
+   balanced tiles innermost: a block's chunk of B is reused from cache by
+   every row tile. */
+static void by_columns(const dense_gemm *g, int nv, int vb, int at)
+{
     for (int v0 = 0; v0 < nv; v0 += vb) {
         const int V = nv - v0 < vb ? nv - v0 : vb;
         const int nl = g->N - 16 * (v0 + V - 1);
@@ -140,4 +158,14 @@ void cnn_dense_gemm_avx512(const dense_gemm *g)
             }
         }
     }
+}
+
+void cnn_dense_gemm_avx512(const dense_gemm *g)
+{
+    const int nv = (g->N + 15) / 16, vb = g->M <= 6 ? 4 : 3;
+    const int at = g->a_m == 1 && g->a_k != 1;
+    if (g->K <= KB)
+        by_rows(g, nv, vb, at);
+    else
+        by_columns(g, nv, vb, at);
 }
