@@ -22,7 +22,7 @@
 #endif
 #define UNROLL _Pragma("GCC unroll 32")
 
-enum { OB = 16 }; /* output columns per block */
+enum { OB = 16, KB = 256 }; /* output columns per block, K steps per chunk */
 
 /* One GEMM: A[m][k] at a + m*a_m + k*a_k, B [K][N] rows of ldb floats,
    C [M][N] rows of ldc floats. */
@@ -75,15 +75,34 @@ static NOINLINE void block_part(const gemm *g, int m, int n0, int nb)
     gemm_block(g, m, n0, nb);
 }
 
+/* The job's K steps [k0, k0 + kn) as a job of its own: the partial sums
+   go through C (exact), the epilogue only at the end. */
+static gemm k_chunk(const gemm *g, int k0, int kn)
+{
+    gemm p = *g;
+    p.K = kn;
+    p.a = g->a + (ptrdiff_t)k0 * g->a_k;
+    p.b = g->b + (ptrdiff_t)k0 * g->ldb;
+    p.accum = g->accum || k0 > 0;
+    if (k0 + kn < g->K)
+        p.relu = 0, p.mask = NULL;
+    return p;
+}
+
+/* Column blocks outer, K in chunks of KB (a block's chunk of B stays in
+   cache for every row), rows inner. */
 static void gemm_run(const gemm *g)
 {
     for (int n0 = 0; n0 < g->N; n0 += OB) {
         const int nb = g->N - n0 < OB ? g->N - n0 : OB;
-        for (int m = 0; m < g->M; m++) {
-            if (nb == OB)
-                block_full(g, m, n0);
-            else
-                block_part(g, m, n0, nb);
+        for (int k0 = 0; k0 < g->K; k0 += KB) {
+            const gemm p = k_chunk(g, k0, g->K - k0 < KB ? g->K - k0 : KB);
+            for (int m = 0; m < g->M; m++) {
+                if (nb == OB)
+                    block_full(&p, m, n0);
+                else
+                    block_part(&p, m, n0, nb);
+            }
         }
     }
 }
