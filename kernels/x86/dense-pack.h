@@ -36,17 +36,23 @@ static inline void dense_pack_8x8(int in, int out, const float *w, float *wt,
         _mm256_storeu_ps(wt + (ptrdiff_t)(o0 + j) * in + i0, t[j]);
 }
 
+/* Rows of w in chunks of IC, so that the lines of a chunk's rows are still
+   cached when the next 8 columns read their other halves (a column of
+   1568 rows at a 3 KB stride is not: L2 set conflicts). */
 static inline void dense_pack_transposed(int in, int out, const float *w,
                                          float *wt, int o0, int o1)
 {
+    enum { IC = 128 };
     const int o8 = o0 + (o1 - o0) / 8 * 8, i8 = in / 8 * 8;
-    for (int o = o0; o < o8; o += 8) {
-        for (int i = 0; i < i8; i += 8)
-            dense_pack_8x8(in, out, w, wt, i, o);
-        for (int oo = o; oo < o + 8; oo++)
-            for (int i = i8; i < in; i++)
-                wt[(ptrdiff_t)oo * in + i] = w[(ptrdiff_t)i * out + oo];
+    for (int c0 = 0; c0 < i8; c0 += IC) {
+        const int c1 = i8 - c0 < IC ? i8 : c0 + IC;
+        for (int o = o0; o < o8; o += 8)
+            for (int i = c0; i < c1; i += 8)
+                dense_pack_8x8(in, out, w, wt, i, o);
     }
+    for (int o = o0; o < o8; o++) /* rows left over from blocks of 8 */
+        for (int i = i8; i < in; i++)
+            wt[(ptrdiff_t)o * in + i] = w[(ptrdiff_t)i * out + o];
     for (int o = o8; o < o1; o++)
         for (int i = 0; i < in; i++)
             wt[(ptrdiff_t)o * in + i] = w[(ptrdiff_t)i * out + o];
