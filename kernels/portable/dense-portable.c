@@ -8,8 +8,9 @@
  *                     cnn_dense_pack_backward_data_scalar), init 0, mask
  *   backward_weights  A = x transposed, B = dy (n, out), init dw: rows
  *                     [i0, i1) of dw += x^T dy; db += the column sums of dy
- * Each output element is one chain of multiply-adds in k order from its
- * init, whatever n, the sample's place or the row range: batch invariant.
+ * K goes in chunks of 256, the partial sums kept in C (exact).  Each
+ * output element is one chain of multiply-adds in k order from its init,
+ * whatever n, the sample's place or the row range: batch invariant.
  */
 #include <stddef.h>
 

@@ -12,6 +12,8 @@
  * K goes in chunks of 256 steps per column block, the partial sums kept
  * in C between chunks (exact): a column block's rows of B then stay in L2
  * (a whole 1568 x 48 panel at a 3 KB stride does not: L2 set conflicts).
+ * When K fits one chunk (backward-weights, K = the samples) the row tiles
+ * go outer instead, so that dw is swept in memory order.
  *
  * Every element is one FMA chain in k order, so the tile shape never
  * changes its bits.  One function per (A layout, masked last vector, V,
