@@ -2,20 +2,22 @@
  * kernels.c — the kernel benchmark, bench/kernels (`make bench`).
  *
  * For every kernel set this binary holds and the CPU supports (ref left
- * out unless asked for with --isa), every layer of the seed network and
- * every pass — forward (bias + ReLU fused; the dense layer, which feeds
+ * out unless asked for with --isa), every layer of the model (--model seed,
+ * the default, or seed-dense; kernels-layers.h) and every pass — forward (bias + ReLU fused; the dense layer, which feeds
  * softmax, without ReLU), backward-data (ReLU mask of the layer's input,
  * weights packed first by the set's pack_backward_data when it has one;
- * none for conv1) and backward-weights (with db) — it prints milliseconds
+ * none for conv1) and backward-weights (with db; dense: rows [0, in)) — it prints milliseconds
  * per batch of 32 images, GFLOP/s (2 x multiply-adds / time; every pass
  * counts the forward pass's multiply-adds, GUIDE.md's figures, taps on
  * padding included) and the percentage of this core's FP32 peak for that
  * ISA, measured in the same run by the loops of bench/peak-*.c.
  *
- * Calls follow the trainer: n images per call (--n, default 1, the seed
- * network's group size), ceil(32 / n) calls per batch on buffers of n
- * images reused by every call, as a thread's workspace is.  Packing the
- * weights (once per batch in the trainer, after Adam) is not timed.
+ * Conv calls follow the trainer: n images per call (--n, default 1, the
+ * seed network's group size), ceil(32 / n) calls per batch on buffers of n
+ * images reused by every call, as a thread's workspace is.  Dense rows run
+ * the whole batch in one call (n = 32, as oneDNN), whatever --n says.
+ * Packing the weights (once per batch in the trainer, after Adam) is not
+ * timed.
  *
  * Each kernel is first checked against the reference set on the same
  * inputs (|out - ref| <= 1e-4 max(1, |ref|); outputs pre-filled with NaN,
@@ -79,6 +81,7 @@ extern const bench_peak_loop bench_peak_neon __attribute__((weak));
 /* ---- options ---------------------------------------------------------- */
 
 static struct {
+    const model_spec *model; /* --model */
     const char *isa;   /* NULL: every supported set but ref */
     const char *layer; /* NULL: all */
     const char *pass;  /* NULL: all */
@@ -86,7 +89,7 @@ static struct {
     int reps;          /* 0: automatic */
     double time_s;     /* automatic reps: time per row */
     int json, onednn, pin;
-} opt = {NULL, NULL, NULL, 1, 0, 50e-3, 0, 1, 1};
+} opt = {&bench_models[0], NULL, NULL, NULL, 1, 0, 50e-3, 0, 1, 1};
 
 static const char *const pass_names[3] = {"forward", "backward-data", "backward-weights"};
 
@@ -218,10 +221,10 @@ static void call_ours(const run_ctx *c, int nn)
             c->dk.forward(nn, L->in, L->out, B->x, B->w, B->b, B->y, L->relu);
             break;
         case BENCH_BACKWARD_DATA:
-            c->dk.backward_data(nn, L->in, L->out, B->dy, B->w, B->x, B->dx);
+            c->dk.backward_data(nn, L->in, L->out, B->dy, c->wd, B->x, B->dx);
             break;
         default:
-            c->dk.backward_weights(nn, L->in, L->out, B->x, B->dy, B->dw, B->db);
+            c->dk.backward_weights(nn, L->in, L->out, B->x, B->dy, 0, L->in, B->dw, B->db);
         }
         return;
     }
@@ -253,7 +256,8 @@ static void call_ref(const run_ctx *c, int nn, int mask)
             cnn_dense_backward_data_ref(nn, L->in, L->out, B->dy, B->w, m, B->dx_ref);
             break;
         default:
-            cnn_dense_backward_weights_ref(nn, L->in, L->out, B->x, B->dy, B->dw_ref, B->db_ref);
+            cnn_dense_backward_weights_ref(nn, L->in, L->out, B->x, B->dy, 0, L->in, B->dw_ref,
+                                           B->db_ref);
         }
         return;
     }
@@ -700,14 +704,17 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: " PROG " [options]\n"
-            "Times the seed network's layers (batch %d, one thread) with every kernel set\n"
+            "Times a network's layers (batch %d, one thread) with every kernel set\n"
             "the CPU supports, checks them against the reference first, and compares\n"
             "with oneDNN where it is built in.\n"
+            "  --model NAME   the network: seed (default) or seed-dense\n"
             "  --isa NAME     only this kernel set (avx512, avx2, neon, scalar, ref), or\n"
             "                 onednn for oneDNN alone\n"
-            "  --layer NAME   only this layer (conv1..conv6, dense)\n"
+            "  --layer NAME   only this layer of the model (seed: conv1..conv6, dense;\n"
+            "                 seed-dense: conv1..conv3, dense1, dense2)\n"
             "  --pass NAME    only this pass (forward, backward-data, backward-weights)\n"
-            "  --n N          images per kernel call, 1..%d (default 1, as the trainer)\n"
+            "  --n N          images per conv kernel call, 1..%d (default 1, as the\n"
+            "                 trainer); dense rows always take the batch in one call\n"
             "  --reps N       timed repeats per row (default: >= %d and ~50 ms per row)\n"
             "  --time-ms MS   time per row for the automatic repeat count (default 50)\n"
             "  --no-onednn    leave oneDNN out\n"
@@ -733,7 +740,8 @@ static void print_list(void)
                    e->k.backward_weights ? 'w' : '-', e->k.pack_backward_data ? 'p' : '-',
                    e->shape, "", e->tile);
     for (const cnn_dense_entry *e = cnn_dense_list; e->isa; e++)
-        printf("%-10s %-7s fdw-  any\n%27s%s\n", "dense", e->isa, "", e->tile);
+        printf("%-10s %-7s fdw%c  any\n%27s%s\n", "dense", e->isa,
+               e->k.pack_backward_data ? 'p' : '-', "", e->tile);
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -769,7 +777,8 @@ static int parse_args(int argc, char **argv)
         } else {
             snprintf(name, sizeof name, "%s", a);
         }
-        int takes = !strcmp(name, "--isa") || !strcmp(name, "--layer") || !strcmp(name, "--pass") ||
+        int takes = !strcmp(name, "--isa") || !strcmp(name, "--layer") ||
+                    !strcmp(name, "--pass") || !strcmp(name, "--model") ||
                     !strcmp(name, "--n") || !strcmp(name, "--reps") || !strcmp(name, "--time-ms");
         if (takes && !val) {
             if (i + 1 >= argc)
@@ -792,12 +801,14 @@ static int parse_args(int argc, char **argv)
             opt.pin = 0;
         } else if (!strcmp(name, "--isa")) {
             opt.isa = val;
+        } else if (!strcmp(name, "--model")) {
+            opt.model = NULL;
+            for (int m = 0; m < NMODELS; m++)
+                if (!strcmp(val, bench_models[m].name))
+                    opt.model = &bench_models[m];
+            if (!opt.model)
+                return bad("unknown model '%s' (seed, seed-dense)", val);
         } else if (!strcmp(name, "--layer")) {
-            int found = 0;
-            for (int l = 0; l < NLAYERS; l++)
-                found |= !strcmp(val, seed_layers[l].name);
-            if (!found)
-                return bad("unknown layer '%s' (conv1..conv6, dense)", val);
             opt.layer = val;
         } else if (!strcmp(name, "--pass")) {
             int found = 0;
@@ -821,6 +832,11 @@ static int parse_args(int argc, char **argv)
             return bad("unknown option '%s'", a);
         }
     }
+    int found = !opt.layer;
+    for (int l = 0; l < opt.model->nlayers && !found; l++)
+        found = !strcmp(opt.layer, opt.model->layers[l].name);
+    if (!found)
+        return bad("unknown layer '%s' for this --model", opt.layer);
     return -1;
 }
 
@@ -872,7 +888,7 @@ int main(int argc, char **argv)
     int cpu_pinned = opt.pin ? pin_here() : -1;
     rep_times = malloc(MAX_TRIES(MAX_REPS) * sizeof *rep_times);
     dirty_times = malloc(MAX_TRIES(MAX_REPS) * sizeof *dirty_times);
-    rows = calloc((size_t)NLAYERS * 3 * (MAX_SETS + 1), sizeof *rows);
+    rows = calloc((size_t)opt.model->nlayers * 3 * (MAX_SETS + 1), sizeof *rows);
     if (!rep_times || !dirty_times || !rows) {
         fprintf(stderr, PROG ": out of memory\n");
         return 1;
@@ -918,9 +934,9 @@ int main(int argc, char **argv)
         if (cpu_pinned >= 0)
             printf(" pinned to CPU %d", cpu_pinned);
         int calls = (BATCH + opt.n - 1) / opt.n;
-        printf("\nbatch %d; our kernels: %d image%s per call, %d call%s per batch; median of "
-               "%s%d reps (",
-               BATCH, opt.n, opt.n > 1 ? "s" : "", calls, calls > 1 ? "s" : "",
+        printf("\nmodel %s, batch %d; our conv kernels: %d image%s per call, %d call%s per "
+               "batch; dense: the batch in one call; median of %s%d reps (",
+               opt.model->name, BATCH, opt.n, opt.n > 1 ? "s" : "", calls, calls > 1 ? "s" : "",
                opt.reps ? "" : ">= ", opt.reps ? opt.reps : MIN_REPS);
         if (opt.reps)
             printf("--reps");
@@ -951,8 +967,8 @@ int main(int argc, char **argv)
     }
 
     int failures = 0;
-    for (int l = 0; l < NLAYERS; l++) {
-        const layer_spec *L = &seed_layers[l];
+    for (int l = 0; l < opt.model->nlayers; l++) {
+        const layer_spec *L = &opt.model->layers[l];
         if (opt.layer && strcmp(opt.layer, L->name) != 0)
             continue;
         layer_bufs B;
@@ -965,11 +981,17 @@ int main(int argc, char **argv)
             int first_row = nrows;
             for (int s = 0; s < nsets; s++) {
                 const cnn_kernel_table *t = sets[s];
-                run_ctx c = {.L = L, .B = &B, .pass = p, .n = opt.n, .wd = B.w};
+                run_ctx c = {.L = L, .B = &B, .pass = p, .n = L->dense ? BATCH : opt.n,
+                             .wd = B.w};
                 char kernel[64]; /* the list entry that runs this row */
                 if (L->dense) {
                     c.dk = t->dense;
                     snprintf(kernel, sizeof kernel, "dense/%s", t->isa);
+                    if (p == BENCH_BACKWARD_DATA && c.dk.pack_backward_data) {
+                        arm(B.packed, B.wn, B.wn, 1);
+                        c.dk.pack_backward_data(L->in, L->out, B.w, B.packed, 0, L->out);
+                        c.wd = B.packed;
+                    }
                 } else {
                     c.ck = t->select_conv(&L->g);
                     const cnn_conv_entry *e = cnn_conv_choose(t->isa, &L->g).from[p];
@@ -999,9 +1021,9 @@ int main(int argc, char **argv)
                 }
                 /* Check every call size a batch uses. */
                 check_result chk = {1, 0, ""};
-                check_ours(&chk, &c, opt.n);
-                if (BATCH % opt.n)
-                    check_ours(&chk, &c, BATCH % opt.n);
+                check_ours(&chk, &c, c.n);
+                if (BATCH % c.n)
+                    check_ours(&chk, &c, BATCH % c.n);
                 if (c.wd == B.packed && !untouched(B.packed, B.wn, B.wn) && chk.ok) {
                     chk.ok = 0;
                     snprintf(chk.what, sizeof chk.what, "pack_backward_data wrote past its end");
@@ -1012,7 +1034,7 @@ int main(int argc, char **argv)
                             L->name, pass_names[p], chk.what, chk.max_err);
                 }
                 timing tm = measure(batch_ours, &c);
-                add_row(&c, t->isa, peak_for(t->isa), opt.n, (BATCH + opt.n - 1) / opt.n, tm, &chk,
+                add_row(&c, t->isa, peak_for(t->isa), c.n, (BATCH + c.n - 1) / c.n, tm, &chk,
                         kernel);
             }
 #ifdef CNN_HAVE_DNNL

@@ -12,7 +12,7 @@
  *   conv3x3c1  forward, backward_weights        avx2, avx512, neon
  *              (a first layer needs no backward data)
  *   dense      forward, backward_data/_weights  ref, scalar, avx2, avx512,
- *                                               neon
+ *              (+ pack but for ref)              neon
  *
  * plus the weight-packing hooks of backward data, which some families of
  * one ISA share.  Which kernel runs which geometry is kernels/list.c's
@@ -47,25 +47,37 @@
                                                const float *dy, float *dw,     \
                                                float *db)
 
-/* The dense family for one ISA. */
+/* The dense family for one ISA (pack: cnn_dense_pack_backward_data_<isa>,
+   declared by the sets that have it). */
 #define CNN_DECLARE_DENSE(isa)                                                 \
     void cnn_dense_forward_##isa(int n, int in, int out, const float *x,       \
                                  const float *w, const float *b, float *y,     \
                                  int relu);                                    \
     void cnn_dense_backward_data_##isa(int n, int in, int out,                 \
-                                       const float *dy, const float *w,        \
+                                       const float *dy, const float *wp,       \
                                        const float *mask, float *dx);          \
     void cnn_dense_backward_weights_##isa(int n, int in, int out,              \
                                           const float *x, const float *dy,     \
-                                          float *dw, float *db)
+                                          int i0, int i1, float *dw,           \
+                                          float *db)
+#define CNN_DECLARE_DENSE_PACK(isa)                                            \
+    void cnn_dense_pack_backward_data_##isa(int in, int out, const float *w,   \
+                                            float *packed, int o0, int o1)
 
-/* The dense kernels of one ISA as a cnn_dense_kernels initialiser. */
+/* The dense kernels of one ISA as a cnn_dense_kernels initialiser; the
+   pack hook is CNN_DENSE_PACK_<isa> (NULL for ref, which reads w). */
 #define CNN_DENSE_KERNELS(isa)                                                 \
     {                                                                          \
         .forward = cnn_dense_forward_##isa,                                    \
         .backward_data = cnn_dense_backward_data_##isa,                        \
         .backward_weights = cnn_dense_backward_weights_##isa,                  \
+        .pack_backward_data = CNN_DENSE_PACK_##isa,                            \
     }
+#define CNN_DENSE_PACK_ref NULL
+#define CNN_DENSE_PACK_scalar cnn_dense_pack_backward_data_scalar
+#define CNN_DENSE_PACK_avx2 cnn_dense_pack_backward_data_avx2
+#define CNN_DENSE_PACK_avx512 cnn_dense_pack_backward_data_avx512
+#define CNN_DENSE_PACK_neon cnn_dense_pack_backward_data_neon
 
 /* A pack_backward_data hook (kernels.h). */
 #define CNN_DECLARE_CONV_PACK(name)                                            \
@@ -77,10 +89,12 @@ CNN_DECLARE_DENSE(ref);
 
 /* Portable C, the "scalar" ISA (kernels/portable).  conv: any k, stride
    and padding; conv1x1: stride 1, no padding, a GEMM over the n*h*w
-   pixels; dense: the 1x1 kernels over n one-pixel images. */
+   pixels; dense: loops over the samples the compiler vectorises over out
+   (backward data over in, on w transposed). */
 CNN_DECLARE_CONV(conv, scalar);
 CNN_DECLARE_CONV(conv1x1, scalar);
 CNN_DECLARE_DENSE(scalar);
+CNN_DECLARE_DENSE_PACK(scalar);
 
 /* AVX2 + FMA (kernels/x86, files named -avx2.c).  conv3x3 is correct for
    any k, stride and padding; its backward data and conv1x1's read the
@@ -89,6 +103,7 @@ CNN_DECLARE_CONV(conv3x3, avx2);
 CNN_DECLARE_CONV_FIRST_LAYER(conv3x3c1, avx2);
 CNN_DECLARE_CONV(conv1x1, avx2);
 CNN_DECLARE_DENSE(avx2);
+CNN_DECLARE_DENSE_PACK(avx2);
 CNN_DECLARE_CONV_PACK(cnn_conv_pack_backward_data_avx2);
 
 /* AVX-512F (+VL) (kernels/x86, files named -avx512.c).  conv3x3c1 only
@@ -97,6 +112,7 @@ CNN_DECLARE_CONV(conv3x3, avx512);
 CNN_DECLARE_CONV_FIRST_LAYER(conv3x3c1, avx512);
 CNN_DECLARE_CONV(conv1x1, avx512);
 CNN_DECLARE_DENSE(avx512);
+CNN_DECLARE_DENSE_PACK(avx512);
 CNN_DECLARE_CONV_PACK(cnn_conv3x3_pack_backward_data_avx512);
 CNN_DECLARE_CONV_PACK(cnn_conv1x1_pack_backward_data_avx512);
 
@@ -107,6 +123,7 @@ CNN_DECLARE_CONV(conv3x3, neon);
 CNN_DECLARE_CONV_FIRST_LAYER(conv3x3c1, neon);
 CNN_DECLARE_CONV(conv1x1, neon);
 CNN_DECLARE_DENSE(neon);
+CNN_DECLARE_DENSE_PACK(neon);
 CNN_DECLARE_CONV_PACK(cnn_conv_pack_transposed_neon);
 
 #endif /* CNN_KERNELS_FAMILIES_H */

@@ -17,6 +17,7 @@
  *                     in_c*out_c floats, 64-byte aligned) as w
  *   backward_weights  dw += sum over images of x ⊗ dy, db += sum of dy;
  *                     dy already carries the layer's own ReLU mask
+ * (the dense passes differ in details: see their typedefs below).
  *
  * b may be NULL (no bias) and db may be NULL (no bias gradient).
  *
@@ -49,16 +50,38 @@ typedef void (*cnn_conv_backward_weights_fn)(const cnn_conv_geom *g, int n,
                                              const float *x, const float *dy,
                                              float *dw, float *db);
 
-/* Dense: x is (n, in), y and dy are (n, out). */
+/* Dense: x is (n, in), y and dy are (n, out), w [in][out], b and db [out].
+ *
+ * Batch invariance: forward and backward_data give each sample's outputs
+ * the same bits whatever n is and wherever the sample sits in the call;
+ * backward_weights gives each dw element bits that depend only on n, in,
+ * out and the data, never on [i0, i1) or the tiling.  (Different sets may
+ * differ from each other.) */
 typedef void (*cnn_dense_forward_fn)(int n, int in, int out, const float *x,
                                      const float *w, const float *b, float *y,
                                      int relu);
+/* Repack w for backward_data into packed (in*out floats, 64-byte aligned,
+   the set's own layout, e.g. transposed [out][in]).  A call writes exactly
+   the part of packed that depends on columns [o0, o1) of w, so calls on
+   disjoint ranges covering [0, out) may run in parallel on different
+   threads and together make the whole copy. */
+typedef void (*cnn_dense_pack_fn)(int in, int out, const float *w,
+                                  float *packed, int o0, int o1);
+/* wp: the packed copy when the set has pack_backward_data, else w itself.
+   dx overwritten, then masked (mask[i] > 0 ? dx[i] : 0) when mask is not
+   NULL. */
 typedef void (*cnn_dense_backward_data_fn)(int n, int in, int out,
-                                           const float *dy, const float *w,
+                                           const float *dy, const float *wp,
                                            const float *mask, float *dx);
+/* The "owner" form: for rows i in [i0, i1) only, dw[i][o] += sum over the
+   n samples s of x[s][i] * dy[s][o] (dw points at row 0 of the whole
+   [in][out] tensor; nothing outside rows [i0, i1) is read or written).
+   db != NULL: db[o] += sum_s dy[s][o] for every o.  dy already carries the
+   layer's own ReLU mask. */
 typedef void (*cnn_dense_backward_weights_fn)(int n, int in, int out,
                                               const float *x, const float *dy,
-                                              float *dw, float *db);
+                                              int i0, int i1, float *dw,
+                                              float *db);
 
 /* Repack conv weights w [k][k][in_c][out_c] into the layout backward_data
    of the same set reads (same number of floats), e.g. [k][k][out_c][in_c]. */
@@ -73,10 +96,12 @@ typedef struct cnn_conv_kernels {
     cnn_conv_pack_fn pack_backward_data; /* NULL: backward_data reads w */
 } cnn_conv_kernels;
 
+/* The dense passes of one set. */
 typedef struct cnn_dense_kernels {
     cnn_dense_forward_fn forward;
     cnn_dense_backward_data_fn backward_data;
     cnn_dense_backward_weights_fn backward_weights;
+    cnn_dense_pack_fn pack_backward_data; /* NULL: backward_data reads w */
 } cnn_dense_kernels;
 
 /* One instruction-set family's kernels, derived from the kernel lists

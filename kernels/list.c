@@ -161,18 +161,21 @@ const cnn_conv_entry *const cnn_conv_families[] = {
 const cnn_dense_entry cnn_dense_list[] = {
 #ifdef CNN_LIST_X86
     {"avx512", CNN_DENSE_KERNELS(avx512),
-     "fwd samples x out zmm; bwd-d GEMM on w transposed (n >= 4) or dot "
-     "products; bwd-w in x out zmm"},
+     "R rows x V zmm, R*V <= 24 (8 x 3 for 32 samples; fwd out <= 12: "
+     "out x 2 zmm of samples); bwd-d on w transposed (pack), bwd-w rows of "
+     "w x out zmm"},
     {"avx2", CNN_DENSE_KERNELS(avx2),
-     "fwd samples x out ymm; bwd-d dot products, 8 rows of w; bwd-w in x "
-     "out ymm"},
+     "R rows x V ymm, R*V <= 12 (4 x 3 for 32 samples); bwd-d on w "
+     "transposed (pack), bwd-w rows of w x out ymm"},
 #endif
 #ifdef CNN_LIST_ARM
     {"neon", CNN_DENSE_KERNELS(neon),
-     "fwd 5 samples x 4 q; bwd-d 4 samples x 4 inputs; bwd-w 8 x 3 q"},
+     "R rows x V q, R*V <= 24 (8 x 3 for 32 samples); bwd-d on w "
+     "transposed (pack), bwd-w rows of w x out q"},
 #endif
     {"scalar", CNN_DENSE_KERNELS(scalar),
-     "none (the scalar 1x1 kernels over one-pixel images)"},
+     "none (blocks of 64 outputs the compiler vectorises; bwd-d on w "
+     "transposed)"},
     {"ref", CNN_DENSE_KERNELS(ref), "none (naive loops, the oracle)"},
     {0},
 };

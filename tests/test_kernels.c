@@ -265,6 +265,45 @@ static void check_conv_case(const conv_case *cc, uint64_t *rng)
 
 /* ------------------------------------------ one dense case vs the ref */
 
+/* The weights backward_data of set kk reads: w itself, or its packed copy
+   (made by two pack calls, [0, out/2) and [out/2, out)) in *packed, which
+   the caller frees. */
+static const float *dense_bwd_weights(const cnn_dense_kernels *kk, int in, int out,
+                                      const float *w, float **packed)
+{
+    *packed = NULL;
+    if (!kk->pack_backward_data)
+        return w;
+    *packed = alloc_out((size_t)in * out, NAN);
+    kk->pack_backward_data(in, out, w, *packed, 0, out / 2);
+    kk->pack_backward_data(in, out, w, *packed, out / 2, out);
+    return *packed;
+}
+
+/* backward_weights over rows [i0, i1) of set kk, from dw0: rows in the
+   range against dw_ref, every other row left exactly as dw0. */
+static void check_dense_rows(const char *isa, const char *label, const cnn_dense_kernels *kk,
+                             int n, int in, int out, const float *x, const float *dy,
+                             const float *dw0, const float *dw_ref, int i0, int i1)
+{
+    const size_t nw = (size_t)in * out;
+    float *dw = alloc_out(nw, 0);
+    memcpy(dw, dw0, nw * sizeof *dw);
+    kk->backward_weights(n, in, out, x, dy, i0, i1, dw, NULL);
+    char what[64];
+    snprintf(what, sizeof what, "dense backward_weights rows [%d, %d)", i0, i1);
+    size_t at = 0;
+    const double err = test_max_rel_err(dw + (size_t)i0 * out, dw_ref + (size_t)i0 * out,
+                                        (size_t)(i1 - i0) * out, &at);
+    CHECK(err <= TOL, "%s %s [%s]: max rel err %g at %zu", isa, what, label, err, at);
+    CHECK(memcmp(dw, dw0, (size_t)i0 * out * sizeof *dw) == 0 &&
+              memcmp(dw + (size_t)i1 * out, dw0 + (size_t)i1 * out,
+                     (nw - (size_t)i1 * out) * sizeof *dw) == 0 &&
+              guard_intact(dw, nw),
+          "%s %s [%s]: wrote outside its rows", isa, what, label);
+    free(dw);
+}
+
 static void check_dense_case(int n, int in, int out, int relu, int use_bias,
                              int use_mask, int use_db, uint64_t *rng)
 {
@@ -291,20 +330,23 @@ static void check_dense_case(int n, int in, int out, int relu, int use_bias,
     memcpy(db_ref, db0, out * sizeof *db_ref);
     ref->forward(n, in, out, x, w, bias, y_ref, relu);
     ref->backward_data(n, in, out, dy, w, m, dx_ref);
-    ref->backward_weights(n, in, out, x, dy, dw_ref, use_db ? db_ref : NULL);
+    ref->backward_weights(n, in, out, x, dy, 0, in, dw_ref, use_db ? db_ref : NULL);
 
     for (size_t t = 0; t < NTABLES; t++) {
         const char *isa = tables[t]->isa;
         const cnn_dense_kernels *kk = &tables[t]->dense;
         float *y = alloc_out(ny, NAN), *dx = alloc_out(nx, NAN);
-        float *dw = alloc_out(nw, 0), *db = alloc_out(out, 0);
+        float *dw = alloc_out(nw, 0), *db = alloc_out(out, 0), *packed;
         memcpy(dw, dw0, nw * sizeof *dw);
         memcpy(db, db0, out * sizeof *db);
         kk->forward(n, in, out, x, w, bias, y, relu);
         expect_close(isa, "dense forward", label, y, y_ref, ny);
-        kk->backward_data(n, in, out, dy, w, m, dx);
+        const float *wp = dense_bwd_weights(kk, in, out, w, &packed);
+        CHECK(!packed || guard_intact(packed, nw), "%s dense pack [%s]: wrote past the end",
+              isa, label);
+        kk->backward_data(n, in, out, dy, wp, m, dx);
         expect_close(isa, "dense backward_data", label, dx, dx_ref, nx);
-        kk->backward_weights(n, in, out, x, dy, dw, use_db ? db : NULL);
+        kk->backward_weights(n, in, out, x, dy, 0, in, dw, use_db ? db : NULL);
         expect_close(isa, "dense backward_weights dw", label, dw, dw_ref, nw);
         if (use_db)
             expect_close(isa, "dense backward_weights db", label, db, db_ref,
@@ -313,7 +355,10 @@ static void check_dense_case(int n, int in, int out, int relu, int use_bias,
             CHECK(memcmp(db, db0, out * sizeof *db) == 0,
                   "%s dense backward_weights [%s]: db NULL but db written",
                   isa, label);
-        free(y), free(dx), free(dw), free(db);
+        /* A part of the rows, and none. */
+        check_dense_rows(isa, label, kk, n, in, out, x, dy, dw0, dw_ref, in / 3, in - in / 4);
+        check_dense_rows(isa, label, kk, n, in, out, x, dy, dw0, dw_ref, in / 2, in / 2);
+        free(y), free(dx), free(dw), free(db), free(packed);
     }
     free(x), free(w), free(b), free(dy), free(mask), free(dw0), free(db0);
     free(y_ref), free(dx_ref), free(dw_ref), free(db_ref);
@@ -409,7 +454,7 @@ static void test_ref_dense_by_hand(void)
     cnn_dense_backward_data_ref(1, 2, 3, dy, w, mask, dx);
     CHECK(dx[0] == -2 && dx[1] == 0, "dense dx = %g %g", dx[0], dx[1]);
     float dw[6] = {0}, db[3] = {1, 1, 1};
-    cnn_dense_backward_weights_ref(1, 2, 3, x, dy, dw, db);
+    cnn_dense_backward_weights_ref(1, 2, 3, x, dy, 0, 2, dw, db);
     CHECK(dw[0] == 1 && dw[1] == 0 && dw[2] == -1 && dw[3] == 2 &&
               dw[4] == 0 && dw[5] == -2,
           "dense dw = %g %g %g %g %g %g", dw[0], dw[1], dw[2], dw[3], dw[4],
@@ -503,7 +548,7 @@ static void test_ref_dense_gradients(void)
     float *r = alloc_random((size_t)n * out, -1, 1, &rng);
     float y[12], dx[15], dw[20] = {0}, db[4] = {0};
     cnn_dense_backward_data_ref(n, in, out, r, w, NULL, dx);
-    cnn_dense_backward_weights_ref(n, in, out, x, r, dw, db);
+    cnn_dense_backward_weights_ref(n, in, out, x, r, 0, in, dw, db);
     struct { const char *name; float *p; int count; const float *grad; }
         params[] = {{"dx", x, n * in, dx}, {"dw", w, in * out, dw},
                     {"db", b, out, db}};
@@ -650,14 +695,130 @@ static void test_random_conv_shapes(void)
 
 static void test_random_dense_shapes(void)
 {
-    static const int sizes[] = {1, 3, 8, 16, 17, 32, 64, 100, 784};
+    static const int sizes[] = {1, 3, 8, 10, 16, 17, 32, 47, 64, 100, 784};
     uint64_t rng = 4242;
-    for (int i = 0; i < 40; i++) {
-        const int in = sizes[below(&rng, 9)], out = sizes[below(&rng, 8)];
-        const int n = 1 + (int)below(&rng, 5);
+    for (int i = 0; i < 60; i++) {
+        const int in = sizes[below(&rng, 11)], out = sizes[below(&rng, 10)];
+        const int n = 1 + (int)below(&rng, 33);
         check_dense_case(n, in, out, (int)below(&rng, 2),
                          below(&rng, 4) != 0, (int)below(&rng, 2),
                          below(&rng, 4) != 0, &rng);
+    }
+}
+
+/* ------------------------------------------- dense batch invariance */
+
+/* Whether a and b (count floats) hold the same bits. */
+static int same_bits(const float *a, const float *b, size_t count)
+{
+    return memcmp(a, b, count * sizeof *a) == 0;
+}
+
+/* forward, or backward_data when bwd, of set kk on the N samples in calls
+   of sizes[0], sizes[1], ... (summing to N), into out. */
+static void dense_in_calls(const cnn_dense_kernels *kk, int bwd, const int *sizes, int in,
+                           int out, const float *src, const float *w, const float *b,
+                           const float *mask, float *dst)
+{
+    const int from = bwd ? out : in, to = bwd ? in : out;
+    for (int s = 0, c = 0; sizes[c]; s += sizes[c++]) {
+        const float *xs = src + (size_t)s * from;
+        float *ys = dst + (size_t)s * to;
+        if (bwd)
+            kk->backward_data(sizes[c], in, out, xs, w, mask + (size_t)s * in, ys);
+        else
+            kk->forward(sizes[c], in, out, xs, w, b, ys, 1);
+    }
+}
+
+enum { INV_N = 19 };
+
+/* The bits of each sample's forward and backward_data outputs do not
+   depend on the call's size or the sample's place in it: 19 samples in
+   one call, one by one, and as 3 + 4 + 12. */
+static void check_dense_samples(const char *isa, const cnn_dense_kernels *kk, int in, int out,
+                                const float *x, const float *w, const float *wp,
+                                const float *b, const float *dy, const float *mask)
+{
+    static const int whole[] = {INV_N, 0}, split[] = {3, 4, 12, 0};
+    int ones[INV_N + 1] = {0};
+    for (int s = 0; s < INV_N; s++)
+        ones[s] = 1;
+    const int *ways[] = {whole, ones, split};
+    for (int bwd = 0; bwd < 2; bwd++) {
+        const size_t count = (size_t)INV_N * (bwd ? in : out);
+        float *got[3];
+        for (int k = 0; k < 3; k++) {
+            got[k] = alloc_out(count, NAN);
+            dense_in_calls(kk, bwd, ways[k], in, out, bwd ? dy : x, bwd ? wp : w, b, mask,
+                           got[k]);
+        }
+        CHECK(same_bits(got[0], got[1], count) && same_bits(got[0], got[2], count),
+              "%s dense %s %d->%d: 19 samples in one call, one by one and as "
+              "3 + 4 + 12 differ in their bits", isa, bwd ? "backward_data" : "forward", in, out);
+        for (int k = 0; k < 3; k++)
+            free(got[k]);
+    }
+}
+
+/* The bits of dw and db do not depend on how the rows are cut, nor those
+   of the packed weights on how the columns are. */
+static void check_dense_pieces(const char *isa, const cnn_dense_kernels *kk, int in, int out,
+                               const float *x, const float *w, const float *dy,
+                               const float *dw0, const float *db0)
+{
+    const size_t nw = (size_t)in * out;
+    float *dw[2], *db[2];
+    const int cut[2][5] = {{0, in, -1}, {0, in / 5, in / 5, in / 2 + 1, in}};
+    for (int k = 0; k < 2; k++) {
+        dw[k] = alloc_out(nw, 0), db[k] = alloc_out(out, 0);
+        memcpy(dw[k], dw0, nw * sizeof(float));
+        memcpy(db[k], db0, (size_t)out * sizeof(float));
+        for (int c = 0; c + 1 < 5 && cut[k][c + 1] >= 0; c++) /* db with the last piece */
+            kk->backward_weights(INV_N, in, out, x, dy, cut[k][c], cut[k][c + 1], dw[k],
+                                 cut[k][c + 1] == in ? db[k] : NULL);
+    }
+    CHECK(same_bits(dw[0], dw[1], nw) && same_bits(db[0], db[1], (size_t)out),
+          "%s dense backward_weights %d->%d: rows in one call and in pieces differ", isa, in,
+          out);
+    if (kk->pack_backward_data) {
+        float *p[2] = {alloc_out(nw, NAN), alloc_out(nw, NAN)};
+        kk->pack_backward_data(in, out, w, p[0], 0, out);
+        kk->pack_backward_data(in, out, w, p[1], out / 3, out);
+        kk->pack_backward_data(in, out, w, p[1], 1 < out ? 1 : out, out / 3 > 1 ? out / 3 : 1);
+        kk->pack_backward_data(in, out, w, p[1], 0, 1);
+        CHECK(same_bits(p[0], p[1], nw) && guard_intact(p[1], nw),
+              "%s dense pack %d->%d: columns in one call and in pieces differ", isa, in, out);
+        free(p[0]), free(p[1]);
+    }
+    for (int k = 0; k < 2; k++)
+        free(dw[k]), free(db[k]);
+}
+
+/* Batch invariance (kernels.h) of every set's dense kernels, on the seed
+   and seed-dense shapes and ragged ones. */
+static void test_dense_batch_invariance(void)
+{
+    static const int shapes[][2] = {{1568, 768}, {768, 10}, {784, 10}, {37, 23},
+                                    {5, 33},     {100, 17}, {3, 1}};
+    uint64_t rng = 777;
+    load_tables();
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const int in = shapes[i][0], out = shapes[i][1];
+        const size_t nx = (size_t)INV_N * in, ny = (size_t)INV_N * out, nw = (size_t)in * out;
+        float *x = alloc_random(nx, -1, 1, &rng), *w = alloc_random(nw, -1, 1, &rng);
+        float *b = alloc_random(out, -1, 1, &rng), *dy = alloc_random(ny, -1, 1, &rng);
+        float *mask = alloc_random(nx, -1, 1, &rng), *dw0 = alloc_random(nw, -1, 1, &rng);
+        float *db0 = alloc_random(out, -1, 1, &rng);
+        for (size_t t = 0; t < NTABLES; t++) {
+            const cnn_dense_kernels *kk = &tables[t]->dense;
+            float *packed;
+            const float *wp = dense_bwd_weights(kk, in, out, w, &packed);
+            check_dense_samples(tables[t]->isa, kk, in, out, x, w, wp, b, dy, mask);
+            check_dense_pieces(tables[t]->isa, kk, in, out, x, w, dy, dw0, db0);
+            free(packed);
+        }
+        free(x), free(w), free(b), free(dy), free(mask), free(dw0), free(db0);
     }
 }
 
@@ -891,7 +1052,8 @@ static void test_list_well_formed(void)
         const cnn_dense_entry *e = cnn_dense_entry_of(kt->isa);
         CHECK(e && e->tile && kt->dense.forward == e->k.forward &&
                   kt->dense.backward_data == e->k.backward_data &&
-                  kt->dense.backward_weights == e->k.backward_weights,
+                  kt->dense.backward_weights == e->k.backward_weights &&
+                  kt->dense.pack_backward_data == e->k.pack_backward_data,
               "%s: the table's dense kernels are not its dense list entry", kt->isa);
     }
 }
@@ -949,35 +1111,46 @@ static void test_list_entries_vs_ref(void)
         }
 }
 
+/* How many rows of bench/kernels (any --model) run pass p of conv entry e:
+   a layer on the entry's set, or on a set that falls back to it. */
+static int conv_entry_bench_rows(const cnn_conv_entry *e, int p)
+{
+    int rows = 0;
+    for (int m = 0; m < NMODELS; m++)
+        for (size_t t = 0; t < NBUILT_IN; t++)
+            for (int l = 0; l < bench_models[m].nlayers; l++) {
+                const layer_spec *L = &bench_models[m].layers[l];
+                if (L->dense || (p == CNN_PASS_BACKWARD_DATA && !L->has_bwd_data))
+                    continue;
+                rows += cnn_conv_choose(built_in[t].table->isa, &L->g).from[p] == e;
+            }
+    return rows;
+}
+
 /* The guard of the kernel checklist: every pass of every conv list entry
-   is the one some row of bench/kernels runs (a seed layer on the entry's
-   set, or on a set that falls back to it), and every dense entry's set
-   has the dense row. */
+   is the one some row of bench/kernels runs, and every model's dense
+   entries have dense rows (each set runs the dense rows of its entry). */
 static void test_list_entries_benched(void)
 {
-    int dense_rows = 0;
-    for (int l = 0; l < NLAYERS; l++)
-        dense_rows += seed_layers[l].dense;
+    for (int m = 0; m < NMODELS; m++) {
+        int dense_rows = 0;
+        for (int l = 0; l < bench_models[m].nlayers; l++)
+            dense_rows += bench_models[m].layers[l].dense;
+        CHECK(dense_rows > 0, "bench/kernels --model %s has no dense row",
+              bench_models[m].name);
+    }
     for (int f = 0; cnn_conv_families[f]; f++)
         for (const cnn_conv_entry *e = cnn_conv_families[f]; e->isa; e++)
             for (int p = 0; p < CNN_NPASSES; p++) {
                 if (!cnn_conv_entry_has(e, p))
                     continue;
-                int rows = 0;
-                for (size_t t = 0; t < NBUILT_IN; t++)
-                    for (int l = 0; l < NLAYERS; l++) {
-                        const layer_spec *L = &seed_layers[l];
-                        if (L->dense || (p == CNN_PASS_BACKWARD_DATA && !L->has_bwd_data))
-                            continue;
-                        rows += cnn_conv_choose(built_in[t].table->isa, &L->g).from[p] == e;
-                    }
+                int rows = conv_entry_bench_rows(e, p);
                 CHECK(rows > 0, "%s/%s %s: no bench/kernels row runs it "
                       "(add a layer to bench/kernels-layers.h)", e->family, e->isa,
                       p == CNN_PASS_FORWARD         ? "forward"
                       : p == CNN_PASS_BACKWARD_DATA ? "backward_data"
                                                     : "backward_weights");
             }
-    CHECK(dense_rows > 0, "bench/kernels has no dense row");
 }
 
 TEST_TABLE(kernels,
@@ -992,6 +1165,7 @@ TEST_TABLE(kernels,
            {"large_shapes", test_large_shapes},
            {"random_conv_shapes", test_random_conv_shapes},
            {"random_dense_shapes", test_random_dense_shapes},
+           {"dense_batch_invariance", test_dense_batch_invariance},
            {"list_choice_matches_old_rules", test_list_choice_matches_old_rules},
            {"list_well_formed", test_list_well_formed},
            {"list_entries_vs_ref", test_list_entries_vs_ref},

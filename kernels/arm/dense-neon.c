@@ -1,23 +1,22 @@
 /*
  * dense-neon.c — NEON dense (fully connected) kernels; x is (n, in), w is
- * [in][out], y and dy are (n, out).
+ * [in][out], y and dy are (n, out).  Each pass is one GEMM job of
+ * gemm-dense-neon.c (dense-gemm-neon.h):
  *
- *   forward           y = act(b + x w): the broadcast-A GEMM tile of
- *                     gemm-neon.c over the n samples (5 samples x 16
- *                     outputs, 20 accumulators, in reduced 4 at a time)
- *   backward_data     dx[s][i] = mask(dy[s][:] . w[i][:]): dot products
- *                     along out (contiguous in both), 4 samples x 4 inputs
- *                     of vector partial sums (16 accumulators) folded by
- *                     pairwise adds into one vector of 4 dx values; an out
- *                     count that is not a multiple of 4 (784 -> 10) ends
- *                     with one zero-padded vector step
- *   backward_weights  dw += x^T dy, db += sum dy: the outer-product tile of
- *                     gemm-neon.c (8 inputs x 12 outputs) over the samples
+ *   forward             y = act(b + x w): samples x out
+ *   pack_backward_data  wt[o][i] = w[i][o] for o in [o0, o1), by 4 x 4
+ *                       blocks through registers
+ *   backward_data       dx = mask(dy wt): samples x in, over the out of
+ *                       wt's rows
+ *   backward_weights    dw[i0:i1] += x[:, i0:i1]^T dy: rows of w x out
+ *                       over the samples; db += the column sums of dy
  *
+ * Column tails (out = 10) are zero-padded vectors, never scalar.
  * Single-threaded, no heap, no static mutable state.
  */
 #include <stddef.h>
 
+#include "dense-gemm-neon.h"
 #include "kernels.h"
 #include "neon.h"
 
@@ -25,120 +24,86 @@ void cnn_dense_forward_neon(int n, int in, int out, const float *x,
                             const float *w, const float *b, float *y,
                             int relu)
 {
-    const neon_gemm_a a = {
-        .a = x, .a_p = in, .a_r = 0, .a_t = 0,
-        .b = w, .b_e = out, .b_r = 0, .b_t = 0,
-        .nr = 1, .nt = 1, .len = in,
-        .o = y, .o_p = out, .bias = b, .mask = NULL, .relu = relu,
-    };
-    cnn_neon_gemm_a(&a, n, out);
+    const neon_dense_gemm g = {.M = n, .N = out, .K = in, .a = x, .a_m = in,
+                               .a_k = 1, .b = w, .ldb = out, .c = y,
+                               .ldc = out, .bias = b, .relu = relu};
+    cnn_dense_gemm_neon(&g);
 }
 
-void cnn_dense_backward_weights_neon(int n, int in, int out, const float *x,
-                                     const float *dy, float *dw, float *db)
+/* wt[o0+c][i0+r] = w[i0+r][o0+c] for r, c < 4. */
+static void pack_4x4(int in, int out, const float *w, float *wt, int i0, int o0)
 {
-    const neon_gemm_b t = {
-        .a = x, .a_i = 0, .a_r = 0, .a_c = in,
-        .b = dy, .b_i = 0, .b_r = 0, .b_c = out,
-        .ni = 1, .nr = 1, .nc = n,
-        .o = dw, .o_p = out, .db = db,
-    };
-    cnn_neon_gemm_b(&t, in, out);
+    const float32x4_t r0 = vld1q_f32(w + (ptrdiff_t)i0 * out + o0);
+    const float32x4_t r1 = vld1q_f32(w + (ptrdiff_t)(i0 + 1) * out + o0);
+    const float32x4_t r2 = vld1q_f32(w + (ptrdiff_t)(i0 + 2) * out + o0);
+    const float32x4_t r3 = vld1q_f32(w + (ptrdiff_t)(i0 + 3) * out + o0);
+    const float64x2_t t0 = vreinterpretq_f64_f32(vtrn1q_f32(r0, r1));
+    const float64x2_t t1 = vreinterpretq_f64_f32(vtrn2q_f32(r0, r1));
+    const float64x2_t t2 = vreinterpretq_f64_f32(vtrn1q_f32(r2, r3));
+    const float64x2_t t3 = vreinterpretq_f64_f32(vtrn2q_f32(r2, r3));
+    float *d = wt + (ptrdiff_t)o0 * in + i0;
+    vst1q_f32(d, vreinterpretq_f32_f64(vtrn1q_f64(t0, t2)));
+    vst1q_f32(d + in, vreinterpretq_f32_f64(vtrn1q_f64(t1, t3)));
+    vst1q_f32(d + 2 * (ptrdiff_t)in, vreinterpretq_f32_f64(vtrn2q_f64(t0, t2)));
+    vst1q_f32(d + 3 * (ptrdiff_t)in, vreinterpretq_f32_f64(vtrn2q_f64(t1, t3)));
 }
 
-/* dx[s*in + i] for S samples s and Q inputs i (Q 4 or 1, ql of them
-   valid), from dy rows at dy (stride out) and w rows at w (stride out). */
-NEON_INLINE void dot_tile(const int S, const int Q, int ql, int out,
-                          const float *dy, const float *w, const float *mask,
-                          float *dx, int in)
+void cnn_dense_pack_backward_data_neon(int in, int out, const float *w,
+                                       float *packed, int o0, int o1)
 {
-    float32x4_t acc[4][4];
-    NEON_UNROLL for (int p = 0; p < S; p++)
-        NEON_UNROLL for (int q = 0; q < Q; q++) acc[p][q] = vdupq_n_f32(0.0f);
-    int o = 0;
-    for (; o + 4 <= out; o += 4) {
-        float32x4_t wv[4];
-        NEON_UNROLL for (int q = 0; q < Q; q++)
-            wv[q] = vld1q_f32(w + (ptrdiff_t)q * out + o);
-        NEON_UNROLL for (int p = 0; p < S; p++) {
-            const float32x4_t dv = vld1q_f32(dy + (ptrdiff_t)p * out + o);
-            NEON_UNROLL for (int q = 0; q < Q; q++)
-                acc[p][q] = vfmaq_f32(acc[p][q], dv, wv[q]);
-        }
+    const int o4 = o0 + (o1 - o0) / 4 * 4, i4 = in / 4 * 4;
+    for (int o = o0; o < o4; o += 4) {
+        for (int i = 0; i < i4; i += 4)
+            pack_4x4(in, out, w, packed, i, o);
+        for (int oo = o; oo < o + 4; oo++) /* rows left over from blocks of 4 */
+            for (int i = i4; i < in; i++)
+                packed[(ptrdiff_t)oo * in + i] = w[(ptrdiff_t)i * out + oo];
     }
-    if (o < out) { /* the last 1..3 outputs, zero-padded */
-        const int r = out - o;
-        float32x4_t wv[4];
-        NEON_UNROLL for (int q = 0; q < Q; q++)
-            wv[q] = q < ql ? neon_load(w + (ptrdiff_t)q * out + o, r)
-                           : vdupq_n_f32(0.0f);
-        NEON_UNROLL for (int p = 0; p < S; p++) {
-            const float32x4_t dv = neon_load(dy + (ptrdiff_t)p * out + o, r);
-            NEON_UNROLL for (int q = 0; q < Q; q++)
-                acc[p][q] = vfmaq_f32(acc[p][q], dv, wv[q]);
-        }
-    }
-    NEON_UNROLL for (int p = 0; p < S; p++) {
-        float *d = dx + (ptrdiff_t)p * in;
-        const float *m = mask ? mask + (ptrdiff_t)p * in : NULL;
-        if (Q == 4) {
-            float32x4_t v = vpaddq_f32(vpaddq_f32(acc[p][0], acc[p][1]),
-                                       vpaddq_f32(acc[p][2], acc[p][3]));
-            if (m)
-                v = neon_apply_mask(v, neon_load(m, ql));
-            neon_store(d, v, ql);
-        } else {
-            const float v = vaddvq_f32(acc[p][0]);
-            d[0] = m && !(m[0] > 0.0f) ? 0.0f : v;
-        }
-    }
-}
-
-static NEON_NOINLINE void dot_4x4(int ql, int out, const float *dy,
-                                  const float *w, const float *mask,
-                                  float *dx, int in)
-{
-    dot_tile(4, 4, ql, out, dy, w, mask, dx, in);
-}
-static NEON_NOINLINE void dot_1x4(int ql, int out, const float *dy,
-                                  const float *w, const float *mask,
-                                  float *dx, int in)
-{
-    dot_tile(1, 4, ql, out, dy, w, mask, dx, in);
-}
-static NEON_NOINLINE void dot_4x1(int ql, int out, const float *dy,
-                                  const float *w, const float *mask,
-                                  float *dx, int in)
-{
-    dot_tile(4, 1, ql, out, dy, w, mask, dx, in);
-}
-static NEON_NOINLINE void dot_1x1(int ql, int out, const float *dy,
-                                  const float *w, const float *mask,
-                                  float *dx, int in)
-{
-    dot_tile(1, 1, ql, out, dy, w, mask, dx, in);
+    for (int o = o4; o < o1; o++)
+        for (int i = 0; i < in; i++)
+            packed[(ptrdiff_t)o * in + i] = w[(ptrdiff_t)i * out + o];
 }
 
 void cnn_dense_backward_data_neon(int n, int in, int out, const float *dy,
-                                  const float *w, const float *mask,
+                                  const float *wp, const float *mask,
                                   float *dx)
 {
-    for (int s = 0; s < n;) {
-        const int four = n - s >= 4;
-        const float *dys = dy + (ptrdiff_t)s * out;
-        const float *ms = mask ? mask + (ptrdiff_t)s * in : NULL;
-        float *dxs = dx + (ptrdiff_t)s * in;
-        int i = 0;
-        for (; i + 4 <= in; i += 4) {
-            const float *wi = w + (ptrdiff_t)i * out;
-            const float *mi = ms ? ms + i : NULL;
-            (four ? dot_4x4 : dot_1x4)(4, out, dys, wi, mi, dxs + i, in);
-        }
-        for (; i < in; i++) {
-            const float *wi = w + (ptrdiff_t)i * out;
-            const float *mi = ms ? ms + i : NULL;
-            (four ? dot_4x1 : dot_1x1)(1, out, dys, wi, mi, dxs + i, in);
-        }
-        s += four ? 4 : 1;
+    const neon_dense_gemm g = {.M = n, .N = in, .K = out, .a = dy, .a_m = out,
+                               .a_k = 1, .b = wp, .ldb = in, .c = dx,
+                               .ldc = in, .mask = mask};
+    cnn_dense_gemm_neon(&g);
+}
+
+/* db[o] += sum over the n samples of dy[s][o]: one chain per column. */
+static void bias_grad(int n, int out, const float *dy, float *db)
+{
+    int o = 0;
+    for (; o + 4 <= out; o += 4) {
+        float32x4_t acc = vdupq_n_f32(0.0f);
+        for (int s = 0; s < n; s++)
+            acc = vaddq_f32(acc, vld1q_f32(dy + (ptrdiff_t)s * out + o));
+        vst1q_f32(db + o, vaddq_f32(vld1q_f32(db + o), acc));
     }
+    if (o < out) {
+        const int r = out - o;
+        float32x4_t acc = vdupq_n_f32(0.0f);
+        for (int s = 0; s < n; s++)
+            acc = vaddq_f32(acc, neon_load(dy + (ptrdiff_t)s * out + o, r));
+        neon_store(db + o, vaddq_f32(neon_load(db + o, r), acc), r);
+    }
+}
+
+void cnn_dense_backward_weights_neon(int n, int in, int out, const float *x,
+                                     const float *dy, int i0, int i1,
+                                     float *dw, float *db)
+{
+    if (i1 > i0) {
+        const neon_dense_gemm g = {.M = i1 - i0, .N = out, .K = n, .a = x + i0,
+                                   .a_m = 1, .a_k = in, .b = dy, .ldb = out,
+                                   .c = dw + (ptrdiff_t)i0 * out, .ldc = out,
+                                   .accum = 1};
+        cnn_dense_gemm_neon(&g);
+    }
+    if (db)
+        bias_grad(n, out, dy, db);
 }

@@ -4,7 +4,8 @@
  * with double accumulators.  The test oracle for the other kernel sets.
  *
  * Layouts (see kernels.h): x and dx are (n, in), y and dy are (n, out),
- * w is [in][out], b is [out].
+ * w is [in][out], b is [out].  The ref set has no pack hook: its backward
+ * data reads w itself.
  */
 #include <stddef.h>
 
@@ -40,9 +41,10 @@ void cnn_dense_backward_data_ref(int n, int in, int out, const float *dy,
 }
 
 void cnn_dense_backward_weights_ref(int n, int in, int out, const float *x,
-                                    const float *dy, float *dw, float *db)
+                                    const float *dy, int i0, int i1,
+                                    float *dw, float *db)
 {
-    for (int i = 0; i < in; i++)
+    for (int i = i0; i < i1; i++)
         for (int o = 0; o < out; o++) {
             double sum = 0;
             for (int s = 0; s < n; s++)

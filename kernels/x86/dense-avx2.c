@@ -1,107 +1,80 @@
 /*
- * dense-avx2.c — dense (fully connected) kernels, AVX2+FMA; x is (n, in),
- * w [in][out], y and dy (n, out).
+ * dense-avx2.c — dense (fully connected) kernels, AVX2 + FMA.  x is
+ * (n, in), w [in][out], y and dy (n, out).  Each pass is one GEMM job of
+ * gemm-dense-avx2.c (dense-gemm.h):
  *
- *   cnn_dense_forward_avx2           the 1x1 forward GEMM over n one-pixel
- *                                    samples (tiles of samples x out vectors)
- *   cnn_dense_backward_data_avx2     dx[s][i] = dy[s] . w[i]: dot products
- *                                    along out, 8 rows of w at a time, reduced
- *                                    into one vector of 8 dx (mask in the
- *                                    store); out % 8 by masked loads
- *   cnn_dense_backward_weights_avx2  dw += x^T dy (tiles of in rows x out
- *                                    vectors held over the n samples),
- *                                    db += sum dy
+ *   cnn_dense_forward_avx2           y = act(b + x w): samples x out
+ *   cnn_dense_pack_backward_data_avx2  wt[o][i] = w[i][o] for o in
+ *                                    [o0, o1) (dense-pack.h)
+ *   cnn_dense_backward_data_avx2     dx = mask(dy wt): samples x in, over
+ *                                    the out of wt's rows
+ *   cnn_dense_backward_weights_avx2  dw[i0:i1] += x[:, i0:i1]^T dy: rows of
+ *                                    w x out over the samples; db += the
+ *                                    column sums of dy
+ *
+ * Column tails (out = 10) are masked loads and stores, never scalar.
  */
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "avx2.h"
+#include "dense-gemm.h"
+#include "dense-pack.h"
+#include "families.h"
 
 void cnn_dense_forward_avx2(int n, int in, int out, const float *x,
                             const float *w, const float *b, float *y,
                             int relu)
 {
-    const cnn_conv_geom g = {.in_h = 1, .in_w = n, .in_c = in, .out_h = 1,
-                             .out_w = n, .out_c = out, .k = 1, .stride = 1};
-    cnn_conv1x1_forward_avx2(&g, 1, x, w, b, y, relu);
+    const dense_gemm g = {.M = n, .N = out, .K = in, .a = x, .a_m = in,
+                          .a_k = 1, .b = w, .ldb = out, .c = y, .ldc = out,
+                          .bias = b, .relu = relu};
+    cnn_dense_gemm_avx2(&g);
 }
 
-static const int32_t tail_bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                      0,  0,  0,  0,  0,  0,  0,  0};
-
-/* Sum of the 8 lanes of each of a[0..7], as one vector. */
-static inline __m256 reduce8(const __m256 a[8])
+void cnn_dense_pack_backward_data_avx2(int in, int out, const float *w,
+                                       float *packed, int o0, int o1)
 {
-    const __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
-    const __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
-    const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
-    return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
-                         _mm256_permute2f128_ps(u0, u1, 0x31));
-}
-
-static inline float hsum(__m256 a)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+    dense_pack_transposed(in, out, w, packed, o0, o1);
 }
 
 void cnn_dense_backward_data_avx2(int n, int in, int out, const float *dy,
-                                  const float *w, const float *mask,
+                                  const float *wp, const float *mask,
                                   float *dx)
 {
-    const int full = out / 8, tail = out - 8 * full;
-    const __m256i tm = _mm256_loadu_si256((const __m256i *)(tail_bits + 8 - tail));
-    const __m256 zero = _mm256_setzero_ps();
-    for (int s = 0; s < n; s++) {
-        const float *d = dy + (ptrdiff_t)s * out;
-        float *o = dx + (ptrdiff_t)s * in;
-        const float *m = mask ? mask + (ptrdiff_t)s * in : NULL;
-        int i0 = 0;
-        for (; i0 + 8 <= in; i0 += 8) {
-            const float *wr = w + (ptrdiff_t)i0 * out;
-            __m256 acc[8];
-            for (int j = 0; j < 8; j++)
-                acc[j] = zero;
-            for (int v = 0; v < full; v++) {
-                const __m256 dv = _mm256_loadu_ps(d + 8 * v);
-                for (int j = 0; j < 8; j++)
-                    acc[j] = _mm256_fmadd_ps(
-                        _mm256_loadu_ps(wr + (ptrdiff_t)j * out + 8 * v), dv,
-                        acc[j]);
-            }
-            if (tail) {
-                const __m256 dv = _mm256_maskload_ps(d + 8 * full, tm);
-                for (int j = 0; j < 8; j++)
-                    acc[j] = _mm256_fmadd_ps(
-                        _mm256_maskload_ps(wr + (ptrdiff_t)j * out + 8 * full, tm),
-                        dv, acc[j]);
-            }
-            __m256 r = reduce8(acc);
-            if (m)
-                r = _mm256_and_ps(r, _mm256_cmp_ps(_mm256_loadu_ps(m + i0), zero,
-                                                   _CMP_GT_OQ));
-            _mm256_storeu_ps(o + i0, r);
-        }
-        for (; i0 < in; i0++) { /* rows left over from blocks of 8 */
-            const float *wr = w + (ptrdiff_t)i0 * out;
-            __m256 acc = zero;
-            for (int v = 0; v < full; v++)
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(wr + 8 * v),
-                                      _mm256_loadu_ps(d + 8 * v), acc);
-            if (tail)
-                acc = _mm256_fmadd_ps(_mm256_maskload_ps(wr + 8 * full, tm),
-                                      _mm256_maskload_ps(d + 8 * full, tm), acc);
-            const float r = hsum(acc);
-            o[i0] = m && !(m[i0] > 0.0f) ? 0.0f : r;
-        }
+    const dense_gemm g = {.M = n, .N = in, .K = out, .a = dy, .a_m = out,
+                          .a_k = 1, .b = wp, .ldb = in, .c = dx, .ldc = in,
+                          .mask = mask};
+    cnn_dense_gemm_avx2(&g);
+}
+
+static const int32_t lane_bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                      0,  0,  0,  0,  0,  0,  0,  0};
+
+/* db[o] += sum over the n samples of dy[s][o]: one chain per column. */
+static void bias_grad(int n, int out, const float *dy, float *db)
+{
+    for (int o = 0; o < out; o += 8) {
+        const int nl = out - o < 8 ? out - o : 8;
+        const __m256i mk = _mm256_loadu_si256((const __m256i *)(lane_bits + 8 - nl));
+        __m256 acc = _mm256_setzero_ps();
+        for (int s = 0; s < n; s++)
+            acc = _mm256_add_ps(acc, _mm256_maskload_ps(dy + (ptrdiff_t)s * out + o, mk));
+        _mm256_maskstore_ps(db + o, mk, _mm256_add_ps(_mm256_maskload_ps(db + o, mk), acc));
     }
 }
 
 void cnn_dense_backward_weights_avx2(int n, int in, int out, const float *x,
-                                     const float *dy, float *dw, float *db)
+                                     const float *dy, int i0, int i1,
+                                     float *dw, float *db)
 {
-    cnn_avx2_gemm_at_b(n, in, out, x, dy, dw, db);
+    if (i1 > i0) {
+        const dense_gemm g = {.M = i1 - i0, .N = out, .K = n, .a = x + i0,
+                              .a_m = 1, .a_k = in, .b = dy, .ldb = out,
+                              .c = dw + (ptrdiff_t)i0 * out, .ldc = out,
+                              .accum = 1};
+        cnn_dense_gemm_avx2(&g);
+    }
+    if (db)
+        bias_grad(n, out, dy, db);
 }

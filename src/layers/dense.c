@@ -65,33 +65,31 @@ static void backward_weights(const cnn_layer *L, const cnn_pass_ctx *ctx, int n,
                              const float *x, const float *dy, float *grads)
 {
     (void)ctx;
-    L->k.dense.backward_weights(n, cnn_layer_in_size(L), L->g.out_c, x, dy, grads,
+    int in = cnn_layer_in_size(L);
+    L->k.dense.backward_weights(n, in, L->g.out_c, x, dy, 0, in, grads,
                                 grads + (L->t_off[1] - L->t_off[0]));
 }
 
 static int batch_rows(const cnn_layer *L) { return cnn_layer_in_size(L); }
 
-/* TEMPORARY until the owner-form kernels land: plain loops, each element
-   summed over the samples in order. */
 static void batch_weights(const cnn_layer *L, int n, const float *x, const float *dy,
                           int i0, int i1, int rest, float *grads)
 {
-    const int in = cnn_layer_in_size(L), out = L->g.out_c;
-    for (int i = i0; i < i1; i++) {
-        float *row = grads + (size_t)i * out;
-        for (int s = 0; s < n; s++) {
-            const float xv = x[(size_t)s * in + i];
-            const float *d = dy + (size_t)s * out;
-            for (int o = 0; o < out; o++)
-                row[o] += xv * d[o];
-        }
-    }
-    if (!rest)
-        return;
-    float *db = grads + (L->t_off[1] - L->t_off[0]);
-    for (int s = 0; s < n; s++)
-        for (int o = 0; o < out; o++)
-            db[o] += dy[(size_t)s * out + o];
+    L->k.dense.backward_weights(n, cnn_layer_in_size(L), L->g.out_c, x, dy, i0, i1, grads,
+                                rest ? grads + (L->t_off[1] - L->t_off[0]) : NULL);
+}
+
+/* Part `part` of the transposed copy: the columns [o0, o1) of w. */
+static int pack(const cnn_layer *L, const float *params, float *packed, int part, int parts)
+{
+    if (!L->k.dense.pack_backward_data)
+        return 0;
+    const int out = L->g.out_c;
+    const int o0 = (int)((long)out * part / parts), o1 = (int)((long)out * (part + 1) / parts);
+    if (params && o0 < o1)
+        L->k.dense.pack_backward_data(cnn_layer_in_size(L), out, params + L->t_off[0],
+                                      packed + L->t_off[0], o0, o1);
+    return 1;
 }
 
 static void describe(const cnn_layer *L, cnn_layer_text *t, cnn_layer_info *info)
@@ -109,5 +107,5 @@ const cnn_layer_op cnn_layer_dense = {
     .parse = parse, .format = format, .shape = shape, .tensors = tensors, .bind = bind,
     .forward = forward, .backward_data = backward_data,
     .backward_weights = backward_weights, .batch_rows = batch_rows,
-    .batch_weights = batch_weights, .describe = describe,
+    .batch_weights = batch_weights, .pack = pack, .describe = describe,
 };
