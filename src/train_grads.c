@@ -27,6 +27,7 @@
 static long first_nonfinite(const float *g, size_t n)
 {
     unsigned any = 0;
+#pragma omp simd reduction(| : any)
     for (size_t i = 0; i < n; i++) {
         uint32_t u;
         memcpy(&u, &g[i], 4);
