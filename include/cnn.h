@@ -522,8 +522,9 @@ typedef struct cnn_train_result {
     double final_accuracy;
     /* Where thread 0's time went, in seconds over the whole run: converting
        images, forward (with the loss), backward, waiting for the other
-       threads at the barrier, and the reduction + optimizer update of its
-       slice of the parameters (with the step's bookkeeping and the second barrier). */
+       threads at the barrier, and the update: its part of repacking the
+       weights, of the gradient sums and of the optimizer (with the step's
+       bookkeeping and the barriers between them). */
     double data_s, forward_s, backward_s, wait_s, update_s;
     /* The share of the team's forward/backward thread-time lost waiting
        for the slowest thread of each step (1 - busy / (threads x slowest)):

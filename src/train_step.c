@@ -109,12 +109,13 @@ static void validate(train_run *r, cnn_workspace *ws, int tid, train_step *st)
 
 void cnn_train_step(train_run *r, train_ws *tw, int tid, train_step *st)
 {
-    double *ph = tid == 0 ? r->phase : NULL, t = 0;
+    double *ph = tid == 0 ? r->phase : NULL, t = ph ? cnn_train_now() : 0;
     thread_stats *me = &r->stats[tid];
     if (r->packed) { /* the new weights, repacked once for every thread */
         cnn_train_pack(r, tid);
 #pragma omp barrier
     }
+    cnn_train_lap(ph, PH_UPDATE, &t); /* the update phase: pack, sums, optimizer */
     const double t_share = cnn_train_now();
     cnn_train_share(r, tw, tid, st, ph);
     me->busy = cnn_train_now() - t_share;
