@@ -1112,6 +1112,63 @@ static void test_conv_batch_invariant(void)
         }
 }
 
+/* The AVX-512 3x3 kernels' regions and grid tiles (kernels/x86,
+   conv3x3-avx512.c, gemm-avx512.c), on every set, against the reference:
+   small images whose short lines go by pairs of lines, with every
+   constant A stride of the tiles (16, 32, 64 floats: in_c * stride
+   forward, out_c backward data) and ragged channels (run-time strides,
+   masked columns), both strides and paddings; strides above the cached
+   phases of backward data (9, 10); one-column regions (7 x 1); the
+   stride-2 narrow backward data. */
+static void test_conv3x3_regions(void)
+{
+    static const struct { int c, m; } chans[] = {
+        {16, 16}, {16, 32}, {32, 48}, {16, 64}, {64, 16}, {17, 33}, {32, 64}, {64, 32},
+    };
+    static const struct { int h, w; } sizes[] = {{7, 7}, {9, 6}, {5, 11}, {7, 1}};
+    uint64_t rng = 777;
+    for (int s = 1; s <= 2; s++)
+        for (size_t c = 0; c < sizeof chans / sizeof *chans; c++)
+            for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++)
+                for (int same = 0; same <= 1; same++) {
+                    if (!same && sizes[z].w < 3)
+                        continue;
+                    conv_case cc = {.g = make_geom(sizes[z].h, sizes[z].w, chans[c].c,
+                                                   chans[c].m, 3, s, same),
+                                    .n = 2, .relu = same, .use_bias = 1,
+                                    .use_mask = 1, .use_db = 1};
+                    check_conv_case(&cc, &rng);
+                }
+    /* Stride 2 with at most 16 input channels (conv3x3s2-narrow-avx512.c):
+       blocks of 1 to 7 dy columns (out_w 1 .. 16), the column carried
+       between blocks, dx columns left of the first block (pad_left 1) or
+       right of the last (valid, even width), out_c 32, 64 and others. */
+    static const struct { int c, m; } narrow[] = {{16, 32}, {16, 64}, {5, 24}, {16, 20}};
+    static const struct { int h, w; } nsizes[] = {
+        {15, 15}, {16, 9}, {5, 31}, {3, 30}, {2, 2}, {5, 1}, {9, 26}, {4, 11},
+    };
+    for (size_t c = 0; c < sizeof narrow / sizeof *narrow; c++)
+        for (size_t z = 0; z < sizeof nsizes / sizeof *nsizes; z++)
+            for (int same = 0; same <= 1; same++) {
+                if (!same && (nsizes[z].w < 3 || nsizes[z].h < 3))
+                    continue;
+                conv_case cc = {.g = make_geom(nsizes[z].h, nsizes[z].w, narrow[c].c,
+                                               narrow[c].m, 3, 2, same),
+                                .n = 2, .relu = 1, .use_bias = 1, .use_mask = same,
+                                .use_db = 1};
+                check_conv_case(&cc, &rng);
+            }
+    static const struct { int h, w, s, same; } wide[] = {
+        {20, 23, 9, 1}, {21, 20, 10, 1}, {25, 19, 9, 0},
+    };
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) {
+        conv_case cc = {.g = make_geom(wide[i].h, wide[i].w, 16, 32, 3, wide[i].s,
+                                       wide[i].same),
+                        .n = 2, .relu = 1, .use_bias = 1, .use_mask = 1, .use_db = 1};
+        check_conv_case(&cc, &rng);
+    }
+}
+
 TEST_TABLE(kernels,
            {"ref_conv_by_hand", test_ref_conv_by_hand},
            {"ref_dense_by_hand", test_ref_dense_by_hand},
@@ -1128,4 +1185,5 @@ TEST_TABLE(kernels,
            {"list_well_formed", test_list_well_formed},
            {"list_entries_vs_ref", test_list_entries_vs_ref},
            {"list_entries_benched", test_list_entries_benched},
-           {"conv_batch_invariant", test_conv_batch_invariant})
+           {"conv_batch_invariant", test_conv_batch_invariant},
+           {"conv3x3_regions", test_conv3x3_regions})

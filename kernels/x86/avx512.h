@@ -62,6 +62,17 @@ void cnn_avx512_gemm_grid(ptrdiff_t R, ptrdiff_t Q, int cols,
 /* db[c] += sum over npix pixels of dy[p*M + c], c < M. */
 void cnn_avx512_bias_grad(ptrdiff_t npix, int M, const float *dy, float *db);
 
+/* ------------------- 3x3 stride-2 narrow backward data (conv3x3s2-...) */
+
+/* Backward data of a 3x3 stride-2 geometry with in_c <= 16 (the contract
+   of cnn_conv3x3_backward_data_avx512, wt packed by
+   cnn_conv3x3_pack_backward_data_avx512; slot_of[kx]: tap kx's slot). */
+void cnn_avx512_conv3x3s2_backward_data_narrow(const cnn_conv_geom *g, int n,
+                                               const float *dy,
+                                               const float *wt,
+                                               const int *slot_of,
+                                               const float *mask, float *dx);
+
 /* Mask of the first n (1..16) lanes. */
 static inline __mmask16 cnn_avx512_lanes(int n)
 {

@@ -265,6 +265,11 @@ void cnn_conv3x3_backward_data_avx512(const cnn_conv_geom *g, int n,
     int slot_of[K];
     for (int kx = 0; kx < K; kx++)
         slot_of[kx] = kx_slot(kx, s);
+    if (s == 2 && g->in_c <= 16) {
+        cnn_avx512_conv3x3s2_backward_data_narrow(g, n, dy, wt, slot_of, mask,
+                                                  dx);
+        return;
+    }
     axis_runs rows, cols;
     axis_init(&rows, s, g->pad_top, g->in_h, g->out_h);
     axis_init(&cols, s, g->pad_left, g->in_w, g->out_w);
