@@ -7,24 +7,28 @@
  *   cnn_conv3x3_backward_data_avx512       dx = conv^T(dy, packed w), mask
  *   cnn_conv3x3_backward_weights_avx512    dw += x (x) dy, db += sum dy
  *
- * All three are register-tile GEMMs (gemm-avx512.c), no im2col copy:
+ * All three are register-tile GEMMs (gemm-avx512.c), no im2col copy,
+ * but for the stride-2 backward data of at most 16 input channels
+ * (conv3x3s2-narrow-avx512.c).  Forward and backward data work image by
+ * image on regions whose outputs share their taps, so an image's tiles,
+ * and its bits, depend on the geometry alone (batch invariance):
  *
- * forward: a run of output pixels of one row times all output channels;
- *   one reduction segment per kernel row ky inside the image, each
- *   3*in_c contiguous floats of x (the [kx][ci] of a pixel's window) times
- *   3*in_c contiguous rows of w.  Consecutive pixels are s*in_c apart in
- *   x.  Pixels whose window crosses the left/right border get their own
- *   one-pixel tiles with the shortened kx range; rows crossing the top or
- *   bottom just have fewer segments.
+ * forward: the output rows and columns split into runs whose taps inside
+ *   the image are the same (the interior, and the border rows / columns
+ *   that lose taps); a run of rows x a run of columns is one grid GEMM
+ *   (cnn_avx512_gemm_grid: short lines by pairs, a border column by rows)
+ *   of output pixels x all output channels, one reduction segment per
+ *   kernel row: its (kx1 - kx0)*in_c contiguous floats of x times as many
+ *   contiguous rows of w.  Pixels are s*in_c apart in x, rows s*in_w*in_c.
  *
- * backward_data: a gather, vectorised over in_c.  dx columns split into s
- *   phases (ix mod s); within a phase every interior pixel sees the same
- *   taps, from consecutive dy pixels.  The packed weights hold each kernel
- *   row's taps grouped by phase in descending kx, so the taps of one kernel
- *   row meet contiguous dy pixels and contiguous packed rows: one segment of
- *   ntaps*out_c per kernel row.  Stride 2 gives the 4 phases 2x2, 2x1, 1x2,
- *   1x1 taps, each writing disjoint pixels; the mask is applied in the
- *   store.
+ * backward_data: a gather, vectorised over in_c.  dx rows and columns
+ *   split into s phases (i mod s) and, within a phase, runs that the same
+ *   taps reach, from consecutive dy pixels.  The packed weights hold each
+ *   kernel row's taps grouped by phase in descending kx, so the taps of
+ *   one kernel row meet contiguous dy pixels and contiguous packed rows:
+ *   one segment of ntaps*out_c per kernel row; a row run x a column run is
+ *   one grid GEMM.  Stride 2 gives the 4 phases 2x2, 2x1, 1x2, 1x1 taps,
+ *   each writing disjoint pixels; the mask is applied in the store.
  *
  * backward_weights: for each tap (ky, kx), tiles of input channels x
  *   output-channel vectors held in registers while streaming every output

@@ -22,7 +22,12 @@
  * cnn_avx512_gemm splits columns into chunks of up to 4 vectors and rows
  * into as few tiles as the chunk's largest P allows, of balanced sizes (13
  * rows of 4 vectors: 5 + 4 + 4, not 6 + 6 + 1), so that every tile keeps
- * enough independent FMA chains.
+ * enough independent FMA chains.  cnn_avx512_gemm_grid does the same line
+ * by line over a grid of rows (a region of an image), but takes lines of
+ * at most p_max / 2 rows by pairs in the two-line tiles tile2_* (a 7x7
+ * image's rows: tiles of 14 pixels, not 7), and a one-row-wide grid as one
+ * line along its other axis.  The tiles (and so each element's sequence of
+ * operations) depend only on the GEMM's sizes, never on where it sits.
  */
 #include <stddef.h>
 
