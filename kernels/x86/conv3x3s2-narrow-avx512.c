@@ -12,7 +12,8 @@
  * dy columns holds the 2*PB + 1 dx columns it reaches in registers over
  * the whole reduction (the kernel rows reaching the dx row, then e); the
  * column shared with the next block is carried into it, so every dx pixel
- * is written once, with the ReLU mask applied in the store.  The blocks
+ * is written once, with the ReLU mask applied in the store (a last column
+ * past the image is not computed at all).  The blocks
  * of a row depend on out_w only: an image's bits depend on the geometry
  * alone (batch invariance).
  */
@@ -61,7 +62,7 @@ static inline void store_columns(const narrow_row *r, const __m512 *acc,
    block's first column), after storing the others.  MC: out_c when a
    compile-time constant (0: r->M); FULL: C == 16, no masked loads (gcc
    keeps masks in memory and reloads them at each use). */
-#define DEFINE_BLOCK(PB, MC, FULL, NAME)                                     \
+#define DEFINE_BLOCK(PB, MC, FULL, DROP, NAME)                               \
     static __m512 NAME(const narrow_row *r, int b0, __m512 carry, int last) \
     {                                                                        \
         const ptrdiff_t M = (MC) ? (MC) : r->M, C = r->C;                    \
@@ -86,7 +87,9 @@ static inline void store_columns(const narrow_row *r, const __m512 *acc,
                     const __m512 av = _mm512_set1_ps(d[j * M]);              \
                     acc[2 * j] = _mm512_fmadd_ps(av, v0, acc[2 * j]);        \
                     acc[2 * j + 1] = _mm512_fmadd_ps(av, v1, acc[2 * j + 1]); \
-                    acc[2 * j + 2] = _mm512_fmadd_ps(av, v2, acc[2 * j + 2]); \
+                    if (!(DROP) || j < (PB)-1)                               \
+                        acc[2 * j + 2] =                                     \
+                            _mm512_fmadd_ps(av, v2, acc[2 * j + 2]);         \
                 }                                                            \
             }                                                                \
         }                                                                    \
@@ -95,23 +98,32 @@ static inline void store_columns(const narrow_row *r, const __m512 *acc,
         return acc[2 * (PB)];                                                \
     }
 
-#define FOR_PB(X, MC, FULL, K_)                                              \
-    X(1, MC, FULL, block1_##K_) X(2, MC, FULL, block2_##K_)                  \
-    X(3, MC, FULL, block3_##K_) X(4, MC, FULL, block4_##K_)                  \
-    X(5, MC, FULL, block5_##K_) X(6, MC, FULL, block6_##K_)                  \
-    X(7, MC, FULL, block7_##K_)
-FOR_PB(DEFINE_BLOCK, 0, 0, rm)  /* run-time out_c, masked in_c */
-FOR_PB(DEFINE_BLOCK, 0, 1, rf)  /* run-time out_c, 16 in_c */
-FOR_PB(DEFINE_BLOCK, 32, 1, f32) /* 32 out_c, 16 in_c */
-FOR_PB(DEFINE_BLOCK, 64, 1, f64) /* 64 out_c, 16 in_c */
+#define FOR_PB(X, MC, FULL, D, K_)                                           \
+    X(1, MC, FULL, D, block1_##K_) X(2, MC, FULL, D, block2_##K_)            \
+    X(3, MC, FULL, D, block3_##K_) X(4, MC, FULL, D, block4_##K_)            \
+    X(5, MC, FULL, D, block5_##K_) X(6, MC, FULL, D, block6_##K_)            \
+    X(7, MC, FULL, D, block7_##K_)
+/* run-time out_c and masked in_c; run-time out_c; 32; 64 out_c (16 in_c);
+   each also without the last column (a row's last block, whose last dx
+   column is past the image: "same" padding of an even width) */
+FOR_PB(DEFINE_BLOCK, 0, 0, 0, rm)
+FOR_PB(DEFINE_BLOCK, 0, 1, 0, rf)
+FOR_PB(DEFINE_BLOCK, 32, 1, 0, f32)
+FOR_PB(DEFINE_BLOCK, 64, 1, 0, f64)
+FOR_PB(DEFINE_BLOCK, 0, 0, 1, rm_d)
+FOR_PB(DEFINE_BLOCK, 0, 1, 1, rf_d)
+FOR_PB(DEFINE_BLOCK, 32, 1, 1, f32_d)
+FOR_PB(DEFINE_BLOCK, 64, 1, 1, f64_d)
 
 typedef __m512 (*block_fn)(const narrow_row *, int, __m512, int);
 
 #define BLOCKS(K_)                                                           \
     {block1_##K_, block2_##K_, block3_##K_, block4_##K_, block5_##K_,        \
      block6_##K_, block7_##K_}
-static const block_fn blocks[4][PB_MAX] = {BLOCKS(rm), BLOCKS(rf),
-                                           BLOCKS(f32), BLOCKS(f64)};
+/* [drop the last column][kind][PB - 1] */
+static const block_fn blocks[2][4][PB_MAX] = {
+    {BLOCKS(rm), BLOCKS(rf), BLOCKS(f32), BLOCKS(f64)},
+    {BLOCKS(rm_d), BLOCKS(rf_d), BLOCKS(f32_d), BLOCKS(f64_d)}};
 
 /* Which block kind fits out_c M, in_c C. */
 static int block_kind(int M, int C)
@@ -142,8 +154,9 @@ void cnn_avx512_conv3x3s2_backward_data_narrow(const cnn_conv_geom *g, int n,
     const int C = g->in_c, M = g->out_c, W = g->in_w, OW = g->out_w;
     const int nblk = (OW + PB_MAX - 1) / PB_MAX;
     const int base = OW / nblk, big = OW % nblk; /* `big` blocks of base+1 */
-    const block_fn *fn = blocks[block_kind(M, C)];
     const int covered = 2 * OW + 1 - g->pad_left; /* dx columns reached */
+    const int kind = block_kind(M, C);
+    const block_fn *fn = blocks[0][kind], *fn_last = blocks[covered > W][kind];
     narrow_row r = {.M = M, .C = C, .W = W, .first = -g->pad_left,
                     .mk = cnn_avx512_lanes(C)};
     for (int img = 0; img < n; img++)
@@ -164,7 +177,8 @@ void cnn_avx512_conv3x3s2_backward_data_narrow(const cnn_conv_geom *g, int n,
             __m512 carry = _mm512_setzero_ps();
             for (int k = 0, b0 = 0; k < nblk; k++) {
                 const int pb = k < big ? base + 1 : base;
-                carry = fn[pb - 1](&r, b0, carry, k == nblk - 1);
+                const block_fn f = k == nblk - 1 ? fn_last[pb - 1] : fn[pb - 1];
+                carry = f(&r, b0, carry, k == nblk - 1);
                 b0 += pb;
             }
             for (int ix = covered > 0 ? covered : 0; ix < W; ix++)
