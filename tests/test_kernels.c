@@ -1119,7 +1119,7 @@ static void test_conv_batch_invariant(void)
    forward, out_c backward data) and ragged channels (run-time strides,
    masked columns), both strides and paddings; strides above the cached
    phases of backward data (9, 10); one-column regions (7 x 1); the
-   stride-2 narrow backward data. */
+   stride-2 narrow backward data; every line length from 2 to 17. */
 static void test_conv3x3_regions(void)
 {
     static const struct { int c, m; } chans[] = {
@@ -1139,6 +1139,15 @@ static void test_conv3x3_regions(void)
                                     .use_mask = 1, .use_db = 1};
                     check_conv_case(&cc, &rng);
                 }
+    /* Every line length of the two-line tiles and past them (interior
+       lines of 2 to 17 pixels), one to four column vectors. */
+    static const struct { int c, m; } sweep[] = {{16, 16}, {32, 64}, {17, 40}, {64, 48}};
+    for (size_t c = 0; c < sizeof sweep / sizeof *sweep; c++)
+        for (int w = 4; w <= 19; w++) {
+            conv_case cc = {.g = make_geom(5, w, sweep[c].c, sweep[c].m, 3, 1, 1),
+                            .n = 1, .relu = 1, .use_bias = 1, .use_mask = 1, .use_db = 0};
+            check_conv_case(&cc, &rng);
+        }
     /* Stride 2 with at most 16 input channels (conv3x3s2-narrow-avx512.c):
        blocks of 1 to 7 dy columns (out_w 1 .. 16), the column carried
        between blocks, dx columns left of the first block (pad_left 1) or
