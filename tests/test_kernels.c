@@ -997,7 +997,7 @@ static void test_list_entries_benched(void)
 
 /* Whether floats a and b (count of them) are the same bits; *at: the
    first that differs. */
-static int same_bits(const float *a, const float *b, size_t count, size_t *at)
+static int conv_bits_equal(const float *a, const float *b, size_t count, size_t *at)
 {
     for (size_t i = 0; i < count; i++)
         if (memcmp(a + i, b + i, sizeof *a) != 0) {
@@ -1020,12 +1020,12 @@ static void check_invariant(const char *who, const char *what, const char *shape
     for (int i = 0; i < INV_N; i++)
         run(ctx, i, 1, part + i * per);
     size_t at = 0;
-    CHECK(same_bits(all, part, INV_N * per, &at),
+    CHECK(conv_bits_equal(all, part, INV_N * per, &at),
           "%s %s [%s]: image %zu alone differs from it in a call of %d (float %zu)",
           who, what, shape, at / per, INV_N, at % per);
     run(ctx, 0, 2, part);
     run(ctx, 2, INV_N - 2, part + 2 * per);
-    CHECK(same_bits(all, part, INV_N * per, &at),
+    CHECK(conv_bits_equal(all, part, INV_N * per, &at),
           "%s %s [%s]: the split 2 + %d differs from one call at image %zu (float %zu)",
           who, what, shape, INV_N - 2, at / per, at % per);
     free(all), free(part);
