@@ -108,7 +108,8 @@ static const cnn_conv_entry conv3x3[] = {
     {"conv3x3", "avx512", "3x3, any stride, padding and channels",
      cnn_shape_3x3,
      PASSES_PACKED(conv3x3, avx512, cnn_conv3x3_pack_backward_data_avx512),
-     "P px x V zmm, P*V <= 24, V <= 4"},
+     "P px x V zmm, P*V <= 24, V <= 4, short rows 2 at a time; bwd-d s2 "
+     "in_c <= 16: 7 dy px -> 15 dx px x 1 zmm"},
     {"conv3x3", "avx2", "3x3, any stride, padding and channels",
      cnn_shape_3x3,
      PASSES_PACKED(conv3x3, avx2, cnn_conv_pack_backward_data_avx2),
@@ -123,7 +124,7 @@ static const cnn_conv_entry conv3x3[] = {
     {0},
 };
 
-/* 1x1 stride-1 unpadded convolutions: GEMMs over the n*h*w pixels. */
+/* 1x1 stride-1 unpadded convolutions: GEMMs over pixels. */
 static const cnn_conv_entry conv1x1[] = {
 #ifdef CNN_LIST_X86
     {"conv1x1", "avx512", "1x1, stride 1, no padding", cnn_shape_1x1_s1_nopad,

@@ -1153,6 +1153,193 @@ static void test_list_entries_benched(void)
             }
 }
 
+/* ------------------------------------------------ batch invariance */
+
+#define INV_N 5 /* images per batch-invariance case */
+
+/* Whether floats a and b (count of them) are the same bits; *at: the
+   first that differs. */
+static int conv_bits_equal(const float *a, const float *b, size_t count, size_t *at)
+{
+    for (size_t i = 0; i < count; i++)
+        if (memcmp(a + i, b + i, sizeof *a) != 0) {
+            *at = i;
+            return 0;
+        }
+    return 1;
+}
+
+/* The INV_N-image output `all` (per image `per` floats) against the same
+   pass run on each image alone and on the split 2 + 3: run(first, count,
+   out) computes images [first, first + count) into out. */
+typedef void (*inv_run)(const void *ctx, int first, int count, float *out);
+
+static void check_invariant(const char *who, const char *what, const char *shape,
+                            inv_run run, const void *ctx, size_t per)
+{
+    float *all = alloc_out(INV_N * per, NAN), *part = alloc_out(INV_N * per, NAN);
+    run(ctx, 0, INV_N, all);
+    for (int i = 0; i < INV_N; i++)
+        run(ctx, i, 1, part + i * per);
+    size_t at = 0;
+    CHECK(conv_bits_equal(all, part, INV_N * per, &at),
+          "%s %s [%s]: image %zu alone differs from it in a call of %d (float %zu)",
+          who, what, shape, at / per, INV_N, at % per);
+    run(ctx, 0, 2, part);
+    run(ctx, 2, INV_N - 2, part + 2 * per);
+    CHECK(conv_bits_equal(all, part, INV_N * per, &at),
+          "%s %s [%s]: the split 2 + %d differs from one call at image %zu (float %zu)",
+          who, what, shape, INV_N - 2, at / per, at % per);
+    free(all), free(part);
+}
+
+/* The inputs of one geometry's batch-invariance case. */
+typedef struct inv_case {
+    const cnn_conv_geom *g;
+    const cnn_conv_kernels *kk;
+    const float *x, *w, *b, *dy, *wt, *mask;
+} inv_case;
+
+static void inv_forward(const void *ctx, int first, int count, float *out)
+{
+    const inv_case *c = ctx;
+    const size_t in = (size_t)c->g->in_h * c->g->in_w * c->g->in_c;
+    c->kk->forward(c->g, count, c->x + first * in, c->w, c->b, out, 1);
+}
+
+static void inv_backward_data(const void *ctx, int first, int count, float *out)
+{
+    const inv_case *c = ctx;
+    const size_t in = (size_t)c->g->in_h * c->g->in_w * c->g->in_c;
+    const size_t o = (size_t)c->g->out_h * c->g->out_w * c->g->out_c;
+    c->kk->backward_data(c->g, count, c->dy + first * o, c->wt,
+                         c->mask + first * in, out);
+}
+
+/* Forward and backward data of entry e's passes on geometry g. */
+static void check_entry_invariant(const char *who, const cnn_conv_kernels *kk,
+                                  const cnn_conv_geom *g, uint64_t *rng)
+{
+    const size_t in = (size_t)g->in_h * g->in_w * g->in_c;
+    const size_t o = (size_t)g->out_h * g->out_w * g->out_c;
+    const size_t nw = (size_t)g->k * g->k * g->in_c * g->out_c;
+    char shape[160];
+    describe(shape, sizeof shape, g, INV_N);
+    float *x = alloc_random(INV_N * in, -1, 1, rng), *w = alloc_random(nw, -1, 1, rng);
+    float *b = alloc_random(g->out_c, -1, 1, rng);
+    float *dy = alloc_random(INV_N * o, -1, 1, rng);
+    float *mask = alloc_random(INV_N * in, -1, 1, rng), *packed = NULL;
+    inv_case c = {.g = g, .kk = kk, .x = x, .w = w, .b = b, .dy = dy, .mask = mask};
+    if (kk->forward)
+        check_invariant(who, "forward", shape, inv_forward, &c, o);
+    if (kk->backward_data) {
+        c.wt = bwd_weights(kk, g, w, &packed);
+        check_invariant(who, "backward_data", shape, inv_backward_data, &c, in);
+    }
+    free(x), free(w), free(b), free(dy), free(mask), free(packed);
+}
+
+/* The batch-invariance rule (docs: the same bits for any thread count):
+   forward and backward data give each image the same bits whatever n and
+   wherever it sits in the call.  Every conv entry of every set this CPU
+   runs, on the geometries of bench/kernels' models and ragged ones (odd
+   sizes and channel counts, both strides, both paddings). */
+static void test_conv_batch_invariant(void)
+{
+    cnn_conv_geom geoms[32];
+    int ng = 0;
+    for (int m = 0; m < NMODELS; m++)
+        for (int l = 0; l < bench_models[m].nlayers; l++)
+            if (!bench_models[m].layers[l].dense)
+                geoms[ng++] = bench_models[m].layers[l].g;
+    static const struct { int h, w, c, m, k, s, same; } ragged[] = {
+        {9, 7, 17, 33, 3, 2, 1}, {11, 13, 16, 32, 3, 2, 0}, {5, 6, 3, 17, 3, 1, 1},
+        {8, 10, 64, 16, 3, 2, 1}, {13, 5, 1, 32, 3, 1, 1}, {15, 9, 1, 17, 3, 2, 1},
+        {7, 9, 17, 24, 1, 1, 0}, {3, 5, 40, 9, 1, 1, 0}, {1, 3, 17, 24, 1, 1, 0},
+        {2, 1, 40, 9, 1, 1, 0}, {6, 6, 8, 8, 5, 2, 1},
+    };
+    for (size_t i = 0; i < sizeof ragged / sizeof *ragged; i++)
+        geoms[ng++] = make_geom(ragged[i].h, ragged[i].w, ragged[i].c, ragged[i].m,
+                                ragged[i].k, ragged[i].s, ragged[i].same);
+    uint64_t rng = 1313;
+    for (int f = 0; cnn_conv_families[f]; f++)
+        for (const cnn_conv_entry *e = cnn_conv_families[f]; e->isa; e++) {
+            if (!runnable(e->isa))
+                continue;
+            char who[64];
+            snprintf(who, sizeof who, "%s/%s", e->family, e->isa);
+            for (int i = 0; i < ng; i++)
+                if (e->fits(&geoms[i]))
+                    check_entry_invariant(who, &e->k, &geoms[i], &rng);
+        }
+}
+
+/* The AVX-512 3x3 kernels' regions and grid tiles (kernels/x86,
+   conv3x3-avx512.c, gemm-avx512.c), on every set, against the reference:
+   small images whose short lines go by pairs of lines, with every
+   constant A stride of the tiles (16, 32, 64 floats: in_c * stride
+   forward, out_c backward data) and ragged channels (run-time strides,
+   masked columns), both strides and paddings; strides above the cached
+   phases of backward data (9, 10); one-column regions (7 x 1); the
+   stride-2 narrow backward data; every line length from 2 to 17. */
+static void test_conv3x3_regions(void)
+{
+    static const struct { int c, m; } chans[] = {
+        {16, 16}, {16, 32}, {32, 48}, {16, 64}, {64, 16}, {17, 33}, {32, 64}, {64, 32},
+    };
+    static const struct { int h, w; } sizes[] = {{7, 7}, {9, 6}, {5, 11}, {7, 1}};
+    uint64_t rng = 777;
+    for (int s = 1; s <= 2; s++)
+        for (size_t c = 0; c < sizeof chans / sizeof *chans; c++)
+            for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++)
+                for (int same = 0; same <= 1; same++) {
+                    if (!same && sizes[z].w < 3)
+                        continue;
+                    conv_case cc = {.g = make_geom(sizes[z].h, sizes[z].w, chans[c].c,
+                                                   chans[c].m, 3, s, same),
+                                    .n = 2, .relu = same, .use_bias = 1,
+                                    .use_mask = 1, .use_db = 1};
+                    check_conv_case(&cc, &rng);
+                }
+    /* Every line length of the two-line tiles and past them (interior
+       lines of 2 to 17 pixels), one to four column vectors. */
+    static const struct { int c, m; } sweep[] = {{16, 16}, {32, 64}, {17, 40}, {64, 48}};
+    for (size_t c = 0; c < sizeof sweep / sizeof *sweep; c++)
+        for (int w = 4; w <= 19; w++) {
+            conv_case cc = {.g = make_geom(5, w, sweep[c].c, sweep[c].m, 3, 1, 1),
+                            .n = 1, .relu = 1, .use_bias = 1, .use_mask = 1, .use_db = 0};
+            check_conv_case(&cc, &rng);
+        }
+    /* Stride 2 with at most 16 input channels (conv3x3s2-narrow-avx512.c):
+       blocks of 1 to 7 dy columns (out_w 1 .. 16), the column carried
+       between blocks, dx columns left of the first block (pad_left 1) or
+       right of the last (valid, even width), out_c 32, 64 and others. */
+    static const struct { int c, m; } narrow[] = {{16, 32}, {16, 64}, {5, 24}, {16, 20}};
+    static const struct { int h, w; } nsizes[] = {
+        {15, 15}, {16, 9}, {5, 31}, {3, 30}, {2, 2}, {5, 1}, {9, 26}, {4, 11},
+    };
+    for (size_t c = 0; c < sizeof narrow / sizeof *narrow; c++)
+        for (size_t z = 0; z < sizeof nsizes / sizeof *nsizes; z++)
+            for (int same = 0; same <= 1; same++) {
+                if (!same && (nsizes[z].w < 3 || nsizes[z].h < 3))
+                    continue;
+                conv_case cc = {.g = make_geom(nsizes[z].h, nsizes[z].w, narrow[c].c,
+                                               narrow[c].m, 3, 2, same),
+                                .n = 2, .relu = 1, .use_bias = 1, .use_mask = same,
+                                .use_db = 1};
+                check_conv_case(&cc, &rng);
+            }
+    static const struct { int h, w, s, same; } wide[] = {
+        {20, 23, 9, 1}, {21, 20, 10, 1}, {25, 19, 9, 0},
+    };
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) {
+        conv_case cc = {.g = make_geom(wide[i].h, wide[i].w, 16, 32, 3, wide[i].s,
+                                       wide[i].same),
+                        .n = 2, .relu = 1, .use_bias = 1, .use_mask = 1, .use_db = 1};
+        check_conv_case(&cc, &rng);
+    }
+}
+
 TEST_TABLE(kernels,
            {"ref_conv_by_hand", test_ref_conv_by_hand},
            {"ref_dense_by_hand", test_ref_dense_by_hand},
@@ -1169,4 +1356,6 @@ TEST_TABLE(kernels,
            {"list_choice_matches_old_rules", test_list_choice_matches_old_rules},
            {"list_well_formed", test_list_well_formed},
            {"list_entries_vs_ref", test_list_entries_vs_ref},
-           {"list_entries_benched", test_list_entries_benched})
+           {"list_entries_benched", test_list_entries_benched},
+           {"conv_batch_invariant", test_conv_batch_invariant},
+           {"conv3x3_regions", test_conv3x3_regions})

@@ -34,13 +34,15 @@ typedef struct avx512_seg {
    row p of the output is out + p*out_p; mask, when not NULL, is indexed
    like out and zeroes outputs whose mask is not > 0; bias (per column) is
    the start when not accumulating; relu zeroes negative outputs; accum
-   starts from out's own values. */
+   starts from out's own values.  a_r and out_r: the line strides of
+   cnn_avx512_gemm_grid (unused by cnn_avx512_gemm). */
 typedef struct avx512_gemm {
     const avx512_seg *seg;
     int nseg;
     ptrdiff_t a_p, a_e, ldb;
     float *out;
     ptrdiff_t out_p;
+    ptrdiff_t a_r, out_r;
     const float *bias, *mask;
     int accum, relu;
 } avx512_gemm;
@@ -49,8 +51,27 @@ typedef struct avx512_gemm {
    vectors, rows in balanced register tiles. */
 void cnn_avx512_gemm(ptrdiff_t L, int cols, const avx512_gemm *t);
 
+/* The same GEMM over a grid of R lines of Q rows: row q of line r is row
+   r*a_r + q*a_p of A (in floats, added to the segments' a) and at
+   out + r*out_r + q*out_p (mask likewise).  Short lines go by pairs in
+   two-line tiles, a one-row line by columns; the tiles of a grid depend
+   on R, Q and cols only. */
+void cnn_avx512_gemm_grid(ptrdiff_t R, ptrdiff_t Q, int cols,
+                          const avx512_gemm *t);
+
 /* db[c] += sum over npix pixels of dy[p*M + c], c < M. */
 void cnn_avx512_bias_grad(ptrdiff_t npix, int M, const float *dy, float *db);
+
+/* ------------------- 3x3 stride-2 narrow backward data (conv3x3s2-...) */
+
+/* Backward data of a 3x3 stride-2 geometry with in_c <= 16 (the contract
+   of cnn_conv3x3_backward_data_avx512, wt packed by
+   cnn_conv3x3_pack_backward_data_avx512; slot_of[kx]: tap kx's slot). */
+void cnn_avx512_conv3x3s2_backward_data_narrow(const cnn_conv_geom *g, int n,
+                                               const float *dy,
+                                               const float *wt,
+                                               const int *slot_of,
+                                               const float *mask, float *dx);
 
 /* Mask of the first n (1..16) lanes. */
 static inline __mmask16 cnn_avx512_lanes(int n)

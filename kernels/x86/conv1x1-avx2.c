@@ -1,8 +1,11 @@
 /*
  * conv1x1-avx2.c — 1x1 stride-1 unpadded convolutions, AVX2+FMA: GEMMs over
- * the n*h*w pixels (contiguous rows of in_c / out_c floats), on the
- * register tiles of tile-avx2.c (see avx2.h).  The dense kernels
- * (dense-avx2.c) reuse them for n one-pixel samples.
+ * pixels (contiguous rows of in_c / out_c floats), on the register tiles
+ * of tile-avx2.c (see avx2.h).  Forward and backward data run one GEMM per
+ * image: the tiles (and so the split of short tiles' reductions over two
+ * accumulator sets) never depend on n nor on an image's place in the call
+ * (batch invariance).  The dense kernels (dense-avx2.c) reuse them, the n
+ * samples as one image of n pixels.
  *
  *   cnn_conv1x1_forward_avx2           y[p] = act(b + x[p] . w), tiles of
  *                                      pixels x out_c vectors
@@ -26,15 +29,17 @@ void cnn_conv1x1_forward_avx2(const cnn_conv_geom *g, int n, const float *x,
                               int relu)
 {
     const int C = g->in_c, M = g->out_c;
-    const ptrdiff_t npix = (ptrdiff_t)n * g->in_h * g->in_w;
+    const ptrdiff_t hw = (ptrdiff_t)g->in_h * g->in_w;
     const cnn_avx2_seg seg = {0, 0, C};
-    const cnn_avx2_gemm q = {
-        .a = x, .a_p = C, .a_e = 1, .b = w, .b_e = M, .seg = &seg, .nseg = 1,
-        .io = y, .io_p = M,
-        .start = b ? CNN_AVX2_FROM_BIAS : CNN_AVX2_FROM_ZERO, .bias = b,
-        .relu = relu, .tail = 8,
-    };
-    cnn_avx2_rows_all(&q, M, npix);
+    for (int img = 0; img < n; img++) {
+        const cnn_avx2_gemm q = {
+            .a = x + img * hw * C, .a_p = C, .a_e = 1, .b = w, .b_e = M,
+            .seg = &seg, .nseg = 1, .io = y + img * hw * M, .io_p = M,
+            .start = b ? CNN_AVX2_FROM_BIAS : CNN_AVX2_FROM_ZERO, .bias = b,
+            .relu = relu, .tail = 8,
+        };
+        cnn_avx2_rows_all(&q, M, hw);
+    }
 }
 
 void cnn_conv1x1_backward_data_avx2(const cnn_conv_geom *g, int n,
@@ -42,14 +47,17 @@ void cnn_conv1x1_backward_data_avx2(const cnn_conv_geom *g, int n,
                                     const float *mask, float *dx)
 {
     const int C = g->in_c, M = g->out_c;
-    const ptrdiff_t npix = (ptrdiff_t)n * g->in_h * g->in_w;
+    const ptrdiff_t hw = (ptrdiff_t)g->in_h * g->in_w;
     const cnn_avx2_seg seg = {0, 0, M};
-    const cnn_avx2_gemm q = {
-        .a = dy, .a_p = M, .a_e = 1, .b = w, .b_e = C, .seg = &seg,
-        .nseg = 1, .io = dx, .io_p = C, .start = CNN_AVX2_FROM_ZERO,
-        .mask = mask, .tail = 8,
-    };
-    cnn_avx2_rows_all(&q, C, npix);
+    for (int img = 0; img < n; img++) {
+        const cnn_avx2_gemm q = {
+            .a = dy + img * hw * M, .a_p = M, .a_e = 1, .b = w, .b_e = C,
+            .seg = &seg, .nseg = 1, .io = dx + img * hw * C, .io_p = C,
+            .start = CNN_AVX2_FROM_ZERO,
+            .mask = mask ? mask + img * hw * C : NULL, .tail = 8,
+        };
+        cnn_avx2_rows_all(&q, C, hw);
+    }
 }
 
 /* dw[ci][co] += sum_{p < npix} x[p][ci] * dy[p][co], in chunks of pixels

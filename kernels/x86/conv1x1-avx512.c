@@ -1,6 +1,6 @@
 /*
  * conv1x1-avx512.c — 1x1 convolution, stride 1, no padding, AVX-512: a
- * GEMM over the n*h*w pixels, done by the register tiles of gemm-avx512.c.
+ * GEMM over the h*w pixels of each image, done by the register tiles of gemm-avx512.c.
  *
  *   cnn_conv1x1_forward_avx512             y[p] = act(x[p] . w + b)
  *   cnn_conv1x1_pack_backward_data_avx512  w [in_c][out_c] -> [out_c][in_c]
@@ -8,7 +8,9 @@
  *   cnn_conv1x1_backward_weights_avx512    dw += x^T dy, db += sum dy
  *
  * Forward and backward-data tile pixels x channel vectors (vectorised over
- * out_c, resp. in_c with the transposed weights); backward-weights tiles
+ * out_c, resp. in_c with the transposed weights), one GEMM per image: the
+ * tiles never cross an image, so an image's bits do not depend on n nor
+ * on its place in the call (batch invariance); backward-weights tiles
  * input channels x out_c vectors, held in registers over every pixel of
  * the n images, then added to dw.
  */
@@ -21,12 +23,15 @@ void cnn_conv1x1_forward_avx512(const cnn_conv_geom *g, int n, const float *x,
                                 int relu)
 {
     const int C = g->in_c, M = g->out_c;
-    const ptrdiff_t npix = (ptrdiff_t)n * g->in_h * g->in_w;
-    const avx512_seg seg = {.a = x, .b = w, .len = C};
-    const avx512_gemm t = {.seg = &seg, .nseg = 1, .a_p = C, .a_e = 1,
-                           .ldb = M, .out = y, .out_p = M, .bias = b,
-                           .mask = NULL, .accum = 0, .relu = relu};
-    cnn_avx512_gemm(npix, M, &t);
+    const ptrdiff_t hw = (ptrdiff_t)g->in_h * g->in_w;
+    for (int img = 0; img < n; img++) {
+        const avx512_seg seg = {.a = x + img * hw * C, .b = w, .len = C};
+        const avx512_gemm t = {.seg = &seg, .nseg = 1, .a_p = C, .a_e = 1,
+                               .ldb = M, .out = y + img * hw * M, .out_p = M,
+                               .bias = b, .mask = NULL, .accum = 0,
+                               .relu = relu};
+        cnn_avx512_gemm(hw, M, &t);
+    }
 }
 
 void cnn_conv1x1_pack_backward_data_avx512(const cnn_conv_geom *g,
@@ -43,12 +48,16 @@ void cnn_conv1x1_backward_data_avx512(const cnn_conv_geom *g, int n,
                                       const float *mask, float *dx)
 {
     const int C = g->in_c, M = g->out_c;
-    const ptrdiff_t npix = (ptrdiff_t)n * g->in_h * g->in_w;
-    const avx512_seg seg = {.a = dy, .b = wt, .len = M};
-    const avx512_gemm t = {.seg = &seg, .nseg = 1, .a_p = M, .a_e = 1,
-                           .ldb = C, .out = dx, .out_p = C, .bias = NULL,
-                           .mask = mask, .accum = 0, .relu = 0};
-    cnn_avx512_gemm(npix, C, &t);
+    const ptrdiff_t hw = (ptrdiff_t)g->in_h * g->in_w;
+    for (int img = 0; img < n; img++) {
+        const avx512_seg seg = {.a = dy + img * hw * M, .b = wt, .len = M};
+        const avx512_gemm t = {.seg = &seg, .nseg = 1, .a_p = M, .a_e = 1,
+                               .ldb = C, .out = dx + img * hw * C, .out_p = C,
+                               .bias = NULL,
+                               .mask = mask ? mask + img * hw * C : NULL,
+                               .accum = 0, .relu = 0};
+        cnn_avx512_gemm(hw, C, &t);
+    }
 }
 
 void cnn_conv1x1_backward_weights_avx512(const cnn_conv_geom *g, int n,

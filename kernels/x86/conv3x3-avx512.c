@@ -7,24 +7,28 @@
  *   cnn_conv3x3_backward_data_avx512       dx = conv^T(dy, packed w), mask
  *   cnn_conv3x3_backward_weights_avx512    dw += x (x) dy, db += sum dy
  *
- * All three are register-tile GEMMs (gemm-avx512.c), no im2col copy:
+ * All three are register-tile GEMMs (gemm-avx512.c), no im2col copy,
+ * but for the stride-2 backward data of at most 16 input channels
+ * (conv3x3s2-narrow-avx512.c).  Forward and backward data work image by
+ * image on regions whose outputs share their taps, so an image's tiles,
+ * and its bits, depend on the geometry alone (batch invariance):
  *
- * forward: a run of output pixels of one row times all output channels;
- *   one reduction segment per kernel row ky inside the image, each
- *   3*in_c contiguous floats of x (the [kx][ci] of a pixel's window) times
- *   3*in_c contiguous rows of w.  Consecutive pixels are s*in_c apart in
- *   x.  Pixels whose window crosses the left/right border get their own
- *   one-pixel tiles with the shortened kx range; rows crossing the top or
- *   bottom just have fewer segments.
+ * forward: the output rows and columns split into runs whose taps inside
+ *   the image are the same (the interior, and the border rows / columns
+ *   that lose taps); a run of rows x a run of columns is one grid GEMM
+ *   (cnn_avx512_gemm_grid: short lines by pairs, a border column by rows)
+ *   of output pixels x all output channels, one reduction segment per
+ *   kernel row: its (kx1 - kx0)*in_c contiguous floats of x times as many
+ *   contiguous rows of w.  Pixels are s*in_c apart in x, rows s*in_w*in_c.
  *
- * backward_data: a gather, vectorised over in_c.  dx columns split into s
- *   phases (ix mod s); within a phase every interior pixel sees the same
- *   taps, from consecutive dy pixels.  The packed weights hold each kernel
- *   row's taps grouped by phase in descending kx, so the taps of one kernel
- *   row meet contiguous dy pixels and contiguous packed rows: one segment of
- *   ntaps*out_c per kernel row.  Stride 2 gives the 4 phases 2x2, 2x1, 1x2,
- *   1x1 taps, each writing disjoint pixels; the mask is applied in the
- *   store.
+ * backward_data: a gather, vectorised over in_c.  dx rows and columns
+ *   split into s phases (i mod s) and, within a phase, runs that the same
+ *   taps reach, from consecutive dy pixels.  The packed weights hold each
+ *   kernel row's taps grouped by phase in descending kx, so the taps of
+ *   one kernel row meet contiguous dy pixels and contiguous packed rows:
+ *   one segment of ntaps*out_c per kernel row; a row run x a column run is
+ *   one grid GEMM.  Stride 2 gives the 4 phases 2x2, 2x1, 1x2, 1x1 taps,
+ *   each writing disjoint pixels; the mask is applied in the store.
  *
  * backward_weights: for each tap (ky, kx), tiles of input channels x
  *   output-channel vectors held in registers while streaming every output
@@ -59,61 +63,69 @@ static void tap_range(int t, int s, int pad, int in, int out, int *lo,
 
 /* --------------------------------------------------------- forward */
 
-/* Output pixels ox in [ox0, ox0 + count) of row oy of image img, all with
-   taps kx in [kx0, kx1) inside the image. */
-static void fwd_run(const cnn_conv_geom *g, int img, int oy, int ox0,
-                    int count, int kx0, int kx1, const float *x,
-                    const float *w, const float *b, float *y, int relu)
+/* A run of consecutive outputs [o0, o0 + len) of one axis whose taps
+   inside the input are the same, [t_lo, t_hi). */
+typedef struct fwd_run {
+    int o0, len, t_lo, t_hi;
+} fwd_run;
+
+enum { FWD_RUN_CAP = 2 * K + 2 };
+
+/* The runs of one axis (at most 2K + 2: each end of the tap range moves
+   monotonically through 0..K).  Returns their count. */
+static int forward_runs(int s, int pad, int in, int out, fwd_run *runs)
 {
-    const int C = g->in_c, M = g->out_c, s = g->stride;
+    int n = 0;
+    for (int o = 0; o < out; o++) {
+        const int lo = imax(0, imin(K, pad - o * s));
+        const int hi = imax(lo, imin(K, in + pad - o * s));
+        if (n && runs[n - 1].t_lo == lo && runs[n - 1].t_hi == hi)
+            runs[n - 1].len++;
+        else
+            runs[n++] = (fwd_run){o, 1, lo, hi};
+    }
+    return n;
+}
+
+/* The outputs of image img in rows ry x columns rx: every one sees the
+   same taps, so the region is one grid GEMM, a segment per kernel row. */
+static void forward_region(const cnn_conv_geom *g, int img, fwd_run ry,
+                           fwd_run rx, const float *x, const float *w,
+                           const float *b, float *y, int relu)
+{
+    const int C = g->in_c, M = g->out_c, s = g->stride, W = g->in_w;
     avx512_seg seg[K];
     int nseg = 0;
-    if (kx1 > kx0)
-        for (int ky = 0; ky < K; ky++) {
-            const int iy = oy * s - g->pad_top + ky;
-            if (iy < 0 || iy >= g->in_h)
-                continue;
-            const int ix = ox0 * s - g->pad_left + kx0;
-            seg[nseg].a =
-                x + (((ptrdiff_t)img * g->in_h + iy) * g->in_w + ix) * C;
-            seg[nseg].b = w + (ptrdiff_t)(ky * K + kx0) * C * M;
-            seg[nseg].len = (ptrdiff_t)(kx1 - kx0) * C;
+    if (rx.t_hi > rx.t_lo)
+        for (int ky = ry.t_lo; ky < ry.t_hi; ky++) {
+            const int iy = ry.o0 * s - g->pad_top + ky;
+            const int ix = rx.o0 * s - g->pad_left + rx.t_lo;
+            seg[nseg].a = x + (((ptrdiff_t)img * g->in_h + iy) * W + ix) * C;
+            seg[nseg].b = w + (ptrdiff_t)(ky * K + rx.t_lo) * C * M;
+            seg[nseg].len = (ptrdiff_t)(rx.t_hi - rx.t_lo) * C;
             nseg++;
         }
     const avx512_gemm t = {
-        .seg = seg, .nseg = nseg, .a_p = (ptrdiff_t)s * C, .a_e = 1,
-        .ldb = M,
-        .out = y + (((ptrdiff_t)img * g->out_h + oy) * g->out_w + ox0) * M,
-        .out_p = M, .bias = b, .mask = NULL, .accum = 0, .relu = relu};
-    cnn_avx512_gemm(count, M, &t);
+        .seg = seg, .nseg = nseg, .a_p = (ptrdiff_t)s * C,
+        .a_r = (ptrdiff_t)s * W * C, .a_e = 1, .ldb = M,
+        .out = y + (((ptrdiff_t)img * g->out_h + ry.o0) * g->out_w + rx.o0) * M,
+        .out_p = M, .out_r = (ptrdiff_t)g->out_w * M, .bias = b, .mask = NULL,
+        .accum = 0, .relu = relu};
+    cnn_avx512_gemm_grid(ry.len, rx.len, M, &t);
 }
 
 void cnn_conv3x3_forward_avx512(const cnn_conv_geom *g, int n, const float *x,
                                 const float *w, const float *b, float *y,
                                 int relu)
 {
-    const int s = g->stride, pl = g->pad_left, IW = g->in_w, OW = g->out_w;
-    /* Interior columns: every kx inside the image. */
-    int lo0, hi0, lo2, hi2;
-    tap_range(0, s, pl, IW, OW, &lo0, &hi0);
-    tap_range(K - 1, s, pl, IW, OW, &lo2, &hi2);
-    const int ox_lo = imax(lo0, lo2);
-    const int ox_hi = imax(ox_lo, imin(hi0, hi2));
+    fwd_run rows[FWD_RUN_CAP], cols[FWD_RUN_CAP];
+    const int nr = forward_runs(g->stride, g->pad_top, g->in_h, g->out_h, rows);
+    const int nc =
+        forward_runs(g->stride, g->pad_left, g->in_w, g->out_w, cols);
     for (int img = 0; img < n; img++)
-        for (int oy = 0; oy < g->out_h; oy++) {
-            if (ox_hi > ox_lo)
-                fwd_run(g, img, oy, ox_lo, ox_hi - ox_lo, 0, K, x, w, b, y,
-                        relu);
-            for (int ox = 0; ox < OW; ox++) {
-                if (ox == ox_lo && ox_hi > ox_lo) {
-                    ox = ox_hi - 1;
-                    continue;
-                }
-                const int ix = ox * s - pl;
-                const int kx0 = imax(0, -ix), kx1 = imin(K, IW - ix);
-                fwd_run(g, img, oy, ox, 1, kx0, kx1, x, w, b, y, relu);
-            }
-        }
+        for (int i = 0; i < nr; i++)
+            for (int j = 0; j < nc; j++)
+                forward_region(g, img, rows[i], cols[j], x, w, b, y, relu);
 }
 
 /* --------------------------------------------------- backward data */
@@ -158,114 +170,127 @@ void cnn_conv3x3_pack_backward_data_avx512(const cnn_conv_geom *g,
         }
 }
 
-/* The taps of one kernel axis that reach a dx coordinate (taps_reaching). */
-typedef struct taps {
-    int t0, count, o0;
-} taps;
+/* A run of dx coordinates i0, i0 + s, ... (len of them, one phase) that
+   the same taps t0, t0 + s, ... (count of them) reach; the first tap of
+   coordinate i0 from output o0, of each next coordinate from one output
+   further. */
+typedef struct bwd_run {
+    int i0, len, t0, count, o0;
+} bwd_run;
 
-static taps taps_at(int q, int s, int out)
+enum { BWD_RUN_CAP = 2 * K + 1, PHASE_CAP = 8 };
+
+/* The runs of phase r (coordinates r, r + s, ... < in): at most 2K + 1,
+   as the ends of the reaching taps move monotonically.  Returns their
+   count. */
+static int backward_runs(int r, int s, int pad, int in, int out, bwd_run *runs)
 {
-    taps t;
-    taps_reaching(q, s, out, &t.t0, &t.count, &t.o0);
-    return t;
+    int n = 0;
+    for (int i = r; i < in; i += s) {
+        int t0, count, o0;
+        taps_reaching(i + pad, s, out, &t0, &count, &o0);
+        if (count == 0)
+            t0 = 0, o0 = 0;
+        bwd_run *last = n ? &runs[n - 1] : NULL;
+        if (last && last->t0 == t0 && last->count == count &&
+            (count == 0 || last->o0 + last->len == o0))
+            last->len++;
+        else
+            runs[n++] = (bwd_run){i, 1, t0, count, o0};
+    }
+    return n;
 }
 
-/* count dx pixels of row iy of image img, columns ix, ix + s, ...; kernel
-   rows ty.t0, ty.t0 + s, ... (from dy rows ty.o0, ty.o0 - 1, ...) and
-   taps tx.t0, tx.t0 + s, ... (from dy columns tx.o0, tx.o0 - 1, ... for
-   the first pixel, one more for each next pixel); slot_of[kx]: the packed
-   slot of tap kx. */
-static void bwd_run(const cnn_conv_geom *g, int img, int iy, int ix,
-                    int count, taps ty, taps tx, const int *slot_of,
-                    const float *dy, const float *wt, const float *mask,
-                    float *dx)
+/* The dx pixels of image img in rows ry x columns rx: every one gets the
+   same taps, the packed taps of a kernel row from contiguous dy pixels,
+   so the region is one grid GEMM, a segment per kernel row; slot_of[kx]:
+   the packed slot of tap kx. */
+static void backward_region(const cnn_conv_geom *g, int img, bwd_run ry,
+                            bwd_run rx, const int *slot_of, const float *dy,
+                            const float *wt, const float *mask, float *dx)
 {
     const int C = g->in_c, M = g->out_c, s = g->stride, OW = g->out_w;
     avx512_seg seg[K];
     int nseg = 0;
-    if (tx.count > 0) {
-        const int slot = slot_of[tx.t0 + s * (tx.count - 1)];
-        for (int a = 0; a < ty.count; a++) {
-            const int ky = ty.t0 + s * a;
-            seg[nseg].a = dy + (((ptrdiff_t)img * g->out_h + ty.o0 - a) * OW +
-                                tx.o0 - (tx.count - 1)) * M;
+    if (rx.count > 0) {
+        const int slot = slot_of[rx.t0 + s * (rx.count - 1)];
+        for (int a = 0; a < ry.count; a++) {
+            const int ky = ry.t0 + s * a;
+            seg[nseg].a = dy + (((ptrdiff_t)img * g->out_h + ry.o0 - a) * OW +
+                                rx.o0 - (rx.count - 1)) * M;
             seg[nseg].b = wt + (ptrdiff_t)(ky * K + slot) * M * C;
-            seg[nseg].len = (ptrdiff_t)tx.count * M;
+            seg[nseg].len = (ptrdiff_t)rx.count * M;
             nseg++;
         }
     }
-    const ptrdiff_t at = (((ptrdiff_t)img * g->in_h + iy) * g->in_w + ix) * C;
+    const ptrdiff_t at =
+        (((ptrdiff_t)img * g->in_h + ry.i0) * g->in_w + rx.i0) * C;
     const avx512_gemm t = {
-        .seg = seg, .nseg = nseg, .a_p = M, .a_e = 1, .ldb = C,
-        .out = dx + at, .out_p = (ptrdiff_t)s * C, .bias = NULL,
+        .seg = seg, .nseg = nseg, .a_p = M, .a_r = (ptrdiff_t)OW * M,
+        .a_e = 1, .ldb = C, .out = dx + at, .out_p = (ptrdiff_t)s * C,
+        .out_r = (ptrdiff_t)s * g->in_w * C, .bias = NULL,
         .mask = mask ? mask + at : NULL, .accum = 0, .relu = 0};
-    cnn_avx512_gemm(count, C, &t);
+    cnn_avx512_gemm_grid(ry.len, rx.len, C, &t);
 }
 
-/* Rows and border columns whose taps are worked out once per call (the
-   divisions by the stride are not cheap next to a 7-pixel run). */
-enum { ROW_CAP = 512, BORDER_CAP = 32 };
+/* The runs of every phase of one axis, worked out once per call when the
+   stride is at most PHASE_CAP (else phase by phase, as they are used). */
+typedef struct axis_runs {
+    int cached, s, pad, in, out;
+    int n[PHASE_CAP];
+    bwd_run run[PHASE_CAP][BWD_RUN_CAP];
+} axis_runs;
+
+static void axis_init(axis_runs *ax, int s, int pad, int in, int out)
+{
+    ax->cached = s <= PHASE_CAP;
+    ax->s = s, ax->pad = pad, ax->in = in, ax->out = out;
+    for (int r = 0; ax->cached && r < s; r++)
+        ax->n[r] = backward_runs(r, s, pad, in, out, ax->run[r]);
+}
+
+/* Phase r's runs: *runs (the cache, or buf filled now); returns the count. */
+static int axis_phase(const axis_runs *ax, int r, bwd_run *buf,
+                      const bwd_run **runs)
+{
+    if (ax->cached) {
+        *runs = ax->run[r];
+        return ax->n[r];
+    }
+    *runs = buf;
+    return backward_runs(r, ax->s, ax->pad, ax->in, ax->out, buf);
+}
 
 void cnn_conv3x3_backward_data_avx512(const cnn_conv_geom *g, int n,
                                       const float *dy, const float *wt,
                                       const float *mask, float *dx)
 {
-    const int s = g->stride, IW = g->in_w, OW = g->out_w, pl = g->pad_left;
-    const int IH = g->in_h, OH = g->out_h, pt = g->pad_top;
+    const int s = g->stride;
     int slot_of[K];
     for (int kx = 0; kx < K; kx++)
         slot_of[kx] = kx_slot(kx, s);
-    taps row_taps[ROW_CAP];
-    const int rows_cached = IH <= ROW_CAP;
-    if (rows_cached)
-        for (int iy = 0; iy < IH; iy++)
-            row_taps[iy] = taps_at(iy + pt, s, OH);
-    for (int r = 0; r < s && r < IW; r++) {
-        /* Phase r: dx columns ix = r + s*i, i < count.  Interior: the
-           pixels that get every tap of the phase, [i_lo, i_hi). */
-        const int count = (IW - 1 - r) / s + 1;
-        const int tx_full = (r + pl) % s;
-        const int ntx_full = tx_full < K ? (K - 1 - tx_full) / s + 1 : 0;
-        int i_lo = -1, i_hi = -1;
-        for (int i = 0; i < count; i++) {
-            const taps tx = taps_at(r + s * i + pl, s, OW);
-            if (tx.count == ntx_full && tx.count > 0) {
-                if (i_lo < 0)
-                    i_lo = i;
-                i_hi = i + 1;
+    if (s == 2 && g->in_c <= 16) {
+        cnn_avx512_conv3x3s2_backward_data_narrow(g, n, dy, wt, slot_of, mask,
+                                                  dx);
+        return;
+    }
+    axis_runs rows, cols;
+    axis_init(&rows, s, g->pad_top, g->in_h, g->out_h);
+    axis_init(&cols, s, g->pad_left, g->in_w, g->out_w);
+    bwd_run rbuf[BWD_RUN_CAP], cbuf[BWD_RUN_CAP];
+    for (int img = 0; img < n; img++)
+        for (int ry = 0; ry < s && ry < g->in_h; ry++) {
+            const bwd_run *rr;
+            const int nr = axis_phase(&rows, ry, rbuf, &rr);
+            for (int rx = 0; rx < s && rx < g->in_w; rx++) {
+                const bwd_run *cr;
+                const int nc = axis_phase(&cols, rx, cbuf, &cr);
+                for (int i = 0; i < nr; i++)
+                    for (int j = 0; j < nc; j++)
+                        backward_region(g, img, rr[i], cr[j], slot_of, dy, wt,
+                                        mask, dx);
             }
         }
-        if (i_lo < 0)
-            i_lo = i_hi = 0;
-        /* The border columns [0, i_lo) and [i_hi, count), with their taps
-           when there are few of them. */
-        const int nborder = i_lo + (count - i_hi);
-        const int border_cached = nborder <= BORDER_CAP;
-        taps border[BORDER_CAP];
-        if (border_cached)
-            for (int j = 0; j < nborder; j++) {
-                const int i = j < i_lo ? j : i_hi + (j - i_lo);
-                border[j] = taps_at(r + s * i + pl, s, OW);
-            }
-        const taps full = {tx_full, ntx_full,
-                           (r + s * i_lo + pl - tx_full) / s};
-        for (int img = 0; img < n; img++)
-            for (int iy = 0; iy < IH; iy++) {
-                const taps ty =
-                    rows_cached ? row_taps[iy] : taps_at(iy + pt, s, OH);
-                if (i_hi > i_lo)
-                    bwd_run(g, img, iy, r + s * i_lo, i_hi - i_lo, ty, full,
-                            slot_of, dy, wt, mask, dx);
-                for (int j = 0; j < nborder; j++) {
-                    const int i = j < i_lo ? j : i_hi + (j - i_lo);
-                    const int ix = r + s * i;
-                    const taps tx =
-                        border_cached ? border[j] : taps_at(ix + pl, s, OW);
-                    bwd_run(g, img, iy, ix, 1, ty, tx, slot_of, dy, wt, mask,
-                            dx);
-                }
-            }
-    }
 }
 
 /* ------------------------------------------------ backward weights */

@@ -22,7 +22,12 @@
  * cnn_avx512_gemm splits columns into chunks of up to 4 vectors and rows
  * into as few tiles as the chunk's largest P allows, of balanced sizes (13
  * rows of 4 vectors: 5 + 4 + 4, not 6 + 6 + 1), so that every tile keeps
- * enough independent FMA chains.
+ * enough independent FMA chains.  cnn_avx512_gemm_grid does the same line
+ * by line over a grid of rows (a region of an image), but takes lines of
+ * at most p_max / 2 rows by pairs in the two-line tiles tile2_* (a 7x7
+ * image's rows: tiles of 14 pixels, not 7), and a one-row-wide grid as one
+ * line along its other axis.  The tiles (and so each element's sequence of
+ * operations) depend only on the GEMM's sizes, never on where it sits.
  */
 #include <stddef.h>
 
@@ -46,7 +51,7 @@ typedef void (*tile_fn)(const avx512_gemm *t, ptrdiff_t ntiles,
         bv[V - 1] = FULL ? _mm512_loadu_ps((b) + 16 * (V - 1))               \
                          : _mm512_maskz_loadu_ps(mk_last, (b) + 16 * (V - 1)); \
         UNROLL for (int p = 0; p < P; p++) {                                 \
-            const __m512 av = _mm512_set1_ps((a)[p * a_p]);                  \
+            const __m512 av = _mm512_set1_ps((a)[ROW_A(p)]);                 \
             UNROLL for (int v = 0; v < V; v++)                               \
                 acc[k][p][v] = _mm512_fmadd_ps(av, bv[v], acc[k][p][v]);     \
         }                                                                    \
@@ -107,12 +112,18 @@ typedef void (*tile_fn)(const avx512_gemm *t, ptrdiff_t ntiles,
             UNROLL for (int p = 0; p < P; p++)                               \
                 UNROLL for (int v = 0; v < V; v++)                           \
                     acc[0][p][v] = _mm512_add_ps(acc[0][p][v], acc[k][p][v]); \
-        /* rows by pointer bumps: precomputed p*out_p offsets would not   \
-           fit in registers */                                               \
+        /* rows by pointer bumps (precomputed p*out_p offsets would not   \
+           fit in registers), a new line every Q rows */                     \
         const __m512 zero = _mm512_setzero_ps();                             \
-        float *o = out;                                                      \
-        const float *mq = mask;                                              \
-        UNROLL for (int p = 0; p < P; p++, o += out_p, mq = mq ? mq + out_p : NULL) \
+        float *o = out, *line = out;                                         \
+        const float *mq = mask, *mline = mask;                               \
+        UNROLL for (int p = 0; p < P; p++) {                                 \
+            if (p > 0 && p % Q_ == 0) {                                       \
+                line += out_r, o = line;                                     \
+                mline = mline ? mline + out_r : NULL, mq = mline;            \
+            } else if (p > 0) {                                              \
+                o += out_p, mq = mq ? mq + out_p : NULL;                     \
+            }                                                                \
             UNROLL for (int v = 0; v < V; v++) {                             \
                 __m512 r = acc[0][p][v];                                     \
                 if (relu)                                                    \
@@ -124,32 +135,45 @@ typedef void (*tile_fn)(const avx512_gemm *t, ptrdiff_t ntiles,
                 }                                                            \
                 STOREV(FULL, v, o + 16 * v, r);                              \
             }                                                                \
+        }                                                                    \
     } while (0)
 
 /* Tiles with fewer than 8 accumulators (border pixels, narrow remainders)
    keep NS sets of them, for alternate reduction steps, so that at least 4
-   FMA chains are in flight; the sets are summed at the end. */
-#define DEFINE_TILE(P, V, AP, NAME)                                          \
+   FMA chains are in flight; the sets are summed at the end.  The P rows
+   are P / Q lines of Q rows (Q = P: one line; lines a_r apart in A and
+   out_r in out, rows a_p and out_p within a line); ntiles consecutive
+   tiles follow each other along the line (one line) or by P / Q lines. */
+#define DEFINE_TILE_Q(P, Q, V, AP, NAME)                                     \
     static void NAME(const avx512_gemm *t, ptrdiff_t ntiles, ptrdiff_t aoff, \
                      ptrdiff_t boff, float *out, const float *bias,          \
                      const float *mask, const __mmask16 *mkp)                \
     {                                                                        \
         enum { NS = (P) * (V) >= 8 ? 1 : (P) * (V) >= 4 ? 2 : 4 };           \
-        const ptrdiff_t a_p = (AP) ? (AP) : t->a_p;                          \
+        enum { Q_ = (Q), NL = (P) / (Q) };                                             \
+        const ptrdiff_t a_p = (AP) ? (AP) : t->a_p, a_r = t->a_r;            \
         const ptrdiff_t a_e = t->a_e, ldb = t->ldb, out_p = t->out_p;        \
+        const ptrdiff_t out_r = t->out_r;                                    \
+        const ptrdiff_t a_step = NL > 1 ? NL * a_r : (P) * a_p;              \
+        const ptrdiff_t out_step = NL > 1 ? NL * out_r : (P) * out_p;        \
         const int nseg = t->nseg, accum = t->accum, relu = t->relu;          \
         __mmask16 mk[V];                                                     \
         UNROLL for (int v = 0; v < V; v++) mk[v] = mkp[v];                   \
         const __mmask16 mk_last = mk[V - 1];                                 \
         const int full = mk_last == 0xFFFF;                                  \
-        for (; ntiles > 0; ntiles--, aoff += (P) * a_p, out += (P) * out_p,  \
-                           mask = mask ? mask + (P) * out_p : NULL) {        \
+        (void)a_r, (void)out_r;                                              \
+        for (; ntiles > 0; ntiles--, aoff += a_step, out += out_step,        \
+                           mask = mask ? mask + out_step : NULL) {           \
             if (full || (AP) > 1)                                            \
                 TILE_BODY(P, V, 1);                                          \
             else                                                             \
                 TILE_BODY(P, V, 0);                                          \
         }                                                                    \
     }
+#define DEFINE_TILE(P, V, AP, NAME) DEFINE_TILE_Q(P, P, V, AP, NAME)
+
+/* A row's A offset: line p / Q, row p % Q of it (constants once unrolled). */
+#define ROW_A(p) ((p) / Q_ * a_r + (p) % Q_ * a_p)
 
 DEFINE_TILE(1, 1, 0, tile_r1x1)
 DEFINE_TILE(2, 1, 0, tile_r2x1)
@@ -362,6 +386,21 @@ DEFINE_TILE(4, 4, 64, tile_a64_4x4)
 DEFINE_TILE(5, 4, 64, tile_a64_5x4)
 DEFINE_TILE(6, 4, 64, tile_a64_6x4)
 
+/* Two-line tiles: 2 lines of Q rows (Q up to p_max / 2), for the short
+   lines of small images (a 7-pixel row of a 7x7 output). */
+#define TWO_LINE(Q, V, AP, K) DEFINE_TILE_Q(2 * (Q), Q, V, AP, tile2_##K##_##Q##x##V)
+#define FOR_TWO_LINE(X, AP, K)                                               \
+    X(2, 1, AP, K) X(3, 1, AP, K) X(4, 1, AP, K) X(5, 1, AP, K)              \
+    X(6, 1, AP, K) X(7, 1, AP, K) X(8, 1, AP, K)                             \
+    X(2, 2, AP, K) X(3, 2, AP, K) X(4, 2, AP, K) X(5, 2, AP, K)              \
+    X(6, 2, AP, K)                                                           \
+    X(2, 3, AP, K) X(3, 3, AP, K) X(4, 3, AP, K)                             \
+    X(2, 4, AP, K) X(3, 4, AP, K)
+FOR_TWO_LINE(TWO_LINE, 0, r)
+FOR_TWO_LINE(TWO_LINE, 16, a16)
+FOR_TWO_LINE(TWO_LINE, 32, a32)
+FOR_TWO_LINE(TWO_LINE, 64, a64)
+
 enum { MAX_P = 16 };
 
 /* Largest tile height for V vectors: P*V <= 24 accumulators. */
@@ -462,46 +501,95 @@ static const tile_fn tiles[5][4][MAX_P] = {
     },
 };
 
+/* Two-line tiles by A row stride (as tiles; none for stride 1), V - 1,
+   Q - 1. */
+enum { KIND_r = 0, KIND_a16 = 2, KIND_a32 = 3, KIND_a64 = 4, MAX_Q = 8 };
+#define TWO_ENTRY(Q, V, AP, K) [KIND_##K][V - 1][Q - 1] = tile2_##K##_##Q##x##V,
+static const tile_fn tiles2[5][4][MAX_Q] = {
+    FOR_TWO_LINE(TWO_ENTRY, 0, r) FOR_TWO_LINE(TWO_ENTRY, 16, a16)
+    FOR_TWO_LINE(TWO_ENTRY, 32, a32) FOR_TWO_LINE(TWO_ENTRY, 64, a64)};
+
+/* The tile kind of a column chunk of nc columns: the constant-stride
+   tiles a_p = 16, 32, 64 have no masked variant, ragged columns take the
+   run-time-stride tiles. */
+static int chunk_kind(const avx512_gemm *t, int nc)
+{
+    return t->a_p == 1    ? 1
+           : nc % 16      ? 0
+           : t->a_p == 16 ? 2
+           : t->a_p == 32 ? 3
+           : t->a_p == 64 ? 4
+                          : 0;
+}
+
+/* L rows of one column chunk (columns c0 .., V vectors, masks mk), row 0
+   at A offset a0 and out / mask offset o0: as few tiles as p_max allows,
+   of balanced sizes. */
+static void chunk_rows(const avx512_gemm *t, int kind, int V,
+                       const __mmask16 *mk, int c0, ptrdiff_t L, ptrdiff_t a0,
+                       ptrdiff_t o0)
+{
+    const int pm = p_max[V];
+    const ptrdiff_t ntiles = (L + pm - 1) / pm;
+    /* ntiles tiles: the first `big` of base + 1 rows, the rest base */
+    const ptrdiff_t base = L / ntiles, big = L % ntiles;
+    ptrdiff_t p0 = 0;
+    for (int part = 0; part < 2; part++) {
+        const ptrdiff_t nt = part == 0 ? big : ntiles - big;
+        const int P = (int)(part == 0 ? base + 1 : base);
+        if (nt == 0 || P == 0)
+            continue;
+        const ptrdiff_t o = o0 + p0 * t->out_p + c0;
+        tiles[kind][V - 1][P - 1](t, nt, a0 + p0 * t->a_p, c0, t->out + o,
+                                  t->bias ? t->bias + c0 : NULL,
+                                  t->mask ? t->mask + o : NULL, mk);
+        p0 += nt * P;
+    }
+}
+
 void cnn_avx512_gemm(ptrdiff_t L, int cols, const avx512_gemm *t)
 {
     if (L <= 0 || cols <= 0)
         return;
     for (int c0 = 0; c0 < cols; c0 += 64) {
         const int nc = cols - c0 < 64 ? cols - c0 : 64;
-        /* the constant-stride tiles a_p = 16, 32, 64 have no masked
-           variant: ragged columns take the run-time-stride tiles */
-        const int kind = t->a_p == 1    ? 1
-                         : nc % 16      ? 0
-                         : t->a_p == 16 ? 2
-                         : t->a_p == 32 ? 3
-                         : t->a_p == 64 ? 4
-                                        : 0;
         const int V = (nc + 15) / 16;
         __mmask16 mk[4];
         for (int v = 0; v < V; v++)
             mk[v] = cnn_avx512_lanes(nc - 16 * v);
-        const int pm = p_max[V];
-        if (L <= pm) { /* one tile (every row run of a small image) */
-            tiles[kind][V - 1][L - 1](t, 1, 0, c0, t->out + c0,
-                                      t->bias ? t->bias + c0 : NULL,
-                                      t->mask ? t->mask + c0 : NULL, mk);
-            continue;
+        chunk_rows(t, chunk_kind(t, nc), V, mk, c0, L, 0, 0);
+    }
+}
+
+void cnn_avx512_gemm_grid(ptrdiff_t R, ptrdiff_t Q, int cols,
+                          const avx512_gemm *t)
+{
+    if (R <= 0 || Q <= 0 || cols <= 0)
+        return;
+    if (Q == 1) { /* one column of R rows: the lines as rows */
+        avx512_gemm u = *t;
+        u.a_p = t->a_r;
+        u.out_p = t->out_r;
+        cnn_avx512_gemm(R, cols, &u);
+        return;
+    }
+    for (int c0 = 0; c0 < cols; c0 += 64) {
+        const int nc = cols - c0 < 64 ? cols - c0 : 64;
+        const int V = (nc + 15) / 16, kind = chunk_kind(t, nc);
+        __mmask16 mk[4];
+        for (int v = 0; v < V; v++)
+            mk[v] = cnn_avx512_lanes(nc - 16 * v);
+        ptrdiff_t r = 0;
+        const tile_fn two = R >= 2 && 2 * Q <= p_max[V] && Q <= MAX_Q
+                                ? tiles2[kind][V - 1][Q - 1]
+                                : NULL;
+        if (two) { /* pairs of lines */
+            two(t, R / 2, 0, c0, t->out + c0, t->bias ? t->bias + c0 : NULL,
+                t->mask ? t->mask + c0 : NULL, mk);
+            r = 2 * (R / 2);
         }
-        const ptrdiff_t ntiles = (L + pm - 1) / pm;
-        /* ntiles tiles: the first `big` of base + 1 rows, the rest base */
-        const ptrdiff_t base = L / ntiles, big = L % ntiles;
-        ptrdiff_t p0 = 0;
-        for (int part = 0; part < 2; part++) {
-            const ptrdiff_t nt = part == 0 ? big : ntiles - big;
-            const int P = (int)(part == 0 ? base + 1 : base);
-            if (nt == 0 || P == 0)
-                continue;
-            tiles[kind][V - 1][P - 1](
-                t, nt, p0 * t->a_p, c0, t->out + p0 * t->out_p + c0,
-                t->bias ? t->bias + c0 : NULL,
-                t->mask ? t->mask + p0 * t->out_p + c0 : NULL, mk);
-            p0 += nt * P;
-        }
+        for (; r < R; r++)
+            chunk_rows(t, kind, V, mk, c0, Q, r * t->a_r, r * t->out_r);
     }
 }
 
