@@ -103,7 +103,7 @@ static int pool_size(const train_run *r, int tid)
     const long k[2] = {r->step_max, last_batch(r)};
     for (int i = 0; i < 2; i++) {
         int kk = (int)k[i], a = (int)((long)tid * kk / r->T), b = (int)((long)(tid + 1) * kk / r->T);
-        int n = cnn_tree_fold_buffers(kk, a, b) - 1 + r->plan.group;
+        int n = cnn_tree_fold_buffers(kk, a, b, r->plan.group);
         need = n > need ? n : need;
     }
     return need;
@@ -117,27 +117,32 @@ static size_t bound_floats(const cnn_model *m, const train_plan *p)
     return (size_t)p->share * (size_t)cnn_layer_in_size(&m->layers[p->split]);
 }
 
+/* Floats of cnn_tree_sum's tmp for the run's biggest tree. */
+static size_t tree_tmp_floats(const train_run *r)
+{
+    int levels = 1;
+    while ((1L << (levels - 1)) < r->step_max)
+        levels++;
+    return 2 * (size_t)levels * CNN_TREE_PIECE;
+}
+
 int cnn_train_ws_alloc(train_run *r, train_ws *tw, int tid)
 {
     const train_plan *p = &r->plan;
     memset(tw, 0, sizeof *tw);
     int st = cnn_workspace_alloc(&tw->ws, r->m, p->layout, 1);
-    size_t nb = bound_floats(r->m, p);
-    int npool = pool_size(r, tid);
+    const size_t nb = bound_floats(r->m, p);
+    const int npool = p->chunk_floats ? pool_size(r, tid) : 0;
     tw->bound = nb ? cnn_aligned_calloc(nb * sizeof(float)) : NULL;
     tw->chunk = calloc((size_t)p->group, sizeof *tw->chunk);
     tw->fold.floats = p->chunk_floats;
-    tw->fold.pool = calloc((size_t)npool, sizeof *tw->fold.pool);
-    tw->tree_tmp = cnn_aligned_calloc(2 * CNN_TREE_LEVELS * CNN_TREE_PIECE * sizeof(float));
-    tw->piece = cnn_aligned_calloc(CNN_TREE_PIECE * sizeof(float));
+    tw->fold.pool = calloc((size_t)npool + 1, sizeof *tw->fold.pool);
+    tw->pool_mem = cnn_aligned_calloc((size_t)npool * p->chunk_floats * sizeof(float));
+    tw->tree_tmp = cnn_aligned_calloc(tree_tmp_floats(r) * sizeof(float));
     int ok = st == CNN_OK && (!nb || tw->bound) && tw->chunk && tw->fold.pool &&
-             tw->tree_tmp && tw->piece;
-    for (int i = 0; ok && i < npool && p->chunk_floats; i++) {
-        float *b = cnn_aligned_calloc(p->chunk_floats * sizeof(float));
-        ok = b != NULL;
-        if (b)
-            cnn_tree_fold_give(&tw->fold, b);
-    }
+             (tw->pool_mem || !npool) && tw->tree_tmp;
+    for (int i = 0; ok && i < npool; i++)
+        cnn_tree_fold_give(&tw->fold, tw->pool_mem + (size_t)i * p->chunk_floats);
     if (!ok)
         cnn_train_ws_free(r, tw);
     return ok ? CNN_OK : CNN_ERR_NOMEM;
@@ -149,12 +154,9 @@ void cnn_train_ws_free(train_run *r, train_ws *tw)
     cnn_workspace_free(&tw->ws);
     cnn_aligned_free(tw->bound);
     free(tw->chunk);
-    if (tw->fold.pool)
-        for (int i = 0; i < tw->fold.npool; i++)
-            cnn_aligned_free(tw->fold.pool[i]);
     free(tw->fold.pool);
+    cnn_aligned_free(tw->pool_mem);
     cnn_aligned_free(tw->tree_tmp);
-    cnn_aligned_free(tw->piece);
     memset(tw, 0, sizeof *tw);
 }
 
@@ -219,7 +221,7 @@ double cnn_train_bytes(const cnn_model *m, long batch, int T, double *per_thread
         thread = cnn_workspace_bytes(m, p->layout, 1) +
                  (double)bound_floats(m, p) * sizeof(float) +
                  (double)pool_size(&r, 0) * (double)p->chunk_floats * sizeof(float) +
-                 (2.0 * CNN_TREE_LEVELS + 1) * CNN_TREE_PIECE * sizeof(float);
+                 (double)tree_tmp_floats(&r) * sizeof(float);
         shared = (1.0 + cnn_model_needs_pack(m)) * (double)m->block * sizeof(float) +
                  (double)batch * (sizeof(double) + 1) +
                  2.0 * cnn_tree_span((int)batch) * sizeof(float *);

@@ -66,9 +66,9 @@ typedef struct train_ws {
     float *bound;           /* (share, input of layer split): the suffix's
                                gradient for the groups; NULL when no split */
     float **chunk;          /* group pointers: the current group's chunks */
-    cnn_tree_fold fold;
+    cnn_tree_fold fold;     /* its pool: the buffers in pool_mem */
+    float *pool_mem;
     float *tree_tmp;        /* cnn_tree_sum's */
-    float *piece;           /* CNN_TREE_PIECE floats */
 } train_ws;
 
 /* Thread 0's time per phase (seconds), for the result's breakdown. */

@@ -40,15 +40,18 @@ static int log2_of(int s)
     return l;
 }
 
-int cnn_tree_fold_buffers(int k, int a, int b)
+int cnn_tree_fold_buffers(int k, int a, int b, int ahead)
 {
+    /* While block i folds: i blocks published, at most log2(size) partial
+       nodes on the stack (its chunks so far are fewer than size), and the
+       chunks taken ahead. */
     cnn_tree_block blk[2 * CNN_TREE_LEVELS];
-    int n = cnn_tree_blocks(k, a, b, blk), deepest = 0;
+    int n = cnn_tree_blocks(k, a, b, blk), most = 0;
     for (int i = 0; i < n; i++) {
-        int d = log2_of(blk[i].size) + 1;
-        deepest = d > deepest ? d : deepest;
+        int live = i + log2_of(blk[i].size);
+        most = live > most ? live : most;
     }
-    return n + deepest + 1;
+    return most + ahead;
 }
 
 float *cnn_tree_fold_take(cnn_tree_fold *f)

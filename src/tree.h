@@ -24,7 +24,7 @@
 #include <stddef.h>
 
 /* Most levels of the tree (K < 2^30) and the floats cnn_tree_sum works on
-   at a time. */
+   at a time (its tmp: 2 * (log2(span) + 1) pieces). */
 enum { CNN_TREE_LEVELS = 31, CNN_TREE_PIECE = 256 };
 
 /* The power of two >= k (k >= 1). */
@@ -58,9 +58,10 @@ typedef struct cnn_tree_fold {
 } cnn_tree_fold;
 
 /* Buffers a fold of chunks [a, b) of a K-chunk tree holds at most at
-   once: its blocks (each published until the step's sums are done), one
-   block's stack and the next chunk's. */
-int cnn_tree_fold_buffers(int k, int a, int b);
+   once, taking up to `ahead` chunks' buffers before pushing them: its
+   blocks (each published until the step's sums are done), one block's
+   stack and the chunks taken ahead. */
+int cnn_tree_fold_buffers(int k, int a, int b, int ahead);
 
 /* A zeroed buffer for the next chunk's gradient (NULL: the pool is empty,
    which cnn_tree_fold_buffers rules out). */
@@ -89,7 +90,7 @@ typedef struct cnn_tree {
 
 /* out[j] = the root's sum at floats [u, u + len) of the chunk buffers
    (len <= CNN_TREE_PIECE), from the published nodes; tmp holds
-   2 * CNN_TREE_LEVELS * CNN_TREE_PIECE floats.  The published buffers are
+   2 * (log2(span) + 1) * CNN_TREE_PIECE floats.  The published buffers are
    only read. */
 void cnn_tree_sum(const cnn_tree *t, size_t u, int len, float *tmp, float *out);
 

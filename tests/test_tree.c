@@ -52,7 +52,7 @@ static int tree_way(const float *leaf, int k, int T, float *out)
     for (int t = 0; t < T; t++) {
         int a = t * k / T, b = (t + 1) * k / T;
         cnn_tree_block blk[2 * CNN_TREE_LEVELS];
-        int nb = cnn_tree_blocks(k, a, b, blk), npool = cnn_tree_fold_buffers(k, a, b);
+        int nb = cnn_tree_blocks(k, a, b, blk), npool = cnn_tree_fold_buffers(k, a, b, 1);
         cnn_tree_fold f = {.floats = LEN, .pool = calloc((size_t)npool, sizeof(float *))};
         for (int i = 0; i < npool; i++)
             cnn_tree_fold_give(&f, bufs[nbufs++] = calloc(LEN, sizeof(float)));
