@@ -21,10 +21,11 @@
 
 #include "model.h"
 #include "trainer.h"
+#include "widest.h"
 
 /* First index in [0, n) whose float is not finite (exponent all ones: an
    integer test the compiler vectorises), or -1. */
-static long first_nonfinite(const float *g, size_t n)
+WIDEST static long first_nonfinite(const float *g, size_t n)
 {
     unsigned any = 0;
 #pragma omp simd reduction(| : any)

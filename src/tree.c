@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "widest.h"
+
 int cnn_tree_span(int k)
 {
     int s = 1;
@@ -63,15 +65,6 @@ void cnn_tree_fold_give(cnn_tree_fold *f, float *buf)
 {
     f->pool[f->npool++] = buf;
 }
-
-/* The adds below are element-wise (the same bits at any vector width):
-   on x86-64 gcc and clang also compile them for AVX2 and AVX-512 and pick
-   the widest the CPU has when the program loads. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define WIDEST __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define WIDEST
-#endif
 
 /* a += b; b = 0 (given back zeroed). */
 WIDEST static void add_clear(float *restrict a, float *restrict b, size_t n)

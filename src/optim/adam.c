@@ -6,9 +6,10 @@
 #include <math.h>
 
 #include "optimizer.h"
+#include "widest.h"
 
-void cnn_adam_slice(const cnn_optim_step *s, float *params, float *grad, float *m, float *v,
-                    size_t begin, size_t end)
+WIDEST void cnn_adam_slice(const cnn_optim_step *s, float *params, float *grad, float *m,
+                           float *v, size_t begin, size_t end)
 {
     const cnn_optim_params *h = s->p;
     double b1t = pow(h->beta1, (double)s->t), b2t = pow(h->beta2, (double)s->t);

@@ -7,6 +7,7 @@
  * default).  State: "m" and "v", as Adam's.
  */
 #include "optimizer.h"
+#include "widest.h"
 
 static const char *adamw_check(const cnn_optim_params *p)
 {
@@ -18,7 +19,7 @@ static const char *adamw_check(const cnn_optim_params *p)
     return NULL;
 }
 
-static void adamw_update(const cnn_optim_step *s, float *params, float *grad,
+WIDEST static void adamw_update(const cnn_optim_step *s, float *params, float *grad,
                          float *const *state, size_t begin, size_t end)
 {
     const float keep = (float)(1.0 - s->lr * (double)s->p->weight_decay);

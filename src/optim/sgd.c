@@ -8,6 +8,7 @@
  * v starts at 0, so the first step's v is g, as PyTorch's.
  */
 #include "optimizer.h"
+#include "widest.h"
 
 static int sgd_states(const cnn_optim_params *p, const char **names)
 {
@@ -28,7 +29,7 @@ static const char *sgd_check(const cnn_optim_params *p)
     return NULL;
 }
 
-static void sgd_update(const cnn_optim_step *s, float *params, float *grad,
+WIDEST static void sgd_update(const cnn_optim_step *s, float *params, float *grad,
                        float *const *state, size_t begin, size_t end)
 {
     const float lr = (float)s->lr, mu = s->p->momentum, wd = s->p->weight_decay;
