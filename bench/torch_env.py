@@ -75,9 +75,11 @@ def blas_info():
     info = dict(paths=paths)
     lib = openblas_handle()
     if lib is not None:
+        # no thread count: an OpenMP build's openblas_get_num_threads keeps
+        # its start-up figure, while its calls run on the caller's OpenMP
+        # team (torch.set_num_threads)
         info.update(library="OpenBLAS", config=c_string(lib, "openblas_get_config"),
-                    core=c_string(lib, "openblas_get_corename"),
-                    threads=lib.openblas_get_num_threads())
+                    core=c_string(lib, "openblas_get_corename"))
     elif any("mkl" in p for p in paths):
         info["library"] = "MKL"
     elif any("/blas/" in p or os.path.basename(p).startswith("libblas") for p in paths):
@@ -126,10 +128,9 @@ def environment():
 
 
 def threads_seen():
-    """The thread counts PyTorch and its BLAS would use now."""
-    lib = openblas_handle()
-    return dict(torch=torch.get_num_threads(),
-                blas=lib.openblas_get_num_threads() if lib is not None else None)
+    """PyTorch's thread count and the threads this process has (the OpenMP
+    team, which OpenBLAS's OpenMP build shares, and PyTorch's own)."""
+    return dict(torch=torch.get_num_threads(), process=len(os.listdir("/proc/self/task")))
 
 
 def describe(env):
