@@ -12,9 +12,10 @@ Usage: bench/compare.py [--model seed,seed-dense,logreg] [--threads 1,2]
 what PyTorch runs on: its version, the BLAS library actually loaded (with
 OpenBLAS's configuration), oneDNN's version and ISA, the thread settings
 and the environment that changes them; --json FILE writes all of it with
-the rows.  Before timing, each PyTorch twin is checked against
-`./cnn summary --model M` (the same spec and parameter count) when ./cnn is
-built.  PyTorch's layout (NCHW or channels-last) is chosen per model and
+the rows.  Before timing, each PyTorch twin is checked against ./cnn when it
+is built: the same spec and parameter count as `./cnn summary --model M`,
+and the same test loss and accuracy from weights cnn trained for 30 steps
+(pytorch_seed.py --load).  PyTorch's layout (NCHW or channels-last) is chosen per model and
 thread count by pytorch_seed.py's probe in the first round and kept.
 --malloc and --openblas-core go to pytorch_seed.py (see its --help).
 Skipped (exit 0 with a message) when PyTorch is not installed.
@@ -25,11 +26,13 @@ import json
 import os
 import statistics
 import subprocess
+import re
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-TWIN = [sys.executable, "bench/pytorch_seed.py"]
+TWIN = [sys.executable, os.path.join(HERE, "pytorch_seed.py")]
 
 
 def run_json(cmd):
@@ -72,6 +75,26 @@ def cnn_summary(model):
     return spec.strip(), int(total.replace(",", ""))
 
 
+def check_weights(args, model):
+    """Train model briefly with ./cnn, then evaluate the saved weights in
+    both: the same test loss and accuracy (up to float rounding) show the
+    twin computes cnn's function (flatten order, padding, layouts).
+    Returns (cnn's, PyTorch's) (loss, accuracy)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = os.path.join(tmp, "w.safetensors")
+        out = subprocess.run(["./cnn", "train", "--model", model, "--steps", "30",
+                              "--quiet", "--save", weights], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout
+        m = re.search(r"test loss: ([\d.]+), test accuracy: ([\d.]+)", out)
+        theirs = run_json(TWIN + ["--json", "--model", model, "--load", weights])
+    ours = (float(m.group(1)), float(m.group(2)))
+    theirs = (theirs["test_loss"], theirs["test_accuracy"])
+    if abs(ours[0] - theirs[0]) > 1e-3 * max(1.0, ours[0]) or abs(ours[1] - theirs[1]) > 2e-3:
+        sys.exit(f"compare.py: {model}: cnn's weights give test loss and accuracy {ours} in "
+                 f"cnn but {theirs} in the PyTorch twin: the twin is not cnn's network")
+    return ours, theirs
+
+
 def networks(args):
     """Each model's PyTorch twin (spec, parameters) checked against cnn's;
     returns them and the environment PyTorch reports."""
@@ -83,6 +106,8 @@ def networks(args):
             sys.exit(f"compare.py: {m}: PyTorch's twin ({info['spec']}, {info['params']} "
                      f"parameters) is not cnn's ({ours[0]}, {ours[1]} parameters)")
         nets[m] = dict(spec=info["spec"], params=info["params"], checked=ours is not None)
+        if ours is not None:
+            nets[m]["same_weights_test"] = check_weights(args, m)
         env = env or {k: v for k, v in info.items() if k not in ("model", "spec", "params")}
     return nets, env
 
@@ -129,6 +154,7 @@ def git_commit():
 
 def print_report(args, nets, env, rows):
     sys.path.insert(0, HERE)
+    sys.dont_write_bytecode = True  # no bench/__pycache__
     from torch_env import describe  # needs torch: imported only once it is known present
     print(f"cnn against PyTorch: batch {args.batch}, {args.steps} steps after {args.warmup} warm-up "
           f"steps, median of {args.rounds} interleaved rounds")
@@ -136,7 +162,11 @@ def print_report(args, nets, env, rows):
           f"{len(os.sched_getaffinity(0))} cores")
     print("\n".join(describe(env)))
     for m, n in nets.items():
-        check = "same as ./cnn summary" if n["checked"] else "not checked: ./cnn not built"
+        check = "not checked: ./cnn not built"
+        if n["checked"]:
+            (lo, ao), (lp, ap) = n["same_weights_test"]
+            check = (f"the layers of ./cnn summary; cnn's weights after 30 steps: test loss "
+                     f"{lo:.4f} in cnn, {lp:.4f} in PyTorch, accuracy {ao:.4f}, {ap:.4f}")
         print(f"{m}: {n['params']:,} parameters ({check})")
     print(f"\n{'model':<12} {'threads':>7} {'cnn img/s':>10} {'PyTorch img/s':>14} "
           f"{'layout':>7} {'cnn/PyTorch':>12}")

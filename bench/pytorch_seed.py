@@ -88,6 +88,7 @@ except ImportError as e:  # the comparison is optional
     print(f"pytorch_seed.py: PyTorch is not available ({e}); install python3-torch",
           file=sys.stderr)
     sys.exit(3)
+sys.dont_write_bytecode = True  # no bench/__pycache__ for torch_env
 import torch_env  # noqa: E402 (needs torch)
 
 
@@ -188,6 +189,35 @@ def build_model(spec, h=28, w=28, c=1):
             nn.init.xavier_uniform_(mod.weight)  # Glorot-uniform, Keras's fans
             nn.init.zeros_(mod.bias)
     return model
+
+
+def load_cnn_weights(model, path, spec):
+    """Copy the weights of a cnn safetensors file (conv1.weight
+    [k][k][in][out], dense1.weight [in][out], ... and biases) into the
+    twin's layers, which take them in order; the file's spec must be spec."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n, = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    if header.get("__metadata__", {}).get("spec") != spec:
+        raise SystemExit(f"pytorch_seed.py: {path} holds another network "
+                         f"({header.get('__metadata__', {}).get('spec')})")
+
+    def tensor(name):
+        t = header[name]
+        lo, hi = t["data_offsets"]
+        return torch.from_numpy(np.frombuffer(data[8 + n + lo:8 + n + hi], dtype="<f4")
+                                .reshape(t["shape"]).copy())
+
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    counts = {nn.Conv2d: 0, nn.Linear: 0}
+    with torch.no_grad():
+        for m in layers:
+            counts[type(m)] += 1
+            name = f"{'conv' if isinstance(m, nn.Conv2d) else 'dense'}{counts[type(m)]}"
+            w = tensor(name + ".weight")
+            m.weight.copy_(w.permute(3, 2, 0, 1) if w.dim() == 4 else w.t())
+            m.bias.copy_(tensor(name + ".bias"))
 
 
 def has_conv(model):
@@ -340,6 +370,9 @@ def parse_args():
                     help="keep: glibc keeps freed memory (default); system: as is")
     ap.add_argument("--openblas-core", default="detect", metavar="detect|inherit|NAME",
                     help="OPENBLAS_CORETYPE: unset (default), as inherited, or NAME")
+    ap.add_argument("--load", metavar="FILE",
+                    help="evaluate the weights of a cnn safetensors file (cnn train --save) "
+                         "on the test set, and exit")
     ap.add_argument("--info", action="store_true",
                     help="print the network and PyTorch's BLAS, oneDNN and threads, and exit")
     ap.add_argument("--json", action="store_true")
@@ -362,6 +395,20 @@ def info(args):
     print(f"{args.model}: {args.spec}, {env['params']:,} parameters")
     print(build_model(args.spec))
     print("\n".join(torch_env.describe(env)))
+
+
+def eval_cnn_weights(args):
+    """The test loss and accuracy of cnn's weights in the twin; the same as
+    `cnn eval --load FILE` up to float rounding when the twin is cnn's
+    network (flatten order and weight layouts included)."""
+    model = build_model(args.spec)
+    load_cnn_weights(model, args.load, args.spec)
+    loss, acc = evaluate(model, *load(args.data, "test"), "nchw")
+    if args.json:
+        print(json.dumps(dict(network(args), weights=args.load, test_loss=round(loss, 6),
+                              test_accuracy=acc)))
+    else:
+        print(f"test loss: {loss:.4f}, test accuracy: {acc:.4f} (PyTorch, {args.load})")
 
 
 def train_epochs(args, x, y):
@@ -406,6 +453,8 @@ def main():
     torch.set_num_threads(args.threads)
     if args.info:
         return info(args)
+    if args.load:
+        return eval_cnn_weights(args)
     x, y = load(args.data, "train")
     if args.epochs:
         return train_epochs(args, x, y)
