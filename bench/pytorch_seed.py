@@ -392,7 +392,8 @@ def info(args):
     if args.json:
         print(json.dumps(env))
         return
-    print(f"{args.model}: {args.spec}, {env['params']:,} parameters")
+    name = f"{args.model}: " if args.model != args.spec else ""
+    print(f"{name}{args.spec}, {env['params']:,} parameters")
     print(build_model(args.spec))
     print("\n".join(torch_env.describe(env)))
 
