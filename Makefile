@@ -66,7 +66,7 @@ DATA    := data/mnist
 SEED_WEIGHTS := seed.safetensors
 SEED_LOG     := seed-log.csv
 
-.PHONY: all deps data run test bench bench-compare figures compare clean
+.PHONY: all deps data run test bench bench-deps bench-compare figures compare clean
 
 all: $(LIB) $(CLI) $(RUNNER)
 
@@ -142,11 +142,18 @@ bench: $(BENCH_KERNELS) $(BENCH_TRAIN)
 	./$(BENCH_KERNELS)
 	./$(BENCH_TRAIN) --sweep
 
-# cnn against PyTorch (Debian's python3-torch), interleaved, per thread
-# count; skipped with a message when PyTorch is absent.
-bench-compare: $(BENCH_TRAIN)
+# The benchmarks' dependencies (PyTorch with OpenBLAS, oneDNN's headers):
+# installed with apt-get when root, else the command is printed and make
+# stops.
+bench-deps:
+	@scripts/bench-deps.sh
+
+# cnn against PyTorch (Debian's python3-torch with OpenBLAS), interleaved,
+# per model and thread count (bench/compare.py --help for the options).
+BENCH_MODELS ?= seed,seed-dense,logreg
+bench-compare: bench-deps $(BENCH_TRAIN) $(CLI)
 	$(MAKE) data
-	/usr/bin/python3 bench/compare.py
+	/usr/bin/python3 bench/compare.py --model $(BENCH_MODELS)
 
 clean:
 	rm -rf $(BUILD) $(CLI) $(BENCH_KERNELS) $(BENCH_TRAIN)

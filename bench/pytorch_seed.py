@@ -1,15 +1,36 @@
 #!/usr/bin/python3
-"""pytorch_seed.py -- the seed network in PyTorch, trained and timed the way
-bench/train times cnn: same layers (TensorFlow 'same' padding, the odd row
-and column at the bottom/right), Glorot-uniform weights and zero biases,
+"""pytorch_seed.py -- cnn's networks in PyTorch (--model: seed, seed-dense,
+logreg or any cnn model spec of conv, relu, flatten and dense items), trained
+and timed the way bench/train times cnn: the same layers (TensorFlow 'same'
+padding, the odd row and column at the bottom/right; flatten in NHWC order,
+so that the weights are interchangeable with cnn's: conv [k][k][in][out] is
+PyTorch's weight.permute(2, 3, 1, 0), dense [in][out] its weight.t()),
+Glorot-uniform weights and zero biases,
 Keras's Adam (lr 0.001, beta1 0.9, beta2 0.999, eps 1e-7 outside the square
 root, bias correction folded into the step size; or with --optimizer sgd or
 adamw, torch.optim's SGD or AdamW), mean cross-entropy, batch
 32, reshuffled every epoch, MNIST from the IDX files as x/255.
 
 Speed: --steps optimizer steps after --warmup steps; images/s as JSON with
---json.  Accuracy: --epochs N trains N full epochs and evaluates on the test
-set after each one (the evaluation is not counted in the training time).
+--json.  Layout: --format auto times NCHW and channels-last (NHWC) in a short
+probe and keeps the faster; the output says which.  --info prints the network
+and what PyTorch runs on (BLAS library, oneDNN, threads; bench/torch_env.py).
+Accuracy: --epochs N trains N full epochs and evaluates on the test set after
+each one (the evaluation is not counted in the training time).
+
+The process environment, set by re-executing the script before PyTorch
+loads (both are read at start-up):
+--malloc keep (default) tells glibc's malloc to keep freed memory
+  (GLIBC_TUNABLES mmap_threshold and trim_threshold at 1 and 4 GiB).
+  PyTorch allocates every activation and gradient afresh each step; with
+  glibc's defaults the large blocks go back to the kernel when freed and
+  fault in again on the next step, which on the development VM made
+  seed-dense 4-7x slower.  PyTorch's performance tuning guide recommends
+  jemalloc or tcmalloc for the same reason.  --malloc system: glibc as is.
+--openblas-core detect (default) removes OPENBLAS_CORETYPE from the
+  environment, so that OpenBLAS picks its kernels for the CPU as its users
+  get them; inherit keeps the environment's; a name (Haswell, SkylakeX,
+  Cooperlake, Zen, ...) forces that core.
 
 Runs with Debian's python3-torch (/usr/bin/python3); exits 3 with a message
 when PyTorch is not installed.
@@ -17,9 +38,46 @@ when PyTorch is not installed.
 import argparse
 import json
 import os
+import re
 import struct
 import sys
 import time
+
+MALLOC_KEEP = "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967296"
+
+
+def wanted_environment(argv):
+    """The environment --malloc and --openblas-core ask for."""
+    ap = argparse.ArgumentParser(add_help=False)
+    ap.add_argument("--malloc", choices=["keep", "system"], default="keep")
+    ap.add_argument("--openblas-core", default="detect")
+    args, _ = ap.parse_known_args(argv)
+    env = dict(os.environ)
+    tunables = [t for t in env.get("GLIBC_TUNABLES", "").split(":")
+                if t and not t.startswith(("glibc.malloc.mmap_threshold=",
+                                           "glibc.malloc.trim_threshold="))]
+    if args.malloc == "keep":
+        tunables.append(MALLOC_KEEP)
+    env["GLIBC_TUNABLES"] = ":".join(tunables)
+    if not env["GLIBC_TUNABLES"]:
+        del env["GLIBC_TUNABLES"]
+    if args.openblas_core == "detect":
+        env.pop("OPENBLAS_CORETYPE", None)
+    elif args.openblas_core != "inherit":
+        env["OPENBLAS_CORETYPE"] = args.openblas_core
+    return env
+
+
+def reexec_if_needed():
+    """Start this script again with the wanted environment, once."""
+    env = wanted_environment(sys.argv[1:])
+    if env != dict(os.environ) and "CNN_BENCH_REEXEC" not in os.environ:
+        env["CNN_BENCH_REEXEC"] = "1"
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+if __name__ == "__main__":
+    reexec_if_needed()
 
 try:
     import numpy as np
@@ -30,6 +88,8 @@ except ImportError as e:  # the comparison is optional
     print(f"pytorch_seed.py: PyTorch is not available ({e}); install python3-torch",
           file=sys.stderr)
     sys.exit(3)
+sys.dont_write_bytecode = True  # no bench/__pycache__ for torch_env
+import torch_env  # noqa: E402 (needs torch)
 
 
 def read_idx(path):
@@ -52,29 +112,116 @@ def load(data_dir, split):
     return x, torch.from_numpy(y.astype(np.int64))
 
 
-def same_conv(cin, cout, k, stride):
-    """Conv2d with TensorFlow 'same' padding for 28x28-style even inputs."""
-    if stride == 1:
-        return [nn.Conv2d(cin, cout, k, padding=k // 2)]
-    # total padding (out-1)*s + k - in = 1 for these shapes: bottom/right only
-    return [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(cin, cout, k, stride=stride)]
+# src/spec.c's presets, item for item (`./cnn summary --model M` prints them).
+PRESETS = {
+    "seed": "conv3x3:32:same,relu,conv1x1:16,relu,conv3x3s2:64:same,relu,"
+            "conv1x1:16,relu,conv3x3s2:32:same,relu,conv1x1:16,relu,"
+            "flatten,dense:10,softmax",
+    "seed-dense": "conv3x3:32:same,relu,conv3x3s2:64:same,relu,"
+                  "conv3x3s2:32:same,relu,flatten,dense:768,relu,"
+                  "dense:10,softmax",
+    "logreg": "flatten,dense:10,softmax",
+}
+CONV = re.compile(r"conv(\d+)x(\d+)(?:s(\d+))?:(\d+)(:same|:valid)?")
+DENSE = re.compile(r"dense:(\d+)")
 
 
-def seed_model():
-    layers = []
-    layers += same_conv(1, 32, 3, 1) + [nn.ReLU()]
-    layers += [nn.Conv2d(32, 16, 1), nn.ReLU()]
-    layers += same_conv(16, 64, 3, 2) + [nn.ReLU()]
-    layers += [nn.Conv2d(64, 16, 1), nn.ReLU()]
-    layers += same_conv(16, 32, 3, 2) + [nn.ReLU()]
-    layers += [nn.Conv2d(32, 16, 1), nn.ReLU()]
-    layers += [nn.Flatten(), nn.Linear(7 * 7 * 16, 10)]
+class FlattenNHWC(nn.Module):
+    """Flatten in cnn's (and Keras's) NHWC order, so that the first dense
+    layer's weights are interchangeable with cnn's.  A free view when the
+    activations are channels-last; a copy otherwise."""
+
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
+def tf_padding(size, k, stride, same):
+    """One dimension's padding before and after, and output size, as
+    TensorFlow defines them: 'same' puts the odd pixel after (bottom/right)."""
+    if not same:
+        return 0, 0, (size - k) // stride + 1
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k - size, 0)
+    return total // 2, total - total // 2, out
+
+
+def conv_layers(m, h, w, c):
+    """The PyTorch layers of one conv item and the output shape."""
+    k, k2, out_c = int(m.group(1)), int(m.group(2)), int(m.group(4))
+    stride, same = int(m.group(3) or 1), m.group(5) == ":same"
+    if k != k2:
+        raise SystemExit(f"pytorch_seed.py: only square conv kernels: {m.group(0)}")
+    top, bottom, oh = tf_padding(h, k, stride, same)
+    left, right, ow = tf_padding(w, k, stride, same)
+    if (top, left) == (bottom, right):  # symmetric: the conv pads itself
+        return [nn.Conv2d(c, out_c, k, stride=stride, padding=(top, left))], oh, ow, out_c
+    # asymmetric (stride 2 'same' on even sizes: 0 before, 1 after): F.pad
+    return [nn.ZeroPad2d((left, right, top, bottom)),
+            nn.Conv2d(c, out_c, k, stride=stride)], oh, ow, out_c
+
+
+def build_model(spec, h=28, w=28, c=1):
+    """The network of a cnn model spec (conv, relu, flatten, dense items,
+    ending with softmax, which the cross-entropy loss takes), on h x w x c
+    images, with Glorot-uniform weights and zero biases."""
+    items = [s.strip() for s in spec.split(",")]
+    if items[-1] != "softmax":
+        raise SystemExit(f"pytorch_seed.py: the spec must end with softmax: {spec}")
+    layers, flat = [], False
+    for item in items[:-1]:
+        conv, dense = CONV.fullmatch(item), DENSE.fullmatch(item)
+        if conv and not flat:
+            more, h, w, c = conv_layers(conv, h, w, c)
+            layers += more
+        elif item == "relu":
+            layers.append(nn.ReLU())
+        elif item == "flatten" and not flat:
+            layers.append(FlattenNHWC())
+            flat, c = True, h * w * c
+        elif dense and flat:
+            layers.append(nn.Linear(c, int(dense.group(1))))
+            c = int(dense.group(1))
+        else:
+            raise SystemExit(f"pytorch_seed.py: cannot build '{item}' in {spec}")
     model = nn.Sequential(*layers)
     for mod in model.modules():
         if isinstance(mod, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(mod.weight)  # Glorot-uniform, Keras's fans
             nn.init.zeros_(mod.bias)
     return model
+
+
+def load_cnn_weights(model, path, spec):
+    """Copy the weights of a cnn safetensors file (conv1.weight
+    [k][k][in][out], dense1.weight [in][out], ... and biases) into the
+    twin's layers, which take them in order; the file's spec must be spec."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n, = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    if header.get("__metadata__", {}).get("spec") != spec:
+        raise SystemExit(f"pytorch_seed.py: {path} holds another network "
+                         f"({header.get('__metadata__', {}).get('spec')})")
+
+    def tensor(name):
+        t = header[name]
+        lo, hi = t["data_offsets"]
+        return torch.from_numpy(np.frombuffer(data[8 + n + lo:8 + n + hi], dtype="<f4")
+                                .reshape(t["shape"]).copy())
+
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    counts = {nn.Conv2d: 0, nn.Linear: 0}
+    with torch.no_grad():
+        for m in layers:
+            counts[type(m)] += 1
+            name = f"{'conv' if isinstance(m, nn.Conv2d) else 'dense'}{counts[type(m)]}"
+            w = tensor(name + ".weight")
+            m.weight.copy_(w.permute(3, 2, 0, 1) if w.dim() == 4 else w.t())
+            m.bias.copy_(tensor(name + ".bias"))
+
+
+def has_conv(model):
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
 
 
 class KerasAdam(torch.optim.Optimizer):
@@ -92,21 +239,22 @@ class KerasAdam(torch.optim.Optimizer):
             lr_t = group["lr"] * (1 - b2 ** self.t) ** 0.5 / (1 - b1 ** self.t)
             ps = [p for p in group["params"] if p.grad is not None]
             gs = [p.grad for p in ps]
-            ms, vs = [], []
             for p in ps:
                 st = self.state[p]
                 if not st:
-                    st["m"] = torch.zeros_like(p)
-                    st["v"] = torch.zeros_like(p)
-                ms.append(st["m"])
-                vs.append(st["v"])
+                    st["m"], st["v"] = torch.zeros_like(p), torch.zeros_like(p)
+                    st["denom"] = torch.empty_like(p)
+            ms, vs, ds = ([self.state[p][k] for p in ps] for k in ("m", "v", "denom"))
             torch._foreach_mul_(ms, b1)
             torch._foreach_add_(ms, gs, alpha=1 - b1)
             torch._foreach_mul_(vs, b2)
             torch._foreach_addcmul_(vs, gs, gs, value=1 - b2)
-            denom = torch._foreach_sqrt(vs)
-            torch._foreach_add_(denom, eps)
-            torch._foreach_addcdiv_(ps, ms, denom, value=-lr_t)
+            # into kept buffers: PyTorch 1.13's out-of-place sqrt (and
+            # _foreach_sqrt) takes ~10 ns an element, 50x its out= form
+            for v, d in zip(vs, ds):
+                torch.sqrt(v, out=d)
+            torch._foreach_add_(ds, eps)
+            torch._foreach_addcdiv_(ps, ms, ds, value=-lr_t)
 
 
 def batches(n, batch, gen):
@@ -130,7 +278,7 @@ def fresh_run(args, fmt):
     """A newly initialised model in the given layout, its optimiser and the
     shuffling generator, all from --seed."""
     torch.manual_seed(args.seed)
-    model = seed_model()
+    model = build_model(args.spec)
     if fmt == "nhwc":
         model = model.to(memory_format=torch.channels_last)
     return model, make_optimizer(args, model), torch.Generator().manual_seed(args.seed)
@@ -148,20 +296,37 @@ def make_optimizer(args, model):
     return KerasAdam(model.parameters(), lr=args.lr)
 
 
-def timed_run(args, x, y, fmt):
+def timed_run(args, x, y, fmt, warmup, steps):
+    """Images/s of steps optimizer steps after warmup, from a fresh model."""
     model, opt, gen = fresh_run(args, fmt)
     it = iter(())
     done, t0 = 0, None
-    while done < args.warmup + args.steps:
+    while done < warmup + steps:
         idx = next(it, None)
         if idx is None:
             it = batches(len(x), args.batch, gen)
             continue
-        if done == args.warmup:
+        if done == warmup:
             t0 = time.perf_counter()
         train_steps(model, opt, x, y, idx, fmt)
         done += 1
-    return args.steps * args.batch / (time.perf_counter() - t0)
+    return steps * args.batch / (time.perf_counter() - t0)
+
+
+def choose_format(args, x, y):
+    """--format, or for auto the faster of NCHW and channels-last (NHWC) in a
+    short probe: each timed twice, alternately, best of the two kept.  A
+    network without convolutions has one layout (NCHW is kept, unprobed).
+    Returns the format and the probe's images/s per format."""
+    if args.format != "auto":
+        return args.format, {}
+    if not has_conv(build_model(args.spec)):
+        return "nchw", {}
+    speeds = dict(nchw=0.0, nhwc=0.0)
+    for _ in range(2):
+        for f in speeds:
+            speeds[f] = max(speeds[f], timed_run(args, x, y, f, 10, args.probe_steps))
+    return max(speeds, key=speeds.get), {k: round(v, 1) for k, v in speeds.items()}
 
 
 def evaluate(model, x, y, fmt):
@@ -179,16 +344,20 @@ def evaluate(model, x, y, fmt):
     return loss / len(x), correct / len(x)
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="data/mnist")
+    ap.add_argument("--model", default="seed",
+                    help="a preset (" + ", ".join(PRESETS) + ") or a cnn model spec")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1151998)
     ap.add_argument("--format", choices=["auto", "nchw", "nhwc"], default="auto",
-                    help="memory format; auto times both and keeps the faster")
+                    help="memory format; auto takes the faster in a short probe")
+    ap.add_argument("--probe-steps", type=int, default=40,
+                    help="steps per timing of --format auto's probe")
     ap.add_argument("--epochs", type=int, default=0,
                     help="train this many epochs, evaluating after each")
     ap.add_argument("--optimizer", choices=["adam", "adamw", "sgd"], default="adam",
@@ -197,47 +366,100 @@ def main():
     ap.add_argument("--momentum", type=float, default=0.0)
     ap.add_argument("--nesterov", action="store_true")
     ap.add_argument("--weight-decay", type=float, default=0.0)
+    ap.add_argument("--malloc", choices=["keep", "system"], default="keep",
+                    help="keep: glibc keeps freed memory (default); system: as is")
+    ap.add_argument("--openblas-core", default="detect", metavar="detect|inherit|NAME",
+                    help="OPENBLAS_CORETYPE: unset (default), as inherited, or NAME")
+    ap.add_argument("--load", metavar="FILE",
+                    help="evaluate the weights of a cnn safetensors file (cnn train --save) "
+                         "on the test set, and exit")
+    ap.add_argument("--info", action="store_true",
+                    help="print the network and PyTorch's BLAS, oneDNN and threads, and exit")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    x, y = load(args.data, "train")
+    args.spec = PRESETS.get(args.model, args.model)
+    return args
 
-    if args.epochs:
-        fmt = "nchw" if args.format == "auto" else args.format
-        xt, yt = load(args.data, "test")
-        model, opt, gen = fresh_run(args, fmt)
-        train_s, rows = 0.0, []
-        for epoch in range(1, args.epochs + 1):
-            t0 = time.perf_counter()
-            for idx in batches(len(x), args.batch, gen):
-                train_steps(model, opt, x, y, idx, fmt)
-            train_s += time.perf_counter() - t0
-            loss, acc = evaluate(model, xt, yt, fmt)
-            rows.append(dict(epoch=epoch, train_seconds=round(train_s, 2),
-                             test_loss=round(loss, 4), test_accuracy=round(acc, 4)))
-            if not args.json:
-                print(f"epoch {epoch}: {train_s:.1f} s of training, "
-                      f"test loss {loss:.4f}, test accuracy {acc:.4f}")
-        if args.json:
-            print(json.dumps(dict(framework="pytorch", torch=torch.__version__,
-                                  threads=args.threads, format=fmt, epochs=rows)))
+
+def network(args):
+    model = build_model(args.spec)
+    return dict(model=args.model, spec=args.spec,
+                params=sum(p.numel() for p in model.parameters()))
+
+
+def info(args):
+    env = dict(network(args), **torch_env.environment())
+    if args.json:
+        print(json.dumps(env))
         return
+    name = f"{args.model}: " if args.model != args.spec else ""
+    print(f"{name}{args.spec}, {env['params']:,} parameters")
+    print(build_model(args.spec))
+    print("\n".join(torch_env.describe(env)))
 
-    formats = ["nchw", "nhwc"] if args.format == "auto" else [args.format]
-    speeds = {f: timed_run(args, x, y, f) for f in formats}
-    fmt = max(speeds, key=speeds.get)
-    if len(formats) > 1:  # time the winner again, after both are warm
-        speeds[fmt] = max(speeds[fmt], timed_run(args, x, y, fmt))
-    result = dict(framework="pytorch", torch=torch.__version__, threads=args.threads,
-                  batch=args.batch, steps=args.steps, format=fmt,
-                  images_per_s=round(speeds[fmt], 1),
-                  by_format={k: round(v, 1) for k, v in speeds.items()})
+
+def eval_cnn_weights(args):
+    """The test loss and accuracy of cnn's weights in the twin; the same as
+    `cnn eval --load FILE` up to float rounding when the twin is cnn's
+    network (flatten order and weight layouts included)."""
+    model = build_model(args.spec)
+    load_cnn_weights(model, args.load, args.spec)
+    loss, acc = evaluate(model, *load(args.data, "test"), "nchw")
+    if args.json:
+        print(json.dumps(dict(network(args), weights=args.load, test_loss=round(loss, 6),
+                              test_accuracy=acc)))
+    else:
+        print(f"test loss: {loss:.4f}, test accuracy: {acc:.4f} (PyTorch, {args.load})")
+
+
+def train_epochs(args, x, y):
+    fmt, probe = choose_format(args, x, y)
+    xt, yt = load(args.data, "test")
+    model, opt, gen = fresh_run(args, fmt)
+    train_s, rows = 0.0, []
+    for epoch in range(1, args.epochs + 1):
+        t0 = time.perf_counter()
+        for idx in batches(len(x), args.batch, gen):
+            train_steps(model, opt, x, y, idx, fmt)
+        train_s += time.perf_counter() - t0
+        loss, acc = evaluate(model, xt, yt, fmt)
+        rows.append(dict(epoch=epoch, train_seconds=round(train_s, 2),
+                         test_loss=round(loss, 4), test_accuracy=round(acc, 4)))
+        if not args.json:
+            print(f"epoch {epoch}: {train_s:.1f} s of training, "
+                  f"test loss {loss:.4f}, test accuracy {acc:.4f}")
+    if args.json:
+        print(json.dumps(dict(network(args), framework="pytorch", torch=torch.__version__,
+                              threads=args.threads, format=fmt, format_probe=probe,
+                              epochs=rows)))
+
+
+def train_timed(args, x, y):
+    fmt, probe = choose_format(args, x, y)
+    speed = timed_run(args, x, y, fmt, args.warmup, args.steps)
+    result = dict(network(args), framework="pytorch", torch=torch.__version__,
+                  threads=args.threads, threads_seen=torch_env.threads_seen(),
+                  batch=args.batch, steps=args.steps, format=fmt, format_probe=probe,
+                  images_per_s=round(speed, 1))
     if args.json:
         print(json.dumps(result))
-    else:
-        print(f"PyTorch {torch.__version__}, {args.threads} thread(s), batch {args.batch}, "
-              f"{fmt}: {speeds[fmt]:.0f} images/s "
-              f"({', '.join(f'{k} {v:.0f}' for k, v in speeds.items())})")
+        return
+    probed = f" (probe: {', '.join(f'{k} {v:.0f}' for k, v in probe.items())})" if probe else ""
+    print(f"PyTorch {torch.__version__}, {args.model}, {args.threads} thread(s), "
+          f"batch {args.batch}, {fmt}: {speed:.0f} images/s{probed}")
+
+
+def main():
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    if args.info:
+        return info(args)
+    if args.load:
+        return eval_cnn_weights(args)
+    x, y = load(args.data, "train")
+    if args.epochs:
+        return train_epochs(args, x, y)
+    return train_timed(args, x, y)
 
 
 if __name__ == "__main__":
