@@ -69,8 +69,97 @@ static size_t layer_span(const cnn_layer *L)
     return L->t_off[last] + L->t_count[last] - L->t_off[0];
 }
 
-void cnn_train_grads_each(const train_run *r, int tid, const train_step *st,
-                          void (*fn)(const train_run *, const train_step *, size_t, size_t))
+/* An owner layer's gradient of rows [i0, i1) (and, when rest, of its other
+   tensors) over the batch, into r->grad; the first non-finite index or -1
+   when check, else -1. */
+static long owner_grads(const train_run *r, int l, int i0, int i1, int rest,
+                        const train_step *st, int check)
+{
+    const cnn_layer *L = &r->m->layers[l];
+    const size_t row = L->t_count[0] / (size_t)L->op->batch_rows(L);
+    float *g = r->grad + L->t_off[0];
+    memset(g + i0 * row, 0, (size_t)(i1 - i0) * row * sizeof(float));
+    for (int i = 1; i < L->ntensors && rest; i++)
+        memset(r->grad + L->t_off[i], 0, L->t_count[i] * sizeof(float));
+    L->op->batch_weights(L, (int)st->bsz, r->stash_x[l], r->stash_dy[l], i0, i1, rest, g);
+    long b = check ? first_nonfinite(g + i0 * row, (size_t)(i1 - i0) * row) : -1;
+    if (b >= 0)
+        return (long)(L->t_off[0] + i0 * row) + b;
+    for (int i = 1; i < L->ntensors && rest && check; i++)
+        if ((b = first_nonfinite(r->grad + L->t_off[i], L->t_count[i])) >= 0)
+            return (long)L->t_off[i] + b;
+    return -1;
+}
+
+/* The largest |v| over n floats as its bit pattern (a NaN or an infinity
+   is above every finite one): an integer max the compiler vectorises. */
+WIDEST static uint32_t max_abs_bits(const float *v, size_t n)
+{
+    uint32_t most = 0;
+#pragma omp simd reduction(max : most)
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        u &= 0x7fffffffu;
+        most = u > most ? u : most;
+    }
+    return most;
+}
+
+/* Whether an owner layer's gradient over the batch is sure to be finite
+   before it is computed: its stashed inputs and output gradients are, and
+   n * max|x| * max|dy| stays far below FLT_MAX, which bounds every sum.
+   Then it is computed after the step is agreed finite, fused with the
+   update (cnn_train_grads_each); else before, and checked. */
+double cnn_train_owner_bound = 0x1p120;
+
+static int owner_bounded(const train_run *r, int l, long n)
+{
+    const cnn_layer *L = &r->m->layers[l];
+    uint32_t bx = max_abs_bits(r->stash_x[l], (size_t)n * cnn_layer_in_size(L));
+    uint32_t bd = max_abs_bits(r->stash_dy[l], (size_t)n * cnn_layer_out_size(L));
+    if (bx >= 0x7f800000u || bd >= 0x7f800000u)
+        return 0;
+    float x, d;
+    memcpy(&x, &bx, 4);
+    memcpy(&d, &bd, 4);
+    return (double)n * x * d < cnn_train_owner_bound;
+}
+
+/* Rows of an owner layer a fused block holds: about 48 K floats, which
+   stay in cache from the gradient to the update. */
+static int block_rows(size_t row)
+{
+    size_t rows = ((size_t)48 << 10) / (row ? row : 1);
+    return rows < 1 ? 1 : rows > (1 << 20) ? 1 << 20 : (int)rows;
+}
+
+/* Thread tid's part of an owner layer through fn; a deferred gradient is
+   computed block by block just before fn takes the block. */
+static void owner_each(const train_run *r, const train_ws *tw, int l, int tid,
+                       const train_step *st, range_fn fn)
+{
+    const cnn_layer *L = &r->m->layers[l];
+    int i0, i1;
+    owner_rows(r, L, tid, &i0, &i1);
+    const size_t row = L->t_count[0] / (size_t)L->op->batch_rows(L);
+    const int step = tw->deferred[l] ? block_rows(row) : i1 - i0;
+    for (int b0 = i0; b0 < i1; b0 += step) {
+        int b1 = i1 - b0 < step ? i1 : b0 + step;
+        if (tw->deferred[l])
+            owner_grads(r, l, b0, b1, 0, st, 0);
+        fn(r, st, L->t_off[0] + b0 * row, L->t_off[0] + b1 * row);
+    }
+    if (tid != 0 || L->ntensors < 2)
+        return;
+    if (tw->deferred[l])
+        owner_grads(r, l, 0, 0, 1, st, 0);
+    for (int i = 1; i < L->ntensors; i++)
+        fn(r, st, L->t_off[i], L->t_off[i] + L->t_count[i]);
+}
+
+void cnn_train_grads_each(const train_run *r, const train_ws *tw, int tid, const train_step *st,
+                          range_fn fn)
 {
     const cnn_model *m = r->m;
     size_t c0, c1;
@@ -84,13 +173,7 @@ void cnn_train_grads_each(const train_run *r, int tid, const train_step *st,
             if (lo < hi)
                 fn(r, st, L->t_off[0] + (lo - off), L->t_off[0] + (hi - off));
         } else if (r->stash_x[l]) {
-            int i0, i1;
-            owner_rows(r, L, tid, &i0, &i1);
-            const size_t row = L->t_count[0] / (size_t)L->op->batch_rows(L);
-            if (i0 < i1)
-                fn(r, st, L->t_off[0] + i0 * row, L->t_off[0] + i1 * row);
-            for (int i = 1; i < L->ntensors && tid == 0; i++)
-                fn(r, st, L->t_off[i], L->t_off[i] + L->t_count[i]);
+            owner_each(r, tw, l, tid, st, fn);
         }
     }
 }
@@ -121,27 +204,6 @@ static long chunk_sums(const train_run *r, train_ws *tw, const cnn_tree *t, size
     return bad;
 }
 
-/* An owner layer's rows (and thread 0 its other tensors) over the batch. */
-static long owner_grads(const train_run *r, int l, int tid, const train_step *st)
-{
-    const cnn_layer *L = &r->m->layers[l];
-    int i0, i1;
-    owner_rows(r, L, tid, &i0, &i1);
-    const size_t row = L->t_count[0] / (size_t)L->op->batch_rows(L);
-    float *g = r->grad + L->t_off[0];
-    memset(g + i0 * row, 0, (size_t)(i1 - i0) * row * sizeof(float));
-    for (int i = 1; i < L->ntensors && tid == 0; i++)
-        memset(r->grad + L->t_off[i], 0, L->t_count[i] * sizeof(float));
-    L->op->batch_weights(L, (int)st->bsz, r->stash_x[l], r->stash_dy[l], i0, i1, tid == 0, g);
-    long b = first_nonfinite(g + i0 * row, (size_t)(i1 - i0) * row);
-    if (b >= 0)
-        return (long)(L->t_off[0] + i0 * row) + b;
-    for (int i = 1; i < L->ntensors && tid == 0; i++)
-        if ((b = first_nonfinite(r->grad + L->t_off[i], L->t_count[i])) >= 0)
-            return (long)L->t_off[i] + b;
-    return -1;
-}
-
 long cnn_train_grads(train_run *r, train_ws *tw, int tid, const train_step *st)
 {
     const cnn_model *m = r->m;
@@ -160,7 +222,11 @@ long cnn_train_grads(train_run *r, train_ws *tw, int tid, const train_step *st)
             if (lo < hi)
                 b = chunk_sums(r, tw, &t, lo, hi, off, L->t_off[0]);
         } else if (r->stash_x[l]) {
-            b = owner_grads(r, l, tid, st);
+            tw->deferred[l] = owner_bounded(r, l, st->bsz);
+            int i0, i1;
+            owner_rows(r, L, tid, &i0, &i1);
+            if (!tw->deferred[l])
+                b = owner_grads(r, l, i0, i1, tid == 0, st, 1);
         }
         if (b >= 0 && (bad < 0 || b < bad))
             bad = b;

@@ -135,11 +135,12 @@ int cnn_train_ws_alloc(train_run *r, train_ws *tw, int tid)
     const int npool = p->chunk_floats ? pool_size(r, tid) : 0;
     tw->bound = nb ? cnn_aligned_calloc(nb * sizeof(float)) : NULL;
     tw->chunk = calloc((size_t)p->group, sizeof *tw->chunk);
+    tw->deferred = calloc((size_t)r->m->nlayers, 1);
     tw->fold.floats = p->chunk_floats;
     tw->fold.pool = calloc((size_t)npool + 1, sizeof *tw->fold.pool);
     tw->pool_mem = cnn_aligned_calloc((size_t)npool * p->chunk_floats * sizeof(float));
     tw->tree_tmp = cnn_aligned_calloc(tree_tmp_floats(r) * sizeof(float));
-    int ok = st == CNN_OK && (!nb || tw->bound) && tw->chunk && tw->fold.pool &&
+    int ok = st == CNN_OK && (!nb || tw->bound) && tw->chunk && tw->deferred && tw->fold.pool &&
              (tw->pool_mem || !npool) && tw->tree_tmp;
     for (int i = 0; ok && i < npool; i++)
         cnn_tree_fold_give(&tw->fold, tw->pool_mem + (size_t)i * p->chunk_floats);
@@ -154,6 +155,7 @@ void cnn_train_ws_free(train_run *r, train_ws *tw)
     cnn_workspace_free(&tw->ws);
     cnn_aligned_free(tw->bound);
     free(tw->chunk);
+    free(tw->deferred);
     free(tw->fold.pool);
     cnn_aligned_free(tw->pool_mem);
     cnn_aligned_free(tw->tree_tmp);

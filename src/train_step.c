@@ -130,7 +130,7 @@ void cnn_train_step(train_run *r, train_ws *tw, int tid, train_step *st)
     agree(r, st);
     cnn_train_grads_release(r, tw, tid, st);
     if (st->finite)
-        cnn_train_grads_each(r, tid, st, update);
+        cnn_train_grads_each(r, tw, tid, st, update);
     plan_after(r, st);
     if (st->validate || st->ckpt) {
 #pragma omp barrier

@@ -66,6 +66,8 @@ typedef struct train_ws {
     float *bound;           /* (share, input of layer split): the suffix's
                                gradient for the groups; NULL when no split */
     float **chunk;          /* group pointers: the current group's chunks */
+    unsigned char *deferred; /* per layer: its owner gradient comes with
+                               the update (train_grads.c) */
     cnn_tree_fold fold;     /* its pool: the buffers in pool_mem */
     float *pool_mem;
     float *tree_tmp;        /* cnn_tree_sum's */
@@ -180,9 +182,16 @@ double cnn_train_bytes(const cnn_model *m, long batch, int T, double *per_thread
    chunk sums and its rows of the owner-computed layers; returns the first
    non-finite index, or -1. */
 long cnn_train_grads(train_run *r, train_ws *tw, int tid, const train_step *st);
-/* The ranges of r->grad thread tid made, each through fn(r, st, begin, end). */
-void cnn_train_grads_each(const train_run *r, int tid, const train_step *st,
-                          void (*fn)(const train_run *, const train_step *, size_t, size_t));
+/* Each range [begin, end) of r->grad that is thread tid's part, through
+   fn; an owner layer's gradient that cnn_train_grads deferred (sure to be
+   finite) is computed block by block just before fn takes it, in cache. */
+typedef void (*range_fn)(const train_run *r, const train_step *st, size_t begin, size_t end);
+void cnn_train_grads_each(const train_run *r, const train_ws *tw, int tid, const train_step *st,
+                          range_fn fn);
+/* The bound on n * max|x| * max|dy| below which an owner layer's gradient
+   is deferred to the update (2^120; a test sets 0 to check that the other
+   way gives the same bits). */
+extern double cnn_train_owner_bound;
 /* After every thread's part: thread tid's published buffers back to its
    pool, cleared, and its slots in the node table emptied. */
 void cnn_train_grads_release(train_run *r, train_ws *tw, int tid, const train_step *st);

@@ -15,6 +15,7 @@
 #include "model.h"
 #include "omp_env.h"
 #include "tests.h"
+#include "trainer.h"
 #include "threads.h"
 #include "workspace.h"
 
@@ -78,6 +79,24 @@ static void same_seed_and_threads_are_bitwise_identical(void)
         CHECK(train_copy(spec, ds, threads, 25, 16, b, &n) == CNN_OK, "%s", cnn_last_error());
         CHECK(memcmp(a, b, n * sizeof(float)) == 0, "1 and %d threads differ", threads);
     }
+    cnn_dataset_free(ds);
+}
+
+/* An owner-computed (dense) gradient is made after the step is agreed
+   finite, fused with the update, when its inputs bound it; else before, and
+   checked.  Both ways give the same bits. */
+static void owner_gradient_fused_or_checked_same_bits(void)
+{
+    cnn_dataset *ds = synthetic(200, 12, 12, 4);
+    const char *spec = "conv3x3:8:same,relu,flatten,dense:24,relu,dense:4,softmax";
+    static float a[1 << 15], b[1 << 15];
+    size_t n;
+    CHECK(train_copy(spec, ds, 2, 20, 16, a, &n) == CNN_OK, "%s", cnn_last_error());
+    const double bound = cnn_train_owner_bound;
+    cnn_train_owner_bound = 0; /* never bounded: computed before the agreement */
+    CHECK(train_copy(spec, ds, 2, 20, 16, b, &n) == CNN_OK, "%s", cnn_last_error());
+    cnn_train_owner_bound = bound;
+    CHECK(memcmp(a, b, n * sizeof(float)) == 0, "fused and checked owner gradients differ");
     cnn_dataset_free(ds);
 }
 
@@ -485,6 +504,8 @@ TEST_TABLE(trainer,
            {"same_seed_and_threads_are_bitwise_identical",
             same_seed_and_threads_are_bitwise_identical},
            {"mnist_same_bits_for_any_thread_count", mnist_same_bits_for_any_thread_count},
+           {"owner_gradient_fused_or_checked_same_bits",
+            owner_gradient_fused_or_checked_same_bits},
            {"learns_synthetic_data", learns_synthetic_data},
            {"steps_cancel_and_bad_configs", steps_cancel_and_bad_configs},
            {"batch_beyond_data_set_trains_as_the_data_set",
