@@ -187,7 +187,12 @@ int cnn_train_alloc_shared(train_run *r)
     const cnn_model *m = r->m;
     const int span = cnn_tree_span((int)r->step_max);
     r->grad = cnn_aligned_calloc(m->block * sizeof(float));
-    r->packed = cnn_model_needs_pack(m) ? cnn_aligned_calloc(m->block * sizeof(float)) : NULL;
+    /* Not cleared: only the packing layers' parts are written and read, so
+       the pages of the others (a big dense layer that reads w) are never
+       touched and cost no memory. */
+    r->packed = cnn_model_needs_pack(m)
+                    ? aligned_alloc(64, (m->block * sizeof(float) + 63) & ~(size_t)63)
+                    : NULL;
     r->sample_loss = calloc((size_t)r->step_max, sizeof *r->sample_loss);
     r->sample_hit = calloc((size_t)r->step_max, 1);
     r->node = calloc(2 * (size_t)span, sizeof *r->node);
