@@ -320,9 +320,15 @@ static int load(const cli *c, run *r)
         r->cfg.threads = c->threads;
     }
     /* The test split now, not after training: a missing or bad one must
-       not cost the run. */
+       not cost the run.  Without --validate it is read again for the
+       evaluation, after the training images are freed: the run never holds
+       both. */
     if ((st = cnn_dataset_load_dir(c->data, "test", cnn_model_classes(r->m), &r->test)))
         return st;
+    if (!c->validate) {
+        cnn_dataset_free(r->test);
+        r->test = NULL;
+    }
     return cnn_train_state_check(r->state, r->m, r->train, r->cfg.batch);
 }
 
@@ -424,7 +430,14 @@ static int write_results(const cli *c, run *r, const cnn_train_result *res)
 static int evaluate(const cli *c, run *r)
 {
     cnn_eval_result er;
-    int st = cnn_evaluate(r->m, r->test, c->threads, &er);
+    int st = CNN_OK;
+    if (!r->test) { /* read before training, and checked; freed during it */
+        cnn_dataset_free(r->train);
+        r->train = NULL;
+        st = cnn_dataset_load_dir(c->data, "test", cnn_model_classes(r->m), &r->test);
+    }
+    if (st == CNN_OK)
+        st = cnn_evaluate(r->m, r->test, c->threads, &er);
     if (st != CNN_OK)
         return cli_fail(st);
     cli_print_eval(&er);
