@@ -224,7 +224,7 @@ static void call_ours(const run_ctx *c, int nn)
             c->dk.backward_data(nn, L->in, L->out, B->dy, c->wd, B->x, B->dx);
             break;
         default:
-            c->dk.backward_weights(nn, L->in, L->out, B->x, B->dy, 0, L->in, B->dw, B->db);
+            c->dk.backward_weights(nn, L->in, L->out, B->x, B->dy, 0, L->in, 0, B->dw, B->db);
         }
         return;
     }
@@ -256,7 +256,7 @@ static void call_ref(const run_ctx *c, int nn, int mask)
             cnn_dense_backward_data_ref(nn, L->in, L->out, B->dy, B->w, m, B->dx_ref);
             break;
         default:
-            cnn_dense_backward_weights_ref(nn, L->in, L->out, B->x, B->dy, 0, L->in, B->dw_ref,
+            cnn_dense_backward_weights_ref(nn, L->in, L->out, B->x, B->dy, 0, L->in, 0, B->dw_ref,
                                            B->db_ref);
         }
         return;

@@ -58,8 +58,8 @@
                                        const float *mask, float *dx);          \
     void cnn_dense_backward_weights_##isa(int n, int in, int out,              \
                                           const float *x, const float *dy,     \
-                                          int i0, int i1, float *dw,           \
-                                          float *db)
+                                          int i0, int i1, int start_zero,      \
+                                          float *dw, float *db)
 #define CNN_DECLARE_DENSE_PACK(isa)                                            \
     void cnn_dense_pack_backward_data_##isa(int in, int out, const float *w,   \
                                             float *packed, int o0, int o1)

@@ -77,11 +77,14 @@ typedef void (*cnn_dense_backward_data_fn)(int n, int in, int out,
    n samples s of x[s][i] * dy[s][o] (dw points at row 0 of the whole
    [in][out] tensor; nothing outside rows [i0, i1) is read or written).
    db != NULL: db[o] += sum_s dy[s][o] for every o.  dy already carries the
-   layer's own ReLU mask. */
+   layer's own ReLU mask.
+   start_zero != 0 (overwrite): the sums start from 0 instead of the old
+   dw and db, which are then never read (the trainer's owners need no
+   memset); the bits are those of accumulating onto zeroed dw and db. */
 typedef void (*cnn_dense_backward_weights_fn)(int n, int in, int out,
                                               const float *x, const float *dy,
-                                              int i0, int i1, float *dw,
-                                              float *db);
+                                              int i0, int i1, int start_zero,
+                                              float *dw, float *db);
 
 /* Repack conv weights w [k][k][in_c][out_c] into the layout backward_data
    of the same set reads (same number of floats), e.g. [k][k][out_c][in_c]. */

@@ -9,7 +9,7 @@
  *   row owners    each owner-computed layer's rows (dense: its inputs) are
  *                 cut into one range per thread; each computes its rows'
  *                 gradient over the whole batch from the stash (thread 0
- *                 also the bias).
+ *                 also the bias), written over the old values (no memset).
  *
  * Both checks that the sums are finite; the update (train_step.c) then
  * runs over the same ranges, so the reduction and the optimizer touch each
@@ -128,9 +128,6 @@ static long owner_grads(const train_run *r, int l, int tid, const train_step *st
     owner_rows(r, L, tid, &i0, &i1);
     const size_t row = L->t_count[0] / (size_t)L->op->batch_rows(L);
     float *g = r->grad + L->t_off[0];
-    memset(g + i0 * row, 0, (size_t)(i1 - i0) * row * sizeof(float));
-    for (int i = 1; i < L->ntensors && tid == 0; i++)
-        memset(r->grad + L->t_off[i], 0, L->t_count[i] * sizeof(float));
     L->op->batch_weights(L, (int)st->bsz, r->stash_x[l], r->stash_dy[l], i0, i1, tid == 0, g);
     long b = first_nonfinite(g + i0 * row, (size_t)(i1 - i0) * row);
     if (b >= 0)

@@ -52,7 +52,8 @@ static const int32_t lane_bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
                                       0,  0,  0,  0,  0,  0,  0,  0};
 
 /* db[o] += sum over the n samples of dy[s][o]: one chain per column. */
-static void bias_grad(int n, int out, const float *dy, float *db)
+static void bias_grad(int n, int out, const float *dy, int start_zero,
+                      float *db)
 {
     for (int o = 0; o < out; o += 8) {
         const int nl = out - o < 8 ? out - o : 8;
@@ -60,21 +61,23 @@ static void bias_grad(int n, int out, const float *dy, float *db)
         __m256 acc = _mm256_setzero_ps();
         for (int s = 0; s < n; s++)
             acc = _mm256_add_ps(acc, _mm256_maskload_ps(dy + (ptrdiff_t)s * out + o, mk));
-        _mm256_maskstore_ps(db + o, mk, _mm256_add_ps(_mm256_maskload_ps(db + o, mk), acc));
+        if (!start_zero)
+            acc = _mm256_add_ps(_mm256_maskload_ps(db + o, mk), acc);
+        _mm256_maskstore_ps(db + o, mk, acc);
     }
 }
 
 void cnn_dense_backward_weights_avx2(int n, int in, int out, const float *x,
                                      const float *dy, int i0, int i1,
-                                     float *dw, float *db)
+                                     int start_zero, float *dw, float *db)
 {
     if (i1 > i0) {
         const dense_gemm g = {.M = i1 - i0, .N = out, .K = n, .a = x + i0,
                               .a_m = 1, .a_k = in, .b = dy, .ldb = out,
                               .c = dw + (ptrdiff_t)i0 * out, .ldc = out,
-                              .accum = 1};
+                              .accum = !start_zero};
         cnn_dense_gemm_avx2(&g);
     }
     if (db)
-        bias_grad(n, out, dy, db);
+        bias_grad(n, out, dy, start_zero, db);
 }

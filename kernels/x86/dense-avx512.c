@@ -60,29 +60,32 @@ void cnn_dense_backward_data_avx512(int n, int in, int out, const float *dy,
 }
 
 /* db[o] += sum over the n samples of dy[s][o]: one chain per column. */
-static void bias_grad(int n, int out, const float *dy, float *db)
+static void bias_grad(int n, int out, const float *dy, int start_zero,
+                      float *db)
 {
     for (int o = 0; o < out; o += 16) {
         const __mmask16 mk = lanes(out - o);
         __m512 acc = _mm512_setzero_ps();
         for (int s = 0; s < n; s++)
             acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(mk, dy + (ptrdiff_t)s * out + o));
-        _mm512_mask_storeu_ps(db + o, mk,
-                              _mm512_add_ps(_mm512_maskz_loadu_ps(mk, db + o), acc));
+        if (!start_zero)
+            acc = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, db + o), acc);
+        _mm512_mask_storeu_ps(db + o, mk, acc);
     }
 }
 
 void cnn_dense_backward_weights_avx512(int n, int in, int out,
                                        const float *x, const float *dy,
-                                       int i0, int i1, float *dw, float *db)
+                                       int i0, int i1, int start_zero,
+                                       float *dw, float *db)
 {
     if (i1 > i0) {
         const dense_gemm g = {.M = i1 - i0, .N = out, .K = n, .a = x + i0,
                               .a_m = 1, .a_k = in, .b = dy, .ldb = out,
                               .c = dw + (ptrdiff_t)i0 * out, .ldc = out,
-                              .accum = 1};
+                              .accum = !start_zero};
         cnn_dense_gemm_avx512(&g);
     }
     if (db)
-        bias_grad(n, out, dy, db);
+        bias_grad(n, out, dy, start_zero, db);
 }
