@@ -265,14 +265,14 @@ static void check_conv_case(const conv_case *cc, uint64_t *rng)
 
 /* ------------------------------------------ one dense case vs the ref */
 
-/* The weights backward_data of set kk reads: w itself, or its packed copy
-   (made by two pack calls, [0, out/2) and [out/2, out)) in *packed, which
-   the caller frees. */
+/* The weights backward_data of set kk reads for in -> out: w itself, or
+   its packed copy (made by two pack calls, [0, out/2) and [out/2, out)) in
+   *packed, which the caller frees. */
 static const float *dense_bwd_weights(const cnn_dense_kernels *kk, int in, int out,
                                       const float *w, float **packed)
 {
     *packed = NULL;
-    if (!kk->pack_backward_data)
+    if (!cnn_dense_reads_packed(kk, in, out))
         return w;
     *packed = alloc_out((size_t)in * out, NAN);
     kk->pack_backward_data(in, out, w, *packed, 0, out / 2);
@@ -740,6 +740,14 @@ static void test_random_dense_shapes(void)
                          below(&rng, 4) != 0, (int)below(&rng, 2),
                          below(&rng, 4) != 0, &rng);
     }
+    /* Wide outputs, where the x86 sets read w in dot products instead of
+       a packed copy (cnn_dense_packs_*: out >= 128), ragged in every
+       dimension, and their neighbour just below the switch. */
+    static const int wide[][3] = {{1, 1, 128},  {5, 7, 131},   {13, 13, 200}, {4, 37, 768},
+                                  {32, 25, 1568}, {3, 6, 127}, {17, 100, 144}};
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++)
+        for (int v = 0; v < 2; v++)
+            check_dense_case(wide[i][0], wide[i][1], wide[i][2], v, 1, v, 1 - v, &rng);
 }
 
 /* ------------------------------------------- dense batch invariance */
@@ -859,7 +867,7 @@ static void check_dense_pieces(const char *isa, const cnn_dense_kernels *kk, int
 static void test_dense_batch_invariance(void)
 {
     static const int shapes[][2] = {{1568, 768}, {768, 10}, {784, 10}, {37, 23},
-                                    {5, 33},     {100, 17}, {3, 1}};
+                                    {5, 33},     {100, 17}, {3, 1},    {13, 131}};
     uint64_t rng = 777;
     load_tables();
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {

@@ -82,9 +82,9 @@ static void batch_weights(const cnn_layer *L, int n, const float *x, const float
 /* Part `part` of the transposed copy: the columns [o0, o1) of w. */
 static int pack(const cnn_layer *L, const float *params, float *packed, int part, int parts)
 {
-    if (!L->k.dense.pack_backward_data)
-        return 0;
     const int out = L->g.out_c;
+    if (!cnn_dense_reads_packed(&L->k.dense, cnn_layer_in_size(L), out))
+        return 0;
     const int o0 = (int)((long)out * part / parts), o1 = (int)((long)out * (part + 1) / parts);
     if (params && o0 < o1)
         L->k.dense.pack_backward_data(cnn_layer_in_size(L), out, params + L->t_off[0],
