@@ -7,8 +7,8 @@
  * A register tile of R samples x C inputs (R <= 4, C <= 6: 24 zmm
  * accumulators) walks o in vectors of 16 lanes, the last one masked
  * (zeros): per step it loads R vectors of dy and C of w and does R*C FMAs.
- * Inputs go outer (a tile's C rows of w stay in L1 while every sample
- * tile reads them), samples inner.
+ * Inputs go in blocks of IB (outer), samples in the middle, the block's
+ * tiles of C inputs inner.
  *
  * Each element's lanes are one FMA chain in o order from 0, then a fixed
  * tree (dense_sum4): lane k + (k+8), then + the (k+4) pair, then the four
@@ -21,7 +21,10 @@
 
 #include "dense-dot.h"
 
-enum { RMAX = 4, CMAX = 6 };
+/* Tile sizes; IB inputs per block (a multiple of CMAX): the block's rows
+   of w (96 x 3 KB at out = 768) stay in L2 while every sample tile reads
+   them, a sample tile's rows of dy in L1. */
+enum { RMAX = 4, CMAX = 6, IB = 96 };
 
 /* The sums of four accumulators' 16 lanes each, as [a, b, c, d]. */
 static inline __m128 dense_sum4(__m512 a, __m512 b, __m512 c, __m512 d)
@@ -39,16 +42,21 @@ static inline __m128 dense_sum4(__m512 a, __m512 b, __m512 c, __m512 d)
     return _mm512_castps512_ps128(_mm512_permutexvar_ps(first, u));
 }
 
-/* dx of the tile from its reduced sums (R*C floats, sample-major). */
+/* dx of the tile from its reduced sums (R*C floats, sample-major): one
+   masked store of C floats per sample. */
 static inline void dense_store(int in, int R, int C, const float *sums, const float *mask,
                                float *dx)
 {
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) {
-            const ptrdiff_t at = (ptrdiff_t)r * in + c;
-            const float v = sums[r * C + c];
-            dx[at] = mask && !(mask[at] > 0) ? 0.0f : v;
+    const __mmask8 cm = (__mmask8)((1u << C) - 1u);
+    const __m256 zero = _mm256_setzero_ps();
+    for (int r = 0; r < R; r++) {
+        __m256 v = _mm256_maskz_loadu_ps(cm, sums + r * C);
+        if (mask) {
+            const __m256 m = _mm256_maskz_loadu_ps(cm, mask + (ptrdiff_t)r * in);
+            v = _mm256_maskz_mov_ps(_mm256_cmp_ps_mask(m, zero, _CMP_GT_OQ), v);
         }
+        _mm256_mask_storeu_ps(dx + (ptrdiff_t)r * in, cm, v);
+    }
 }
 
 #define UNROLL _Pragma("GCC unroll 32")
@@ -106,13 +114,16 @@ static const dot_fn tiles[RMAX + 1][CMAX + 1] = {
 void cnn_dense_backward_data_dot_avx512(int n, int in, int out, const float *dy,
                                         const float *w, const float *mask, float *dx)
 {
-    for (int i0 = 0; i0 < in; i0 += CMAX) {
-        const int C = in - i0 < CMAX ? in - i0 : CMAX;
+    for (int b0 = 0; b0 < in; b0 += IB) {
+        const int b1 = in - b0 < IB ? in : b0 + IB;
         for (int s0 = 0; s0 < n; s0 += RMAX) {
             const int R = n - s0 < RMAX ? n - s0 : RMAX;
-            const ptrdiff_t at = (ptrdiff_t)s0 * in + i0;
-            tiles[R][C](in, out, dy + (ptrdiff_t)s0 * out, w + (ptrdiff_t)i0 * out,
-                        mask ? mask + at : NULL, dx + at);
+            for (int i0 = b0; i0 < b1; i0 += CMAX) {
+                const int C = b1 - i0 < CMAX ? b1 - i0 : CMAX;
+                const ptrdiff_t at = (ptrdiff_t)s0 * in + i0;
+                tiles[R][C](in, out, dy + (ptrdiff_t)s0 * out, w + (ptrdiff_t)i0 * out,
+                            mask ? mask + at : NULL, dx + at);
+            }
         }
     }
 }
