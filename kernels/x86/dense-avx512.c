@@ -9,10 +9,10 @@
  *   cnn_dense_pack_backward_data_avx512  wt[o][i] = w[i][o] for o in
  *                                      [o0, o1) (dense-pack.h)
  *   cnn_dense_backward_data_avx512     dx = mask(dy wt): samples x in, over
- *                                      the out of wt's rows; for wide
- *                                      layers (cnn_dense_packs_avx512 0)
- *                                      dot products on w itself,
- *                                      dense-dot-avx512.c
+ *                                      the out of wt's rows; on w itself
+ *                                      for wide layers (dot products,
+ *                                      dense-dot-avx512.c) and narrow ones
+ *                                      (out <= 12: dense-narrow-avx512.c)
  *   cnn_dense_backward_weights_avx512  dw[i0:i1] += x[:, i0:i1]^T dy: rows
  *                                      of w x out over the samples;
  *                                      db += the column sums of dy
@@ -53,23 +53,28 @@ void cnn_dense_pack_backward_data_avx512(int in, int out, const float *w,
     dense_pack_transposed(in, out, w, packed, o0, o1);
 }
 
-/* Pack only below DENSE_DOT_MIN outputs: measured at 1 thread, batch 32
-   (and 2 x 16), pack + GEMM against dot products on w: 1568 -> 768 and
+/* Pack only for 12 < out < DENSE_DOT_MIN: measured at 1 thread, batch 32
+   (and 2 x 16), pack + GEMM against reading w as it is: 1568 -> 768 and
    512 -> 128 go faster as dots (the 4.8 MB copy of 1568 -> 768 alone
-   costs as much as its GEMM), 512 -> 64, 768 -> 10 and 784 -> 10 with
-   the copy (a dot of 10 products is mostly its reduction). */
+   costs as much as its GEMM), 512 -> 32 and 512 -> 64 with the copy, and
+   768 -> 10 and 784 -> 10 in the narrow kernel (w's rows transposed in
+   registers per 16 inputs: 3.7 us against 2.1 + 3.8 us). */
 enum { DENSE_DOT_MIN = 128 };
 
 int cnn_dense_packs_avx512(int in, int out)
 {
     (void)in;
-    return out < DENSE_DOT_MIN;
+    return out > CNN_DENSE_NARROW_MAX && out < DENSE_DOT_MIN;
 }
 
 void cnn_dense_backward_data_avx512(int n, int in, int out, const float *dy,
                                     const float *wp, const float *mask,
                                     float *dx)
 {
+    if (out <= CNN_DENSE_NARROW_MAX) {
+        cnn_dense_backward_data_narrow_avx512(n, in, out, dy, wp, mask, dx);
+        return;
+    }
     if (!cnn_dense_packs_avx512(in, out)) {
         cnn_dense_backward_data_dot_avx512(n, in, out, dy, wp, mask, dx);
         return;
