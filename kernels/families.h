@@ -68,7 +68,8 @@
     int cnn_dense_packs_##isa(int in, int out)
 
 /* The dense kernels of one ISA as a cnn_dense_kernels initialiser; the
-   pack hook is CNN_DENSE_PACK_<isa> (NULL for ref, which reads w). */
+   pack hook is CNN_DENSE_PACK_<isa> (NULL for ref, which reads w), and
+   CNN_DENSE_PACKS_<isa> says for which shapes (NULL: all of them). */
 #define CNN_DENSE_KERNELS(isa)                                                 \
     {                                                                          \
         .forward = cnn_dense_forward_##isa,                                    \
