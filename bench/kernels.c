@@ -5,7 +5,8 @@
  * out unless asked for with --isa), every layer of the model (--model seed,
  * the default, or seed-dense; kernels-layers.h) and every pass — forward (bias + ReLU fused; the dense layer, which feeds
  * softmax, without ReLU), backward-data (ReLU mask of the layer's input,
- * weights packed first by the set's pack_backward_data when it has one;
+ * weights packed first by the set's pack_backward_data when it packs the
+ * layer's shape, the dense pack timed with the row (see below);
  * none for conv1) and backward-weights (with db; dense: rows [0, in)) — it prints milliseconds
  * per batch of 32 images, GFLOP/s (2 x multiply-adds / time; every pass
  * counts the forward pass's multiply-adds, GUIDE.md's figures, taps on
@@ -16,8 +17,11 @@
  * seed network's group size), ceil(32 / n) calls per batch on buffers of n
  * images reused by every call, as a thread's workspace is.  Dense rows run
  * the whole batch in one call (n = 32, as oneDNN), whatever --n says.
- * Packing the weights (once per batch in the trainer, after Adam) is not
- * timed.
+ * Packing conv weights (once per batch in the trainer, after Adam) is not
+ * timed; a dense backward-data row includes its pack (the whole transposed
+ * copy, once per batch as in the trainer) when the set packs that shape
+ * (cnn_dense_reads_packed), so that it compares fairly with oneDNN, which
+ * reads w as it is, and with the sets that read w in dot products.
  *
  * Each kernel is first checked against the reference set on the same
  * inputs (|out - ref| <= 1e-4 max(1, |ref|); outputs pre-filled with NaN,
@@ -221,10 +225,12 @@ static void call_ours(const run_ctx *c, int nn)
             c->dk.forward(nn, L->in, L->out, B->x, B->w, B->b, B->y, L->relu);
             break;
         case BENCH_BACKWARD_DATA:
+            if (c->wd == B->packed) /* the trainer packs once per batch */
+                c->dk.pack_backward_data(L->in, L->out, B->w, B->packed, 0, L->out);
             c->dk.backward_data(nn, L->in, L->out, B->dy, c->wd, B->x, B->dx);
             break;
         default:
-            c->dk.backward_weights(nn, L->in, L->out, B->x, B->dy, 0, L->in, B->dw, B->db);
+            c->dk.backward_weights(nn, L->in, L->out, B->x, B->dy, 0, L->in, 0, B->dw, B->db);
         }
         return;
     }
@@ -256,7 +262,7 @@ static void call_ref(const run_ctx *c, int nn, int mask)
             cnn_dense_backward_data_ref(nn, L->in, L->out, B->dy, B->w, m, B->dx_ref);
             break;
         default:
-            cnn_dense_backward_weights_ref(nn, L->in, L->out, B->x, B->dy, 0, L->in, B->dw_ref,
+            cnn_dense_backward_weights_ref(nn, L->in, L->out, B->x, B->dy, 0, L->in, 0, B->dw_ref,
                                            B->db_ref);
         }
         return;
@@ -987,7 +993,8 @@ int main(int argc, char **argv)
                 if (L->dense) {
                     c.dk = t->dense;
                     snprintf(kernel, sizeof kernel, "dense/%s", t->isa);
-                    if (p == BENCH_BACKWARD_DATA && c.dk.pack_backward_data) {
+                    if (p == BENCH_BACKWARD_DATA &&
+                        cnn_dense_reads_packed(&c.dk, L->in, L->out)) {
                         arm(B.packed, B.wn, B.wn, 1);
                         c.dk.pack_backward_data(L->in, L->out, B.w, B.packed, 0, L->out);
                         c.wd = B.packed;

@@ -58,26 +58,36 @@
                                        const float *mask, float *dx);          \
     void cnn_dense_backward_weights_##isa(int n, int in, int out,              \
                                           const float *x, const float *dy,     \
-                                          int i0, int i1, float *dw,           \
-                                          float *db)
+                                          int i0, int i1, int start_zero,      \
+                                          float *dw, float *db)
 #define CNN_DECLARE_DENSE_PACK(isa)                                            \
     void cnn_dense_pack_backward_data_##isa(int in, int out, const float *w,   \
                                             float *packed, int o0, int o1)
+/* The sets that choose per shape whether to pack (the others: always). */
+#define CNN_DECLARE_DENSE_PACKS(isa)                                           \
+    int cnn_dense_packs_##isa(int in, int out)
 
 /* The dense kernels of one ISA as a cnn_dense_kernels initialiser; the
-   pack hook is CNN_DENSE_PACK_<isa> (NULL for ref, which reads w). */
+   pack hook is CNN_DENSE_PACK_<isa> (NULL for ref, which reads w), and
+   CNN_DENSE_PACKS_<isa> says for which shapes (NULL: all of them). */
 #define CNN_DENSE_KERNELS(isa)                                                 \
     {                                                                          \
         .forward = cnn_dense_forward_##isa,                                    \
         .backward_data = cnn_dense_backward_data_##isa,                        \
         .backward_weights = cnn_dense_backward_weights_##isa,                  \
         .pack_backward_data = CNN_DENSE_PACK_##isa,                            \
+        .packs = CNN_DENSE_PACKS_##isa,                                        \
     }
 #define CNN_DENSE_PACK_ref NULL
 #define CNN_DENSE_PACK_scalar cnn_dense_pack_backward_data_scalar
 #define CNN_DENSE_PACK_avx2 cnn_dense_pack_backward_data_avx2
 #define CNN_DENSE_PACK_avx512 cnn_dense_pack_backward_data_avx512
 #define CNN_DENSE_PACK_neon cnn_dense_pack_backward_data_neon
+#define CNN_DENSE_PACKS_ref NULL
+#define CNN_DENSE_PACKS_scalar NULL
+#define CNN_DENSE_PACKS_avx2 cnn_dense_packs_avx2
+#define CNN_DENSE_PACKS_avx512 cnn_dense_packs_avx512
+#define CNN_DENSE_PACKS_neon NULL
 
 /* A pack_backward_data hook (kernels.h). */
 #define CNN_DECLARE_CONV_PACK(name)                                            \
@@ -104,6 +114,7 @@ CNN_DECLARE_CONV_FIRST_LAYER(conv3x3c1, avx2);
 CNN_DECLARE_CONV(conv1x1, avx2);
 CNN_DECLARE_DENSE(avx2);
 CNN_DECLARE_DENSE_PACK(avx2);
+CNN_DECLARE_DENSE_PACKS(avx2);
 CNN_DECLARE_CONV_PACK(cnn_conv_pack_backward_data_avx2);
 
 /* AVX-512F (+VL) (kernels/x86, files named -avx512.c).  conv3x3c1 only
@@ -113,6 +124,7 @@ CNN_DECLARE_CONV_FIRST_LAYER(conv3x3c1, avx512);
 CNN_DECLARE_CONV(conv1x1, avx512);
 CNN_DECLARE_DENSE(avx512);
 CNN_DECLARE_DENSE_PACK(avx512);
+CNN_DECLARE_DENSE_PACKS(avx512);
 CNN_DECLARE_CONV_PACK(cnn_conv3x3_pack_backward_data_avx512);
 CNN_DECLARE_CONV_PACK(cnn_conv1x1_pack_backward_data_avx512);
 

@@ -67,7 +67,11 @@ typedef void (*cnn_dense_forward_fn)(int n, int in, int out, const float *x,
    threads and together make the whole copy. */
 typedef void (*cnn_dense_pack_fn)(int in, int out, const float *w,
                                   float *packed, int o0, int o1);
-/* wp: the packed copy when the set has pack_backward_data, else w itself.
+/* Whether backward_data of the set reads the packed copy for this shape
+   (else it reads w itself and the shape needs no pack). */
+typedef int (*cnn_dense_packs_fn)(int in, int out);
+/* wp: the packed copy when the set packs this shape (cnn_dense_reads_packed),
+   else w itself.
    dx overwritten, then masked (mask[i] > 0 ? dx[i] : 0) when mask is not
    NULL. */
 typedef void (*cnn_dense_backward_data_fn)(int n, int in, int out,
@@ -77,11 +81,14 @@ typedef void (*cnn_dense_backward_data_fn)(int n, int in, int out,
    n samples s of x[s][i] * dy[s][o] (dw points at row 0 of the whole
    [in][out] tensor; nothing outside rows [i0, i1) is read or written).
    db != NULL: db[o] += sum_s dy[s][o] for every o.  dy already carries the
-   layer's own ReLU mask. */
+   layer's own ReLU mask.
+   start_zero != 0 (overwrite): the sums start from 0 instead of the old
+   dw and db, which are then never read (the trainer's owners need no
+   memset); the bits are those of accumulating onto zeroed dw and db. */
 typedef void (*cnn_dense_backward_weights_fn)(int n, int in, int out,
                                               const float *x, const float *dy,
-                                              int i0, int i1, float *dw,
-                                              float *db);
+                                              int i0, int i1, int start_zero,
+                                              float *dw, float *db);
 
 /* Repack conv weights w [k][k][in_c][out_c] into the layout backward_data
    of the same set reads (same number of floats), e.g. [k][k][out_c][in_c]. */
@@ -102,7 +109,14 @@ typedef struct cnn_dense_kernels {
     cnn_dense_backward_data_fn backward_data;
     cnn_dense_backward_weights_fn backward_weights;
     cnn_dense_pack_fn pack_backward_data; /* NULL: backward_data reads w */
+    cnn_dense_packs_fn packs; /* NULL: every shape packs when there is a pack */
 } cnn_dense_kernels;
+
+/* Whether set k's backward_data reads the packed copy for in -> out. */
+static inline int cnn_dense_reads_packed(const cnn_dense_kernels *k, int in, int out)
+{
+    return k->pack_backward_data && (!k->packs || k->packs(in, out));
+}
 
 /* One instruction-set family's kernels, derived from the kernel lists
    (list.h, list.c; select.c builds the tables). */

@@ -163,11 +163,13 @@ const cnn_dense_entry cnn_dense_list[] = {
 #ifdef CNN_LIST_X86
     {"avx512", CNN_DENSE_KERNELS(avx512),
      "R rows x V zmm, R*V <= 24 (8 x 3 for 32 samples; fwd out <= 12: "
-     "out x 2 zmm of samples); bwd-d on w transposed (pack), bwd-w rows of "
-     "w x out zmm"},
+     "out x 2 zmm of samples); bwd-d: out >= 128 dots on w, 4 samples x 6 "
+     "inputs zmm; out <= 12 on w, 8 samples x 16 inputs; else on w "
+     "transposed (pack); bwd-w rows of w x out zmm"},
     {"avx2", CNN_DENSE_KERNELS(avx2),
-     "R rows x V ymm, R*V <= 12 (4 x 3 for 32 samples); bwd-d on w "
-     "transposed (pack), bwd-w rows of w x out ymm"},
+     "R rows x V ymm, R*V <= 12 (4 x 3 for 32 samples); bwd-d: out >= 128 "
+     "dots on w, 3 samples x 3 inputs ymm, else on w transposed (pack); "
+     "bwd-w rows of w x out ymm"},
 #endif
 #ifdef CNN_LIST_ARM
     {"neon", CNN_DENSE_KERNELS(neon),

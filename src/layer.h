@@ -164,8 +164,9 @@ struct cnn_layer_op {
        computed over the whole batch by the owners of its first tensor's
        rows, not summed from per-chunk copies.  batch_rows: that tensor's
        rows (NULL: the kind's gradient is summed per chunk).  batch_weights:
-       += the gradient of rows [i0, i1) of the first tensor and, when rest,
-       of the other tensors, over the batch's n samples (x, dy as in
+       writes (overwrites, without reading them first) the gradient of rows
+       [i0, i1) of the first tensor and, when rest, of the other tensors,
+       over the batch's n samples (x, dy as in
        backward_weights, the whole batch in order); grads as there.  Each
        element's bits depend only on the batch, never on [i0, i1). */
     int (*batch_rows)(const cnn_layer *L);

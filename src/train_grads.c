@@ -9,7 +9,7 @@
  *   row owners    each owner-computed layer's rows (dense: its inputs) are
  *                 cut into one range per thread; each computes its rows'
  *                 gradient over the whole batch from the stash (thread 0
- *                 also the bias).
+ *                 also the bias), written over the old values (no memset).
  *
  * Both checks that the sums are finite; the update (train_step.c) then
  * runs over the same ranges, so the reduction and the optimizer touch each
@@ -78,9 +78,6 @@ static long owner_grads(const train_run *r, int l, int i0, int i1, int rest,
     const cnn_layer *L = &r->m->layers[l];
     const size_t row = L->t_count[0] / (size_t)L->op->batch_rows(L);
     float *g = r->grad + L->t_off[0];
-    memset(g + i0 * row, 0, (size_t)(i1 - i0) * row * sizeof(float));
-    for (int i = 1; i < L->ntensors && rest; i++)
-        memset(r->grad + L->t_off[i], 0, L->t_count[i] * sizeof(float));
     L->op->batch_weights(L, (int)st->bsz, r->stash_x[l], r->stash_dy[l], i0, i1, rest, g);
     long b = check ? first_nonfinite(g + i0 * row, (size_t)(i1 - i0) * row) : -1;
     if (b >= 0)

@@ -265,14 +265,14 @@ static void check_conv_case(const conv_case *cc, uint64_t *rng)
 
 /* ------------------------------------------ one dense case vs the ref */
 
-/* The weights backward_data of set kk reads: w itself, or its packed copy
-   (made by two pack calls, [0, out/2) and [out/2, out)) in *packed, which
-   the caller frees. */
+/* The weights backward_data of set kk reads for in -> out: w itself, or
+   its packed copy (made by two pack calls, [0, out/2) and [out/2, out)) in
+   *packed, which the caller frees. */
 static const float *dense_bwd_weights(const cnn_dense_kernels *kk, int in, int out,
                                       const float *w, float **packed)
 {
     *packed = NULL;
-    if (!kk->pack_backward_data)
+    if (!cnn_dense_reads_packed(kk, in, out))
         return w;
     *packed = alloc_out((size_t)in * out, NAN);
     kk->pack_backward_data(in, out, w, *packed, 0, out / 2);
@@ -281,17 +281,22 @@ static const float *dense_bwd_weights(const cnn_dense_kernels *kk, int in, int o
 }
 
 /* backward_weights over rows [i0, i1) of set kk, from dw0: rows in the
-   range against dw_ref, every other row left exactly as dw0. */
+   range against dw_ref, every other row left exactly as dw0.  zero: in
+   overwrite mode (start_zero), the rows in the range pre-filled with NaN
+   (read, they would poison the result). */
 static void check_dense_rows(const char *isa, const char *label, const cnn_dense_kernels *kk,
                              int n, int in, int out, const float *x, const float *dy,
-                             const float *dw0, const float *dw_ref, int i0, int i1)
+                             const float *dw0, const float *dw_ref, int i0, int i1, int zero)
 {
     const size_t nw = (size_t)in * out;
     float *dw = alloc_out(nw, 0);
     memcpy(dw, dw0, nw * sizeof *dw);
-    kk->backward_weights(n, in, out, x, dy, i0, i1, dw, NULL);
+    for (size_t j = (size_t)i0 * out; zero && j < (size_t)i1 * out; j++)
+        dw[j] = NAN;
+    kk->backward_weights(n, in, out, x, dy, i0, i1, zero, dw, NULL);
     char what[64];
-    snprintf(what, sizeof what, "dense backward_weights rows [%d, %d)", i0, i1);
+    snprintf(what, sizeof what, "dense backward_weights%s rows [%d, %d)",
+             zero ? " (overwrite)" : "", i0, i1);
     size_t at = 0;
     const double err = test_max_rel_err(dw + (size_t)i0 * out, dw_ref + (size_t)i0 * out,
                                         (size_t)(i1 - i0) * out, &at);
@@ -302,6 +307,30 @@ static void check_dense_rows(const char *isa, const char *label, const cnn_dense
               guard_intact(dw, nw),
           "%s %s [%s]: wrote outside its rows", isa, what, label);
     free(dw);
+}
+
+/* Overwrite mode (start_zero) over every row, dw and db pre-filled with
+   NaN, which must never be read: against the ref's overwrite; db NULL
+   leaves db as it was. */
+static void check_dense_overwrite(const char *isa, const char *label,
+                                  const cnn_dense_kernels *kk, int n, int in, int out,
+                                  const float *x, const float *dy, int use_db,
+                                  const float *dw_ref, const float *db_ref)
+{
+    const size_t nw = (size_t)in * out;
+    float *dw = alloc_out(nw, NAN), *db = alloc_out(out, NAN);
+    kk->backward_weights(n, in, out, x, dy, 0, in, 1, dw, use_db ? db : NULL);
+    expect_close(isa, "dense backward_weights (overwrite) dw", label, dw, dw_ref, nw);
+    if (use_db)
+        expect_close(isa, "dense backward_weights (overwrite) db", label, db, db_ref, out);
+    int kept = guard_intact(db, out);
+    for (int o = 0; o < out; o++)
+        kept = kept && isnan(db[o]);
+    if (!use_db)
+        CHECK(kept,
+              "%s dense backward_weights (overwrite) [%s]: db NULL but db written", isa,
+              label);
+    free(dw), free(db);
 }
 
 static void check_dense_case(int n, int in, int out, int relu, int use_bias,
@@ -330,7 +359,9 @@ static void check_dense_case(int n, int in, int out, int relu, int use_bias,
     memcpy(db_ref, db0, out * sizeof *db_ref);
     ref->forward(n, in, out, x, w, bias, y_ref, relu);
     ref->backward_data(n, in, out, dy, w, m, dx_ref);
-    ref->backward_weights(n, in, out, x, dy, 0, in, dw_ref, use_db ? db_ref : NULL);
+    ref->backward_weights(n, in, out, x, dy, 0, in, 0, dw_ref, use_db ? db_ref : NULL);
+    float *dwz_ref = alloc_out(nw, NAN), *dbz_ref = alloc_out(out, NAN);
+    ref->backward_weights(n, in, out, x, dy, 0, in, 1, dwz_ref, dbz_ref);
 
     for (size_t t = 0; t < NTABLES; t++) {
         const char *isa = tables[t]->isa;
@@ -346,7 +377,7 @@ static void check_dense_case(int n, int in, int out, int relu, int use_bias,
               isa, label);
         kk->backward_data(n, in, out, dy, wp, m, dx);
         expect_close(isa, "dense backward_data", label, dx, dx_ref, nx);
-        kk->backward_weights(n, in, out, x, dy, 0, in, dw, use_db ? db : NULL);
+        kk->backward_weights(n, in, out, x, dy, 0, in, 0, dw, use_db ? db : NULL);
         expect_close(isa, "dense backward_weights dw", label, dw, dw_ref, nw);
         if (use_db)
             expect_close(isa, "dense backward_weights db", label, db, db_ref,
@@ -355,13 +386,18 @@ static void check_dense_case(int n, int in, int out, int relu, int use_bias,
             CHECK(memcmp(db, db0, out * sizeof *db) == 0,
                   "%s dense backward_weights [%s]: db NULL but db written",
                   isa, label);
-        /* A part of the rows, and none. */
-        check_dense_rows(isa, label, kk, n, in, out, x, dy, dw0, dw_ref, in / 3, in - in / 4);
-        check_dense_rows(isa, label, kk, n, in, out, x, dy, dw0, dw_ref, in / 2, in / 2);
+        check_dense_overwrite(isa, label, kk, n, in, out, x, dy, use_db, dwz_ref, dbz_ref);
+        /* A part of the rows, and none, in both modes. */
+        for (int z = 0; z < 2; z++) {
+            const float *want = z ? dwz_ref : dw_ref;
+            check_dense_rows(isa, label, kk, n, in, out, x, dy, dw0, want, in / 3,
+                             in - in / 4, z);
+            check_dense_rows(isa, label, kk, n, in, out, x, dy, dw0, want, in / 2, in / 2, z);
+        }
         free(y), free(dx), free(dw), free(db), free(packed);
     }
     free(x), free(w), free(b), free(dy), free(mask), free(dw0), free(db0);
-    free(y_ref), free(dx_ref), free(dw_ref), free(db_ref);
+    free(y_ref), free(dx_ref), free(dw_ref), free(db_ref), free(dwz_ref), free(dbz_ref);
 }
 
 /* ------------------------------------------- the reference by hand */
@@ -454,7 +490,7 @@ static void test_ref_dense_by_hand(void)
     cnn_dense_backward_data_ref(1, 2, 3, dy, w, mask, dx);
     CHECK(dx[0] == -2 && dx[1] == 0, "dense dx = %g %g", dx[0], dx[1]);
     float dw[6] = {0}, db[3] = {1, 1, 1};
-    cnn_dense_backward_weights_ref(1, 2, 3, x, dy, 0, 2, dw, db);
+    cnn_dense_backward_weights_ref(1, 2, 3, x, dy, 0, 2, 0, dw, db);
     CHECK(dw[0] == 1 && dw[1] == 0 && dw[2] == -1 && dw[3] == 2 &&
               dw[4] == 0 && dw[5] == -2,
           "dense dw = %g %g %g %g %g %g", dw[0], dw[1], dw[2], dw[3], dw[4],
@@ -548,7 +584,7 @@ static void test_ref_dense_gradients(void)
     float *r = alloc_random((size_t)n * out, -1, 1, &rng);
     float y[12], dx[15], dw[20] = {0}, db[4] = {0};
     cnn_dense_backward_data_ref(n, in, out, r, w, NULL, dx);
-    cnn_dense_backward_weights_ref(n, in, out, x, r, 0, in, dw, db);
+    cnn_dense_backward_weights_ref(n, in, out, x, r, 0, in, 0, dw, db);
     struct { const char *name; float *p; int count; const float *grad; }
         params[] = {{"dx", x, n * in, dx}, {"dw", w, in * out, dw},
                     {"db", b, out, db}};
@@ -704,6 +740,14 @@ static void test_random_dense_shapes(void)
                          below(&rng, 4) != 0, (int)below(&rng, 2),
                          below(&rng, 4) != 0, &rng);
     }
+    /* Wide outputs, where the x86 sets read w in dot products instead of
+       a packed copy (cnn_dense_packs_*: out >= 128), ragged in every
+       dimension, and their neighbour just below the switch. */
+    static const int wide[][3] = {{1, 1, 128},  {5, 7, 131},   {13, 13, 200}, {4, 37, 768},
+                                  {32, 25, 1568}, {3, 6, 127}, {17, 100, 144}};
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++)
+        for (int v = 0; v < 2; v++)
+            check_dense_case(wide[i][0], wide[i][1], wide[i][2], v, 1, v, 1 - v, &rng);
 }
 
 /* ------------------------------------------- dense batch invariance */
@@ -761,6 +805,28 @@ static void check_dense_samples(const char *isa, const cnn_dense_kernels *kk, in
     }
 }
 
+/* Overwrite mode in pieces (over NaN) gives the bits of accumulating onto
+   zeros in one call, whatever the cut: the owners' form needs no memset. */
+static void check_dense_overwrite_pieces(const char *isa, const cnn_dense_kernels *kk, int in,
+                                         int out, const float *x, const float *dy)
+{
+    const size_t nw = (size_t)in * out;
+    float *dw[2] = {alloc_out(nw, 0), alloc_out(nw, NAN)};
+    float *db[2] = {alloc_out(out, 0), alloc_out(out, NAN)};
+    memset(dw[0], 0, nw * sizeof(float));
+    memset(db[0], 0, (size_t)out * sizeof(float));
+    kk->backward_weights(INV_N, in, out, x, dy, 0, in, 0, dw[0], db[0]);
+    const int cut[] = {0, in / 7, in / 7, in / 3 + 1, in};
+    for (int c = 0; c < 4; c++)
+        kk->backward_weights(INV_N, in, out, x, dy, cut[c], cut[c + 1], 1, dw[1],
+                             c == 1 ? db[1] : NULL);
+    CHECK(same_bits(dw[0], dw[1], nw) && same_bits(db[0], db[1], (size_t)out),
+          "%s dense backward_weights %d->%d: overwrite in pieces differs from accumulating "
+          "onto zeros", isa, in, out);
+    for (int k = 0; k < 2; k++)
+        free(dw[k]), free(db[k]);
+}
+
 /* The bits of dw and db do not depend on how the rows are cut, nor those
    of the packed weights on how the columns are. */
 static void check_dense_pieces(const char *isa, const cnn_dense_kernels *kk, int in, int out,
@@ -775,12 +841,13 @@ static void check_dense_pieces(const char *isa, const cnn_dense_kernels *kk, int
         memcpy(dw[k], dw0, nw * sizeof(float));
         memcpy(db[k], db0, (size_t)out * sizeof(float));
         for (int c = 0; c + 1 < 5 && cut[k][c + 1] >= 0; c++) /* db with the last piece */
-            kk->backward_weights(INV_N, in, out, x, dy, cut[k][c], cut[k][c + 1], dw[k],
+            kk->backward_weights(INV_N, in, out, x, dy, cut[k][c], cut[k][c + 1], 0, dw[k],
                                  cut[k][c + 1] == in ? db[k] : NULL);
     }
     CHECK(same_bits(dw[0], dw[1], nw) && same_bits(db[0], db[1], (size_t)out),
           "%s dense backward_weights %d->%d: rows in one call and in pieces differ", isa, in,
           out);
+    check_dense_overwrite_pieces(isa, kk, in, out, x, dy);
     if (kk->pack_backward_data) {
         float *p[2] = {alloc_out(nw, NAN), alloc_out(nw, NAN)};
         kk->pack_backward_data(in, out, w, p[0], 0, out);
@@ -800,7 +867,7 @@ static void check_dense_pieces(const char *isa, const cnn_dense_kernels *kk, int
 static void test_dense_batch_invariance(void)
 {
     static const int shapes[][2] = {{1568, 768}, {768, 10}, {784, 10}, {37, 23},
-                                    {5, 33},     {100, 17}, {3, 1}};
+                                    {5, 33},     {100, 17}, {3, 1},    {13, 131}};
     uint64_t rng = 777;
     load_tables();
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {

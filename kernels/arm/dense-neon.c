@@ -75,35 +75,40 @@ void cnn_dense_backward_data_neon(int n, int in, int out, const float *dy,
 }
 
 /* db[o] += sum over the n samples of dy[s][o]: one chain per column. */
-static void bias_grad(int n, int out, const float *dy, float *db)
+static void bias_grad(int n, int out, const float *dy, int start_zero,
+                      float *db)
 {
     int o = 0;
     for (; o + 4 <= out; o += 4) {
         float32x4_t acc = vdupq_n_f32(0.0f);
         for (int s = 0; s < n; s++)
             acc = vaddq_f32(acc, vld1q_f32(dy + (ptrdiff_t)s * out + o));
-        vst1q_f32(db + o, vaddq_f32(vld1q_f32(db + o), acc));
+        if (!start_zero)
+            acc = vaddq_f32(vld1q_f32(db + o), acc);
+        vst1q_f32(db + o, acc);
     }
     if (o < out) {
         const int r = out - o;
         float32x4_t acc = vdupq_n_f32(0.0f);
         for (int s = 0; s < n; s++)
             acc = vaddq_f32(acc, neon_load(dy + (ptrdiff_t)s * out + o, r));
-        neon_store(db + o, vaddq_f32(neon_load(db + o, r), acc), r);
+        if (!start_zero)
+            acc = vaddq_f32(neon_load(db + o, r), acc);
+        neon_store(db + o, acc, r);
     }
 }
 
 void cnn_dense_backward_weights_neon(int n, int in, int out, const float *x,
                                      const float *dy, int i0, int i1,
-                                     float *dw, float *db)
+                                     int start_zero, float *dw, float *db)
 {
     if (i1 > i0) {
         const neon_dense_gemm g = {.M = i1 - i0, .N = out, .K = n, .a = x + i0,
                                    .a_m = 1, .a_k = in, .b = dy, .ldb = out,
                                    .c = dw + (ptrdiff_t)i0 * out, .ldc = out,
-                                   .accum = 1};
+                                   .accum = !start_zero};
         cnn_dense_gemm_neon(&g);
     }
     if (db)
-        bias_grad(n, out, dy, db);
+        bias_grad(n, out, dy, start_zero, db);
 }

@@ -138,11 +138,12 @@ void cnn_dense_backward_data_scalar(int n, int in, int out, const float *dy,
 
 void cnn_dense_backward_weights_scalar(int n, int in, int out, const float *x,
                                        const float *dy, int i0, int i1,
-                                       float *dw, float *db)
+                                       int start_zero, float *dw, float *db)
 {
     const gemm g = {.M = i1 - i0, .N = out, .K = n, .a = x + i0, .a_m = 1,
                     .a_k = in, .b = dy, .ldb = out,
-                    .c = dw + (ptrdiff_t)i0 * out, .ldc = out, .accum = 1};
+                    .c = dw + (ptrdiff_t)i0 * out, .ldc = out,
+                    .accum = !start_zero};
     gemm_run(&g);
     if (!db)
         return;
@@ -153,6 +154,6 @@ void cnn_dense_backward_weights_scalar(int n, int in, int out, const float *x,
             for (int j = 0; j < nb; j++)
                 acc[j] += dy[(ptrdiff_t)s * out + o0 + j];
         for (int j = 0; j < nb; j++)
-            db[o0 + j] += acc[j];
+            db[o0 + j] = start_zero ? acc[j] : db[o0 + j] + acc[j];
     }
 }

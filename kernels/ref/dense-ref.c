@@ -42,7 +42,7 @@ void cnn_dense_backward_data_ref(int n, int in, int out, const float *dy,
 
 void cnn_dense_backward_weights_ref(int n, int in, int out, const float *x,
                                     const float *dy, int i0, int i1,
-                                    float *dw, float *db)
+                                    int start_zero, float *dw, float *db)
 {
     for (int i = i0; i < i1; i++)
         for (int o = 0; o < out; o++) {
@@ -50,7 +50,7 @@ void cnn_dense_backward_weights_ref(int n, int in, int out, const float *x,
             for (int s = 0; s < n; s++)
                 sum += (double)x[(size_t)s * in + i] * dy[(size_t)s * out + o];
             size_t at = (size_t)i * out + o;
-            dw[at] = (float)(dw[at] + sum);
+            dw[at] = (float)((start_zero ? 0.0f : dw[at]) + sum);
         }
     if (!db)
         return;
@@ -58,6 +58,6 @@ void cnn_dense_backward_weights_ref(int n, int in, int out, const float *x,
         double sum = 0;
         for (int s = 0; s < n; s++)
             sum += dy[(size_t)s * out + o];
-        db[o] = (float)(db[o] + sum);
+        db[o] = (float)((start_zero ? 0.0f : db[o]) + sum);
     }
 }

@@ -1,8 +1,9 @@
 /*
- * dense-narrow-avx512.c — the AVX-512 dense forward for narrow layers
- * (out <= 12, e.g. the 768 -> 10 and 784 -> 10 logits): vectors over the
- * samples instead of over out, where a zmm of out columns would leave 6 of
- * its 16 lanes idle.
+ * dense-narrow-avx512.c — the AVX-512 dense forward and backward-data for
+ * narrow layers (out <= 12, e.g. the 768 -> 10 and 784 -> 10 logits).
+ * Forward: vectors over the samples instead of over out, where a zmm of
+ * out columns would leave 6 of its 16 lanes idle (backward-data: see its
+ * part below).
  *
  * For a block of up to 32 samples and a chunk of 64 steps of in, x is
  * transposed through registers (16 x 16 blocks) into xt[k][32] on the
@@ -17,6 +18,11 @@
 #include <stddef.h>
 
 #include "dense-narrow-avx512.h"
+
+static inline __mmask16 lanes(int n)
+{
+    return (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+}
 
 enum { SB = 32, KC = 64 }; /* samples per block, steps per transposed chunk */
 
@@ -128,4 +134,80 @@ void cnn_dense_forward_narrow_avx512(int n, int in, int out, const float *x, con
         narrow[ns > 16][out](ns, in, x + (ptrdiff_t)s0 * in, w, b, y + (ptrdiff_t)s0 * out,
                              relu);
     }
+}
+
+/* ------------------------------------------------------- backward-data
+ * dx = mask(dy w^T) reading w [in][out] as it is (no transposed copy,
+ * which for so few outputs costs more than the GEMM that would read it).
+ * Vectors over 16 inputs: per block of 16 inputs, the 16 rows of w (out
+ * floats each) are transposed through registers once into out zmm (wt[o]
+ * = w[i0..i0+15][o]), then every sample's dx[s][i0..i0+15] is one chain
+ * of out FMAs, dy[s][o] broadcast, 8 samples at a time (8 independent
+ * chains), stored as one masked vector.  Every dx element is one FMA chain
+ * in o order from 0, whatever n or the sample's place: the same bits as
+ * the GEMM on the transposed copy. */
+enum { SG = 8 }; /* samples per group of chains */
+
+/* dx[i0..] of one sample = v where mask > 0 (no mask: v), lanes km. */
+static inline void store_dx(__m512 v, const float *mask, float *dx, __mmask16 km)
+{
+    if (mask) {
+        const __m512 m = _mm512_maskz_loadu_ps(km, mask);
+        v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+    }
+    _mm512_mask_storeu_ps(dx, km, v);
+}
+
+/* The ns samples' G chains over the O columns (literal G, O). */
+#define CHAINS(G)                                                              \
+    {                                                                          \
+        __m512 acc[G];                                                         \
+        UNROLL for (int j = 0; j < G; j++) acc[j] = _mm512_setzero_ps();      \
+        UNROLL for (int o = 0; o < O; o++)                                     \
+            UNROLL for (int j = 0; j < G; j++)                                 \
+                acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(dy[(ptrdiff_t)(s + j) * O + o]), \
+                                         wt[o], acc[j]);                       \
+        UNROLL for (int j = 0; j < G; j++) {                                   \
+            const ptrdiff_t at = (ptrdiff_t)(s + j) * in + i0;                 \
+            store_dx(acc[j], mask ? mask + at : NULL, dx + at, km);            \
+        }                                                                      \
+    }
+
+/* The whole pass for O outputs (a macro body: wt and acc are registers). */
+#define BWD_BODY(OUT)                                                          \
+    enum { O = OUT };                                                          \
+    const __mmask16 om = lanes(O);                                             \
+    for (int i0 = 0; i0 < in; i0 += 16) {                                      \
+        const __mmask16 km = lanes(in - i0);                                   \
+        __m512 wt[16];                                                         \
+        UNROLL for (int j = 0; j < 16; j++)                                    \
+            wt[j] = _mm512_maskz_loadu_ps((__mmask16)(j < in - i0 ? om : 0),   \
+                                          w + (ptrdiff_t)(i0 + j) * O);        \
+        transpose16(wt); /* wt[o][j] = w[i0 + j][o] */                         \
+        int s = 0;                                                             \
+        for (; s + SG <= n; s += SG)                                           \
+            CHAINS(SG)                                                         \
+        for (; s < n; s++)                                                     \
+            CHAINS(1)                                                          \
+    }
+
+typedef void (*narrow_bwd_fn)(int n, int in, const float *dy, const float *w,
+                              const float *mask, float *dx);
+
+#define B(O)                                                                   \
+    static void narrow_bwd_##O(int n, int in, const float *dy, const float *w, \
+                               const float *mask, float *dx)                   \
+    {                                                                          \
+        BWD_BODY(O)                                                            \
+    }
+#define BOUTS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12)
+BOUTS(B)
+
+#define BE(O) [O] = narrow_bwd_##O,
+static const narrow_bwd_fn narrow_bwd[CNN_DENSE_NARROW_MAX + 1] = {BOUTS(BE)};
+
+void cnn_dense_backward_data_narrow_avx512(int n, int in, int out, const float *dy,
+                                           const float *w, const float *mask, float *dx)
+{
+    narrow_bwd[out](n, in, dy, w, mask, dx);
 }

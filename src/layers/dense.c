@@ -66,7 +66,7 @@ static void backward_weights(const cnn_layer *L, const cnn_pass_ctx *ctx, int n,
 {
     (void)ctx;
     int in = cnn_layer_in_size(L);
-    L->k.dense.backward_weights(n, in, L->g.out_c, x, dy, 0, in, grads,
+    L->k.dense.backward_weights(n, in, L->g.out_c, x, dy, 0, in, 0, grads,
                                 grads + (L->t_off[1] - L->t_off[0]));
 }
 
@@ -75,16 +75,16 @@ static int batch_rows(const cnn_layer *L) { return cnn_layer_in_size(L); }
 static void batch_weights(const cnn_layer *L, int n, const float *x, const float *dy,
                           int i0, int i1, int rest, float *grads)
 {
-    L->k.dense.backward_weights(n, cnn_layer_in_size(L), L->g.out_c, x, dy, i0, i1, grads,
+    L->k.dense.backward_weights(n, cnn_layer_in_size(L), L->g.out_c, x, dy, i0, i1, 1, grads,
                                 rest ? grads + (L->t_off[1] - L->t_off[0]) : NULL);
 }
 
 /* Part `part` of the transposed copy: the columns [o0, o1) of w. */
 static int pack(const cnn_layer *L, const float *params, float *packed, int part, int parts)
 {
-    if (!L->k.dense.pack_backward_data)
-        return 0;
     const int out = L->g.out_c;
+    if (!cnn_dense_reads_packed(&L->k.dense, cnn_layer_in_size(L), out))
+        return 0;
     const int o0 = (int)((long)out * part / parts), o1 = (int)((long)out * (part + 1) / parts);
     if (params && o0 < o1)
         L->k.dense.pack_backward_data(cnn_layer_in_size(L), out, params + L->t_off[0],
