@@ -537,7 +537,8 @@ typedef struct cnn_train_result {
  * Train the model on a data set with mean softmax cross-entropy and the
  * configured optimizer and learning-rate schedule.
  * The model must have been initialised or loaded.  Results are bitwise
- * reproducible for the same seed and batch, whatever the thread count: the
+ * reproducible for the same seed, batch and kernel set, whatever the thread
+ * count: the
  * batch is cut into one chunk per image and the chunks' gradients are
  * summed by one fixed pairwise tree, whichever thread computed them.
  * @param result may be NULL

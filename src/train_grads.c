@@ -105,7 +105,8 @@ WIDEST static uint32_t max_abs_bits(const float *v, size_t n)
 
 /* Whether an owner layer's gradient over the batch is sure to be finite
    before it is computed: its stashed inputs and output gradients are, and
-   n * max|x| * max|dy| stays far below FLT_MAX, which bounds every sum.
+   n * max|dy| * max(1, max|x|) stays far below FLT_MAX, which bounds every
+   sum of the weights' gradient and of the bias's.
    Then it is computed after the step is agreed finite, fused with the
    update (cnn_train_grads_each); else before, and checked. */
 double cnn_train_owner_bound = 0x1p120;
@@ -120,7 +121,8 @@ static int owner_bounded(const train_run *r, int l, long n)
     float x, d;
     memcpy(&x, &bx, 4);
     memcpy(&d, &bd, 4);
-    return (double)n * x * d < cnn_train_owner_bound;
+    /* bounds the weights' sums (n |x| |dy|) and the bias's (n |dy|) */
+    return (double)n * d * (x > 1 ? x : 1) < cnn_train_owner_bound;
 }
 
 /* Rows of an owner layer a fused block holds: about 48 K floats, which

@@ -219,26 +219,28 @@ void cnn_train_free_shared(train_run *r)
     free(r->pub);
 }
 
-double cnn_train_bytes(const cnn_model *m, long batch, int T, double *per_thread)
+double cnn_train_bytes(const cnn_model *m, long batch, long count, int T)
 {
-    train_run r = {.m = (cnn_model *)m, .batch = batch, .step_max = batch, .count = batch, .T = T};
-    double shared = 0, thread = 0;
+    const long step = batch < count ? batch : count;
+    train_run r = {.m = (cnn_model *)m, .batch = batch, .step_max = step, .count = count,
+                   .T = T};
+    double bytes = 0;
     if (cnn_train_plan(&r) == CNN_OK) {
         const train_plan *p = &r.plan;
-        thread = cnn_workspace_bytes(m, p->layout, 1) +
-                 (double)bound_floats(m, p) * sizeof(float) +
-                 (double)pool_size(&r, 0) * (double)p->chunk_floats * sizeof(float) +
-                 (double)tree_tmp_floats(&r) * sizeof(float);
-        shared = (1.0 + cnn_model_needs_pack(m)) * (double)m->block * sizeof(float) +
-                 (double)batch * (sizeof(double) + 1) +
-                 2.0 * cnn_tree_span((int)batch) * sizeof(float *);
+        const double thread = cnn_workspace_bytes(m, p->layout, 1) +
+                              (double)bound_floats(m, p) * sizeof(float) +
+                              (double)tree_tmp_floats(&r) * sizeof(float);
+        bytes = T * thread + (1.0 + cnn_model_needs_pack(m)) * (double)m->block * sizeof(float) +
+                (double)step * (sizeof(double) + 1) +
+                2.0 * cnn_tree_span((int)step) * sizeof(float *);
+        for (int t = 0; t < T && p->chunk_floats; t++)
+            bytes += (double)pool_size(&r, t) * (double)p->chunk_floats * sizeof(float);
         for (int l = 0; l < m->nlayers; l++)
             if (owner(&m->layers[l]))
-                shared += (double)batch * sizeof(float) *
-                          (double)(cnn_layer_in_size(&m->layers[l]) +
-                                   cnn_layer_out_size(&m->layers[l]));
+                bytes += (double)step * sizeof(float) *
+                         (double)(cnn_layer_in_size(&m->layers[l]) +
+                                  cnn_layer_out_size(&m->layers[l]));
     }
     cnn_train_plan_free(&r);
-    *per_thread = thread;
-    return shared;
+    return bytes;
 }

@@ -92,16 +92,14 @@ static int state_count(const cnn_train_config *c)
 int cnn_train_check_memory(const cnn_model *m, const cnn_dataset *ds,
                            const cnn_train_config *cfg, int T, long per_step)
 {
-    double per_thread;
-    double shared = cnn_train_bytes(m, per_step, T, &per_thread);
-    per_thread += sizeof(thread_stats);
-    shared += (double)ds->count * sizeof(int32_t) + (double)T * sizeof(float *);
+    double bytes = cnn_train_bytes(m, per_step, ds->count, T) + T * sizeof(thread_stats);
+    double shared = (double)ds->count * sizeof(int32_t) + (double)T * sizeof(float *);
     if (cfg->validation)
         shared += (double)cfg->validation->count * (sizeof(double) + sizeof(int));
     if (!cfg->state || !cfg->state->ready) /* the optimizer's state and the order */
         shared += state_count(cfg) * (double)m->block * sizeof(float) +
                   (double)ds->count * sizeof(int32_t);
-    return cnn_memory_check(T * per_thread + shared, T, "train", "training");
+    return cnn_memory_check(bytes + shared, T, "train", "training");
 }
 
 /* The config's optimizer and schedule settings into the state (the

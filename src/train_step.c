@@ -44,16 +44,18 @@ void cnn_train_begin_epoch(train_run *r, long step0)
     } /* implicit barrier */
 }
 
-/* Whether every thread's loss and gradient slice is finite, and the first
+/* Whether every thread's loss and gradient part is finite, and the first
    non-finite gradient index. */
 static void agree(const train_run *r, train_step *st)
 {
     st->finite = 1;
     st->bad = -1;
-    for (int t = 0; t < r->T; t++) {
-        st->finite &= isfinite(r->stats[t].loss) && r->stats[t].bad < 0;
-        if (st->bad < 0)
-            st->bad = r->stats[t].bad;
+    for (int t = 0; t < r->T; t++) { /* the smallest index: the same tensor
+                                          named whatever the thread count */
+        long b = r->stats[t].bad;
+        st->finite &= isfinite(r->stats[t].loss) && b < 0;
+        if (b >= 0 && (st->bad < 0 || b < st->bad))
+            st->bad = b;
     }
 }
 

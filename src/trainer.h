@@ -13,7 +13,8 @@
  *                    backward, each sample's gradient into its chunk
  *   train_grads.c    the step's gradient: chunk sums by the fixed tree
  *                    (tree.c), big layers' by their row owners; the
- *                    gradient plan and the trainer's buffers
+ *                    shared repack
+ *   train_plan.c     the gradient plan and the trainer's buffers
  *   train_diagnose.c naming the tensor or layer that went non-finite
  */
 #ifndef CNN_TRAINER_H
@@ -62,7 +63,7 @@ typedef struct train_plan {
 /* One thread's buffers. */
 typedef struct train_ws {
     cnn_workspace ws;       /* x (layout, input), acts (layout samples),
-                               scratch 2 * group * max_act, dlogits */
+                               scratch 2 * layout * max_act, dlogits */
     float *bound;           /* (share, input of layer split): the suffix's
                                gradient for the groups; NULL when no split */
     float **chunk;          /* group pointers: the current group's chunks */
@@ -165,7 +166,7 @@ void cnn_train_step(train_run *r, train_ws *tw, int tid, train_step *st);
 void cnn_train_share(train_run *r, train_ws *tw, int tid, const train_step *st,
                      double *phase);
 
-/* train_grads.c */
+/* train_plan.c */
 /* The plan for a model, batch and thread count (r->m, r->batch, r->T);
    CNN_OK or CNN_ERR_NOMEM. */
 int cnn_train_plan(train_run *r);
@@ -176,8 +177,11 @@ void cnn_train_free_shared(train_run *r);
 /* One thread's buffers; CNN_OK or CNN_ERR_NOMEM. */
 int cnn_train_ws_alloc(train_run *r, train_ws *tw, int tid);
 void cnn_train_ws_free(train_run *r, train_ws *tw);
-/* Bytes the run's buffers take (shared, and per thread). */
-double cnn_train_bytes(const cnn_model *m, long batch, int T, double *per_thread);
+/* Bytes the run's buffers take, shared and every thread's, for a batch, a
+   data set of count images and T threads. */
+double cnn_train_bytes(const cnn_model *m, long batch, long count, int T);
+
+/* train_grads.c */
 /* Thread tid's part of the step's gradient into r->grad: its slice of the
    chunk sums and its rows of the owner-computed layers; returns the first
    non-finite index, or -1. */

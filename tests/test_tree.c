@@ -40,41 +40,57 @@ static float *leaves(int k, uint64_t seed)
     return p;
 }
 
-/* The trainer's way with T threads: each folds its range's blocks and
-   publishes them; the root is then summed piece by piece.  out: LEN. */
-static int tree_way(const float *leaf, int k, int T, float *out)
+/* One thread's fold of chunks [a, b) as the trainer does it: buffers for
+   a group of `ahead` chunks taken first, then pushed in order, each block
+   published into node when its last chunk is in.  0 when a take failed or
+   a buffer came dirty or the blocks are wrong. */
+static int fold_range(const float *leaf, int k, int a, int b, int ahead, float **node,
+                      float **bufs, int *nbufs)
+{
+    const int span = cnn_tree_span(k);
+    cnn_tree_block blk[2 * CNN_TREE_LEVELS];
+    int nb = cnn_tree_blocks(k, a, b, blk), npool = cnn_tree_fold_buffers(k, a, b, ahead);
+    int ok = 1, cur = 0;
+    cnn_tree_fold f = {.floats = LEN, .pool = calloc((size_t)npool, sizeof(float *))};
+    for (int i = 0; i < npool; i++)
+        cnn_tree_fold_give(&f, bufs[(*nbufs)++] = calloc(LEN, sizeof(float)));
+    for (int c0 = a; c0 < b && ok; c0 += ahead) {
+        int n = b - c0 < ahead ? b - c0 : ahead;
+        float *g[64];
+        for (int i = 0; i < n; i++) {
+            g[i] = cnn_tree_fold_take(&f);
+            ok &= g[i] != NULL;
+            for (int j = 0; ok && j < LEN; j++)
+                ok &= g[i][j] == 0; /* given zeroed */
+            if (ok)
+                memcpy(g[i], leaf + (size_t)(c0 + i) * LEN, LEN * sizeof(float));
+        }
+        for (int i = 0; i < n && ok; i++) {
+            cnn_tree_fold_push(&f, c0 + i, g[i]);
+            int end = blk[cur].lo + blk[cur].size < k ? blk[cur].lo + blk[cur].size : k;
+            ok &= blk[cur].lo % blk[cur].size == 0 && end <= b;
+            if (c0 + i + 1 == end)
+                node[cnn_tree_index(span, blk[cur].lo, blk[cur].size)] =
+                    cnn_tree_fold_finish(&f), cur++;
+        }
+    }
+    free(f.pool);
+    return ok && cur == nb;
+}
+
+/* The trainer's way with T threads, each taking `ahead` chunks at a time;
+   the root is then summed piece by piece.  out: LEN. */
+static int tree_way(const float *leaf, int k, int T, int ahead, float *out)
 {
     const int span = cnn_tree_span(k);
     float **node = calloc(2 * (size_t)span, sizeof *node);
     float *tmp = malloc(2 * CNN_TREE_LEVELS * CNN_TREE_PIECE * sizeof *tmp);
-    float *bufs[64 * 8];
+    float *bufs[64 * 80];
     int nbufs = 0, ok = 1;
-    for (int t = 0; t < T; t++) {
-        int a = t * k / T, b = (t + 1) * k / T;
-        cnn_tree_block blk[2 * CNN_TREE_LEVELS];
-        int nb = cnn_tree_blocks(k, a, b, blk), npool = cnn_tree_fold_buffers(k, a, b, 1);
-        cnn_tree_fold f = {.floats = LEN, .pool = calloc((size_t)npool, sizeof(float *))};
-        for (int i = 0; i < npool; i++)
-            cnn_tree_fold_give(&f, bufs[nbufs++] = calloc(LEN, sizeof(float)));
-        for (int i = 0, c = a; i < nb; i++) {
-            int end = blk[i].lo + blk[i].size < k ? blk[i].lo + blk[i].size : k;
-            ok &= blk[i].lo == c && blk[i].lo % blk[i].size == 0 && end <= b;
-            for (; c < end; c++) {
-                float *g = cnn_tree_fold_take(&f);
-                ok &= g != NULL;
-                if (!g)
-                    break;
-                for (int j = 0; j < LEN; j++)
-                    ok &= g[j] == 0; /* given zeroed */
-                memcpy(g, leaf + (size_t)c * LEN, LEN * sizeof *g);
-                cnn_tree_fold_push(&f, c, g);
-            }
-            node[cnn_tree_index(span, blk[i].lo, blk[i].size)] = cnn_tree_fold_finish(&f);
-        }
-        free(f.pool);
-    }
+    for (int t = 0; t < T; t++)
+        ok &= fold_range(leaf, k, t * k / T, (t + 1) * k / T, ahead, node, bufs, &nbufs);
     const cnn_tree tr = {.k = k, .span = span, .node = node};
-    for (int u = 0; u < LEN; u += 16) /* pieces of 16 */
+    for (int u = 0; u < LEN && ok; u += 16) /* pieces of 16 */
         cnn_tree_sum(&tr, (size_t)u, LEN - u < 16 ? LEN - u : 16, tmp, out + u);
     for (int i = 0; i < nbufs; i++)
         free(bufs[i]);
@@ -90,11 +106,13 @@ static void sum_has_the_reference_bits_for_any_thread_count(void)
         int k = ks[i];
         float *leaf = leaves(k, 5 + (uint64_t)k), want[LEN], got[LEN];
         ref_node(leaf, k, 0, cnn_tree_span(k), want);
-        for (int T = 1; T <= 9 && T <= k; T++) {
-            CHECK(tree_way(leaf, k, T, got), "K %d, %d threads: blocks or pool wrong", k, T);
-            CHECK(memcmp(got, want, sizeof got) == 0, "K %d, %d threads: sum differs from "
-                  "the reference tree", k, T);
-        }
+        for (int T = 1; T <= 9 && T <= k; T++)
+            for (int ahead = 1; ahead <= 5; ahead += 2) {
+                CHECK(tree_way(leaf, k, T, ahead, got), "K %d, %d threads, groups of %d: "
+                      "blocks or pool wrong", k, T, ahead);
+                CHECK(memcmp(got, want, sizeof got) == 0, "K %d, %d threads, groups of %d: "
+                      "sum differs from the reference tree", k, T, ahead);
+            }
         free(leaf);
     }
 }
