@@ -168,8 +168,9 @@ const cnn_dense_entry cnn_dense_list[] = {
      "transposed (pack); bwd-w rows of w x out zmm"},
     {"avx2", CNN_DENSE_KERNELS(avx2),
      "R rows x V ymm, R*V <= 12 (4 x 3 for 32 samples); bwd-d: out >= 128 "
-     "dots on w, 3 samples x 3 inputs ymm, else on w transposed (pack); "
-     "bwd-w rows of w x out ymm"},
+     "dots on w, 3 samples x 3 inputs ymm; out <= 12 on w, 3..8 samples x "
+     "8 inputs (5 for out 10); else on w transposed (pack); bwd-w rows of w "
+     "x out ymm"},
 #endif
 #ifdef CNN_LIST_ARM
     {"neon", CNN_DENSE_KERNELS(neon),

@@ -750,6 +750,19 @@ static void test_random_dense_shapes(void)
             check_dense_case(wide[i][0], wide[i][1], wide[i][2], v, 1, v, 1 - v, &rng);
 }
 
+/* Narrow layers (out <= 12), where the x86 sets read w itself through
+   registers (dense-narrow-*.c): every out from 1 to 12 with every n from 1
+   to 33 (groups of samples and their tails), in ragged around the vector
+   widths (8, 16), the mask on and off. */
+static void test_narrow_dense_shapes(void)
+{
+    static const int ins[] = {1, 3, 8, 9, 15, 17, 33, 100};
+    uint64_t rng = 1212;
+    for (int out = 1; out <= 12; out++)
+        for (int n = 1; n <= 33; n++)
+            check_dense_case(n, ins[(5 * n + out) % 8], out, n & 1, 1, (n + out) & 1, 1, &rng);
+}
+
 /* ------------------------------------------- dense batch invariance */
 
 /* Whether a and b (count floats) hold the same bits. */
@@ -863,11 +876,12 @@ static void check_dense_pieces(const char *isa, const cnn_dense_kernels *kk, int
 }
 
 /* Batch invariance (kernels.h) of every set's dense kernels, on the seed
-   and seed-dense shapes and ragged ones. */
+   and seed-dense shapes and ragged ones (narrow: out <= 12). */
 static void test_dense_batch_invariance(void)
 {
-    static const int shapes[][2] = {{1568, 768}, {768, 10}, {784, 10}, {37, 23},
-                                    {5, 33},     {100, 17}, {3, 1},    {13, 131}};
+    static const int shapes[][2] = {{1568, 768}, {768, 10}, {784, 10}, {37, 23}, {5, 33},
+                                    {100, 17},   {3, 1},    {13, 131}, {6, 1},   {7, 12},
+                                    {9, 9},      {17, 8},   {23, 5},   {15, 11}, {8, 2}};
     uint64_t rng = 777;
     load_tables();
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
@@ -1419,6 +1433,7 @@ TEST_TABLE(kernels,
            {"large_shapes", test_large_shapes},
            {"random_conv_shapes", test_random_conv_shapes},
            {"random_dense_shapes", test_random_dense_shapes},
+           {"narrow_dense_shapes", test_narrow_dense_shapes},
            {"dense_batch_invariance", test_dense_batch_invariance},
            {"list_choice_matches_old_rules", test_list_choice_matches_old_rules},
            {"list_well_formed", test_list_well_formed},

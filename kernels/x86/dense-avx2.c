@@ -8,8 +8,10 @@
  *                                    [o0, o1) (dense-pack.h)
  *   cnn_dense_backward_data_avx2     dx = mask(dy wt): samples x in, over
  *                                    the out of wt's rows; for wide layers
- *                                    (cnn_dense_packs_avx2 0) dot products
- *                                    on w itself, dense-dot-avx2.c
+ *                                    (out >= 128) dot products on w itself,
+ *                                    dense-dot-avx2.c, and narrow ones
+ *                                    (out <= 12) on w itself too,
+ *                                    dense-narrow-avx2.c
  *   cnn_dense_backward_weights_avx2  dw[i0:i1] += x[:, i0:i1]^T dy: rows of
  *                                    w x out over the samples; db += the
  *                                    column sums of dy
@@ -22,6 +24,7 @@
 
 #include "dense-dot.h"
 #include "dense-gemm.h"
+#include "dense-narrow-avx2.h"
 #include "dense-pack.h"
 #include "families.h"
 
@@ -41,23 +44,28 @@ void cnn_dense_pack_backward_data_avx2(int in, int out, const float *w,
     dense_pack_transposed(in, out, w, packed, o0, o1);
 }
 
-/* Pack only below DENSE_DOT_MIN outputs: measured at 1 thread, batch 32
+/* Pack only for 12 < out < DENSE_DOT_MIN: measured at 1 thread, batch 32
    (and 2 x 16), pack + GEMM against dot products on w: 1568 -> 768 and
    512 -> 128 go faster as dots (the 4.8 MB copy of 1568 -> 768 alone
-   costs as much as its GEMM), 512 -> 64, 768 -> 10 and 784 -> 10 with
-   the copy (a dot of 10 products is mostly its reduction). */
+   costs as much as its GEMM), 512 -> 64 with the copy (a dot of few
+   products is mostly its reduction); 768 -> 10 and 784 -> 10 in the
+   narrow kernel (w's rows transposed in registers per 8 inputs). */
 enum { DENSE_DOT_MIN = 128 };
 
 int cnn_dense_packs_avx2(int in, int out)
 {
     (void)in;
-    return out < DENSE_DOT_MIN;
+    return out > CNN_DENSE_NARROW_AVX2_MAX && out < DENSE_DOT_MIN;
 }
 
 void cnn_dense_backward_data_avx2(int n, int in, int out, const float *dy,
                                   const float *wp, const float *mask,
                                   float *dx)
 {
+    if (out <= CNN_DENSE_NARROW_AVX2_MAX) {
+        cnn_dense_backward_data_narrow_avx2(n, in, out, dy, wp, mask, dx);
+        return;
+    }
     if (!cnn_dense_packs_avx2(in, out)) {
         cnn_dense_backward_data_dot_avx2(n, in, out, dy, wp, mask, dx);
         return;
