@@ -1,7 +1,8 @@
 #!/bin/sh
 # same-bits.sh — checks that this tree trains to the same bytes as an
-# earlier commit: builds REV (default c3ed008, the commit before the core's
-# layer and optimizer lists) in a temporary worktree, then for each model
+# earlier commit: builds REV (default main; issue 13 changed the order of
+# the gradient sums, so only commits from it on match) in a temporary
+# worktree, then for each model
 # and thread count runs
 #   cnn train --model M --threads T --steps 150 --save F
 # with both builds and compares the saved tensors byte for byte (the
@@ -11,7 +12,7 @@
 #
 # Prints one line per run and exits 0 only when every pair is identical.
 set -eu
-rev=${1:-c3ed008}
+rev=${1:-main}
 models=${MODELS:-seed seed-dense logreg}
 threads=${THREADS:-1 2}
 steps=${STEPS:-150}
