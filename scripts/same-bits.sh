@@ -20,15 +20,7 @@ data=${DATA:-data/mnist}
 . "$(dirname "$0")/lib/old-tree.sh"
 old_tree same-bits "$rev" cnn
 
-# The tensor bytes of a safetensors file: everything after its header.
-tensors() {
-    python3 - "$1" <<'EOF'
-import struct, sys, hashlib
-b = open(sys.argv[1], 'rb').read()
-n = struct.unpack('<Q', b[:8])[0]
-print(hashlib.sha256(b[8 + n:]).hexdigest())
-EOF
-}
+. "$(dirname "$0")/lib/tensors.sh"
 
 fail=0
 for m in $models; do

@@ -12,7 +12,9 @@
 #
 # Prints one line per run and exits 0 only when every run matches.
 set -eu
-cd "$(dirname "$0")/.."
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/tensors.sh"
+cd "$here/.."
 models=${MODELS:-seed seed-dense}
 batches=${BATCHES:-32 50}
 threads=${THREADS:-1 2 3 4 5 8}
@@ -20,16 +22,6 @@ steps=${STEPS:-60}
 data=${DATA:-data/mnist}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-# The tensor bytes of a safetensors file: everything after its header.
-tensors() {
-    python3 - "$1" <<'EOF'
-import struct, sys, hashlib
-b = open(sys.argv[1], 'rb').read()
-n = struct.unpack('<Q', b[:8])[0]
-print(hashlib.sha256(b[8 + n:]).hexdigest())
-EOF
-}
 
 fail=0
 for m in $models; do
