@@ -147,14 +147,14 @@ static void owner_each(const train_run *r, const train_ws *tw, int l, int tid,
         int b1 = i1 - b0 < step ? i1 : b0 + step;
         if (tw->deferred[l])
             owner_grads(r, l, b0, b1, 0, st, 0);
-        fn(r, st, L->t_off[0] + b0 * row, L->t_off[0] + b1 * row);
+        fn(r, st, L->t_off[0] + b0 * row, L->t_off[0] + b1 * row, r->T > 1);
     }
     if (tid != 0 || L->ntensors < 2)
         return;
     if (tw->deferred[l])
         owner_grads(r, l, 0, 0, 1, st, 0);
     for (int i = 1; i < L->ntensors; i++)
-        fn(r, st, L->t_off[i], L->t_off[i] + L->t_count[i]);
+        fn(r, st, L->t_off[i], L->t_off[i] + L->t_count[i], 0);
 }
 
 void cnn_train_grads_each(const train_run *r, const train_ws *tw, int tid, const train_step *st,
@@ -170,7 +170,7 @@ void cnn_train_grads_each(const train_run *r, const train_ws *tw, int tid, const
             size_t lo = off > c0 ? off : c0, hi = off + layer_span(L);
             hi = hi < c1 ? hi : c1;
             if (lo < hi)
-                fn(r, st, L->t_off[0] + (lo - off), L->t_off[0] + (hi - off));
+                fn(r, st, L->t_off[0] + (lo - off), L->t_off[0] + (hi - off), 0);
         } else if (r->stash_x[l]) {
             owner_each(r, tw, l, tid, st, fn);
         }

@@ -63,12 +63,14 @@ static void agree(const train_run *r, train_step *st)
    trainable tensors are the optimizer's: in a model with buffers (saved,
    not trained), the slice is cut into its trainable ranges; an update is
    element by element, so the cut changes no bit. */
-static void update(const train_run *r, const train_step *st, size_t begin, size_t end)
+static void update(const train_run *r, const train_step *st, size_t begin, size_t end,
+                   int shared)
 {
     const long run_steps = (long)r->s->epochs * r->steps_per_epoch;
     cnn_optim_step os = {&r->hp, st->global,
                          cnn_schedule_lr(&r->s->sched, (double)r->hp.lr, st->global - 1,
-                                         run_steps, r->steps_per_epoch)};
+                                         run_steps, r->steps_per_epoch),
+                         shared};
     const cnn_model *m = r->m;
     if (m->nbuffers == 0) {
         r->optim->update(&os, m->params, r->grad, r->s->opt, begin, end);

@@ -188,8 +188,10 @@ double cnn_train_bytes(const cnn_model *m, long batch, long count, int T);
 long cnn_train_grads(train_run *r, train_ws *tw, int tid, const train_step *st);
 /* Each range [begin, end) of r->grad that is thread tid's part, through
    fn; an owner layer's gradient that cnn_train_grads deferred (sure to be
-   finite) is computed block by block just before fn takes it, in cache. */
-typedef void (*range_fn)(const train_run *r, const train_step *st, size_t begin, size_t end);
+   finite) is computed block by block just before fn takes it, in cache.
+   shared: a big layer's rows, which every other thread reads next step. */
+typedef void (*range_fn)(const train_run *r, const train_step *st, size_t begin, size_t end,
+                         int shared);
 void cnn_train_grads_each(const train_run *r, const train_ws *tw, int tid, const train_step *st,
                           range_fn fn);
 /* The bound on n * max|x| * max|dy| below which an owner layer's gradient

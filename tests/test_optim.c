@@ -127,10 +127,11 @@ static void check_optimizer(const char *name, const cnn_optim_params *h, ref_upd
             for (int i = 0; i < P; i++)
                 g[0][i] += g[t][i], g[t][i] = 0;
         double lr = h->lr * (1 + 0.1 * (double)step);
-        cnn_optim_step os = {h, step, lr};
-        /* two slices, as two threads would update them */
+        cnn_optim_step os = {h, step, lr, 0}, streamed = {h, step, lr, 1};
+        /* two slices, as two threads would update them, the second with
+           the hint of a big layer's rows (streamed stores, the same values) */
         o->update(&os, p, g[0], state, 0, 128);
-        o->update(&os, p, g[0], state, 128, P);
+        o->update(&streamed, p, g[0], state, 128, P);
         ref(h, step, lr, pd, gd, s0, s1);
         size_t at;
         double e = worst(p, pd, P, &at);
@@ -146,6 +147,33 @@ static void check_optimizer(const char *name, const cnn_optim_params *h, ref_upd
         free(g[t]);
     for (int k = 0; k < ns; k++)
         free(state[k]);
+}
+
+/* Adam with the streaming hint gives the same bits as without, at every
+   alignment and length (the head before a 16-byte boundary, 64-float
+   blocks, the tail). */
+static void adam_streamed_same_bits(void)
+{
+    enum { N = 1000 };
+    static float p0[N + 8], g0[N + 8], m0[N + 8], v0[N + 8];
+    static float p1[N + 8], g1[N + 8], m1[N + 8], v1[N + 8];
+    const cnn_optim_params h = {.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-7f};
+    uint64_t seed = 5;
+    for (int off = 0; off < 4; off++)
+        for (int len = 0; len <= 300; len += 37) {
+            test_fill_uniform(p0, N + 8, -1, 1, &seed);
+            test_fill_uniform(g0, N + 8, -1, 1, &seed);
+            test_fill_uniform(m0, N + 8, -1, 1, &seed);
+            test_fill_uniform(v0, N + 8, 0, 1, &seed);
+            memcpy(p1, p0, sizeof p0), memcpy(g1, g0, sizeof g0);
+            memcpy(m1, m0, sizeof m0), memcpy(v1, v0, sizeof v0);
+            cnn_optim_step a = {&h, 3, 0.01, 0}, b = {&h, 3, 0.01, 1};
+            cnn_adam_slice(&a, p0, g0, m0, v0, (size_t)off, (size_t)(off + 3 * len));
+            cnn_adam_slice(&b, p1, g1, m1, v1, (size_t)off, (size_t)(off + 3 * len));
+            CHECK(!memcmp(p0, p1, sizeof p0) && !memcmp(m0, m1, sizeof m0) &&
+                      !memcmp(v0, v1, sizeof v0) && !memcmp(g0, g1, sizeof g0),
+                  "streamed Adam differs at offset %d, length %d", off, 3 * len);
+        }
 }
 
 static void optimizers_match_their_formulas(void)
@@ -184,7 +212,7 @@ static void adamw_without_decay_is_adam(void)
     for (long t = 1; t <= 5; t++) {
         test_fill_uniform(ga, P, -1, 1, &seed);
         memcpy(gw, ga, sizeof ga);
-        cnn_optim_step os = {&h, t, h.lr};
+        cnn_optim_step os = {&h, t, h.lr, 0};
         cnn_optim_adam.update(&os, pa, ga, sa, 0, P);
         cnn_optim_adamw.update(&os, pw, gw, sw, 0, P);
     }
@@ -315,6 +343,7 @@ static void schedule_text_reads_back(void)
 }
 
 TEST_TABLE(optim, {"optimizers_match_their_formulas", optimizers_match_their_formulas},
+           {"adam_streamed_same_bits", adam_streamed_same_bits},
            {"adamw_without_decay_is_adam", adamw_without_decay_is_adam},
            {"meaningless_settings_are_refused", meaningless_settings_are_refused},
            {"schedules_match_their_formulas", schedules_match_their_formulas},

@@ -34,6 +34,10 @@ typedef struct cnn_optim_step {
     const cnn_optim_params *p;
     long t;
     double lr;
+    int stream;          /* a hint: other threads read these parameters
+                            next (a big layer's rows); an optimizer may
+                            write them with non-temporal stores.  The
+                            values never depend on it. */
 } cnn_optim_step;
 
 typedef struct cnn_optimizer {
