@@ -999,6 +999,10 @@ static pid_t spawn_ignoring(const char *const *args, int ignored)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        /* The defaults first: a runner started as a background job has
+           SIGINT ignored, which the child would keep. */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
         if (ignored)
             signal(ignored, SIG_IGN); /* kept across exec */
         int out = open(tmp_path("bg.out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
