@@ -3,12 +3,22 @@
  * vector width (no reduction, no contraction: -std=c11 keeps
  * -ffp-contract=off): on x86-64 gcc and clang also compile the function for
  * AVX2 and AVX-512 and pick the widest the CPU has when the program loads.
- * Elsewhere it is nothing.
+ * Elsewhere, and under a sanitizer, it is nothing.
  */
 #ifndef CNN_WIDEST_H
 #define CNN_WIDEST_H
 
-#if defined(__x86_64__) && defined(__GNUC__)
+/* Not under a sanitizer: the clones' resolver runs while the program is
+   loaded, before the sanitizer's runtime is up (TSan crashes there). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CNN_WIDEST_OFF 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CNN_WIDEST_OFF 1
+#endif
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(CNN_WIDEST_OFF)
 #define WIDEST __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define WIDEST

@@ -117,9 +117,11 @@ static dense_gemm k_chunk(const dense_gemm *g, int k0, int kn)
     return p;
 }
 
-/* The mask of the first nl (1..8) lanes. */
+/* The mask of the first nl lanes (8 and more: all; the table is never
+   read outside its 16 entries). */
 static __m256i lanes(int nl)
 {
+    nl = nl < 0 ? 0 : nl > 8 ? 8 : nl;
     return _mm256_loadu_si256((const __m256i *)(lane_bits + 8 - nl));
 }
 
