@@ -21,7 +21,9 @@ static const struct {
     double lo, hi;
 } float_ranges[] = {{0, 1e9}, {0, 1}, {-1, 1}};
 
-static char msg[4096];
+/* The longest message: 1023 control bytes shown as \xNN each, plus the
+   option and the range, fits with room to spare. */
+static char msg[8192];
 
 /* The captured message must be one "cnn: " line (rejected) or empty. */
 static void check_message(int accepted, size_t len)
