@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "cnn.h"
+#include "bn.h"
 #include "kernels.h"
 #include "rng.h"
 
@@ -63,6 +64,7 @@ typedef struct cnn_tensor_decl {
 typedef union cnn_layer_kernels {
     cnn_conv_kernels conv;
     cnn_dense_kernels dense;
+    cnn_bn_kernels bn;
 } cnn_layer_kernels;
 
 /* One layer of a model.  The parser sets op and the kind's settings (parse
@@ -102,6 +104,13 @@ typedef struct cnn_pass_ctx {
     float *scratch;        /* the thread's scratch (may be NULL; no kind
                               uses it yet) */
     size_t scratch_floats;
+    /* A kind with batch sums (layer.h: sums), in training: the totals over
+       the whole batch of `batch` samples, of its input (forward) and of its
+       output gradient (backward); NULL: the call holds the whole batch and
+       its kind sums its samples itself, the same way.  Set by the trainer
+       for that layer's calls only. */
+    const double *batch_sums, *grad_sums;
+    long batch;
 } cnn_pass_ctx;
 
 /* The random stream of the call's sample i (0-based within the call). */
@@ -178,6 +187,24 @@ struct cnn_layer_op {
        the bound kernels read the weights as they are (and do nothing).
        params NULL: only says which.  NULL: the kind never repacks. */
     int (*pack)(const cnn_layer *L, const float *params, float *packed, int part, int parts);
+    /* Batch statistics (batch norm): a kind whose training passes need sums
+       over the whole batch, which the trainer makes across its threads.
+       sums: doubles of one sample's partial sums (NULL: the kind has none).
+       forward_sums: the partials of each of n samples' inputs, sample s's
+       at sums + s * count; backward_sums: of the output gradients (ctx has
+       batch_sums).  The trainer adds the batch's partials in sample order,
+       from 0, and passes the totals in the context (cnn_pass_ctx); its
+       gradient then is sums_grads (written over grads, which is as in
+       backward_weights) from the backward totals, and after a finite step
+       update_buffers moves its buffers (moving statistics) with the
+       forward totals of `batch` samples. */
+    int (*sums)(const cnn_layer *L);
+    void (*forward_sums)(const cnn_layer *L, int n, const float *x, double *sums);
+    void (*backward_sums)(const cnn_layer *L, const cnn_pass_ctx *ctx, int n, const float *x,
+                          const float *dy, const float *params, double *sums);
+    void (*sums_grads)(const cnn_layer *L, const double *grad_sums, float *grads);
+    void (*update_buffers)(const cnn_layer *L, const double *batch_sums, long batch,
+                           float *params);
     /* Summary row and DOT node texts. */
     void (*describe)(const cnn_layer *L, cnn_layer_text *t, cnn_layer_info *info);
 };

@@ -9,7 +9,10 @@
  *   row owners    each owner-computed layer's rows (dense: its inputs) are
  *                 cut into one range per thread; each computes its rows'
  *                 gradient over the whole batch from the stash (thread 0
- *                 also the bias), written over the old values (no memset).
+ *                 also the bias), written over the old values (no memset);
+ *   batch sums    a batch-norm layer's gradient comes from its totals,
+ *                 which thread 0 wrote during the share (train_share.c);
+ *                 thread 0 checks and updates it.
  *
  * Both checks that the sums are finite; the update (train_step.c) then
  * runs over the same ranges, so the reduction and the optimizer touch each
@@ -173,6 +176,8 @@ void cnn_train_grads_each(const train_run *r, const train_ws *tw, int tid, const
                 fn(r, st, L->t_off[0] + (lo - off), L->t_off[0] + (hi - off), 0);
         } else if (r->stash_x[l]) {
             owner_each(r, tw, l, tid, st, fn);
+        } else if (L->op->sums && tid == 0) {
+            fn(r, st, L->t_off[0], L->t_off[0] + layer_span(L), 0);
         }
     }
 }
@@ -226,6 +231,11 @@ long cnn_train_grads(train_run *r, train_ws *tw, int tid, const train_step *st)
             owner_rows(r, L, tid, &i0, &i1);
             if (!tw->deferred[l])
                 b = owner_grads(r, l, i0, i1, tid == 0, st, 1);
+        } else if (L->op->sums && tid == 0) {
+            for (int i = 0; i < L->ntensors && b < 0; i++)
+                if (L->t_role[i] == CNN_TENSOR_PARAM &&
+                    (b = first_nonfinite(r->grad + L->t_off[i], L->t_count[i])) >= 0)
+                    b += (long)L->t_off[i];
         }
         if (b >= 0 && (bad < 0 || b < bad))
             bad = b;
@@ -258,5 +268,15 @@ void cnn_train_pack(const train_run *r, int tid)
         for (int p = 0; p < parts; p++, item++)
             if (item % r->T == tid)
                 L->op->pack(L, m->params, r->packed, p, parts);
+    }
+}
+
+void cnn_train_sums_update(const train_run *r, const train_ws *tw, const train_step *st)
+{
+    const cnn_model *m = r->m;
+    for (int l = 0; l < m->nlayers; l++) {
+        const cnn_layer *L = &m->layers[l];
+        if (L->op->sums)
+            L->op->update_buffers(L, tw->sums_tot + r->plan.sums_off[l], st->bsz, m->params);
     }
 }

@@ -57,24 +57,44 @@ static size_t act_floats_before(const cnn_model *m, int l1)
     return end;
 }
 
+/* Where each layer's gradient comes from: a chunk's floats, its row
+   owners or its batch sums (those get a place in the threads' totals). */
+static void place_layers(const cnn_model *m, train_plan *p)
+{
+    p->chunk_floats = p->sums_doubles = 0;
+    p->synced = 0;
+    for (int l = 0; l < m->nlayers; l++) {
+        const cnn_layer *L = &m->layers[l];
+        p->chunk_off[l] = p->sums_off[l] = SIZE_MAX;
+        if (L->op->sums) {
+            p->sums_off[l] = p->sums_doubles;
+            p->sums_doubles += 2 * (size_t)L->op->sums(L);
+            p->synced = 1;
+        } else if (L->op->backward_weights && L->ntensors > 0 && !owner(L)) {
+            p->chunk_off[l] = p->chunk_floats;
+            p->chunk_floats += (layer_span(L) + 15) & ~(size_t)15;
+        }
+    }
+}
+
 int cnn_train_plan(train_run *r)
 {
     const cnn_model *m = r->m;
     train_plan *p = &r->plan;
     p->chunk_off = malloc((size_t)m->nlayers * sizeof *p->chunk_off);
-    if (!p->chunk_off)
+    p->sums_off = malloc((size_t)m->nlayers * sizeof *p->sums_off);
+    if (!p->chunk_off || !p->sums_off) {
+        cnn_train_plan_free(r);
         return cnn_fail(CNN_ERR_NOMEM, "train: out of memory");
-    p->chunk_floats = 0;
-    for (int l = 0; l < m->nlayers; l++) {
-        const cnn_layer *L = &m->layers[l];
-        p->chunk_off[l] = SIZE_MAX;
-        if (L->op->backward_weights && L->ntensors > 0 && !owner(L)) {
-            p->chunk_off[l] = p->chunk_floats;
-            p->chunk_floats += (layer_span(L) + 15) & ~(size_t)15;
-        }
+    }
+    place_layers(m, p);
+    p->share = (int)((r->step_max + r->T - 1) / r->T);
+    if (p->synced) { /* layer by layer over the whole share */
+        p->split = m->nlayers;
+        p->group = p->layout = p->share;
+        return CNN_OK;
     }
     p->split = find_split(m, p->chunk_off);
-    p->share = (int)((r->step_max + r->T - 1) / r->T);
     size_t bytes = act_floats_before(m, p->split) * sizeof(float);
     int group = bytes ? (int)(GROUP_ACT_BYTES / bytes) : p->share;
     p->group = group < 1 ? 1 : group > p->share ? p->share : group;
@@ -85,7 +105,9 @@ int cnn_train_plan(train_run *r)
 void cnn_train_plan_free(train_run *r)
 {
     free(r->plan.chunk_off);
+    free(r->plan.sums_off);
     r->plan.chunk_off = NULL;
+    r->plan.sums_off = NULL;
 }
 
 /* Samples in the step's last batch, when it is a short one (else the
@@ -140,8 +162,9 @@ int cnn_train_ws_alloc(train_run *r, train_ws *tw, int tid)
     tw->fold.pool = calloc((size_t)npool + 1, sizeof *tw->fold.pool);
     tw->pool_mem = cnn_aligned_calloc((size_t)npool * p->chunk_floats * sizeof(float));
     tw->tree_tmp = cnn_aligned_calloc(tree_tmp_floats(r) * sizeof(float));
+    tw->sums_tot = calloc(p->sums_doubles + 1, sizeof *tw->sums_tot);
     int ok = st == CNN_OK && (!nb || tw->bound) && tw->chunk && tw->deferred && tw->fold.pool &&
-             (tw->pool_mem || !npool) && tw->tree_tmp;
+             (tw->pool_mem || !npool) && tw->tree_tmp && tw->sums_tot;
     for (int i = 0; ok && i < npool; i++)
         cnn_tree_fold_give(&tw->fold, tw->pool_mem + (size_t)i * p->chunk_floats);
     if (!ok)
@@ -159,19 +182,30 @@ void cnn_train_ws_free(train_run *r, train_ws *tw)
     free(tw->fold.pool);
     cnn_aligned_free(tw->pool_mem);
     cnn_aligned_free(tw->tree_tmp);
+    free(tw->sums_tot);
     memset(tw, 0, sizeof *tw);
 }
 
-/* The owner layers' stashes for the batch; 0 on failure. */
+/* The owner layers' stashes and the sums layers' partials for the batch;
+   0 on failure. */
 static int alloc_stashes(train_run *r)
 {
     const cnn_model *m = r->m;
     r->stash_x = calloc((size_t)m->nlayers, sizeof *r->stash_x);
     r->stash_dy = calloc((size_t)m->nlayers, sizeof *r->stash_dy);
-    if (!r->stash_x || !r->stash_dy)
+    r->part_fwd = calloc((size_t)m->nlayers, sizeof *r->part_fwd);
+    r->part_bwd = calloc((size_t)m->nlayers, sizeof *r->part_bwd);
+    if (!r->stash_x || !r->stash_dy || !r->part_fwd || !r->part_bwd)
         return 0;
     for (int l = 0; l < m->nlayers; l++) {
         const cnn_layer *L = &m->layers[l];
+        if (L->op->sums) {
+            const size_t n = (size_t)r->step_max * L->op->sums(L);
+            r->part_fwd[l] = calloc(n, sizeof(double));
+            r->part_bwd[l] = calloc(n, sizeof(double));
+            if (!r->part_fwd[l] || !r->part_bwd[l])
+                return 0;
+        }
         if (!owner(L))
             continue;
         r->stash_x[l] = cnn_aligned_calloc((size_t)r->step_max * cnn_layer_in_size(L) * sizeof(float));
@@ -209,8 +243,15 @@ void cnn_train_free_shared(train_run *r)
             cnn_aligned_free(r->stash_x[l]);
             cnn_aligned_free(r->stash_dy[l]);
         }
+    if (r->part_fwd)
+        for (int l = 0; l < r->m->nlayers; l++) {
+            free(r->part_fwd[l]);
+            free(r->part_bwd[l]);
+        }
     free(r->stash_x);
     free(r->stash_dy);
+    free(r->part_fwd);
+    free(r->part_bwd);
     cnn_aligned_free(r->grad);
     cnn_aligned_free(r->packed);
     free(r->sample_loss);
@@ -229,7 +270,9 @@ double cnn_train_bytes(const cnn_model *m, long batch, long count, int T)
         const train_plan *p = &r.plan;
         const double thread = cnn_workspace_bytes(m, p->layout, 1) +
                               (double)bound_floats(m, p) * sizeof(float) +
-                              (double)tree_tmp_floats(&r) * sizeof(float);
+                              (double)tree_tmp_floats(&r) * sizeof(float) +
+                              (double)p->sums_doubles * sizeof(double);
+        bytes += (double)step * (double)p->sums_doubles * sizeof(double);
         bytes = T * thread + (1.0 + cnn_model_needs_pack(m)) * (double)m->block * sizeof(float) +
                 (double)step * (sizeof(double) + 1) +
                 2.0 * cnn_tree_span((int)step) * sizeof(float *);

@@ -223,6 +223,116 @@ static void share_split(train_run *r, train_ws *tw, int tid, const train_step *s
     cnn_train_lap(ph, PH_BACKWARD, &t);
 }
 
+/* The batch's totals of k samples' partials (count doubles each), once
+   every thread has published its own: added in sample order, from 0. */
+static const double *batch_totals(const double *part, int count, int k, double *tot)
+{
+#pragma omp barrier
+    memset(tot, 0, (size_t)count * sizeof *tot);
+    for (int s = 0; s < k; s++)
+        for (int j = 0; j < count; j++)
+            tot[j] += part[(size_t)s * count + j];
+    return tot;
+}
+
+/* Forward of every layer over samples [a, a + n) of k, layer by layer. */
+static const float *forward_synced(const train_run *r, const train_ws *tw,
+                                   const cnn_pass_ctx *ctx, long a, int n, int k)
+{
+    const cnn_model *m = r->m;
+    const float *y = NULL;
+    for (int l = 0; l < m->nlayers; l++) {
+        const cnn_layer *L = &m->layers[l];
+        if (L->op->alias)
+            continue;
+        const float *in = in_at(m, tw, r->plan.layout, l, 0);
+        cnn_pass_ctx c = *ctx;
+        if (L->op->sums) {
+            const int count = L->op->sums(L);
+            if (n)
+                L->op->forward_sums(L, n, in, r->part_fwd[l] + (size_t)a * count);
+            c.batch_sums = batch_totals(r->part_fwd[l], count, k,
+                                        tw->sums_tot + r->plan.sums_off[l]);
+            c.batch = k;
+        }
+        float *out = out_at(m, tw->ws.acts, r->plan.layout, l, 0);
+        if (n)
+            L->op->forward(L, &c, n, in, m->params, out);
+        y = out;
+    }
+    return y;
+}
+
+/* A sums layer's backward totals (after its forward ones in the thread's
+   totals); thread 0 writes its gradient. */
+static void layer_sums(const train_run *r, const train_ws *tw, int tid, int l, cnn_pass_ctx *c,
+                       const float *in, const float *dy, long a, int n, int k)
+{
+    const cnn_layer *L = &r->m->layers[l];
+    const int count = L->op->sums(L);
+    double *tot = tw->sums_tot + r->plan.sums_off[l];
+    c->batch_sums = tot;
+    c->batch = k;
+    if (n)
+        L->op->backward_sums(L, c, n, in, dy, r->m->params, r->part_bwd[l] + (size_t)a * count);
+    c->grad_sums = batch_totals(r->part_bwd[l], count, k, tot + count);
+    if (tid == 0)
+        L->op->sums_grads(L, c->grad_sums, r->grad + L->t_off[0]);
+}
+
+/* Backward of every layer over samples [a, a + n) of k, layer by layer,
+   from the logits' gradient; the samples' chunks are taken. */
+static void backward_synced(const train_run *r, const train_ws *tw, int tid,
+                            const cnn_pass_ctx *ctx, long a, int n, int k)
+{
+    const cnn_model *m = r->m;
+    const int layout = r->plan.layout;
+    float *buf[2] = {tw->ws.scratch, tw->ws.scratch + (size_t)layout * m->max_act};
+    const float *dy = tw->ws.dlogits;
+    for (int l = m->nlayers - 1, which = 0; l >= 0; l--) {
+        const cnn_layer *L = &m->layers[l];
+        if (L->op->alias)
+            continue;
+        const int j = cnn_model_producer(m, l);
+        const float *in = in_at(m, tw, layout, l, 0);
+        cnn_pass_ctx c = *ctx;
+        if (L->op->sums)
+            layer_sums(r, tw, tid, l, &c, in, dy, a, n, k);
+        else if (n)
+            weight_grads(r, tw, ctx, l, in, dy, n);
+        if (j < 0)
+            break;
+        const float *mask = m->layers[j].relu ? in : NULL;
+        if (n)
+            L->op->backward_data(L, &c, n, in, out_at(m, tw->ws.acts, layout, l, 0), dy,
+                                 cnn_layer_packs(L) ? r->packed : m->params, mask, buf[which]);
+        dy = buf[which];
+        which ^= 1;
+    }
+}
+
+/* Every layer over the whole share, synced with the other threads at each
+   sums layer (so every thread comes here, even with no samples). */
+static void share_synced(train_run *r, train_ws *tw, int tid, const train_step *st,
+                         share_fold *sf, long a, long b, double *ph)
+{
+    const int n = (int)(b - a), k = (int)st->bsz;
+    cnn_pass_ctx ctx = cnn_train_pass_ctx(r, st);
+    double t = ph ? cnn_train_now() : 0;
+    ctx.first = a;
+    if (n)
+        gather(r, st, tw, a, 0, n);
+    cnn_train_lap(ph, PH_DATA, &t);
+    const float *logits = forward_synced(r, tw, &ctx, a, n, k);
+    if (n)
+        losses(r, st, logits, a, n, tw->ws.dlogits, &r->stats[tid]);
+    cnn_train_lap(ph, PH_FORWARD, &t);
+    take_chunks(r, tw, n);
+    backward_synced(r, tw, tid, &ctx, a, n, k);
+    fold_chunks(r, tw, tid, sf, a, n);
+    cnn_train_lap(ph, PH_BACKWARD, &t);
+}
+
 void cnn_train_share(train_run *r, train_ws *tw, int tid, const train_step *st, double *phase)
 {
     const int k = (int)st->bsz;
@@ -231,9 +341,11 @@ void cnn_train_share(train_run *r, train_ws *tw, int tid, const train_step *st, 
     sf.nblk = cnn_tree_blocks(k, (int)a, (int)b, sf.blk);
     r->stats[tid].loss = 0;
     r->stats[tid].npub = 0;
-    if (a == b)
+    if (r->plan.synced)
+        share_synced(r, tw, tid, st, &sf, a, b, phase);
+    else if (a == b)
         return;
-    if (r->plan.split < r->m->nlayers)
+    else if (r->plan.split < r->m->nlayers)
         share_split(r, tw, tid, st, &sf, a, b, phase);
     else
         share_in_groups(r, tw, tid, st, &sf, a, b, phase);

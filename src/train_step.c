@@ -9,7 +9,8 @@
  *      and its rows of the big layers over the whole batch, checked finite
  *      (train_grads.c); (barrier)
  *   4. all agree whether every loss and sum is finite; if so, each applies
- *      the optimizer to the part it made, at the scheduled rate;
+ *      the optimizer to the part it made, at the scheduled rate (and one
+ *      moves the batch-norm layers' moving statistics);
  *   5. validation at the epoch's end by the whole team, then the master
  *      thread's bookkeeping (train_report.c), then a barrier that
  *      publishes the new weights.
@@ -135,6 +136,8 @@ void cnn_train_step(train_run *r, train_ws *tw, int tid, train_step *st)
     cnn_train_grads_release(r, tw, tid, st);
     if (st->finite)
         cnn_train_grads_each(r, tw, tid, st, update);
+    if (st->finite && tid == 0 && r->plan.synced)
+        cnn_train_sums_update(r, tw, st);
     plan_after(r, st);
     if (st->validate || st->ckpt) {
 #pragma omp barrier

@@ -58,6 +58,14 @@ typedef struct train_plan {
     int split, group;
     int share;              /* most samples a thread's share holds */
     int layout;             /* samples a thread's activations hold */
+    /* A model with batch sums (batch norm: layer.h, sums) runs layer by
+       layer over each thread's whole share, every thread meeting a
+       barrier at each such layer in forward and in backward (synced);
+       sums_off[l]: the layer's totals in a thread's sums_tot, SIZE_MAX
+       when it has none; sums_floats: their doubles, forward then
+       backward. */
+    int synced;
+    size_t *sums_off, sums_doubles;
 } train_plan;
 
 /* One thread's buffers. */
@@ -72,6 +80,8 @@ typedef struct train_ws {
     cnn_tree_fold fold;     /* its pool: the buffers in pool_mem */
     float *pool_mem;
     float *tree_tmp;        /* cnn_tree_sum's */
+    double *sums_tot;       /* the batch's totals of the sums layers, each
+                               at plan.sums_off[l]: forward, then backward */
 } train_ws;
 
 /* Thread 0's time per phase (seconds), for the result's breakdown. */
@@ -98,6 +108,8 @@ typedef struct train_run {
                                NULL when no layer packs */
     float **stash_x, **stash_dy; /* per layer: (batch, in), (batch, out)
                                of the owner-computed layers, else NULL */
+    double **part_fwd, **part_bwd; /* per layer with batch sums: each
+                               sample's partials (batch, sums), else NULL */
     double *sample_loss;    /* per sample of the step, summed in order */
     unsigned char *sample_hit;
     float **node;           /* the tree's published nodes (2 * span) */
@@ -203,6 +215,9 @@ extern double cnn_train_owner_bound;
 void cnn_train_grads_release(train_run *r, train_ws *tw, int tid, const train_step *st);
 /* Repack the weights into r->packed, thread tid's part. */
 void cnn_train_pack(const train_run *r, int tid);
+/* After a finite step, the batch-sums layers' buffers (moving statistics)
+   from thread tid's totals; one thread. */
+void cnn_train_sums_update(const train_run *r, const train_ws *tw, const train_step *st);
 
 /* train_report.c: the master thread's part after a step */
 void cnn_train_after_step(train_run *r, train_ws *tw, const train_step *st);

@@ -16,11 +16,16 @@
 #include "model.h"
 #include "tests.h"
 
+/* Both the loss and its gradient are those of a training step (batch
+   statistics, dropout's mask of step 0 and seed 0), the n samples a whole
+   batch. */
+static const cnn_pass_ctx training = {.training = 1};
+
 /* Mean cross-entropy of n samples (double accumulation). */
 static double loss_of(cnn_model *m, int n, const float *x, const int *labels, float *acts,
                       float *probs)
 {
-    const float *z = cnn_model_forward(m, n, x, acts);
+    const float *z = cnn_model_forward_ctx(m, &training, n, x, acts);
     double sum = 0;
     for (int i = 0; i < n; i++)
         sum += cnn_softmax_xent(z + (size_t)i * m->classes, m->classes, labels[i], probs);
@@ -34,7 +39,7 @@ static void analytic(cnn_model *m, int n, const float *x, const int *labels, flo
     memset(grads, 0, m->block * sizeof(float));
     float *packed = aligned_alloc(64, (m->block * sizeof(float) + 63) & ~(size_t)63);
     cnn_model_pack(m, packed);
-    const float *z = cnn_model_forward(m, n, x, acts);
+    const float *z = cnn_model_forward_ctx(m, &training, n, x, acts);
     for (int i = 0; i < n; i++) {
         float *d = dlogits + (size_t)i * m->classes;
         cnn_softmax_xent(z + (size_t)i * m->classes, m->classes, labels[i], d);
@@ -42,7 +47,7 @@ static void analytic(cnn_model *m, int n, const float *x, const int *labels, flo
         for (int c = 0; c < m->classes; c++)
             d[c] /= (float)n;
     }
-    cnn_model_backward(m, n, x, acts, dlogits, grads, packed, scratch);
+    cnn_model_backward_ctx(m, &training, n, x, acts, dlogits, grads, packed, scratch);
     free(packed);
 }
 

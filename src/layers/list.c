@@ -8,6 +8,7 @@
 #include "layer.h"
 
 #define KINDS(X) \
+    X(bn)        \
     X(conv)      \
     X(dense)     \
     X(flatten)   \

@@ -1,0 +1,165 @@
+/*
+ * bn-portable.c — the batch-normalisation kernels (bn.h) as loops over
+ * channels, which are contiguous in NHWC, so the compiler vectorises them;
+ * WIDEST adds AVX2 and AVX-512 clones.  Each channel's sums run over the
+ * pixels in order and every other operation is element-wise, so the bits
+ * are those of the reference kernels on any ISA.  Channels go in blocks of
+ * BLOCK, whose per-channel constants and accumulators live on the stack.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "bn.h"
+#include "widest.h"
+
+enum { BLOCK = 64 };
+
+/* One sample's partial sums of channels [c0, c0 + w) into o (2 * ow
+   apart), added or stored. */
+WIDEST static void sums_fwd_block(int hw, int c, int c0, int w, const float *x, int add,
+                                  double *o, int ow)
+{
+    double a[BLOCK], q[BLOCK];
+    memset(a, 0, sizeof a);
+    memset(q, 0, sizeof q);
+    for (int p = 0; p < hw; p++) {
+        const float *xp = x + (size_t)p * c + c0;
+#pragma omp simd
+        for (int j = 0; j < w; j++) {
+            double v = xp[j];
+            a[j] += v;
+            q[j] += v * v;
+        }
+    }
+    for (int j = 0; j < w; j++) {
+        o[j] = add ? o[j] + a[j] : a[j];
+        o[ow + j] = add ? o[ow + j] + q[j] : q[j];
+    }
+}
+
+void cnn_bn_sums_forward_scalar(int n, int hw, int c, int c0, int c1, const float *x, int add,
+                                double *sums)
+{
+    const int w = c1 - c0;
+    for (int s = 0; s < n; s++)
+        for (int b = c0; b < c1; b += BLOCK)
+            sums_fwd_block(hw, c, b, c1 - b < BLOCK ? c1 - b : BLOCK,
+                           x + (size_t)s * hw * c, add,
+                           (add ? sums : sums + (size_t)s * 2 * w) + (b - c0), w);
+}
+
+/* Per-channel constants of channels [b, b + w): scale a, shift or mean. */
+static void constants(const cnn_bn_stats *st, int c0, int b, int w, const float *gamma,
+                      float *mean, float *inv, float *a)
+{
+    for (int j = 0; j < w; j++) {
+        cnn_bn_channel(st, b + j, b + j - c0, &mean[j], &inv[j]);
+        a[j] = gamma[b + j] * inv[j];
+    }
+}
+
+WIDEST static void forward_block(size_t pixels, int c, int w, const float *restrict x,
+                                 const float *a, const float *sh, int relu, float *restrict y)
+{
+    for (size_t i = 0; i < pixels; i++) {
+        const float *xp = x + i * c;
+        float *yp = y + i * c;
+#pragma omp simd
+        for (int j = 0; j < w; j++) {
+            float v = xp[j] * a[j] + sh[j];
+            yp[j] = relu && !(v > 0) ? 0 : v;
+        }
+    }
+}
+
+void cnn_bn_forward_scalar(int n, int hw, int c, int c0, int c1, const float *x,
+                           const cnn_bn_stats *st, const float *gamma, const float *beta,
+                           int relu, float *y)
+{
+    float mean[BLOCK], inv[BLOCK], a[BLOCK], sh[BLOCK];
+    for (int b = c0; b < c1; b += BLOCK) {
+        const int w = c1 - b < BLOCK ? c1 - b : BLOCK;
+        constants(st, c0, b, w, gamma, mean, inv, a);
+        for (int j = 0; j < w; j++)
+            sh[j] = beta[b + j] - mean[j] * a[j];
+        forward_block((size_t)n * hw, c, w, x + b, a, sh, relu, y + b);
+    }
+}
+
+/* One sample's backward partials of channels [b, b + w). */
+WIDEST static void sums_bwd_block(int hw, int c, int w, const float *x, const float *dy,
+                                  const float *mean, const float *inv, int add, double *o,
+                                  int ow)
+{
+    double a[BLOCK], q[BLOCK];
+    memset(a, 0, sizeof a);
+    memset(q, 0, sizeof q);
+    for (int p = 0; p < hw; p++) {
+        const float *xp = x + (size_t)p * c, *dp = dy + (size_t)p * c;
+#pragma omp simd
+        for (int j = 0; j < w; j++) {
+            float xhat = (xp[j] - mean[j]) * inv[j];
+            a[j] += dp[j];
+            q[j] += (double)(dp[j] * xhat);
+        }
+    }
+    for (int j = 0; j < w; j++) {
+        o[j] = add ? o[j] + a[j] : a[j];
+        o[ow + j] = add ? o[ow + j] + q[j] : q[j];
+    }
+}
+
+void cnn_bn_sums_backward_scalar(int n, int hw, int c, int c0, int c1, const float *x,
+                                 const float *dy, const cnn_bn_stats *st, int add,
+                                 double *sums)
+{
+    const int w = c1 - c0;
+    float mean[BLOCK], inv[BLOCK];
+    for (int b = c0; b < c1; b += BLOCK) {
+        const int bw = c1 - b < BLOCK ? c1 - b : BLOCK;
+        for (int j = 0; j < bw; j++)
+            cnn_bn_channel(st, b + j, b + j - c0, &mean[j], &inv[j]);
+        for (int s = 0; s < n; s++) {
+            size_t at = (size_t)s * hw * c + b;
+            sums_bwd_block(hw, c, bw, x + at, dy + at, mean, inv, add,
+                           (add ? sums : sums + (size_t)s * 2 * w) + (b - c0), w);
+        }
+    }
+}
+
+WIDEST static void bwd_block(size_t pixels, int c, int w, const float *restrict x,
+                             const float *restrict dy, const float *mean, const float *inv,
+                             const float *a, const float *m1, const float *m2,
+                             const float *restrict mask, float *restrict dx)
+{
+    for (size_t i = 0; i < pixels; i++) {
+        const size_t k = i * c;
+#pragma omp simd
+        for (int j = 0; j < w; j++) {
+            float xhat = (x[k + j] - mean[j]) * inv[j];
+            dx[k + j] = a[j] * ((dy[k + j] - m1[j]) - xhat * m2[j]);
+        }
+        if (mask)
+#pragma omp simd
+            for (int j = 0; j < w; j++)
+                dx[k + j] = mask[k + j] > 0 ? dx[k + j] : 0;
+    }
+}
+
+void cnn_bn_backward_data_scalar(int n, int hw, int c, int c0, int c1, const float *x,
+                                 const float *dy, const cnn_bn_stats *st, const double *gsums,
+                                 const float *gamma, const float *mask, float *dx)
+{
+    const int w = c1 - c0;
+    float mean[BLOCK], inv[BLOCK], a[BLOCK], m1[BLOCK], m2[BLOCK];
+    for (int b = c0; b < c1; b += BLOCK) {
+        const int bw = c1 - b < BLOCK ? c1 - b : BLOCK;
+        constants(st, c0, b, bw, gamma, mean, inv, a);
+        for (int j = 0; j < bw; j++) {
+            m1[j] = (float)(gsums[b - c0 + j] / st->count);
+            m2[j] = (float)(gsums[w + b - c0 + j] / st->count);
+        }
+        bwd_block((size_t)n * hw, c, bw, x + b, dy + b, mean, inv, a, m1, m2,
+                  mask ? mask + b : NULL, dx + b);
+    }
+}

@@ -1,0 +1,248 @@
+/*
+ * test_bn.c — batch normalisation (src/layers/bn.c, kernels/bn.h) in the
+ * trainer: the portable kernels against the reference, the same bits for
+ * any thread count (short batches, idle threads, bn on images and on
+ * vectors), the trainer's step against the gradient of the whole batch in
+ * one call, the moving statistics after a step, inference that treats one
+ * image alone as in a batch, and the buffers through save and load.
+ * (Finite differences of bn's gradients: test_gradient's guard.)
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bn.h"
+#include "cnn.h"
+#include "model.h"
+#include "tests.h"
+#include "workspace.h"
+
+/* A learnable synthetic set: class = brightest of `classes` vertical bands. */
+static cnn_dataset *bands(int count, int side, int classes)
+{
+    cnn_dataset *ds = calloc(1, sizeof *ds);
+    ds->count = count;
+    ds->height = ds->width = side, ds->channels = 1;
+    ds->classes = classes;
+    ds->images = malloc((size_t)count * side * side);
+    ds->labels = malloc((size_t)count);
+    uint64_t s = 7;
+    for (int i = 0; i < count; i++) {
+        ds->labels[i] = (uint8_t)(i % classes);
+        for (int p = 0; p < side * side; p++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            int band = (p % side) * classes / side;
+            ds->images[(size_t)i * side * side + p] =
+                (uint8_t)((int)(s >> 58) + (band == i % classes ? 180 : 20));
+        }
+    }
+    return ds;
+}
+
+/* Train spec on ds from seed 11 (shuffled) and keep the block. */
+static int train_block(const char *spec, const cnn_dataset *ds, int threads, long steps,
+                       int batch, const char *optimizer, float lr, float **out, size_t *n)
+{
+    cnn_model *m = NULL;
+    int st = cnn_model_create(spec, ds->height, ds->width, 1, ds->classes, &m);
+    if (st != CNN_OK)
+        return st;
+    cnn_model_init(m, 11);
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.threads = threads;
+    cfg.max_steps = steps;
+    cfg.batch = batch;
+    cfg.epochs = 100;
+    cfg.optimizer = optimizer;
+    if (lr > 0)
+        cfg.lr = lr;
+    st = cnn_train(m, ds, &cfg, NULL);
+    *n = m->block;
+    *out = malloc(m->block * sizeof(float));
+    memcpy(*out, m->params, m->block * sizeof(float));
+    cnn_model_free(m);
+    return st;
+}
+
+/* The portable kernels give the reference's bits, over channel counts
+   around the portable block (64), with and without ReLU and mask. */
+static void kernels_match_reference(void)
+{
+    static const int channels[] = {1, 3, 16, 63, 64, 65, 130};
+    uint64_t s = 3;
+    for (size_t ci = 0; ci < sizeof channels / sizeof *channels; ci++) {
+        const int c = channels[ci], n = 3, hw = 5;
+        const size_t count = (size_t)n * hw * c;
+        float *x = malloc(count * 4), *dy = malloc(count * 4), *mask = malloc(count * 4);
+        float *y[2] = {malloc(count * 4), malloc(count * 4)};
+        float *g = malloc(c * 4), *b = malloc(c * 4);
+        double *sf[2] = {calloc(2 * c * n, 8), calloc(2 * c * n, 8)};
+        double *sb[2] = {calloc(2 * c * n, 8), calloc(2 * c * n, 8)};
+        test_fill_uniform(x, count, -2, 3, &s);
+        test_fill_uniform(dy, count, -1, 1, &s);
+        test_fill_uniform(mask, count, -1, 1, &s);
+        test_fill_uniform(g, c, 0.5f, 1.5f, &s);
+        test_fill_uniform(b, c, -0.5f, 0.5f, &s);
+        const cnn_bn_kernels set[2] = {CNN_BN_KERNELS(ref), CNN_BN_KERNELS(scalar)};
+        for (int k = 0; k < 2; k++) {
+            set[k].sums_forward(n, hw, c, 0, c, x, 0, sf[k]);
+            double tot[2 * 130] = {0};
+            set[k].sums_forward(n, hw, c, 0, c, x, 1, tot);
+            cnn_bn_stats st = {.sum = tot, .sumsq = tot + c, .count = n * hw, .eps = 1e-3f};
+            set[k].forward(n, hw, c, 0, c, x, &st, g, b, ci % 2, y[k]);
+            set[k].sums_backward(n, hw, c, 0, c, x, dy, &st, 0, sb[k]);
+            set[k].backward_data(n, hw, c, 0, c, x, dy, &st, sb[k], g, ci % 2 ? mask : NULL,
+                                 y[k] + 0);
+        }
+        CHECK(!memcmp(sf[0], sf[1], 2 * c * n * 8), "c %d: forward sums differ", c);
+        CHECK(!memcmp(sb[0], sb[1], 2 * c * n * 8), "c %d: backward sums differ", c);
+        CHECK(!memcmp(y[0], y[1], count * 4), "c %d: outputs differ", c);
+        free(x), free(dy), free(mask), free(y[0]), free(y[1]), free(g), free(b);
+        free(sf[0]), free(sf[1]), free(sb[0]), free(sb[1]);
+    }
+}
+
+/* Batch norm after convolutions and dense layers, on the images, with a
+   short last batch (200 = 12 * 16 + 8) and with more threads than images
+   (batch 5 on up to 6 threads): the same bits for every thread count. */
+static void same_bits_for_any_thread_count(void)
+{
+    static const struct { const char *spec; int batch; } cases[] = {
+        {"conv3x3:8:same,bn,relu,conv3x3s2:8:same,bn,relu,flatten,dense:16,bn,relu,dense:4,"
+         "softmax", 16},
+        {"bn,conv3x3:4,bn,flatten,dense:4,softmax", 5},
+        {"conv3x3:8:same,relu,flatten,dense:256,bn,relu,dense:4,softmax", 16},
+    };
+    cnn_dataset *ds = bands(200, 12, 4);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        float *a = NULL, *b = NULL;
+        size_t n;
+        CHECK(train_block(cases[c].spec, ds, 1, 30, cases[c].batch, NULL, 0, &a, &n) == CNN_OK,
+              "%s", cnn_last_error());
+        for (int T = 2; T <= 6; T++) {
+            CHECK(train_block(cases[c].spec, ds, T, 30, cases[c].batch, NULL, 0, &b, &n) ==
+                      CNN_OK, "%s", cnn_last_error());
+            CHECK(a && b && !memcmp(a, b, n * sizeof(float)), "%s: 1 and %d threads differ",
+                  cases[c].spec, T);
+            free(b);
+        }
+        free(a);
+    }
+    cnn_dataset_free(ds);
+}
+
+/* One SGD step (lr 1, no momentum) on 3 threads moves each parameter by
+   the gradient of the whole batch made in one call (whose statistics are
+   its own), and the moving statistics by 1 - momentum towards the
+   batch's. */
+static void step_is_the_whole_batch_gradient(void)
+{
+    const char *spec = "conv3x3:4:same,bn,relu,flatten,dense:6,bn,relu,dense:3,softmax";
+    cnn_dataset *ds = bands(48, 8, 3);
+    ds->count = 12; /* one batch: the first 12 images (the only ones) */
+    float *after = NULL;
+    size_t n;
+    CHECK(train_block(spec, ds, 3, 1, 12, "sgd", 1.0f, &after, &n) == CNN_OK, "%s",
+          cnn_last_error());
+    cnn_model *m = NULL;
+    cnn_model_create(spec, 8, 8, 1, 3, &m);
+    cnn_model_init(m, 11);
+    /* The step's order: the trainer's shuffle of 12 images, from the seed;
+       the gradient of a mean does not depend on the order. */
+    int32_t order[12];
+    for (int i = 0; i < 12; i++)
+        order[i] = i;
+    const int k = 12;
+    float *x = malloc((size_t)k * 64 * 4), *acts = calloc((size_t)k * m->act_floats, 4);
+    float *scratch = calloc(2 * (size_t)k * m->max_act, 4), *dl = calloc(k * 3, 4);
+    float *g = calloc(m->block, 4), *packed = aligned_alloc(64, (m->block * 4 + 63) & ~63ul);
+    cnn_gather_images(m, ds->images, order, 0, k, x);
+    const cnn_pass_ctx training = {.training = 1};
+    cnn_model_pack(m, packed);
+    const float *z = cnn_model_forward_ctx(m, &training, k, x, acts);
+    for (int i = 0; i < k; i++) {
+        cnn_softmax_xent(z + i * 3, 3, ds->labels[i], dl + i * 3);
+        dl[i * 3 + ds->labels[i]] -= 1;
+        for (int c = 0; c < 3; c++)
+            dl[i * 3 + c] /= (float)k;
+    }
+    cnn_model_backward_ctx(m, &training, k, x, acts, dl, g, packed, scratch);
+    cnn_tensor_info t[16];
+    int nt = cnn_model_tensors(m, t, 16), off = 0;
+    for (int j = 0; j < nt && after; j++)
+        for (size_t i = 0; i < t[j].count; i++) {
+            size_t at = t[j].offset + i;
+            float want = t[j].role == CNN_TENSOR_PARAM ? m->params[at] - g[at] : m->params[at];
+            if (strstr(t[j].name, "moving_mean")) /* 0.99 * 0 + 0.01 * mean */
+                want = 0; /* checked below */
+            if (!strstr(t[j].name, "moving_") && fabsf(after[at] - want) > 1e-5f * (1 + fabsf(want)) &&
+                off++ < 5)
+                CHECK(0, "%s[%zu]: step %g, whole batch %g", t[j].name, i, after[at], want);
+        }
+    CHECK(off == 0, "%d parameters off", off);
+    /* bn1's moving mean: 0.01 * the mean of conv1's output per channel. */
+    const float *y = acts + (size_t)k * m->layers[0].act_off;
+    for (int c = 0; c < 4 && after; c++) {
+        double mean = 0;
+        for (int p = 0; p < k * 64; p++)
+            mean += y[(size_t)p * 4 + c];
+        mean /= k * 64;
+        float got = after[m->layers[1].t_off[2] + c];
+        CHECK(fabs(got - 0.01 * mean) < 1e-6 + 1e-4 * fabs(mean), "bn1.moving_mean[%d] %g, "
+              "want %g", c, got, 0.01 * mean);
+    }
+    free(after), free(x), free(acts), free(scratch), free(dl), free(g), free(packed);
+    cnn_model_free(m);
+    ds->count = 48;
+    cnn_dataset_free(ds);
+}
+
+/* Inference normalises with the moving statistics: an image alone gets
+   the bits it gets inside a batch; the buffers survive save and load. */
+static void inference_and_buffers(void)
+{
+    const char *spec = "conv3x3:4:same,bn,relu,flatten,dense:6,bn,relu,dense:3,softmax";
+    cnn_dataset *ds = bands(96, 8, 3);
+    cnn_model *m = NULL;
+    cnn_model_create(spec, 8, 8, 1, 3, &m);
+    cnn_model_init(m, 5);
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    cfg.threads = 2;
+    cfg.epochs = 2;
+    cfg.batch = 8;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "%s", cnn_last_error());
+    const cnn_layer *B = &m->layers[1];
+    CHECK(m->params[B->t_off[2]] != 0 && m->params[B->t_off[3]] != 1,
+          "moving statistics did not move");
+    int32_t order[5] = {0, 1, 2, 3, 4};
+    float x[5 * 64], *acts = calloc(5 * m->act_floats, 4), *one = calloc(m->act_floats, 4);
+    cnn_gather_images(m, ds->images, order, 0, 5, x);
+    const float *z = cnn_model_forward(m, 5, x, acts);
+    const float *z3 = cnn_model_forward(m, 1, x + 3 * 64, one);
+    CHECK(!memcmp(z + 3 * 3, z3, 3 * 4), "image 3 alone differs from inside the batch");
+    char path[] = "/tmp/cnn-bn-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    CHECK(cnn_model_save(m, path) == CNN_OK, "%s", cnn_last_error());
+    cnn_model *back = NULL;
+    cnn_model_create(spec, 8, 8, 1, 3, &back);
+    CHECK(back && cnn_model_load(back, path) == CNN_OK, "%s", cnn_last_error());
+    CHECK(back && back->block == m->block &&
+              !memcmp(back->params, m->params, m->block * sizeof(float)),
+          "save and load changed the block");
+    CHECK(cnn_model_buffer_count(m) == 2 * 4 + 2 * 6, "buffers %zu", cnn_model_buffer_count(m));
+    unlink(path);
+    cnn_model_free(back);
+    cnn_model_free(m);
+    free(acts), free(one);
+    cnn_dataset_free(ds);
+}
+
+TEST_TABLE(bn,
+           {"kernels_match_reference", kernels_match_reference},
+           {"same_bits_for_any_thread_count", same_bits_for_any_thread_count},
+           {"step_is_the_whole_batch_gradient", step_is_the_whole_batch_gradient},
+           {"inference_and_buffers", inference_and_buffers})
