@@ -4,7 +4,8 @@
  * WIDEST adds AVX2 and AVX-512 clones.  Each channel's sums run over the
  * pixels in order and every other operation is element-wise, so the bits
  * are those of the reference kernels on any ISA.  Channels go in blocks of
- * BLOCK, whose per-channel constants and accumulators live on the stack.
+ * BLOCK, whose per-channel constants live on the stack; sums run LANES
+ * channels at a time, their accumulators in registers.
  */
 #include <stddef.h>
 #include <string.h>
@@ -12,28 +13,38 @@
 #include "bn.h"
 #include "widest.h"
 
-enum { BLOCK = 64 };
+enum { BLOCK = 64, LANES = 16 };
 
 /* One sample's partial sums of channels [c0, c0 + w) into o (2 * ow
-   apart), added or stored. */
+   apart), added or stored.  Sixteen channels at a time, their
+   accumulators in registers; each channel's sum runs over the pixels in
+   order. */
 WIDEST static void sums_fwd_block(int hw, int c, int c0, int w, const float *x, int add,
                                   double *o, int ow)
 {
-    double a[BLOCK], q[BLOCK];
-    memset(a, 0, sizeof a);
-    memset(q, 0, sizeof q);
-    for (int p = 0; p < hw; p++) {
-        const float *xp = x + (size_t)p * c + c0;
+    for (int j0 = 0; j0 < w; j0 += LANES) {
+        const int lw = w - j0 < LANES ? w - j0 : LANES;
+        double a[LANES] = {0}, q[LANES] = {0};
+        const float *xp = x + c0 + j0;
+        if (lw == LANES)
+            for (int p = 0; p < hw; p++)
 #pragma omp simd
-        for (int j = 0; j < w; j++) {
-            double v = xp[j];
-            a[j] += v;
-            q[j] += v * v;
+                for (int j = 0; j < LANES; j++) {
+                    double v = xp[(size_t)p * c + j];
+                    a[j] += v;
+                    q[j] += v * v;
+                }
+        else
+            for (int p = 0; p < hw; p++)
+                for (int j = 0; j < lw; j++) {
+                    double v = xp[(size_t)p * c + j];
+                    a[j] += v;
+                    q[j] += v * v;
+                }
+        for (int j = 0; j < lw; j++) {
+            o[j0 + j] = add ? o[j0 + j] + a[j] : a[j];
+            o[ow + j0 + j] = add ? o[ow + j0 + j] + q[j] : q[j];
         }
-    }
-    for (int j = 0; j < w; j++) {
-        o[j] = add ? o[j] + a[j] : a[j];
-        o[ow + j] = add ? o[ow + j] + q[j] : q[j];
     }
 }
 
@@ -86,26 +97,37 @@ void cnn_bn_forward_scalar(int n, int hw, int c, int c0, int c1, const float *x,
     }
 }
 
-/* One sample's backward partials of channels [b, b + w). */
+/* One sample's backward partials of channels [b, b + w), sixteen at a
+   time as the forward ones. */
 WIDEST static void sums_bwd_block(int hw, int c, int w, const float *x, const float *dy,
                                   const float *mean, const float *inv, int add, double *o,
                                   int ow)
 {
-    double a[BLOCK], q[BLOCK];
-    memset(a, 0, sizeof a);
-    memset(q, 0, sizeof q);
-    for (int p = 0; p < hw; p++) {
-        const float *xp = x + (size_t)p * c, *dp = dy + (size_t)p * c;
+    for (int j0 = 0; j0 < w; j0 += LANES) {
+        const int lw = w - j0 < LANES ? w - j0 : LANES;
+        double a[LANES] = {0}, q[LANES] = {0};
+        const float *xp = x + j0, *dp = dy + j0, *mp = mean + j0, *ip = inv + j0;
+        if (lw == LANES)
+            for (int p = 0; p < hw; p++)
 #pragma omp simd
-        for (int j = 0; j < w; j++) {
-            float xhat = (xp[j] - mean[j]) * inv[j];
-            a[j] += dp[j];
-            q[j] += (double)(dp[j] * xhat);
+                for (int j = 0; j < LANES; j++) {
+                    float d = dp[(size_t)p * c + j];
+                    float xhat = (xp[(size_t)p * c + j] - mp[j]) * ip[j];
+                    a[j] += d;
+                    q[j] += (double)(d * xhat);
+                }
+        else
+            for (int p = 0; p < hw; p++)
+                for (int j = 0; j < lw; j++) {
+                    float d = dp[(size_t)p * c + j];
+                    float xhat = (xp[(size_t)p * c + j] - mp[j]) * ip[j];
+                    a[j] += d;
+                    q[j] += (double)(d * xhat);
+                }
+        for (int j = 0; j < lw; j++) {
+            o[j0 + j] = add ? o[j0 + j] + a[j] : a[j];
+            o[ow + j0 + j] = add ? o[ow + j0 + j] + q[j] : q[j];
         }
-    }
-    for (int j = 0; j < w; j++) {
-        o[j] = add ? o[j] + a[j] : a[j];
-        o[ow + j] = add ? o[ow + j] + q[j] : q[j];
     }
 }
 
