@@ -241,8 +241,51 @@ static void inference_and_buffers(void)
     cnn_dataset_free(ds);
 }
 
+/* Stopped after 13 steps, saved to a checkpoint, loaded and resumed: the
+   same bits as the run that never stopped (the moving statistics are
+   buffers in the checkpoint). */
+static void checkpoint_resumes_bitwise(void)
+{
+    const char *spec = "conv3x3:4:same,bn,relu,flatten,dense:6,bn,relu,dense:3,softmax";
+    cnn_dataset *ds = bands(96, 8, 3);
+    float *whole = NULL;
+    for (int part = 0; part < 2; part++) {
+        cnn_model *m = NULL;
+        cnn_train_state *s = NULL;
+        cnn_model_create(spec, 8, 8, 1, 3, &m);
+        cnn_model_init(m, 5);
+        cnn_train_state_create(&s);
+        cnn_train_config cfg;
+        cnn_train_config_default(&cfg);
+        cfg.threads = 2, cfg.epochs = 2, cfg.batch = 8, cfg.state = s;
+        cfg.max_steps = part ? 13 : 0;
+        CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_OK, "%s", cnn_last_error());
+        if (part) {
+            char path[] = "/tmp/cnn-bn-ck-XXXXXX";
+            close(mkstemp(path));
+            CHECK(cnn_checkpoint_save(m, s, path) == CNN_OK, "%s", cnn_last_error());
+            cnn_model_free(m);
+            cnn_train_state_free(s);
+            CHECK(cnn_checkpoint_load(path, &m, &s) == CNN_OK, "%s", cnn_last_error());
+            unlink(path);
+            cfg.state = s, cfg.max_steps = 0;
+            CHECK(m && cnn_train(m, ds, &cfg, NULL) == CNN_OK, "%s", cnn_last_error());
+            CHECK(m && whole && !memcmp(whole, m->params, m->block * sizeof(float)),
+                  "resumed run differs from the whole one");
+        } else {
+            whole = malloc(m->block * sizeof(float));
+            memcpy(whole, m->params, m->block * sizeof(float));
+        }
+        cnn_model_free(m);
+        cnn_train_state_free(s);
+    }
+    free(whole);
+    cnn_dataset_free(ds);
+}
+
 TEST_TABLE(bn,
            {"kernels_match_reference", kernels_match_reference},
            {"same_bits_for_any_thread_count", same_bits_for_any_thread_count},
            {"step_is_the_whole_batch_gradient", step_is_the_whole_batch_gradient},
-           {"inference_and_buffers", inference_and_buffers})
+           {"inference_and_buffers", inference_and_buffers},
+           {"checkpoint_resumes_bitwise", checkpoint_resumes_bitwise})
