@@ -20,138 +20,271 @@
  *   gap               sums from 0 in pixel order, / (h*w).
  * Backward data zeroes dx first and applies the mask (mask[i] > 0 ? dx[i]
  * : 0) last.
+ *
+ * Channels go in blocks of 16, then 8, then the rest: each block's inline
+ * routine is specialised for the literal widths, its running values
+ * (maximum, argmax, sum) held in registers across the window, and only
+ * the remainder runs a loop of run-time length.
  */
 #include <string.h>
 
 #include "families.h"
 #include "widest.h"
 
-enum { CB = 16 }; /* channels per block in max-pool backward data */
-
 #define SIMD _Pragma("omp simd")
+#define INLINE static inline __attribute__((always_inline))
 
-static inline void mask_in_place(size_t count, const float *restrict mask,
-                                 float *restrict dx)
+/* Run BLOCK(c0, cw) over channels [0, C): blocks of 16, one of 8, the
+   rest; the literal widths let each inlined routine keep its lanes in
+   registers. */
+#define CHANNEL_BLOCKS(C, BLOCK)                                               \
+    do {                                                                       \
+        int c0_ = 0;                                                           \
+        for (; c0_ + 16 <= (C); c0_ += 16)                                     \
+            BLOCK(c0_, 16);                                                    \
+        if (c0_ + 8 <= (C)) {                                                  \
+            BLOCK(c0_, 8);                                                     \
+            c0_ += 8;                                                          \
+        }                                                                      \
+        if (c0_ < (C))                                                         \
+            BLOCK(c0_, (C) - c0_);                                             \
+    } while (0)
+
+/* Visit a window's pixels in row-major order: v (the pixel's first float
+   of the block, from base) and p (its index in [0, k*k)). */
+#define FOR_WINDOW(base, k, W, C, v, p)                                        \
+    for (int ky_ = 0, p = 0; ky_ < (k); ky_++)                                 \
+        for (int kx_ = 0; kx_ < (k) && ((v) = (base) + ((size_t)ky_ * (W) + kx_) * (C), 1); \
+             kx_++, p++)
+
+INLINE void mask_in_place(size_t count, const float *restrict mask, float *restrict dx)
 {
     if (mask) {
         SIMD for (size_t i = 0; i < count; i++) dx[i] = mask[i] > 0 ? dx[i] : 0.0f;
     }
 }
 
-WIDEST void cnn_maxpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
-                                       float *y)
+/* out[0, cw) = the window's maximum per channel. */
+INLINE void max_window(int k, int W, int C, int cw, const float *win, float *restrict out)
 {
-    const int C = g->in_c, W = g->in_w, k = g->k, S = g->stride;
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + (size_t)s * g->in_h * W * C;
-        for (int oy = 0; oy < g->out_h; oy++)
-            for (int ox = 0; ox < g->out_w; ox++) {
-                const float *win = xs + ((size_t)oy * S * W + (size_t)ox * S) * C;
-                float *restrict out = y + (((size_t)s * g->out_h + oy) * g->out_w + ox) * C;
-                SIMD for (int c = 0; c < C; c++) out[c] = win[c];
-                for (int p = 1; p < k * k; p++) {
-                    const float *restrict v = win + ((size_t)(p / k) * W + p % k) * C;
-                    SIMD for (int c = 0; c < C; c++) out[c] = v[c] > out[c] ? v[c] : out[c];
-                }
+    float best[16];
+    const float *v;
+    SIMD for (int j = 0; j < cw; j++) best[j] = win[j];
+    FOR_WINDOW(win, k, W, C, v, p) {
+        (void)p;
+        SIMD for (int j = 0; j < cw; j++) best[j] = v[j] > best[j] ? v[j] : best[j];
+    }
+    SIMD for (int j = 0; j < cw; j++) out[j] = best[j];
+}
+
+/* The first maximum's dy per channel of [0, cw): the maximum m found
+   again as in forward, then the first pixel equal to m takes dy (the
+   first pixel when m is NaN, as the reference's strict >).  Written
+   without conditional stores to the running values (gcc would make them
+   masked stores, which stall the next load).
+   Overlapping or spaced windows (!tiled): dwin += dy there, +0 elsewhere,
+   which leaves those dx bits as they are (dx is never -0 here).
+   Tiled windows (stride k: each dx pixel in one window at most): dwin =
+   dy + 0 there (the reference's 0 + dy: -0 becomes +0; added before the
+   select, as an FP op inside it would keep gcc from vectorising for
+   AVX2), 0 elsewhere and where mwin (the mask at the window, when not
+   NULL) is <= 0. */
+INLINE void max_route(int k, int W, int C, int cw, const float *win, const float *restrict dy,
+                      int tiled, const float *mwin, float *dwin)
+{
+    float m[16], dz[16];
+    int done[16];
+    const float *v;
+    max_window(k, W, C, cw, win, m);
+    SIMD for (int j = 0; j < cw; j++) done[j] = 0, dz[j] = dy[j] + 0.0f;
+    FOR_WINDOW(win, k, W, C, v, p) {
+        (void)p;
+        float *restrict d = dwin + (v - win);
+        const float *restrict mm = mwin ? mwin + (v - win) : NULL;
+        if (!tiled) {
+            SIMD for (int j = 0; j < cw; j++) {
+                int hit = ((v[j] == m[j]) | (m[j] != m[j])) & !done[j];
+                d[j] += hit ? dy[j] : 0.0f;
+                done[j] |= hit;
             }
+        } else if (mm) {
+            SIMD for (int j = 0; j < cw; j++) {
+                int hit = ((v[j] == m[j]) | (m[j] != m[j])) & !done[j];
+                d[j] = hit & (mm[j] > 0) ? dz[j] : 0.0f;
+                done[j] |= hit;
+            }
+        } else {
+            SIMD for (int j = 0; j < cw; j++) {
+                int hit = ((v[j] == m[j]) | (m[j] != m[j])) & !done[j];
+                d[j] = hit ? dz[j] : 0.0f;
+                done[j] |= hit;
+            }
+        }
     }
 }
 
-/* Channels [0, cw) (cw <= CB) of one window: dx += dy at the first
-   maximum.  win and dwin point at the window's first pixel of x and dx. */
-static inline void max_route(int k, int W, int C, int cw, const float *win,
-                             const float *restrict dy, float *dwin)
+/* out[0, cw) = the window's sum from 0 in row-major order, / area. */
+INLINE void avg_window(int k, int W, int C, int cw, const float *win, float *restrict out)
 {
-    float best[CB];
-    int arg[CB];
-    SIMD for (int j = 0; j < cw; j++) best[j] = win[j], arg[j] = 0;
-    for (int p = 1; p < k * k; p++) {
-        const float *restrict v = win + ((size_t)(p / k) * W + p % k) * C;
-        SIMD for (int j = 0; j < cw; j++) {
-            int gt = v[j] > best[j];
-            best[j] = gt ? v[j] : best[j];
-            arg[j] = gt ? p : arg[j];
+    const float area = (float)(k * k);
+    float sum[16];
+    const float *v;
+    SIMD for (int j = 0; j < cw; j++) sum[j] = 0.0f;
+    FOR_WINDOW(win, k, W, C, v, p) {
+        (void)p;
+        SIMD for (int j = 0; j < cw; j++) sum[j] += v[j];
+    }
+    SIMD for (int j = 0; j < cw; j++) out[j] = sum[j] / area;
+}
+
+/* Each window pixel's dy / area, per channel of [0, cw): added to dwin
+   (!tiled), or stored (tiled, as max_route), 0 where mwin <= 0. */
+INLINE void avg_spread(int k, int W, int C, int cw, const float *restrict dy, int tiled,
+                       const float *mwin, float *dwin)
+{
+    const float area = (float)(k * k);
+    float share[16], sz[16];
+    float *d;
+    SIMD for (int j = 0; j < cw; j++) share[j] = dy[j] / area, sz[j] = share[j] + 0.0f;
+    FOR_WINDOW(dwin, k, W, C, d, p) {
+        (void)p;
+        const float *restrict mm = mwin ? mwin + (d - dwin) : NULL;
+        if (!tiled) {
+            SIMD for (int j = 0; j < cw; j++) d[j] += share[j];
+        } else if (mm) {
+            SIMD for (int j = 0; j < cw; j++) d[j] = mm[j] > 0 ? sz[j] : 0.0f;
+        } else {
+            SIMD for (int j = 0; j < cw; j++) d[j] = sz[j];
         }
     }
-    for (int p = 0; p < k * k; p++) {
-        float *restrict d = dwin + ((size_t)(p / k) * W + p % k) * C;
-        SIMD for (int j = 0; j < cw; j++) d[j] = arg[j] == p ? d[j] + dy[j] : d[j];
+}
+
+/* Prepare sample dxs for windows that store (tiled: stride == k, each
+   pixel in one window at most): zero the pixels no window covers (the
+   last rows and columns) and return 1; else zero it all and return 0
+   (the windows add, the mask comes after). */
+INLINE int prepare_dx(const cnn_conv_geom *g, float *dxs)
+{
+    const size_t C = (size_t)g->in_c, W = (size_t)g->in_w;
+    if (g->stride != g->k) {
+        memset(dxs, 0, (size_t)g->in_h * W * C * sizeof *dxs);
+        return 0;
     }
+    const int rows = g->out_h * g->k, cols = g->out_w * g->k;
+    for (int y = 0; y < rows && cols < g->in_w; y++)
+        memset(dxs + ((size_t)y * W + cols) * C, 0, (W - cols) * C * sizeof *dxs);
+    memset(dxs + (size_t)rows * W * C, 0, (size_t)(g->in_h - rows) * W * C * sizeof *dxs);
+    return 1;
+}
+
+/* Offsets of output pixel (oy, ox) of sample s: its window in x (or dx),
+   and its place in y (or dy). */
+INLINE size_t win_at(const cnn_conv_geom *g, int s, int oy, int ox)
+{
+    return (((size_t)s * g->in_h + (size_t)oy * g->stride) * g->in_w + (size_t)ox * g->stride) *
+           g->in_c;
+}
+INLINE size_t out_at(const cnn_conv_geom *g, int s, int oy, int ox)
+{
+    return (((size_t)s * g->out_h + oy) * g->out_w + ox) * g->in_c;
+}
+
+WIDEST void cnn_maxpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
+                                       float *y)
+{
+    const int C = g->in_c, W = g->in_w, k = g->k;
+    for (int s = 0; s < n; s++)
+        for (int oy = 0; oy < g->out_h; oy++)
+            for (int ox = 0; ox < g->out_w; ox++) {
+                const float *win = x + win_at(g, s, oy, ox);
+                float *out = y + out_at(g, s, oy, ox);
+#define MAX_BLOCK(c0, cw) max_window(k, W, C, cw, win + (c0), out + (c0))
+                CHANNEL_BLOCKS(C, MAX_BLOCK);
+#undef MAX_BLOCK
+            }
 }
 
 WIDEST void cnn_maxpool_backward_data_scalar(const cnn_conv_geom *g, int n, const float *x,
                                              const float *dy, const float *mask, float *dx)
 {
-    const int C = g->in_c, W = g->in_w, k = g->k, S = g->stride;
+    const int C = g->in_c, W = g->in_w, k = g->k;
     const size_t in_size = (size_t)g->in_h * W * C;
     for (int s = 0; s < n; s++) {
-        float *dxs = dx + s * in_size;
-        memset(dxs, 0, in_size * sizeof *dxs);
+        const int tiled = prepare_dx(g, dx + s * in_size);
         for (int oy = 0; oy < g->out_h; oy++)
             for (int ox = 0; ox < g->out_w; ox++) {
-                size_t off = s * in_size + ((size_t)oy * S * W + (size_t)ox * S) * C;
-                const float *d = dy + (((size_t)s * g->out_h + oy) * g->out_w + ox) * C;
-                for (int c0 = 0; c0 < C; c0 += CB)
-                    max_route(k, W, C, C - c0 < CB ? C - c0 : CB, x + off + c0, d + c0,
-                              dx + off + c0);
+                const size_t w0 = win_at(g, s, oy, ox);
+                const float *d = dy + out_at(g, s, oy, ox);
+                const float *mw = tiled && mask ? mask + w0 : NULL;
+#define ROUTE_BLOCK(c0, cw)                                                    \
+    max_route(k, W, C, cw, x + w0 + (c0), d + (c0), tiled, mw ? mw + (c0) : NULL, \
+              dx + w0 + (c0))
+                CHANNEL_BLOCKS(C, ROUTE_BLOCK);
+#undef ROUTE_BLOCK
             }
-        mask_in_place(in_size, mask ? mask + s * in_size : NULL, dxs);
+        if (!tiled)
+            mask_in_place(in_size, mask ? mask + s * in_size : NULL, dx + s * in_size);
     }
 }
 
 WIDEST void cnn_avgpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
                                        float *y)
 {
-    const int C = g->in_c, W = g->in_w, k = g->k, S = g->stride;
-    const float area = (float)(k * k);
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + (size_t)s * g->in_h * W * C;
+    const int C = g->in_c, W = g->in_w, k = g->k;
+    for (int s = 0; s < n; s++)
         for (int oy = 0; oy < g->out_h; oy++)
             for (int ox = 0; ox < g->out_w; ox++) {
-                const float *win = xs + ((size_t)oy * S * W + (size_t)ox * S) * C;
-                float *restrict out = y + (((size_t)s * g->out_h + oy) * g->out_w + ox) * C;
-                SIMD for (int c = 0; c < C; c++) out[c] = 0.0f;
-                for (int p = 0; p < k * k; p++) {
-                    const float *restrict v = win + ((size_t)(p / k) * W + p % k) * C;
-                    SIMD for (int c = 0; c < C; c++) out[c] += v[c];
-                }
-                SIMD for (int c = 0; c < C; c++) out[c] /= area;
+                const float *win = x + win_at(g, s, oy, ox);
+                float *out = y + out_at(g, s, oy, ox);
+#define AVG_BLOCK(c0, cw) avg_window(k, W, C, cw, win + (c0), out + (c0))
+                CHANNEL_BLOCKS(C, AVG_BLOCK);
+#undef AVG_BLOCK
             }
-    }
 }
 
 WIDEST void cnn_avgpool_backward_data_scalar(const cnn_conv_geom *g, int n, const float *dy,
                                              const float *mask, float *dx)
 {
-    const int C = g->in_c, W = g->in_w, k = g->k, S = g->stride;
+    const int C = g->in_c, W = g->in_w, k = g->k;
     const size_t in_size = (size_t)g->in_h * W * C;
-    const float area = (float)(k * k);
     for (int s = 0; s < n; s++) {
-        float *dxs = dx + s * in_size;
-        memset(dxs, 0, in_size * sizeof *dxs);
+        const int tiled = prepare_dx(g, dx + s * in_size);
         for (int oy = 0; oy < g->out_h; oy++)
             for (int ox = 0; ox < g->out_w; ox++) {
-                float *dwin = dxs + ((size_t)oy * S * W + (size_t)ox * S) * C;
-                const float *restrict d = dy + (((size_t)s * g->out_h + oy) * g->out_w + ox) * C;
-                for (int p = 0; p < k * k; p++) {
-                    float *restrict v = dwin + ((size_t)(p / k) * W + p % k) * C;
-                    SIMD for (int c = 0; c < C; c++) v[c] += d[c] / area;
-                }
+                const size_t w0 = win_at(g, s, oy, ox);
+                const float *d = dy + out_at(g, s, oy, ox);
+                const float *mw = tiled && mask ? mask + w0 : NULL;
+#define SPREAD_BLOCK(c0, cw)                                                   \
+    avg_spread(k, W, C, cw, d + (c0), tiled, mw ? mw + (c0) : NULL, dx + w0 + (c0))
+                CHANNEL_BLOCKS(C, SPREAD_BLOCK);
+#undef SPREAD_BLOCK
             }
-        mask_in_place(in_size, mask ? mask + s * in_size : NULL, dxs);
+        if (!tiled)
+            mask_in_place(in_size, mask ? mask + s * in_size : NULL, dx + s * in_size);
     }
+}
+
+/* out[0, cw) = the mean of hw pixels (rows of C floats from x), summed
+   from 0 in pixel order. */
+INLINE void gap_channels(int hw, int C, int cw, const float *x, float *restrict out)
+{
+    float sum[16];
+    SIMD for (int j = 0; j < cw; j++) sum[j] = 0.0f;
+    for (int p = 0; p < hw; p++) {
+        const float *restrict v = x + (size_t)p * C;
+        SIMD for (int j = 0; j < cw; j++) sum[j] += v[j];
+    }
+    SIMD for (int j = 0; j < cw; j++) out[j] = sum[j] / (float)hw;
 }
 
 WIDEST void cnn_gap_forward_scalar(int n, int hw, int c, const float *x, float *y)
 {
     for (int s = 0; s < n; s++) {
-        float *restrict out = y + (size_t)s * c;
-        SIMD for (int ch = 0; ch < c; ch++) out[ch] = 0.0f;
-        for (int p = 0; p < hw; p++) {
-            const float *restrict v = x + ((size_t)s * hw + p) * c;
-            SIMD for (int ch = 0; ch < c; ch++) out[ch] += v[ch];
-        }
-        SIMD for (int ch = 0; ch < c; ch++) out[ch] /= (float)hw;
+        const float *xs = x + (size_t)s * hw * c;
+        float *out = y + (size_t)s * c;
+#define GAP_BLOCK(c0, cw) gap_channels(hw, c, cw, xs + (c0), out + (c0))
+        CHANNEL_BLOCKS(c, GAP_BLOCK);
+#undef GAP_BLOCK
     }
 }
 
@@ -160,9 +293,8 @@ WIDEST void cnn_gap_backward_data_scalar(int n, int hw, int c, const float *dy,
 {
     for (int s = 0; s < n; s++)
         for (int p = 0; p < hw; p++) {
-            size_t off = ((size_t)s * hw + p) * c;
             const float *restrict d = dy + (size_t)s * c;
-            float *restrict out = dx + off;
+            float *restrict out = dx + ((size_t)s * hw + p) * c;
             SIMD for (int ch = 0; ch < c; ch++) out[ch] = d[ch] / (float)hw;
         }
     mask_in_place((size_t)n * hw * c, mask, dx);
