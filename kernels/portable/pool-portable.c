@@ -10,20 +10,22 @@
  * reduction across lanes, so the results equal the reference bit for bit
  * whatever the vector width, and each sample's bits depend only on the
  * geometry and its own data (batch invariant):
- *   maxpool forward   y = x[window 0], then y = v > y ? v : y over the rest
- *                     of the window in row-major order;
- *   maxpool backward  per block of 16 channels, the first maximum's window
- *                     position found again from x, then dx += dy there
- *                     (windows in output order: overlaps accumulate);
+ *   maxpool forward   y = x[window 0], then y = v > y ? v : y over the
+ *                     window in row-major order;
+ *   maxpool backward  the maximum found again from x as in forward, then
+ *                     the first window pixel equal to it gets dy;
  *   avgpool           sums from 0 in row-major window order, / (K*K);
- *                     backward adds dy / (K*K) over the window;
+ *                     backward gives dy / (K*K) to each window pixel;
  *   gap               sums from 0 in pixel order, / (h*w).
- * Backward data zeroes dx first and applies the mask (mask[i] > 0 ? dx[i]
- * : 0) last.
+ * Backward data of overlapping or spaced windows (stride != K) zeroes dx,
+ * adds the windows in output order (overlaps accumulate) and applies the
+ * mask (mask[i] > 0 ? dx[i] : 0) last; tiled windows (stride == K) store
+ * each dx pixel once, the mask fused, and zero the pixels no window
+ * covers.
  *
  * Channels go in blocks of 16, then 8, then the rest: each block's inline
  * routine is specialised for the literal widths, its running values
- * (maximum, argmax, sum) held in registers across the window, and only
+ * (maximum, sum) held in registers across the window, and only
  * the remainder runs a loop of run-time length.
  */
 #include <string.h>
@@ -50,12 +52,12 @@
             BLOCK(c0_, (C) - c0_);                                             \
     } while (0)
 
-/* Visit a window's pixels in row-major order: v (the pixel's first float
-   of the block, from base) and p (its index in [0, k*k)). */
-#define FOR_WINDOW(base, k, W, C, v, p)                                        \
-    for (int ky_ = 0, p = 0; ky_ < (k); ky_++)                                 \
-        for (int kx_ = 0; kx_ < (k) && ((v) = (base) + ((size_t)ky_ * (W) + kx_) * (C), 1); \
-             kx_++, p++)
+/* Visit a window's pixels in row-major order, v pointing at each (at the
+   block's first channel, from base); no division per pixel. */
+#define FOR_WINDOW(base, k, W, C, v)                                           \
+    for (int ky_ = 0; ky_ < (k); ky_++)                                        \
+        for (int kx_ = 0;                                                      \
+             kx_ < (k) && ((v) = (base) + ((size_t)ky_ * (W) + kx_) * (C), 1); kx_++)
 
 INLINE void mask_in_place(size_t count, const float *restrict mask, float *restrict dx)
 {
@@ -70,8 +72,7 @@ INLINE void max_window(int k, int W, int C, int cw, const float *win, float *res
     float best[16];
     const float *v;
     SIMD for (int j = 0; j < cw; j++) best[j] = win[j];
-    FOR_WINDOW(win, k, W, C, v, p) {
-        (void)p;
+    FOR_WINDOW(win, k, W, C, v) {
         SIMD for (int j = 0; j < cw; j++) best[j] = v[j] > best[j] ? v[j] : best[j];
     }
     SIMD for (int j = 0; j < cw; j++) out[j] = best[j];
@@ -97,8 +98,7 @@ INLINE void max_route(int k, int W, int C, int cw, const float *win, const float
     const float *v;
     max_window(k, W, C, cw, win, m);
     SIMD for (int j = 0; j < cw; j++) done[j] = 0, dz[j] = dy[j] + 0.0f;
-    FOR_WINDOW(win, k, W, C, v, p) {
-        (void)p;
+    FOR_WINDOW(win, k, W, C, v) {
         float *restrict d = dwin + (v - win);
         const float *restrict mm = mwin ? mwin + (v - win) : NULL;
         if (!tiled) {
@@ -130,8 +130,7 @@ INLINE void avg_window(int k, int W, int C, int cw, const float *win, float *res
     float sum[16];
     const float *v;
     SIMD for (int j = 0; j < cw; j++) sum[j] = 0.0f;
-    FOR_WINDOW(win, k, W, C, v, p) {
-        (void)p;
+    FOR_WINDOW(win, k, W, C, v) {
         SIMD for (int j = 0; j < cw; j++) sum[j] += v[j];
     }
     SIMD for (int j = 0; j < cw; j++) out[j] = sum[j] / area;
@@ -146,8 +145,7 @@ INLINE void avg_spread(int k, int W, int C, int cw, const float *restrict dy, in
     float share[16], sz[16];
     float *d;
     SIMD for (int j = 0; j < cw; j++) share[j] = dy[j] / area, sz[j] = share[j] + 0.0f;
-    FOR_WINDOW(dwin, k, W, C, d, p) {
-        (void)p;
+    FOR_WINDOW(dwin, k, W, C, d) {
         const float *restrict mm = mwin ? mwin + (d - dwin) : NULL;
         if (!tiled) {
             SIMD for (int j = 0; j < cw; j++) d[j] += share[j];
