@@ -5,7 +5,8 @@
  * up), the portable kernels against the reference bit for bit on seeded
  * random shapes with ties, masks, odd sizes and overlaps, and per sample
  * whatever the call's size; dropout's mask (kept fraction, scale, the same
- * mask in backward data, its stream's inputs, identity at inference); spec
+ * mask in backward data, its stream's inputs, identity at inference) and
+ * the batched draws it makes (cnn_rng_fill); spec
  * items read, written back and refused; and a model with all four kinds
  * trained on 1, 2 and 3 threads to the same bits.
  */
@@ -275,6 +276,25 @@ static void dropout_keeps_scales_and_repeats(void)
     free(x), free(y), free(dx), free(one);
 }
 
+/* cnn_rng_fill (dropout's draws) gives the values and the final state of
+   as many cnn_rng_next calls, for counts around its lane width. */
+static void rng_fill_equals_draws_one_by_one(void)
+{
+    static const size_t counts[] = {0, 1, 7, 8, 9, 16, 100, 257};
+    uint32_t got[300], want[300];
+    for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
+        cnn_rng a, b;
+        cnn_rng_sample(&a, 3, 4, 5 + k);
+        b = a;
+        cnn_rng_fill(&a, got, counts[k]);
+        for (size_t i = 0; i < counts[k]; i++)
+            want[i] = cnn_rng_next(&b);
+        CHECK(!memcmp(got, want, counts[k] * sizeof *got), "fill of %zu differs", counts[k]);
+        CHECK(a.state == b.state && a.inc == b.inc && cnn_rng_next(&a) == cnn_rng_next(&b),
+              "fill of %zu leaves another state", counts[k]);
+    }
+}
+
 /* The mask changes with the seed, the step, the sample and the layer. */
 static void dropout_mask_follows_its_stream(void)
 {
@@ -436,6 +456,7 @@ TEST_TABLE(pool,
            {"ref_pools_by_hand", ref_pools_by_hand},
            {"portable_pools_equal_ref", portable_pools_equal_ref},
            {"dropout_keeps_scales_and_repeats", dropout_keeps_scales_and_repeats},
+           {"rng_fill_equals_draws_one_by_one", rng_fill_equals_draws_one_by_one},
            {"dropout_mask_follows_its_stream", dropout_mask_follows_its_stream},
            {"pool_specs_round_trip_and_refuse", pool_specs_round_trip_and_refuse},
            {"pool_model_same_bits_on_1_2_3_threads", pool_model_same_bits_on_1_2_3_threads})
