@@ -36,10 +36,14 @@ static const pool_kernels avg_sets[2] = {
     {cnn_avgpool_forward_ref, NULL, cnn_avgpool_backward_data_ref},
 };
 
+extern const cnn_layer_op cnn_layer_maxpool;
+
+static int is_max(const cnn_layer *L) { return L->op == &cnn_layer_maxpool; }
+
 static const pool_kernels *kernels_of(const cnn_layer *L)
 {
     int ref = L->arg[REF] != 0;
-    return L->op->name[0] == 'm' ? &max_sets[ref] : &avg_sets[ref];
+    return is_max(L) ? &max_sets[ref] : &avg_sets[ref];
 }
 
 static int parse(const char *s, const char *e, cnn_layer *L, const char **why)
@@ -47,10 +51,10 @@ static int parse(const char *s, const char *e, cnn_layer *L, const char **why)
     const char *p;
     if (!cnn_layer_keyword(s, e, L->op->name, &p))
         return 0;
-    *why = L->op->name[0] == 'm' ? "maxpool needs K[sS] (window 1..64, stride 1..64), "
-                                   "e.g. maxpool2 or maxpool3s2"
-                                 : "avgpool needs K[sS] (window 1..64, stride 1..64), "
-                                   "e.g. avgpool2 or avgpool3s2";
+    *why = is_max(L) ? "maxpool needs K[sS] (window 1..64, stride 1..64), "
+                       "e.g. maxpool2 or maxpool3s2"
+                     : "avgpool needs K[sS] (window 1..64, stride 1..64), "
+                       "e.g. avgpool2 or avgpool3s2";
     if (!cnn_layer_parse_int(&p, 64, &L->g.k))
         return -1;
     L->g.stride = L->g.k;
@@ -111,7 +115,7 @@ static void describe(const cnn_layer *L, cnn_layer_text *t, cnn_layer_info *info
 {
     (void)info;
     /* The row is short, as the summary's first column is 29 wide. */
-    int max = L->op->name[0] == 'm';
+    int max = is_max(L);
     snprintf(t->row, sizeof t->row, "%s %dx%d/%d", max ? "MaxPool" : "AvgPool", L->g.k,
              L->g.k, L->g.stride);
     snprintf(t->keras, sizeof t->keras, "%s", max ? "MaxPooling2D" : "AveragePooling2D");
