@@ -187,8 +187,9 @@ INLINE size_t out_at(const cnn_conv_geom *g, int s, int oy, int ox)
     return (((size_t)s * g->out_h + oy) * g->out_w + ox) * g->in_c;
 }
 
-WIDEST void cnn_maxpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
-                                       float *y)
+/* Forward of max (max != 0) or average pooling; inlined into each
+   kernel with max a constant. */
+INLINE void pool_forward(const cnn_conv_geom *g, int n, const float *x, float *y, int max)
 {
     const int C = g->in_c, W = g->in_w, k = g->k;
     for (int s = 0; s < n; s++)
@@ -196,70 +197,70 @@ WIDEST void cnn_maxpool_forward_scalar(const cnn_conv_geom *g, int n, const floa
             for (int ox = 0; ox < g->out_w; ox++) {
                 const float *win = x + win_at(g, s, oy, ox);
                 float *out = y + out_at(g, s, oy, ox);
-#define MAX_BLOCK(c0, cw) max_window(k, W, C, cw, win + (c0), out + (c0))
-                CHANNEL_BLOCKS(C, MAX_BLOCK);
-#undef MAX_BLOCK
+#define WINDOW_BLOCK(c0, cw)                                                   \
+    do {                                                                       \
+        if (max)                                                               \
+            max_window(k, W, C, cw, win + (c0), out + (c0));                   \
+        else                                                                   \
+            avg_window(k, W, C, cw, win + (c0), out + (c0));                   \
+    } while (0)
+                CHANNEL_BLOCKS(C, WINDOW_BLOCK);
+#undef WINDOW_BLOCK
             }
+}
+
+/* Backward data of max (max != 0: reads x) or average pooling; inlined
+   into each kernel with max a constant. */
+INLINE void pool_backward(const cnn_conv_geom *g, int n, const float *x, const float *dy,
+                          const float *mask, float *dx, int max)
+{
+    const int C = g->in_c, W = g->in_w, k = g->k;
+    const size_t in_size = (size_t)g->in_h * W * C;
+    for (int s = 0; s < n; s++) {
+        const int tiled = prepare_dx(g, dx + s * in_size);
+        for (int oy = 0; oy < g->out_h; oy++)
+            for (int ox = 0; ox < g->out_w; ox++) {
+                const size_t w0 = win_at(g, s, oy, ox);
+                const float *d = dy + out_at(g, s, oy, ox);
+                const float *mw = tiled && mask ? mask + w0 : NULL;
+#define BACK_BLOCK(c0, cw)                                                     \
+    do {                                                                       \
+        const float *mb = mw ? mw + (c0) : NULL;                               \
+        if (max)                                                               \
+            max_route(k, W, C, cw, x + w0 + (c0), d + (c0), tiled, mb, dx + w0 + (c0)); \
+        else                                                                   \
+            avg_spread(k, W, C, cw, d + (c0), tiled, mb, dx + w0 + (c0));      \
+    } while (0)
+                CHANNEL_BLOCKS(C, BACK_BLOCK);
+#undef BACK_BLOCK
+            }
+        if (!tiled)
+            mask_in_place(in_size, mask ? mask + s * in_size : NULL, dx + s * in_size);
+    }
+}
+
+WIDEST void cnn_maxpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
+                                       float *y)
+{
+    pool_forward(g, n, x, y, 1);
 }
 
 WIDEST void cnn_maxpool_backward_data_scalar(const cnn_conv_geom *g, int n, const float *x,
                                              const float *dy, const float *mask, float *dx)
 {
-    const int C = g->in_c, W = g->in_w, k = g->k;
-    const size_t in_size = (size_t)g->in_h * W * C;
-    for (int s = 0; s < n; s++) {
-        const int tiled = prepare_dx(g, dx + s * in_size);
-        for (int oy = 0; oy < g->out_h; oy++)
-            for (int ox = 0; ox < g->out_w; ox++) {
-                const size_t w0 = win_at(g, s, oy, ox);
-                const float *d = dy + out_at(g, s, oy, ox);
-                const float *mw = tiled && mask ? mask + w0 : NULL;
-#define ROUTE_BLOCK(c0, cw)                                                    \
-    max_route(k, W, C, cw, x + w0 + (c0), d + (c0), tiled, mw ? mw + (c0) : NULL, \
-              dx + w0 + (c0))
-                CHANNEL_BLOCKS(C, ROUTE_BLOCK);
-#undef ROUTE_BLOCK
-            }
-        if (!tiled)
-            mask_in_place(in_size, mask ? mask + s * in_size : NULL, dx + s * in_size);
-    }
+    pool_backward(g, n, x, dy, mask, dx, 1);
 }
 
 WIDEST void cnn_avgpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
                                        float *y)
 {
-    const int C = g->in_c, W = g->in_w, k = g->k;
-    for (int s = 0; s < n; s++)
-        for (int oy = 0; oy < g->out_h; oy++)
-            for (int ox = 0; ox < g->out_w; ox++) {
-                const float *win = x + win_at(g, s, oy, ox);
-                float *out = y + out_at(g, s, oy, ox);
-#define AVG_BLOCK(c0, cw) avg_window(k, W, C, cw, win + (c0), out + (c0))
-                CHANNEL_BLOCKS(C, AVG_BLOCK);
-#undef AVG_BLOCK
-            }
+    pool_forward(g, n, x, y, 0);
 }
 
 WIDEST void cnn_avgpool_backward_data_scalar(const cnn_conv_geom *g, int n, const float *dy,
                                              const float *mask, float *dx)
 {
-    const int C = g->in_c, W = g->in_w, k = g->k;
-    const size_t in_size = (size_t)g->in_h * W * C;
-    for (int s = 0; s < n; s++) {
-        const int tiled = prepare_dx(g, dx + s * in_size);
-        for (int oy = 0; oy < g->out_h; oy++)
-            for (int ox = 0; ox < g->out_w; ox++) {
-                const size_t w0 = win_at(g, s, oy, ox);
-                const float *d = dy + out_at(g, s, oy, ox);
-                const float *mw = tiled && mask ? mask + w0 : NULL;
-#define SPREAD_BLOCK(c0, cw)                                                   \
-    avg_spread(k, W, C, cw, d + (c0), tiled, mw ? mw + (c0) : NULL, dx + w0 + (c0))
-                CHANNEL_BLOCKS(C, SPREAD_BLOCK);
-#undef SPREAD_BLOCK
-            }
-        if (!tiled)
-            mask_in_place(in_size, mask ? mask + s * in_size : NULL, dx + s * in_size);
-    }
+    pool_backward(g, n, NULL, dy, mask, dx, 0);
 }
 
 /* out[0, cw) = the mean of hw pixels (rows of C floats from x), summed
