@@ -1,8 +1,10 @@
 /*
  * rng.c — PCG32 (PCG-XSH-RR): seeding by (seed, stream) or by (seed, step,
- * sample), 32-bit draws, uniform floats and unbiased bounded integers.
+ * sample), 32-bit draws (one at a time, or many at once in lanes jumped
+ * ahead), uniform floats and unbiased bounded integers.
  */
 #include "rng.h"
+#include "widest.h"
 
 #define PCG_MULT 6364136223846793005ULL
 
@@ -32,13 +34,43 @@ void cnn_rng_sample(cnn_rng *r, uint64_t seed, uint64_t step, uint64_t sample)
     cnn_rng_seed(r, h, CNN_RNG_STREAM_SAMPLE);
 }
 
+/* PCG-XSH-RR's output of a state. */
+static inline uint32_t pcg_output(uint64_t old)
+{
+    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
+    uint32_t rot = (uint32_t)(old >> 59);
+    return (xorshifted >> rot) | (xorshifted << ((32 - rot) & 31));
+}
+
 uint32_t cnn_rng_next(cnn_rng *r)
 {
     uint64_t old = r->state;
     r->state = old * PCG_MULT + r->inc;
-    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
-    uint32_t rot = (uint32_t)(old >> 59);
-    return (xorshifted >> rot) | (xorshifted << ((32 - rot) & 31));
+    return pcg_output(old);
+}
+
+enum { LANES = 8 };
+
+WIDEST void cnn_rng_fill(cnn_rng *r, uint32_t *out, size_t n)
+{
+    /* Lane j holds the state j steps ahead; each lane jumps LANES steps at
+       a time: s -> s * mult + add, mult = M^LANES, add = inc * (M^(LANES-1)
+       + ... + M + 1) (mod 2^64), which is LANES single steps exactly. */
+    uint64_t lane[LANES], mult = 1, add = 0;
+    for (int j = 0; j < LANES; j++) {
+        lane[j] = j ? lane[j - 1] * PCG_MULT + r->inc : r->state;
+        add = add * PCG_MULT + r->inc;
+        mult *= PCG_MULT;
+    }
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        _Pragma("omp simd") for (int j = 0; j < LANES; j++) {
+            out[i + j] = pcg_output(lane[j]);
+            lane[j] = lane[j] * mult + add;
+        }
+    r->state = lane[0];
+    for (; i < n; i++)
+        out[i] = cnn_rng_next(r);
 }
 
 float cnn_rng_uniform(cnn_rng *r)

@@ -7,6 +7,7 @@
 #ifndef CNN_RNG_H
 #define CNN_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct cnn_rng {
@@ -23,6 +24,10 @@ void cnn_rng_seed(cnn_rng *r, uint64_t seed, uint64_t stream);
    runs the sample. */
 void cnn_rng_sample(cnn_rng *r, uint64_t seed, uint64_t step, uint64_t sample);
 uint32_t cnn_rng_next(cnn_rng *r);
+/* The next n draws into out, in order: the same values and final state as
+   n calls of cnn_rng_next, computed in independent lanes (several times
+   faster). */
+void cnn_rng_fill(cnn_rng *r, uint32_t *out, size_t n);
 /* Uniform float in [0, 1) with 24 random bits. */
 float cnn_rng_uniform(cnn_rng *r);
 /* Uniform integer in [0, bound) without modulo bias; bound > 0. */

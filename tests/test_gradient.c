@@ -16,16 +16,17 @@
 #include "model.h"
 #include "tests.h"
 
-/* Both the loss and its gradient are those of a training step (batch
-   statistics, dropout's mask of step 0 and seed 0), the n samples a whole
-   batch. */
-static const cnn_pass_ctx training = {.training = 1};
+/* The passes run as in a training step, one fixed step, the n samples a
+   whole batch: batch norm uses their statistics, and kinds that draw
+   random numbers (dropout) draw the same ones in every pass, so the loss
+   is a fixed function of the parameters. */
+static const cnn_pass_ctx train_ctx = {.training = 1, .step = 3, .seed = 17};
 
 /* Mean cross-entropy of n samples (double accumulation). */
 static double loss_of(cnn_model *m, int n, const float *x, const int *labels, float *acts,
                       float *probs)
 {
-    const float *z = cnn_model_forward_ctx(m, &training, n, x, acts);
+    const float *z = cnn_model_forward_ctx(m, &train_ctx, n, x, acts);
     double sum = 0;
     for (int i = 0; i < n; i++)
         sum += cnn_softmax_xent(z + (size_t)i * m->classes, m->classes, labels[i], probs);
@@ -39,7 +40,7 @@ static void analytic(cnn_model *m, int n, const float *x, const int *labels, flo
     memset(grads, 0, m->block * sizeof(float));
     float *packed = aligned_alloc(64, (m->block * sizeof(float) + 63) & ~(size_t)63);
     cnn_model_pack(m, packed);
-    const float *z = cnn_model_forward_ctx(m, &training, n, x, acts);
+    const float *z = cnn_model_forward_ctx(m, &train_ctx, n, x, acts);
     for (int i = 0; i < n; i++) {
         float *d = dlogits + (size_t)i * m->classes;
         cnn_softmax_xent(z + (size_t)i * m->classes, m->classes, labels[i], d);
@@ -47,7 +48,7 @@ static void analytic(cnn_model *m, int n, const float *x, const int *labels, flo
         for (int c = 0; c < m->classes; c++)
             d[c] /= (float)n;
     }
-    cnn_model_backward_ctx(m, &training, n, x, acts, dlogits, grads, packed, scratch);
+    cnn_model_backward_ctx(m, &train_ctx, n, x, acts, dlogits, grads, packed, scratch);
     free(packed);
 }
 
@@ -168,6 +169,14 @@ static const struct {
     {"conv1x1:3,flatten,relu,dense:3,softmax", 3, 3, 2, 3},
     {"conv3x3:3:same,flatten,relu,dense:4,relu,dense:3,softmax", 4, 4, 2, 3},
     {"relu,conv1x1:3,flatten,dense:3,softmax", 3, 3, 2, 3},
+    /* pooling (overlapping windows, a ReLU mask before them, odd sizes),
+       gap straight into dense, dropout (a fixed step: a fixed mask) */
+    {"conv3x3:4:same,relu,maxpool2,flatten,dense:3,softmax", 6, 5, 2, 3},
+    {"conv3x3:4:same,relu,maxpool3s2,flatten,dense:3,softmax", 7, 7, 2, 3},
+    {"conv1x1:3,relu,avgpool3s2,conv1x1:2,flatten,dense:3,softmax", 7, 6, 2, 3},
+    {"conv1x1:3,maxpool2s1,relu,avgpool2,flatten,dense:3,softmax", 5, 5, 2, 3},
+    {"conv3x3:4:same,relu,dropout:0.3,conv1x1:3,relu,gap,dense:3,softmax", 5, 5, 2, 3},
+    {"flatten,dense:6,relu,dropout:0.5,dense:4,dropout:0.2,dense:3,softmax", 2, 3, 2, 3},
 };
 
 static void every_layer_kind_with_ref_kernels(void)

@@ -13,6 +13,10 @@
     X(dense)     \
     X(flatten)   \
     X(relu)      \
+    X(maxpool)   \
+    X(avgpool)   \
+    X(gap)       \
+    X(dropout)   \
     /* end of the list */
 
 #define DECLARE(kind) extern const cnn_layer_op cnn_layer_##kind;
