@@ -8,6 +8,7 @@
 #define GROUP(g) {#g, g##_tests}
 const test_table all_tests[] = {
     GROUP(runner), GROUP(kernels), GROUP(data),    GROUP(weights),
+    GROUP(augment), GROUP(loss),
     GROUP(model), GROUP(gradient), GROUP(optim), GROUP(tree), GROUP(trainer), GROUP(cli),
     GROUP(outputs), GROUP(predict), GROUP(checkpoint), GROUP(files),
     {0, 0}, /* end */
