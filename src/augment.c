@@ -62,8 +62,9 @@ static void edge_pixel(const float *src, int h, int w, int c, int x0, int y0,
     }
 }
 
-/* One output pixel read at (px, py) of the input. */
-static inline void sample_pixel(const float *src, int h, int w, int c, float px, float py,
+/* One output pixel read at (px, py) of the input (inlined, so that the
+   one-channel rows drop the channel loop). */
+static inline __attribute__((always_inline)) void sample_pixel(const float *src, int h, int w, int c, float px, float py,
                                 float *out)
 {
     int x0 = (int)px, y0 = (int)py;
@@ -104,9 +105,13 @@ void cnn_augment_apply(const cnn_augment_xf *xf, int h, int w, int c, const floa
     for (int y = 0; y < h; y++) {
         const float rx = ox - fb * (float)y, ry = oy + fa * (float)y;
         float *out = dst + (size_t)y * w * c;
-        for (int x = 0; x < w; x++)
-            sample_pixel(src, h, w, c, rx + fa * (float)x, ry + fb * (float)x,
-                         out + (size_t)x * c);
+        if (c == 1)
+            for (int x = 0; x < w; x++)
+                sample_pixel(src, h, w, 1, rx + fa * (float)x, ry + fb * (float)x, out + x);
+        else
+            for (int x = 0; x < w; x++)
+                sample_pixel(src, h, w, c, rx + fa * (float)x, ry + fb * (float)x,
+                             out + (size_t)x * c);
     }
 }
 
