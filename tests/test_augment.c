@@ -2,9 +2,10 @@
  * test_augment.c — tests of data augmentation (src/augment.c,
  * src/augment_text.c): the identity copies bit for bit, whole-pixel shifts
  * and quarter turns move pixels exactly, zoom keeps the centre, outside is
- * zero, draws are fixed by (seed, epoch, sample) whatever the thread and
- * stay in their ranges, and the settings' text is parsed, refused and
- * written back as documented.
+ * zero, random transforms match a reference in double, draws are fixed by
+ * (seed, epoch, sample) whatever the thread and stay in their ranges, and
+ * the settings' text is parsed, refused and written back as documented
+ * (also for random texts).
  */
 #include <math.h>
 #include <omp.h>
@@ -204,6 +205,57 @@ static void test_draw_ranges(void)
           (double)xf.angle, (double)xf.scale);
 }
 
+/* The sampling in double, straight from the formula in augment.h: the
+   reference the resampler must match. */
+static void reference_apply(const cnn_augment_xf *xf, int h, int w, int c, const float *src,
+                            double *out)
+{
+    const double pi = 3.14159265358979323846, t = xf->angle * pi / 180;
+    const double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            double u = x - cx - xf->dx, v = y - cy - xf->dy;
+            double px = cx + xf->scale * (cos(t) * u - sin(t) * v);
+            double py = cy + xf->scale * (sin(t) * u + cos(t) * v);
+            int x0 = (int)floor(px), y0 = (int)floor(py);
+            double fx = px - x0, fy = py - y0;
+            for (int k = 0; k < c; k++) {
+                double sum = 0;
+                for (int j = 0; j < 4; j++) {
+                    int tx = x0 + (j & 1), ty = y0 + (j >> 1);
+                    double wt = ((j & 1) ? fx : 1 - fx) * ((j >> 1) ? fy : 1 - fy);
+                    if (tx >= 0 && tx < w && ty >= 0 && ty < h)
+                        sum += wt * AT(src, w, c, ty, tx, k);
+                }
+                out[((size_t)y * w + x) * c + k] = sum;
+            }
+        }
+}
+
+/* Random transforms over the whole ranges, on 1 and 3 channels and a
+   non-square image, against the reference. */
+static void test_against_reference(void)
+{
+    enum { H = 11, W = 14, MAXC = 3 };
+    float src[H * W * MAXC], dst[H * W * MAXC];
+    double want[H * W * MAXC];
+    cnn_augment wide = {5, 180, 0.5f};
+    double worst = 0;
+    for (int c = 1; c <= MAXC; c += 2)
+        for (long i = 0; i < 300; i++) {
+            fill(src, (size_t)H * W * c, 100 + i);
+            cnn_augment_xf xf;
+            cnn_augment_draw(&wide, 99, c, i, &xf);
+            cnn_augment_apply(&xf, H, W, c, src, dst);
+            reference_apply(&xf, H, W, c, src, want);
+            for (int j = 0; j < H * W * c; j++) {
+                double e = fabs(dst[j] - want[j]);
+                worst = e > worst ? e : worst;
+            }
+        }
+    CHECK(worst <= 1e-4, "off the reference by %g", worst);
+}
+
 static void test_parse_accepted(void)
 {
     const struct { const char *text, *canonical; } ok[] = {
@@ -254,6 +306,42 @@ static void test_parse_refused(void)
     }
 }
 
+/* Random texts, built from the grammar's pieces: an accepted one is in
+   range and reads back from its canonical text; a refused one leaves the
+   output alone and says why in one line. */
+static void test_parse_random(void)
+{
+    static const char *const pieces[] = {"shift", "rotate", "zoom", "=", ",", "0", "1",
+                                         "2.5", ".", "e", "-", "180", "0.5", "none", "x", " "};
+    uint64_t st = 77;
+    int accepted = 0;
+    for (int t = 0; t < 20000; t++) {
+        char text[128] = "";
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        int n = (int)(st >> 60);
+        for (int i = 0; i < n; i++) {
+            st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+            strcat(text, pieces[(st >> 59) % (sizeof pieces / sizeof pieces[0])]);
+        }
+        cnn_augment a = {1, 2, 0.25f}, back;
+        const char *why = NULL;
+        if (cnn_augment_parse(text, &a, &why) == 0) {
+            accepted++;
+            char canon[CNN_AUGMENT_TEXT];
+            cnn_augment_format(&a, canon, sizeof canon);
+            CHECK(a.shift >= 0 && a.shift <= 2048 && a.rotate >= 0 && a.rotate <= 180 &&
+                      a.zoom >= 0 && a.zoom <= 0.5f,
+                  "'%s' accepted out of range", text);
+            CHECK(cnn_augment_parse(canon, &back, &why) == 0 && !memcmp(&a, &back, sizeof a),
+                  "'%s' -> '%s' does not read back", text, canon);
+        } else
+            CHECK(why && !strchr(why, '\n') && strlen(why) < 200 && a.shift == 1 &&
+                      a.rotate == 2 && a.zoom == 0.25f,
+                  "'%s' refused badly: '%s'", text, why ? why : "(no reason)");
+    }
+    CHECK(accepted > 100, "only %d of the random texts accepted", accepted);
+}
+
 static void test_fits(void)
 {
     cnn_augment a = {14, 0, 0};
@@ -273,8 +361,10 @@ TEST_TABLE(augment,
            {"rotate_quarter", test_rotate_quarter},
            {"zoom_centre", test_zoom_centre},
            {"zero_fill", test_zero_fill},
+           {"against_reference", test_against_reference},
            {"draw_keyed", test_draw_keyed},
            {"draw_ranges", test_draw_ranges},
            {"parse_accepted", test_parse_accepted},
            {"parse_refused", test_parse_refused},
+           {"parse_random", test_parse_random},
            {"fits", test_fits})
