@@ -2,8 +2,9 @@
  * augment.c — augmentation benchmark (bench/augment): the time to augment
  * one image (src/augment.c: draw, inverse map, bilinear sampling) on one
  * thread, for MNIST's first images (random pixels without --data) and a
- * 32x32x3 image, as the median of several rounds; compare it with the
- * training step's time per image from bench/train.
+ * 32x32x3 image, as the median of several rounds, on the path cnn takes
+ * (SIMD rows where the CPU has them) and on the scalar rows; compare it
+ * with the training step's time per image from bench/train.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -27,16 +28,23 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median over rounds of the nanoseconds per image of n images. */
+/* Median over rounds of the nanoseconds per image of n images (draw and
+   apply; the scalar rows only when scalar is set). */
 static double ns_per_image(const cnn_augment *a, int n, int h, int w, int c, const float *src,
-                           float *dst, int rounds, long *epoch)
+                           float *dst, int rounds, long *epoch, int scalar)
 {
     double t[64];
     size_t px = (size_t)h * w * c;
     for (int r = 0; r < rounds; r++) {
         double t0 = now();
-        for (int i = 0; i < n; i++)
-            cnn_augment_image(a, 1151998, *epoch, i, h, w, c, src + i * px, dst + i * px);
+        for (int i = 0; i < n; i++) {
+            cnn_augment_xf xf;
+            cnn_augment_draw(a, 1151998, *epoch, i, &xf);
+            if (scalar)
+                cnn_augment_apply_scalar(&xf, h, w, c, src + i * px, dst + i * px);
+            else
+                cnn_augment_apply(&xf, h, w, c, src + i * px, dst + i * px);
+        }
         t[r] = (now() - t0) * 1e9 / n;
         ++*epoch;
     }
@@ -102,11 +110,13 @@ int main(int argc, char **argv)
         float *src = images(ds, n, h, w, c), *dst = malloc(sizeof(float) * h * w * c * n);
         if (!src || !dst)
             return fprintf(stderr, "bench/augment: out of memory\n"), 1;
-        ns_per_image(&a, n, h, w, c, src, dst, 1, &epoch); /* warm-up */
-        double ns = ns_per_image(&a, n, h, w, c, src, dst, rounds, &epoch);
-        printf("%2dx%2dx%d %s: %8.0f ns/image  %6.2f ns/pixel\n", h, w, c,
-               ds && ds->height == h && ds->channels == c ? "mnist " : "random", ns,
-               ns / (h * w));
+        ns_per_image(&a, n, h, w, c, src, dst, 1, &epoch, 0); /* warm-up */
+        for (int scalar = 0; scalar < 2; scalar++) {
+            double ns = ns_per_image(&a, n, h, w, c, src, dst, rounds, &epoch, scalar);
+            printf("%2dx%2dx%d %s %-7s %8.0f ns/image  %6.2f ns/pixel\n", h, w, c,
+                   ds && ds->height == h && ds->channels == c ? "mnist " : "random",
+                   scalar ? "scalar" : "default", ns, ns / (h * w));
+        }
         free(src);
         free(dst);
     }

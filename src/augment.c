@@ -2,12 +2,15 @@
  * augment.c — one image's augmentation (augment.h): the transform drawn
  * from (seed, epoch, sample), and the image resampled under it: the
  * inverse affine map of every output pixel, then 4-tap bilinear
- * interpolation over all channels at once, zero outside the image.
+ * interpolation over all channels at once, zero outside the image; rows
+ * of one channel on AVX-512 when the CPU has it (augment_avx512.c, the
+ * same bits).
  */
 #include <math.h>
 #include <string.h>
 
 #include "augment.h"
+#include "cpu.h"
 #include "rng.h"
 
 int cnn_augment_on(const cnn_augment *a)
@@ -64,8 +67,8 @@ static void edge_pixel(const float *src, int h, int w, int c, int x0, int y0,
 
 /* One output pixel read at (px, py) of the input (inlined, so that the
    one-channel rows drop the channel loop). */
-static inline __attribute__((always_inline)) void sample_pixel(const float *src, int h, int w, int c, float px, float py,
-                                float *out)
+static inline __attribute__((always_inline)) void
+sample_pixel(const float *src, int h, int w, int c, float px, float py, float *out)
 {
     int x0 = (int)px, y0 = (int)py;
     x0 -= px < (float)x0; /* floor */
@@ -86,8 +89,21 @@ static inline __attribute__((always_inline)) void sample_pixel(const float *src,
         edge_pixel(src, h, w, c, x0, y0, wt, out);
 }
 
-void cnn_augment_apply(const cnn_augment_xf *xf, int h, int w, int c, const float *src,
-                       float *dst)
+/* The rows of one channel on the widest unit the CPU has (the same bits
+   as the scalar rows), or NULL for those. */
+typedef void row1_fn(const float *src, int h, int w, float rx, float ry, float fa, float fb,
+                     float *out);
+static row1_fn *simd_row1(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (cnn_cpu_get()->avx512)
+        return cnn_augment_row1_avx512;
+#endif
+    return NULL;
+}
+
+static void apply(const cnn_augment_xf *xf, int h, int w, int c, const float *src, float *dst,
+                  row1_fn *row1)
 {
     if (xf->dx == 0 && xf->dy == 0 && xf->angle == 0 && xf->scale == 1) {
         memcpy(dst, src, (size_t)h * w * c * sizeof *src);
@@ -105,7 +121,9 @@ void cnn_augment_apply(const cnn_augment_xf *xf, int h, int w, int c, const floa
     for (int y = 0; y < h; y++) {
         const float rx = ox - fb * (float)y, ry = oy + fa * (float)y;
         float *out = dst + (size_t)y * w * c;
-        if (c == 1)
+        if (c == 1 && row1)
+            row1(src, h, w, rx, ry, fa, fb, out);
+        else if (c == 1)
             for (int x = 0; x < w; x++)
                 sample_pixel(src, h, w, 1, rx + fa * (float)x, ry + fb * (float)x, out + x);
         else
@@ -113,6 +131,18 @@ void cnn_augment_apply(const cnn_augment_xf *xf, int h, int w, int c, const floa
                 sample_pixel(src, h, w, c, rx + fa * (float)x, ry + fb * (float)x,
                              out + (size_t)x * c);
     }
+}
+
+void cnn_augment_apply(const cnn_augment_xf *xf, int h, int w, int c, const float *src,
+                       float *dst)
+{
+    apply(xf, h, w, c, src, dst, simd_row1());
+}
+
+void cnn_augment_apply_scalar(const cnn_augment_xf *xf, int h, int w, int c, const float *src,
+                              float *dst)
+{
+    apply(xf, h, w, c, src, dst, NULL);
 }
 
 void cnn_augment_image(const cnn_augment *a, uint64_t seed, long epoch, long sample, int h,

@@ -81,6 +81,19 @@ void cnn_augment_draw(const cnn_augment *a, uint64_t seed, long epoch, long samp
 void cnn_augment_apply(const cnn_augment_xf *xf, int h, int w, int c, const float *src,
                        float *dst);
 
+/* The same on the scalar path only (the SIMD rows give its bits; tests
+   compare them). */
+void cnn_augment_apply_scalar(const cnn_augment_xf *xf, int h, int w, int c,
+                              const float *src, float *dst);
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* One output row of a one-channel image on AVX-512 (augment_avx512.c):
+   pixel x reads the input at (rx + fa x, ry + fb x).  Only where
+   cnn_cpu_get()->avx512. */
+void cnn_augment_row1_avx512(const float *src, int h, int w, float rx, float ry, float fa,
+                             float fb, float *out);
+#endif
+
 /* Draw and apply: image `sample` of the data set in `epoch` (0-based)
    under seed.  Settings all zero copy src bitwise. */
 void cnn_augment_image(const cnn_augment *a, uint64_t seed, long epoch, long sample, int h,

@@ -2,7 +2,8 @@
  * test_augment.c — tests of data augmentation (src/augment.c,
  * src/augment_text.c): the identity copies bit for bit, whole-pixel shifts
  * and quarter turns move pixels exactly, zoom keeps the centre, outside is
- * zero, random transforms match a reference in double, draws are fixed by
+ * zero, random transforms match a reference in double (the SIMD rows the
+ * scalar rows bit for bit), draws are fixed by
  * (seed, epoch, sample) whatever the thread and stay in their ranges, and
  * the settings' text is parsed, refused and written back as documented
  * (also for random texts).
@@ -256,6 +257,31 @@ static void test_against_reference(void)
     CHECK(worst <= 1e-4, "off the reference by %g", worst);
 }
 
+/* The SIMD rows (where the CPU has them) give the scalar rows' bits, over
+   random transforms and widths with and without a partial last vector. */
+static void test_simd_matches_scalar(void)
+{
+    enum { MAXPIX = 40 * 40 };
+    static const int sizes[][2] = {{28, 28}, {1, 1}, {5, 37}, {16, 16}, {17, 33}, {40, 3}};
+    float src[MAXPIX], a[MAXPIX], b[MAXPIX];
+    cnn_augment wide = {1.5f, 180, 0.5f};
+    int bad = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        for (long i = 0; i < 200; i++) {
+            const int h = sizes[k][0], w = sizes[k][1];
+            fill(src, (size_t)h * w, 300 + i);
+            src[i % (h * w)] = -src[i % (h * w)];
+            cnn_augment_xf xf;
+            cnn_augment_draw(&wide, 5, (long)k, i, &xf);
+            if (i % 7 == 0)
+                xf.dx += (float)(w + 1); /* partly or wholly outside */
+            cnn_augment_apply(&xf, h, w, 1, src, a);
+            cnn_augment_apply_scalar(&xf, h, w, 1, src, b);
+            bad += memcmp(a, b, sizeof(float) * h * w) != 0;
+        }
+    CHECK(bad == 0, "%d images differ between the SIMD and the scalar rows", bad);
+}
+
 static void test_parse_accepted(void)
 {
     const struct { const char *text, *canonical; } ok[] = {
@@ -362,6 +388,7 @@ TEST_TABLE(augment,
            {"zoom_centre", test_zoom_centre},
            {"zero_fill", test_zero_fill},
            {"against_reference", test_against_reference},
+           {"simd_matches_scalar", test_simd_matches_scalar},
            {"draw_keyed", test_draw_keyed},
            {"draw_ranges", test_draw_ranges},
            {"parse_accepted", test_parse_accepted},
