@@ -41,7 +41,7 @@ static double ns_per_image(const cnn_augment *a, int n, int h, int w, int c, con
             cnn_augment_xf xf;
             cnn_augment_draw(a, 1151998, *epoch, i, &xf);
             if (scalar)
-                cnn_augment_apply_scalar(&xf, h, w, c, src + i * px, dst + i * px);
+                cnn_augment_apply_with(&xf, h, w, c, src + i * px, dst + i * px, NULL);
             else
                 cnn_augment_apply(&xf, h, w, c, src + i * px, dst + i * px);
         }

@@ -3,8 +3,8 @@
  * from (seed, epoch, sample), and the image resampled under it: the
  * inverse affine map of every output pixel, then 4-tap bilinear
  * interpolation over all channels at once, zero outside the image; rows
- * of one channel on AVX-512 when the CPU has it (augment_avx512.c, the
- * same bits).
+ * of one channel on AVX-512 or AVX2 when the CPU has them
+ * (augment_avx512.c, augment_avx2.c: the same bits).
  */
 #include <math.h>
 #include <string.h>
@@ -89,21 +89,22 @@ sample_pixel(const float *src, int h, int w, int c, float px, float py, float *o
         edge_pixel(src, h, w, c, x0, y0, wt, out);
 }
 
-/* The rows of one channel on the widest unit the CPU has (the same bits
-   as the scalar rows), or NULL for those. */
-typedef void row1_fn(const float *src, int h, int w, float rx, float ry, float fa, float fb,
-                     float *out);
-static row1_fn *simd_row1(void)
+int cnn_augment_row1_sets(cnn_augment_row1_fn **out, int max)
 {
+    int n = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (cnn_cpu_get()->avx512)
-        return cnn_augment_row1_avx512;
+    const cnn_cpu *cpu = cnn_cpu_get();
+    if (cpu->avx512 && n < max)
+        out[n++] = cnn_augment_row1_avx512;
+    if (cpu->avx2 && n < max)
+        out[n++] = cnn_augment_row1_avx2;
 #endif
-    return NULL;
+    (void)out, (void)max;
+    return n;
 }
 
-static void apply(const cnn_augment_xf *xf, int h, int w, int c, const float *src, float *dst,
-                  row1_fn *row1)
+void cnn_augment_apply_with(const cnn_augment_xf *xf, int h, int w, int c, const float *src,
+                            float *dst, cnn_augment_row1_fn *row1)
 {
     if (xf->dx == 0 && xf->dy == 0 && xf->angle == 0 && xf->scale == 1) {
         memcpy(dst, src, (size_t)h * w * c * sizeof *src);
@@ -136,13 +137,8 @@ static void apply(const cnn_augment_xf *xf, int h, int w, int c, const float *sr
 void cnn_augment_apply(const cnn_augment_xf *xf, int h, int w, int c, const float *src,
                        float *dst)
 {
-    apply(xf, h, w, c, src, dst, simd_row1());
-}
-
-void cnn_augment_apply_scalar(const cnn_augment_xf *xf, int h, int w, int c, const float *src,
-                              float *dst)
-{
-    apply(xf, h, w, c, src, dst, NULL);
+    cnn_augment_row1_fn *row1[2];
+    cnn_augment_apply_with(xf, h, w, c, src, dst, cnn_augment_row1_sets(row1, 2) ? row1[0] : NULL);
 }
 
 void cnn_augment_image(const cnn_augment *a, uint64_t seed, long epoch, long sample, int h,

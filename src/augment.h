@@ -81,18 +81,23 @@ void cnn_augment_draw(const cnn_augment *a, uint64_t seed, long epoch, long samp
 void cnn_augment_apply(const cnn_augment_xf *xf, int h, int w, int c, const float *src,
                        float *dst);
 
-/* The same on the scalar path only (the SIMD rows give its bits; tests
-   compare them). */
-void cnn_augment_apply_scalar(const cnn_augment_xf *xf, int h, int w, int c,
-                              const float *src, float *dst);
+/* One output row of a one-channel image: pixel x reads the input at
+   (rx + fa x, ry + fb x).  The SIMD rows give the scalar rows' bits. */
+typedef void cnn_augment_row1_fn(const float *src, int h, int w, float rx, float ry,
+                                 float fa, float fb, float *out);
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* One output row of a one-channel image on AVX-512 (augment_avx512.c):
-   pixel x reads the input at (rx + fa x, ry + fb x).  Only where
-   cnn_cpu_get()->avx512. */
-void cnn_augment_row1_avx512(const float *src, int h, int w, float rx, float ry, float fa,
-                             float fb, float *out);
+cnn_augment_row1_fn cnn_augment_row1_avx512; /* augment_avx512.c */
+cnn_augment_row1_fn cnn_augment_row1_avx2;   /* augment_avx2.c */
 #endif
+
+/* The SIMD rows this CPU runs, widest first, into out (at most max);
+   returns how many (cnn_augment_apply takes the first). */
+int cnn_augment_row1_sets(cnn_augment_row1_fn **out, int max);
+
+/* cnn_augment_apply with the given one-channel rows (NULL: scalar). */
+void cnn_augment_apply_with(const cnn_augment_xf *xf, int h, int w, int c, const float *src,
+                            float *dst, cnn_augment_row1_fn *row1);
 
 /* Draw and apply: image `sample` of the data set in `epoch` (0-based)
    under seed.  Settings all zero copy src bitwise. */

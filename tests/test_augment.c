@@ -257,29 +257,49 @@ static void test_against_reference(void)
     CHECK(worst <= 1e-4, "off the reference by %g", worst);
 }
 
-/* The SIMD rows (where the CPU has them) give the scalar rows' bits, over
-   random transforms and widths with and without a partial last vector. */
-static void test_simd_matches_scalar(void)
+/* Bits differing between n images of size h x w under random transforms
+   (some partly or wholly outside) on the SIMD rows and on the scalar. */
+static int simd_differs(cnn_augment_row1_fn *row, int h, int w, int n)
 {
     enum { MAXPIX = 40 * 40 };
-    static const int sizes[][2] = {{28, 28}, {1, 1}, {5, 37}, {16, 16}, {17, 33}, {40, 3}};
     float src[MAXPIX], a[MAXPIX], b[MAXPIX];
     cnn_augment wide = {1.5f, 180, 0.5f};
     int bad = 0;
-    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
-        for (long i = 0; i < 200; i++) {
-            const int h = sizes[k][0], w = sizes[k][1];
-            fill(src, (size_t)h * w, 300 + i);
-            src[i % (h * w)] = -src[i % (h * w)];
-            cnn_augment_xf xf;
-            cnn_augment_draw(&wide, 5, (long)k, i, &xf);
-            if (i % 7 == 0)
-                xf.dx += (float)(w + 1); /* partly or wholly outside */
-            cnn_augment_apply(&xf, h, w, 1, src, a);
-            cnn_augment_apply_scalar(&xf, h, w, 1, src, b);
-            bad += memcmp(a, b, sizeof(float) * h * w) != 0;
+    for (long i = 0; i < n; i++) {
+        fill(src, (size_t)h * w, 300 + i);
+        src[i % (h * w)] = -src[i % (h * w)];
+        cnn_augment_xf xf;
+        cnn_augment_draw(&wide, 5, h * 100 + w, i, &xf);
+        if (i % 7 == 0)
+            xf.dx += (float)(w + 1);
+        cnn_augment_apply_with(&xf, h, w, 1, src, a, row);
+        cnn_augment_apply_with(&xf, h, w, 1, src, b, NULL);
+        bad += memcmp(a, b, sizeof(float) * h * w) != 0;
+    }
+    return bad;
+}
+
+/* The SIMD rows the CPU has give the scalar rows' bits, for widths with
+   and without a partial last vector; cnn_augment_apply takes the widest. */
+static void test_simd_matches_scalar(void)
+{
+    static const int sizes[][2] = {{28, 28}, {1, 1}, {5, 37}, {16, 16}, {17, 33}, {40, 3}};
+    cnn_augment_row1_fn *rows[4];
+    int nrows = cnn_augment_row1_sets(rows, 4);
+    if (!nrows)
+        test_skip("no SIMD rows on this CPU");
+    for (int r = 0; r < nrows; r++)
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            int bad = simd_differs(rows[r], sizes[k][0], sizes[k][1], 200);
+            CHECK(bad == 0, "rows %d, %dx%d: %d images differ from the scalar rows", r,
+                  sizes[k][0], sizes[k][1], bad);
         }
-    CHECK(bad == 0, "%d images differ between the SIMD and the scalar rows", bad);
+    float src[28 * 28], a[28 * 28], b[28 * 28];
+    cnn_augment_xf xf = {0.5f, -1.25f, 33, 1.2f};
+    fill(src, 28 * 28, 9);
+    cnn_augment_apply(&xf, 28, 28, 1, src, a);
+    cnn_augment_apply_with(&xf, 28, 28, 1, src, b, nrows ? rows[0] : NULL);
+    CHECK(!memcmp(a, b, sizeof a), "cnn_augment_apply does not take the widest rows");
 }
 
 static void test_parse_accepted(void)
