@@ -55,6 +55,8 @@ BENCH_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRC))
 BENCH_KERNELS := bench/kernels
 # bench/train: end-to-end training speed, thread sweep.
 BENCH_TRAIN := bench/train
+# bench/augment: the time to augment one image.
+BENCH_AUGMENT := bench/augment
 
 LIB     := $(BUILD)/libcnn.a
 # The command; a sanitizer build puts its own elsewhere (CLI=build-asan/cnn)
@@ -99,7 +101,11 @@ $(BENCH_KERNELS): $(BENCH_OBJ) $(LIB)
 $(BENCH_TRAIN): $(BUILD)/bench/train.o $(LIB)
 	$(CC) -o $@ $(BUILD)/bench/train.o $(LIB) $(LDFLAGS) $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(BUILD)/bench/train.d
+$(BENCH_AUGMENT): $(BUILD)/bench/augment.o $(LIB)
+	$(CC) -o $@ $(BUILD)/bench/augment.o $(LIB) $(LDFLAGS) $(LDLIBS)
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(BUILD)/bench/train.d \
+	$(BUILD)/bench/augment.d
 
 # Build dependencies: installed with apt-get when root, else the command is
 # printed and make stops.
@@ -136,11 +142,12 @@ test: deps
 	./$(RUNNER)
 
 # Kernel benchmark (one thread, every ISA the CPU has, each seed layer),
-# then the training benchmark's thread sweep.
-bench: $(BENCH_KERNELS) $(BENCH_TRAIN)
+# then the training benchmark's thread sweep, then augmentation's cost.
+bench: $(BENCH_KERNELS) $(BENCH_TRAIN) $(BENCH_AUGMENT)
 	$(MAKE) data
 	./$(BENCH_KERNELS)
 	./$(BENCH_TRAIN) --sweep
+	./$(BENCH_AUGMENT)
 
 # The benchmarks' dependencies (PyTorch with OpenBLAS, oneDNN's headers):
 # installed with apt-get when root, else the command is printed and make
@@ -156,4 +163,4 @@ bench-compare: bench-deps $(BENCH_TRAIN) $(CLI)
 	/usr/bin/python3 bench/compare.py --model $(BENCH_MODELS)
 
 clean:
-	rm -rf $(BUILD) $(CLI) $(BENCH_KERNELS) $(BENCH_TRAIN)
+	rm -rf $(BUILD) $(CLI) $(BENCH_KERNELS) $(BENCH_TRAIN) $(BENCH_AUGMENT)

@@ -366,6 +366,8 @@ typedef struct cnn_train_state_info {
     long warmup_steps;      /* the schedule's linear warmup, in steps */
     uint64_t seed;
     double best_val_accuracy; /* -1 when never validated */
+    char augment[64];       /* canonical text ("none", "shift=2,rotate=10") */
+    float label_smoothing;
 } cnn_train_state_info;
 
 /** Describe a state.  @return CNN_OK */
@@ -477,10 +479,10 @@ typedef struct cnn_train_config {
        belong to the same model, data set (its fingerprint) and batch, as
        cnn_train_state_check says, and go on with the same optimizer (sgd:
        with momentum or without, as before; else CNN_ERR_MISMATCH); the
-       optimizer's and schedule's settings here replace the state's (take
-       them from cnn_train_state_info to go on unchanged).  The epoch count
-       here is the total, so a resumed run ends where the uninterrupted one
-       would. */
+       optimizer's and schedule's settings, augment and label_smoothing
+       here replace the state's (take them from cnn_train_state_info to go
+       on unchanged).  The epoch count here is the total, so a resumed run
+       ends where the uninterrupted one would. */
     cnn_train_state *state;
     /* When not NULL, called by one thread with every thread's update done
        (so the model and state are consistent, e.g. for
@@ -493,6 +495,22 @@ typedef struct cnn_train_config {
     int (*checkpoint)(const cnn_progress *p, void *user);
     long checkpoint_steps;
     int checkpoint_epochs;
+    /* Data augmentation, as text: NULL, "" or "none" for none, else
+       "shift=P,rotate=D,zoom=Z", any subset in any order, each at most
+       once.  Each training image, after conversion to floats, is moved by
+       dx and dy pixels drawn uniformly in [-P, P] (P at most half the
+       image's smaller side), turned by an angle drawn in [-D, D] degrees
+       (D in [0, 180]) and zoomed by a sampling scale drawn in [1-Z, 1+Z]
+       (Z in [0, 0.5]; above 1 zooms out, as in Keras), about its centre,
+       sampled bilinearly with zero outside.  The draw of an image comes
+       from (seed, epoch, the image's index in the data set), so it is the
+       same whatever the threads.  Not applied to validation. */
+    const char *augment;
+    /* Label smoothing in [0, 1): the training loss's target is
+       (1 - label_smoothing) onehot + label_smoothing / classes (Keras's
+       and PyTorch's meaning); default 0.  Reported validation and
+       evaluation losses stay the plain cross-entropy. */
+    float label_smoothing;
 } cnn_train_config;
 
 /** Fill a config with the defaults listed above. */

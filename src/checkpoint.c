@@ -13,14 +13,17 @@
  * shuffle, lr, beta1, beta2, eps, seed, rng_state, rng_inc, loss_sum,
  * correct, seen, train_s, best_val, optimizer, momentum, nesterov,
  * weight_decay, schedule (its canonical text: "constant", "step:E:F",
- * "cosine", "onecycle"), warmup (steps) (floats printed with enough digits
- * to read back exactly), and the fingerprint of the training data:
+ * "cosine", "onecycle"), warmup (steps), augment (the augmentation's
+ * canonical text, "none" or "shift=2,rotate=10,zoom=0.1"), label_smoothing
+ * (floats printed with enough digits to read back exactly), and the
+ * fingerprint of the training data:
  * images_crc32 and labels_crc32, zlib's CRC-32 of the pixel bytes and of
  * the label bytes as 8 lowercase hex digits (a checkpoint written before
  * them has neither: it resumes unchecked).  A checkpoint without the
  * optimizer keys (written by c3ed008 or before) is Adam's with the
  * constant schedule: the format is otherwise the same, so it loads and
- * resumes bit for bit.  Loading checks that the file is big enough for the
+ * resumes bit for bit; one without augment and label_smoothing (written
+ * before cnn had them) trained with neither.  Loading checks that the file is big enough for the
  * count it claims before allocating for it.
  */
 #include <errno.h>
@@ -29,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "augment.h"
 #include "checkpoint.h"
 #include "error.h"
 #include "model.h"
@@ -82,17 +86,21 @@ static st_tensor *checkpoint_tensors(const cnn_model *m, const cnn_train_state *
     return t;
 }
 
-/* The optimizer's and the schedule's settings into the metadata. */
+/* The optimizer's, the schedule's, augmentation's and label smoothing's
+   settings into the metadata. */
 static int set_optimizer(json_t *meta, const cnn_train_state *s)
 {
-    char sched[64];
+    char sched[64], augment[CNN_AUGMENT_TEXT];
     cnn_schedule_format(&s->sched, sched, sizeof sched);
+    cnn_augment_format(&s->augment, augment, sizeof augment);
     int bad = set_str(meta, "optimizer", "%s", cnn_train_state_optim(s)->name);
     bad |= set_str(meta, "momentum", "%.9g", (double)s->momentum);
     bad |= set_str(meta, "nesterov", "%d", s->nesterov);
     bad |= set_str(meta, "weight_decay", "%.9g", (double)s->weight_decay);
     bad |= set_str(meta, "schedule", "%s", sched);
     bad |= set_str(meta, "warmup", "%ld", s->sched.warmup);
+    bad |= set_str(meta, "augment", "%s", augment);
+    bad |= set_str(meta, "label_smoothing", "%.9g", (double)s->label_smoothing);
     return bad;
 }
 
@@ -295,6 +303,20 @@ static int read_optimizer(const char *path, json_t *meta, cnn_train_state *s)
     return CNN_OK;
 }
 
+/* Augmentation and label smoothing; a checkpoint without them (written
+   before cnn had them) trained with neither. */
+static int read_augment(const char *path, json_t *meta, cnn_train_state *s)
+{
+    json_t *a = json_object_get(meta, "augment");
+    const char *text = a ? json_string_value(a) : "none", *why = "not text";
+    if (!text || cnn_augment_parse(text, &s->augment, &why) != 0)
+        return cnn_fail(CNN_ERR_FORMAT, "%s: checkpoint metadata augment: %s", path, why);
+    double ls;
+    int st = get_num_or(path, meta, "label_smoothing", 0, 0.9999999, 0, &ls);
+    s->label_smoothing = (float)ls;
+    return st;
+}
+
 int cnn_checkpoint_state_tensors(json_t *meta, const char **name)
 {
     json_t *o = json_object_get(meta, "optimizer");
@@ -355,6 +377,7 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
     if ((st = cnn_train_state_create(&s)) != CNN_OK ||
         (st = read_scalars(path, meta, s)) != CNN_OK ||
         (st = read_optimizer(path, meta, s)) != CNN_OK ||
+        (st = read_augment(path, meta, s)) != CNN_OK ||
         (st = read_fingerprint(path, meta, s)) != CNN_OK ||
         (st = cnn_weights_create_model(path, meta, data_size, &m)) != CNN_OK)
         goto out;

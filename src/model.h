@@ -115,6 +115,16 @@ void cnn_model_backward_ctx(const cnn_model *m, const cnn_pass_ctx *ctx, int n,
 double cnn_softmax_xent(const float *logits, int classes, int label,
                         float *probs);
 
+/*
+ * The same with label smoothing eps (0 <= eps < 1): the target is
+ * (1-eps) onehot(label) + eps/classes.  Returns the loss, -sum_c t_c log
+ * p_c, and writes d(loss)/dlogits = softmax - target into dlogits
+ * (classes floats).  At eps = 0 the loss is cnn_softmax_xent's, bit for
+ * bit, and dlogits its probabilities with 1 taken from the label's.
+ */
+double cnn_softmax_xent_smooth(const float *logits, int classes, int label, float eps,
+                               float *dlogits);
+
 /* The predicted class: the first index of the largest logit. */
 int cnn_argmax(const float *z, int classes);
 

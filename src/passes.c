@@ -2,7 +2,7 @@
  * passes.c — forward and backward passes of a group of samples through a
  * model's layers (each layer's kind runs its own: layer.h), the weight
  * repacking some kernels ask for, and the fused, numerically stable softmax
- * cross-entropy.
+ * cross-entropy (plain, and with label smoothing).
  * Single-threaded: the trainer runs one call per thread on its own samples.
  */
 #include <math.h>
@@ -108,6 +108,22 @@ double cnn_softmax_xent(const float *logits, int classes, int label,
         for (int c = 0; c < classes; c++)
             probs[c] = (float)(exp((double)logits[c] - mx) / sum);
     return log(sum) - ((double)logits[label] - mx);
+}
+
+double cnn_softmax_xent_smooth(const float *logits, int classes, int label, float eps,
+                               float *dlogits)
+{
+    double loss = cnn_softmax_xent(logits, classes, label, dlogits);
+    const float off = eps / (float)classes, on = 1.0f - eps + off;
+    for (int c = 0; c < classes; c++)
+        dlogits[c] -= c == label ? on : off;
+    /* -log p_c = loss + z_label - z_c, so the smoothed loss is
+       loss + eps (z_label - mean z); exactly loss at eps = 0. */
+    double mean = 0;
+    for (int c = 0; c < classes; c++)
+        mean += logits[c];
+    mean /= classes;
+    return loss + (double)eps * ((double)logits[label] - mean);
 }
 
 int cnn_argmax(const float *z, int classes)

@@ -1,7 +1,7 @@
 /*
- * rng.c — PCG32 (PCG-XSH-RR): seeding by (seed, stream) or by (seed, step,
- * sample), 32-bit draws (one at a time, or many at once in lanes jumped
- * ahead), uniform floats and unbiased bounded integers.
+ * rng.c — PCG32 (PCG-XSH-RR): seeding by (seed, stream) or by a hash of
+ * (seed, step, sample) on a stream, 32-bit draws (one at a time, or many at
+ * once in lanes jumped ahead), uniform floats and unbiased bounded integers.
  */
 #include "rng.h"
 #include "widest.h"
@@ -25,13 +25,18 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-void cnn_rng_sample(cnn_rng *r, uint64_t seed, uint64_t step, uint64_t sample)
+void cnn_rng_keyed(cnn_rng *r, uint64_t stream, uint64_t seed, uint64_t a, uint64_t b)
 {
     /* Chained so that swapping two of the three changes the hash. */
     uint64_t h = mix64(seed + 0x9e3779b97f4a7c15ULL);
-    h = mix64(h ^ (step + 0x632be59bd9b4e019ULL));
-    h = mix64(h ^ (sample + 0x8cb92ba72f3d8dd7ULL));
-    cnn_rng_seed(r, h, CNN_RNG_STREAM_SAMPLE);
+    h = mix64(h ^ (a + 0x632be59bd9b4e019ULL));
+    h = mix64(h ^ (b + 0x8cb92ba72f3d8dd7ULL));
+    cnn_rng_seed(r, h, stream);
+}
+
+void cnn_rng_sample(cnn_rng *r, uint64_t seed, uint64_t step, uint64_t sample)
+{
+    cnn_rng_keyed(r, CNN_RNG_STREAM_SAMPLE, seed, step, sample);
 }
 
 /* PCG-XSH-RR's output of a state. */

@@ -1,12 +1,14 @@
 /*
  * train_setup.c — before the first step: the config's defaults and checks
- * (the optimizer's and the schedule's settings among them), the memory the
- * run needs against the machine's, and the training state set up for the
- * run (fresh) or checked against it (resumed).
+ * (the optimizer's, the schedule's, augmentation's and label smoothing's
+ * settings among them), the memory the run needs against the machine's,
+ * and the training state set up for the run (fresh) or checked against it
+ * (resumed).
  */
 #include <math.h>
 #include <string.h>
 
+#include "augment.h"
 #include "error.h"
 #include "model.h"
 #include "optim/schedule.h"
@@ -58,6 +60,12 @@ int cnn_train_config_check(const cnn_train_config *c)
     if ((c->warmup_steps || c->warmup_epochs) && !sp.kind->warmup_ok)
         return cnn_fail(CNN_ERR_ARG, "train: %s takes no warmup (it warms up itself)",
                         sp.kind->name);
+    cnn_augment a;
+    if (cnn_augment_parse(c->augment, &a, &why) != 0)
+        return cnn_fail(CNN_ERR_ARG, "train: %s", why);
+    if (!(c->label_smoothing >= 0 && c->label_smoothing < 1))
+        return cnn_fail(CNN_ERR_ARG, "train: label smoothing must be from 0 to below 1, got "
+                        "%g", (double)c->label_smoothing);
     return CNN_OK;
 }
 
@@ -76,6 +84,11 @@ int cnn_train_check(const cnn_model *m, const cnn_dataset *ds, const cnn_train_c
         return st;
     if (ds->count < 1)
         return cnn_fail(CNN_ERR_ARG, "train: the data set is empty");
+    cnn_augment a;
+    const char *why;
+    cnn_augment_parse(c->augment, &a, &why); /* checked above */
+    if ((why = cnn_augment_fits(&a, ds->height, ds->width)))
+        return cnn_fail(CNN_ERR_ARG, "train: %s", why);
     if (c->validation)
         return cnn_eval_check(m, c->validation, "validation");
     return CNN_OK;
@@ -102,8 +115,9 @@ int cnn_train_check_memory(const cnn_model *m, const cnn_dataset *ds,
     return cnn_memory_check(bytes + shared, T, "train", "training");
 }
 
-/* The config's optimizer and schedule settings into the state (the
-   warmup in steps of this data set and batch). */
+/* The config's optimizer, schedule, augmentation and label smoothing
+   settings into the state (the warmup in steps of this data set and
+   batch). */
 static void take_settings(cnn_train_state *s, const cnn_train_config *cfg, long spe)
 {
     s->optim = cnn_optimizer_find(cfg->optimizer);
@@ -112,6 +126,9 @@ static void take_settings(cnn_train_state *s, const cnn_train_config *cfg, long 
     s->weight_decay = cfg->weight_decay;
     cnn_schedule_parse(cfg->schedule, &s->sched); /* checked already */
     s->sched.warmup = cnn_schedule_warmup_steps(cfg->warmup_epochs, cfg->warmup_steps, spe);
+    const char *why;
+    cnn_augment_parse(cfg->augment, &s->augment, &why); /* checked already */
+    s->label_smoothing = cfg->label_smoothing;
 }
 
 /* A used state goes on only with its own optimizer and state tensors. */

@@ -84,6 +84,9 @@ int cnn_train_state_alloc(cnn_train_state *s, size_t block, long count)
     return CNN_OK;
 }
 
+_Static_assert(sizeof ((cnn_train_state_info *)0)->augment >= CNN_AUGMENT_TEXT,
+               "cnn_train_state_info.augment holds any canonical text");
+
 int cnn_train_state_info_get(const cnn_train_state *s, cnn_train_state_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -108,6 +111,8 @@ int cnn_train_state_info_get(const cnn_train_state *s, cnn_train_state_info *out
     out->warmup_steps = s->sched.warmup;
     out->seed = s->seed;
     out->best_val_accuracy = s->best_val;
+    cnn_augment_format(&s->augment, out->augment, sizeof out->augment);
+    out->label_smoothing = s->label_smoothing;
     return CNN_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "augment.h"
 #include "cnn.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
@@ -31,6 +32,8 @@ struct cnn_train_state {
     float momentum, weight_decay;
     int nesterov;
     cnn_schedule_params sched; /* the schedule, its settings and warmup */
+    cnn_augment augment;  /* the data augmentation (all zero: none) */
+    float label_smoothing;
     uint64_t seed;
     /* the current epoch's running sums (steps t % steps_per_epoch of it) */
     double loss_sum;

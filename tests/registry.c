@@ -8,8 +8,8 @@
 #define GROUP(g) {#g, g##_tests}
 const test_table all_tests[] = {
     GROUP(runner), GROUP(kernels), GROUP(data),    GROUP(weights),
-    GROUP(model), GROUP(gradient), GROUP(bn), GROUP(pool), GROUP(optim), GROUP(tree),
-    GROUP(trainer), GROUP(cli), GROUP(outputs), GROUP(predict), GROUP(checkpoint),
-    GROUP(files),
+    GROUP(augment), GROUP(loss), GROUP(model), GROUP(gradient), GROUP(bn), GROUP(pool),
+    GROUP(optim), GROUP(tree), GROUP(trainer), GROUP(cli), GROUP(outputs), GROUP(predict),
+    GROUP(checkpoint), GROUP(files),
     {0, 0}, /* end */
 };

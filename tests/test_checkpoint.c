@@ -6,7 +6,8 @@
  * refused; a checkpoint goes on only with the data it was trained on (its
  * images' and labels' CRC-32s), the same image size and count, and says
  * what differs; one written before the fingerprint resumes unchecked and
- * takes the data's fingerprint; the NaN guard names the step and the layer
+ * takes the data's fingerprint; augmentation and label smoothing are
+ * checked and kept in canonical form; the NaN guard names the step and the layer
  * and leaves the weights finite; and through the cnn command: SIGINT mid-run writes a
  * checkpoint, exits 130 and resumes to the same weights, SIGTERM exits 143,
  * --lr 1e6 stops with the last good checkpoint kept, and SIGKILL during
@@ -95,14 +96,16 @@ static void settings_of(const cnn_train_state *s, cnn_train_config *cfg)
 {
     cnn_train_state_info info;
     cnn_train_state_info_get(s, &info);
-    static char schedule[sizeof info.schedule];
+    static char schedule[sizeof info.schedule], augment[sizeof info.augment];
     memcpy(schedule, info.schedule, sizeof schedule);
+    memcpy(augment, info.augment, sizeof augment);
     cfg->lr = info.lr, cfg->beta1 = info.beta1, cfg->beta2 = info.beta2, cfg->eps = info.eps;
     cfg->optimizer = info.optimizer;
     cfg->momentum = info.momentum, cfg->nesterov = info.nesterov;
     cfg->weight_decay = info.weight_decay;
     cfg->schedule = schedule;
     cfg->warmup_steps = info.warmup_steps, cfg->warmup_epochs = 0;
+    cfg->augment = augment, cfg->label_smoothing = info.label_smoothing;
 }
 
 /* Train SPEC on ds from seed for `epochs` with 2 threads and validation;
@@ -422,6 +425,74 @@ static void c3ed008_checkpoint_resumes(void)
 out:
     cnn_model_free(m);
     cnn_model_free(full);
+    cnn_train_state_free(s);
+    cnn_dataset_free(ds);
+}
+
+/* Augmentation and label smoothing: checked by the config's check (and
+   the shift against the images by cnn_train), kept by the state and its
+   checkpoint in canonical form, and read back by a load; a checkpoint
+   without them (c3ed008's) has neither. */
+static void augment_and_smoothing_reach_the_checkpoint(void)
+{
+    cnn_train_config cfg;
+    cnn_train_config_default(&cfg);
+    const struct { const char *augment; float ls; const char *names; } bad[] = {
+        {"shift=abc", 0, "shift"}, {"rotate=500", 0, "rotate"}, {"foo=1", 0, "foo"},
+        {"shift=1,shift=2", 0, "twice"}, {NULL, 1.0f, "label smoothing"},
+        {NULL, -0.1f, "label smoothing"}, {NULL, NAN, "label smoothing"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cfg.augment = bad[i].augment, cfg.label_smoothing = bad[i].ls;
+        CHECK(cnn_train_config_check(&cfg) == CNN_ERR_ARG &&
+                  strstr(cnn_last_error(), bad[i].names),
+              "augment '%s', label smoothing %g: '%s'", bad[i].augment ? bad[i].augment : "",
+              (double)bad[i].ls, cnn_last_error());
+    }
+    cnn_dataset *ds = bands(40, 5);
+    cnn_model *m = NULL;
+    cnn_model_create(SPEC, 10, 10, 1, 3, &m);
+    cnn_model_init(m, 1);
+    cnn_train_config_default(&cfg);
+    cfg.augment = "shift=5.5", cfg.threads = 1, cfg.max_steps = 1;
+    CHECK(cnn_train(m, ds, &cfg, NULL) == CNN_ERR_ARG && strstr(cnn_last_error(), "half"),
+          "shift 5.5 on 10x10 images: '%s'", cnn_last_error());
+    cnn_model_free(m);
+    const char *path = tmp_path("augment.ckpt");
+    cnn_train_config_default(&cfg);
+    cfg.augment = "zoom=0.15,rotate=15,shift=2.5", cfg.label_smoothing = 0.1f;
+    cfg.batch = 10, cfg.max_steps = 3;
+    train_and_checkpoint(ds, &cfg, path);
+    json_t *h = header_of(path), *meta = h ? json_object_get(h, "__metadata__") : NULL;
+    const char *text = json_string_value(json_object_get(meta, "augment"));
+    const char *ls = json_string_value(json_object_get(meta, "label_smoothing"));
+    CHECK(text && !strcmp(text, "shift=2.5,rotate=15,zoom=0.15") && ls &&
+              !strcmp(ls, "0.100000001"),
+          "metadata augment '%s', label_smoothing '%s'", text ? text : "(none)",
+          ls ? ls : "(none)");
+    json_decref(h);
+    cnn_train_state *s = NULL;
+    CHECK(cnn_checkpoint_load(path, &m, &s) == CNN_OK, "load: %s", cnn_last_error());
+    cnn_train_state_info info;
+    if (s) {
+        cnn_train_state_info_get(s, &info);
+        CHECK(!strcmp(info.augment, "shift=2.5,rotate=15,zoom=0.15") &&
+                  info.label_smoothing == 0.1f,
+              "loaded: augment '%s', label smoothing %g", info.augment,
+              (double)info.label_smoothing);
+    }
+    cnn_model_free(m);
+    cnn_train_state_free(s);
+    m = NULL, s = NULL;
+    CHECK(cnn_checkpoint_load(FIXTURE "/stopped.ckpt", &m, &s) == CNN_OK, "load: %s",
+          cnn_last_error());
+    if (s) {
+        cnn_train_state_info_get(s, &info);
+        CHECK(!strcmp(info.augment, "none") && info.label_smoothing == 0,
+              "c3ed008's: augment '%s', label smoothing %g", info.augment,
+              (double)info.label_smoothing);
+    }
+    cnn_model_free(m);
     cnn_train_state_free(s);
     cnn_dataset_free(ds);
 }
@@ -1265,6 +1336,8 @@ TEST_TABLE(checkpoint,
             resume_is_bitwise_for_each_optimizer_and_schedule},
            {"checkpoint_holds_the_declared_state", checkpoint_holds_the_declared_state},
            {"c3ed008_checkpoint_resumes", c3ed008_checkpoint_resumes},
+           {"augment_and_smoothing_reach_the_checkpoint",
+            augment_and_smoothing_reach_the_checkpoint},
            {"corrupt_and_foreign_files_are_refused", corrupt_and_foreign_files_are_refused},
            {"resume_on_other_data_is_refused", resume_on_other_data_is_refused},
            {"fingerprint_is_the_crc32_of_the_bytes", fingerprint_is_the_crc32_of_the_bytes},

@@ -2,7 +2,8 @@
  * test_cli.c — the cnn command as a user meets it: summary parameter counts,
  * one-line errors and exit codes for a missing data directory, a truncated
  * IDX file and bad options, a save / load / eval round trip on a small
- * synthetic IDX set, and an optimizer and schedule kept by a checkpoint.  Runs ./cnn from the repository root.
+ * synthetic IDX set, and an optimizer and schedule, augmentation and label
+ * smoothing kept by a checkpoint.  Runs ./cnn from the repository root.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,58 @@ static void optimizer_options_reach_the_checkpoint(void)
     CHECK_ONE_LINE_ERROR("holds sgd's state");
 }
 
+/* Augmentation and label smoothing through the command: bad values
+   refused with one line naming the option, the header line names them,
+   the checkpoint keeps them (canonical text), a resume takes them from it
+   and warns when one is given again with another value. */
+static void augment_options_reach_the_checkpoint(void)
+{
+    if (test_cnn("--version") == -1) {
+        test_skip("./cnn not built");
+        return;
+    }
+    const struct { const char *args, *names; } bad[] = {
+        {"--augment shift=abc", "shift"}, {"--augment rotate=500", "rotate"},
+        {"--augment foo=1", "foo"}, {"--augment shift=1,shift=2", "twice"},
+        {"--label-smoothing 1", "--label-smoothing"},
+        {"--label-smoothing -0.1", "--label-smoothing"},
+    };
+    char args[2000];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(args, sizeof args, "train --data /nonexistent %s", bad[i].args);
+        CHECK(cnn(args) == 2, "%s: not refused as usage", bad[i].args);
+        CHECK_ONE_LINE_ERROR(bad[i].names);
+    }
+    const char *dir = write_idx_dir("aug", 60, 0);
+    snprintf(args, sizeof args, "train --data %s --model logreg --epochs 1 --augment shift=5",
+             dir);
+    CHECK(cnn(args) == 2, "shift 5 on 8x8 images accepted");
+    CHECK_ONE_LINE_ERROR("half the image");
+    const char *run = "--model logreg --epochs 2 --batch 8 --threads 1 "
+                      "--augment zoom=0.1,shift=1 --label-smoothing 0.1";
+    char ck[600];
+    snprintf(ck, sizeof ck, "%s/aug.ckpt", test_tmpdir());
+    snprintf(args, sizeof args, "train --data %s %s --steps 3 --checkpoint %s", dir, run, ck);
+    CHECK(cnn(args) == 0, "train: %s", err_text);
+    CHECK(strstr(err_text, "; augment shift=1,zoom=0.1; label smoothing 0.1"), "header: %s",
+          err_text);
+    snprintf(args, sizeof args, "train --data %s --resume %s --steps 4 --augment "
+             "shift=1,zoom=0.1", dir, ck);
+    CHECK(cnn(args) == 0, "resume: %s", err_text);
+    CHECK(strstr(err_text, "; augment shift=1,zoom=0.1; label smoothing 0.1") &&
+          !strstr(err_text, "warning"), "resume: %s", err_text);
+    snprintf(args, sizeof args, "train --data %s --resume %s --steps 5 --augment none "
+             "--label-smoothing 0.2", dir, ck);
+    CHECK(cnn(args) == 0, "resume with other settings: %s", err_text);
+    CHECK(strstr(err_text, "warning: --augment differs") &&
+          strstr(err_text, "warning: --label-smoothing differs") &&
+          strstr(err_text, "; label smoothing 0.2") && !strstr(err_text, "; augment"),
+          "resume with other settings: %s", err_text);
+    snprintf(args, sizeof args, "train --data %s --resume %s --steps 6", dir, ck);
+    CHECK(cnn(args) == 0 && !strstr(err_text, "; augment") &&
+          strstr(err_text, "; label smoothing 0.2"), "the checkpoint kept: %s", err_text);
+}
+
 /* The options of one part of the run: values parsed whole, "--" ending
    the options, refused options and --models items named as typed. */
 static void options_parsed_whole_and_named_as_typed(void)
@@ -352,6 +405,7 @@ TEST_TABLE(cli, {"manual_matches_help", manual_matches_help}, {"summary_shows_pa
            {"bad_input_gets_one_line_and_nonzero_exit", bad_input_gets_one_line_and_nonzero_exit},
            {"save_load_eval_round_trip", save_load_eval_round_trip},
            {"optimizer_options_reach_the_checkpoint", optimizer_options_reach_the_checkpoint},
+           {"augment_options_reach_the_checkpoint", augment_options_reach_the_checkpoint},
            {"options_parsed_whole_and_named_as_typed", options_parsed_whole_and_named_as_typed},
            {"isa_option_overrides_environment", isa_option_overrides_environment},
            {"stdout_write_errors_fail", stdout_write_errors_fail})

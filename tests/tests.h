@@ -32,6 +32,8 @@ TEST_GROUP(outputs)
 TEST_GROUP(predict)
 TEST_GROUP(checkpoint)
 TEST_GROUP(files)
+TEST_GROUP(augment)
+TEST_GROUP(loss)
 #undef TEST_GROUP
 
 extern const test_table all_tests[];

@@ -15,7 +15,8 @@
 /* Every option of every command; a command accepts a subset (cli_command). */
 typedef enum cli_option {
     OPT_DATA, OPT_MODEL, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_OPTIMIZER, OPT_MOMENTUM,
-    OPT_NESTEROV, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP, OPT_SEED, OPT_THREADS,
+    OPT_NESTEROV, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP, OPT_AUGMENT,
+    OPT_LABEL_SMOOTHING, OPT_SEED, OPT_THREADS,
     OPT_STEPS, OPT_SHUFFLE, OPT_SAVE, OPT_LOAD, OPT_INPUT, OPT_ISA, OPT_VALIDATE,
     OPT_QUIET, OPT_LOG, OPT_LOG_EVERY, OPT_CHECKPOINT, OPT_CHECKPOINT_EVERY,
     OPT_RESUME, OPT_CONFUSION, OPT_DOT, OPT_OUTPUT, OPT_MODELS, OPT_COUNT
@@ -44,6 +45,8 @@ typedef struct cli {
     const char *schedule;      /* --schedule as given */
     long warmup;               /* --warmup: steps, or epochs when */
     int warmup_in_epochs;      /* this is 1 ("--warmup 2e") */
+    const char *augment;       /* --augment as given (checked) */
+    float label_smoothing;
     uint64_t seed;
     int nargs;                 /* positional arguments */
     char **args;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "augment.h"
 #include "cli.h"
 #include "dispatch.h"
 #include "signals.h"
@@ -48,7 +49,18 @@ static const struct {
     [OPT_WARMUP] = {"warmup", "N[e]",
                     "raise the rate linearly over the first N steps, or N epochs with\n"
                     "a trailing e (constant, step and cosine schedules)"},
-    [OPT_SEED] = {"seed", "N", "seed of initialisation and shuffling (default 1151998)"},
+    [OPT_AUGMENT] = {"augment", "SPEC",
+                     "augment training images: shift=P,rotate=D,zoom=Z, any of them:\n"
+                     "move by up to P pixels in x and y, turn by up to D degrees,\n"
+                     "sample at a scale from 1-Z to 1+Z (above 1 zooms out), each\n"
+                     "drawn uniformly per image and epoch, bilinear, zero outside\n"
+                     "(default none; P up to half the image, D to 180, Z to 0.5)"},
+    [OPT_LABEL_SMOOTHING] = {"label-smoothing", "E",
+                             "train towards (1-E) on the label and E/classes on every\n"
+                             "class, from 0 (default) to below 1"},
+    [OPT_SEED] = {"seed", "N",
+                  "seed of initialisation, shuffling and augmentation (default\n"
+                  "1151998)"},
     [OPT_THREADS] = {"threads", "N", "threads (default: OMP_NUM_THREADS, else physical cores)"},
     [OPT_STEPS] = {"steps", "N", "stop after N optimizer steps"},
     [OPT_SHUFFLE] = {"shuffle", "on|off", "reshuffle every epoch (default on; off keeps file order)"},
@@ -150,6 +162,20 @@ static int parse_warmup(const char *s, cli *c)
     return 1;
 }
 
+/* The augmentation's settings, checked whole ("augment 'TEXT': ..."
+   is the reason). */
+static int parse_augment(const char *s, cli *c)
+{
+    cnn_augment a;
+    const char *why;
+    if (cnn_augment_parse(s, &a, &why) != 0) {
+        cli_error(EXIT_USAGE, "--%s", why);
+        return 0;
+    }
+    c->augment = s;
+    return 1;
+}
+
 /* A name that must not be empty (--optimizer, --schedule). */
 static int parse_name(const char *opt, const char *s, const char **out)
 {
@@ -176,6 +202,8 @@ static int take(cli *c, int o, const char *v)
     case OPT_WEIGHT_DECAY: return opt_fraction("--weight-decay", v, &c->weight_decay);
     case OPT_SCHEDULE: return parse_name("--schedule", v, &c->schedule);
     case OPT_WARMUP: return parse_warmup(v, c);
+    case OPT_AUGMENT: return parse_augment(v, c);
+    case OPT_LABEL_SMOOTHING: return opt_fraction("--label-smoothing", v, &c->label_smoothing);
     case OPT_SEED: return opt_u64("--seed", v, &c->seed);
     case OPT_THREADS: return opt_int("--threads", v, 1, 4096, &c->threads);
     case OPT_STEPS: return opt_long("--steps", v, 1, 1L << 40, &c->steps);

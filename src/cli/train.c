@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "augment.h"
 #include "cli.h"
 #include "confusion.h"
 #include "metrics.h"
@@ -45,6 +46,7 @@ typedef struct run {
     cnn_dataset *train, *test;
     cnn_train_config cfg;
     char schedule[48];     /* a resumed run's schedule (cfg.schedule) */
+    char augment[CNN_AUGMENT_TEXT]; /* its augmentation (cfg.augment) */
     int rc;                /* an exit code load() gave, else -1 */
     int threads;           /* the team's size */
 } run;
@@ -137,7 +139,8 @@ static int check_resume_options(const cli *c)
     return -1;
 }
 
-/* The optimizer's and the schedule's settings of a new run. */
+/* The optimizer's, the schedule's, augmentation's and label smoothing's
+   settings of a new run. */
 static void optimizer_config(const cli *c, cnn_train_config *cfg)
 {
     cfg->optimizer = c->optimizer;
@@ -152,6 +155,8 @@ static void optimizer_config(const cli *c, cnn_train_config *cfg)
     /* the option's parser keeps epochs within 1000000 */
     cfg->warmup_epochs = c->warmup_in_epochs ? (int)c->warmup : 0;
     cfg->warmup_steps = c->warmup_in_epochs ? 0 : c->warmup;
+    cfg->augment = c->augment;
+    cfg->label_smoothing = c->label_smoothing;
 }
 
 /* The options' own checks, before any file is looked at: -1 or an exit
@@ -226,7 +231,7 @@ static void warn_changed(const cli *c, const cnn_train_state_info *info, const r
     const cnn_train_config *g = &r->cfg;
     long spe = info->steps_per_epoch;
     long warmup = cnn_schedule_warmup_steps(g->warmup_epochs, g->warmup_steps, spe);
-    const char *changed[8];
+    const char *changed[10];
     int n = 0;
     if (g->lr != info->lr)
         changed[n++] = "--lr";
@@ -242,9 +247,27 @@ static void warn_changed(const cli *c, const cnn_train_state_info *info, const r
     if (g->epochs != info->epochs && !cnn_schedule_parse(info->schedule, &sp) &&
         sp.kind->uses_total)
         changed[n++] = "--epochs (the schedule's length)";
+    if (strcmp(g->augment, info->augment) != 0)
+        changed[n++] = "--augment";
+    if (g->label_smoothing != info->label_smoothing)
+        changed[n++] = "--label-smoothing";
     for (int i = 0; i < n && !c->quiet; i++)
         cli_say("warning: %s differs from the checkpoint's; the resumed run follows it and "
                 "is no longer the one interrupted", changed[i]);
+}
+
+/* Augmentation and label smoothing of a resumed run: the checkpoint's
+   unless given again (the augmentation in canonical form). */
+static void resume_extras(const cli *c, const cnn_train_state_info *info, run *r)
+{
+    snprintf(r->augment, sizeof r->augment, "%s", info->augment);
+    cnn_augment a;
+    const char *why;
+    if ((c->set & OPTBIT(OPT_AUGMENT)) && cnn_augment_parse(c->augment, &a, &why) == 0)
+        cnn_augment_format(&a, r->augment, sizeof r->augment);
+    r->cfg.augment = r->augment;
+    r->cfg.label_smoothing = (c->set & OPTBIT(OPT_LABEL_SMOOTHING)) ? c->label_smoothing
+                                                                     : info->label_smoothing;
 }
 
 /* The optimizer of a resumed run: the checkpoint's; its settings too
@@ -262,6 +285,7 @@ static int resume_optimizer(const cli *c, const cnn_train_state_info *info, run 
     g->weight_decay = (c->set & OPTBIT(OPT_WEIGHT_DECAY)) ? c->weight_decay
                                                           : info->weight_decay;
     resume_schedule(c, info, r);
+    resume_extras(c, info, r);
     if (cnn_train_config_check(g) != CNN_OK)
         return cli_error(EXIT_USAGE, "--resume %s: %s", c->resume, cnn_last_error());
     if ((g->momentum == 0) != (info->momentum == 0))
@@ -293,6 +317,18 @@ static int resume_config(const cli *c, run *r)
     return -1;
 }
 
+/* The augmentation's shift fits the training images: -1, or an exit
+   code (before the header line, as the options' own checks). */
+static int check_augment(const run *r)
+{
+    cnn_augment a;
+    const char *why;
+    if (cnn_augment_parse(r->cfg.augment, &a, &why) == 0 &&
+        (why = cnn_augment_fits(&a, r->train->height, r->train->width)))
+        return cli_error(EXIT_USAGE, "--%s", why);
+    return -1;
+}
+
 /* Both splits, the model (new, loaded or resumed) and its state. */
 static int load(const cli *c, run *r)
 {
@@ -319,6 +355,8 @@ static int load(const cli *c, run *r)
         r->cfg.shuffle = c->shuffle;
         r->cfg.threads = c->threads;
     }
+    if ((r->rc = check_augment(r)) >= 0)
+        return CNN_ERR_ARG;
     /* The test split now, not after training: a missing or bad one must
        not cost the run.  Without --validate it is read again for the
        evaluation, after the training images are freed: the run never holds
@@ -481,17 +519,36 @@ static void describe_optimizer(const cnn_train_config *g, char *buf, size_t size
     }
 }
 
+/* "" without augmentation and label smoothing, else "; augment TEXT"
+   and "; label smoothing E", for the header line. */
+static void describe_extras(const cnn_train_config *g, char *buf, size_t size)
+{
+    cnn_augment a = {0, 0, 0};
+    const char *why;
+    char text[CNN_AUGMENT_TEXT];
+    cnn_augment_parse(g->augment, &a, &why); /* checked already */
+    cnn_augment_format(&a, text, sizeof text);
+    *buf = 0;
+    if (cnn_augment_on(&a))
+        snprintf(buf, size, "; augment %s", text);
+    if (g->label_smoothing) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, "; label smoothing %g", (double)g->label_smoothing);
+    }
+}
+
 /* Train, then write and evaluate; the handlers stay until the end. */
 static int train_and_finish(const cli *c, run *r)
 {
-    char desc[160], opt[200];
+    char desc[160], opt[200], extras[120];
     cnn_threads_describe(r->cfg.threads, &r->threads, desc, sizeof desc);
     describe_optimizer(&r->cfg, opt, sizeof opt);
+    describe_extras(&r->cfg, extras, sizeof extras);
     if (!c->quiet)
-        cli_say("%s, %zu parameters, %s kernels; %d images %dx%dx%d; %s%s",
+        cli_say("%s, %zu parameters, %s kernels; %d images %dx%dx%d; %s%s%s",
                 cnn_model_spec(r->m), cnn_model_param_count(r->m), cnn_model_isa(r->m),
                 r->train->count, r->train->height, r->train->width, r->train->channels, desc,
-                opt);
+                opt, extras);
     cnn_train_result res;
     int st = cnn_train(r->m, r->train, &r->cfg, &res);
     if (st == CNN_ERR_CANCELLED || (r->failed && st == CNN_OK))
@@ -573,8 +630,9 @@ const cli_command cmd_train = {
     "Trains a model (with Adam unless --optimizer says otherwise) on the training\n"
     "split of --data, saves it with --save, and prints its loss, accuracy and\n"
     "confusion matrix on the test split.  A resumed run takes the optimizer, its\n"
-    "settings and the schedule from the checkpoint; --lr, --momentum, --nesterov,\n"
-    "--weight-decay, --schedule and --warmup given again replace them (with a\n"
+    "settings, the schedule, the augmentation and the label smoothing from the\n"
+    "checkpoint; --lr, --momentum, --nesterov, --weight-decay, --schedule,\n"
+    "--warmup, --augment and --label-smoothing given again replace them (with a\n"
     "warning when the value differs).\n"
     "With --checkpoint, a resumable checkpoint is kept; SIGINT or SIGTERM finishes\n"
     "the current step, writes the checkpoint (to cnn-interrupted.ckpt without\n"
@@ -582,7 +640,7 @@ const cli_command cmd_train = {
     OPTBIT(OPT_DATA) | OPTBIT(OPT_MODEL) | OPTBIT(OPT_EPOCHS) | OPTBIT(OPT_BATCH) |
         OPTBIT(OPT_LR) | OPTBIT(OPT_OPTIMIZER) | OPTBIT(OPT_MOMENTUM) | OPTBIT(OPT_NESTEROV) |
         OPTBIT(OPT_WEIGHT_DECAY) | OPTBIT(OPT_SCHEDULE) | OPTBIT(OPT_WARMUP) |
-        OPTBIT(OPT_SEED) | OPTBIT(OPT_THREADS) | OPTBIT(OPT_STEPS) |
+        OPTBIT(OPT_AUGMENT) | OPTBIT(OPT_LABEL_SMOOTHING) | OPTBIT(OPT_SEED) | OPTBIT(OPT_THREADS) | OPTBIT(OPT_STEPS) |
         OPTBIT(OPT_SHUFFLE) | OPTBIT(OPT_SAVE) | OPTBIT(OPT_LOAD) | OPTBIT(OPT_ISA) |
         OPTBIT(OPT_VALIDATE) | OPTBIT(OPT_QUIET) | OPTBIT(OPT_LOG) | OPTBIT(OPT_LOG_EVERY) |
         OPTBIT(OPT_CHECKPOINT) | OPTBIT(OPT_CHECKPOINT_EVERY) | OPTBIT(OPT_RESUME) |
