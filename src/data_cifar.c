@@ -106,9 +106,10 @@ static int batch_open(batch *b)
                       "records of %d bytes)", b->path, RECORD);
     else if (!gzip && size % RECORD)
         rc = cnn_fail(CNN_ERR_FORMAT, "%s: truncated or not CIFAR-10 data: "
-                      "%llu bytes is %llu whole %d-byte records and %llu "
+                      "%llu bytes is %llu whole %d-byte record%s and %llu "
                       "bytes over", b->path, (unsigned long long)size,
                       (unsigned long long)(size / RECORD), RECORD,
+                      size / RECORD == 1 ? "" : "s",
                       (unsigned long long)(size % RECORD));
     if (rc != CNN_OK) {
         close(fd);
