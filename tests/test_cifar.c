@@ -2,7 +2,8 @@
  * test_cifar.c — tests of the CIFAR-10 binary loader (src/data_cifar.c)
  * through cnn_dataset_load_dir, on small generated batch files: the
  * CHW-to-NHWC order pixel by pixel and the files' order, raw and gzip
- * (one or several members); missing batches, a directory holding both
+ * (one or several members, and more records than the buffers first
+ * hold); missing batches, a directory holding both
  * MNIST and CIFAR-10 files, wrong sizes, truncated gzip data, bad labels,
  * a FIFO and a directory in place of a file, each refused with one line
  * naming the file; and a small model, and the "cifar" preset, training on
@@ -84,6 +85,14 @@ static const char *fresh_dir(const char *name)
     snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
     CHECK(mkdir(dir, 0700) == 0, "mkdir %s", dir);
     return dir;
+}
+
+/* The path of dir/name, in static storage. */
+static const char *at(const char *dir, const char *name)
+{
+    static char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
 }
 
 /* The six generated files in dir; gz: 0 raw, 1 gzip (.bin.gz), 2 every
@@ -180,6 +189,26 @@ static void loads_gzip(void)
     expect_splits(dir, "raw and gzip members");
 }
 
+/* A gzip batch holding more records than the loader's first guess (4,096):
+   the buffers grow as the records arrive, and every pixel lands. */
+static void gzip_buffers_grow(void)
+{
+    const char *dir = fresh_dir("cifar-grow");
+    enum { BIG = 5000 };
+    uint8_t *buf = malloc((size_t)BIG * REC);
+    write_gz(at(dir, "data_batch_1.bin.gz"), buf, make_records(buf, 0, BIG), 2);
+    for (int f = 1; f < 6; f++) {
+        make_records(buf, f < 5 ? BIG + f - 1 : 0, 1);
+        FILE *o = fopen(at(dir, file_names[f]), "wb");
+        CHECK(o && fwrite(buf, 1, REC, o) == REC && fclose(o) == 0, "write");
+    }
+    free(buf);
+    cnn_dataset *ds = NULL;
+    CHECK(cnn_dataset_load_dir(dir, "train", 0, &ds) == CNN_OK, "%s", cnn_last_error());
+    check_split(ds, BIG + 4, "grown");
+    cnn_dataset_free(ds);
+}
+
 /* A failed load: the status, no data set, one line naming `file` and
    holding `word`. */
 static void expect_fail(const char *dir, const char *split, int max_classes, int want,
@@ -195,14 +224,6 @@ static void expect_fail(const char *dir, const char *split, int max_classes, int
         cnn_dataset_free(ds);
     CHECK(strstr(msg, file) && strstr(msg, word) && !strchr(msg, '\n'),
           "%s: message should name %s and say \"%s\": %s", what, file, word, msg);
-}
-
-/* The path of dir/name, in static storage. */
-static const char *at(const char *dir, const char *name)
-{
-    static char path[700];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return path;
 }
 
 static void missing_batches_are_named(void)
@@ -391,6 +412,7 @@ static void cifar_preset_trains(void) { trains("cifar", 8, "cifar-preset"); }
 TEST_TABLE(cifar,
     {"loads_in_nhwc_order", loads_in_nhwc_order},
     {"loads_gzip", loads_gzip},
+    {"gzip_buffers_grow", gzip_buffers_grow},
     {"missing_batches_are_named", missing_batches_are_named},
     {"both_formats_are_refused", both_formats_are_refused},
     {"bad_sizes_are_refused", bad_sizes_are_refused},
