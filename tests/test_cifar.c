@@ -393,8 +393,11 @@ static void trains(const char *spec, int epochs, const char *what)
         CHECK(after.loss < 0.5 * before.loss && after.accuracy >= 0.9,
               "%s: loss %.3f -> %.3f, accuracy %.2f -> %.2f", what, before.loss, after.loss,
               before.accuracy, after.accuracy);
+        cnn_eval_result_free(&after);
         CHECK(cnn_evaluate(m, test, 1, &after) == CNN_OK && after.count == 20, "%s test: %s",
               what, cnn_last_error());
+        cnn_eval_result_free(&before);
+        cnn_eval_result_free(&after);
     }
     cnn_model_free(m);
     cnn_dataset_free(train);
