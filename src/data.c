@@ -1,8 +1,9 @@
 /*
  * data.c — loading labelled image sets from IDX files (MNIST's format),
  * raw or gzip-compressed: header and size validation before any
- * allocation, the image/label pairing checks, the MNIST-style directory
- * loader and cnn_dataset_free.
+ * allocation, the image/label pairing checks, the directory loader (which
+ * tells an MNIST-style directory from a CIFAR-10 one and hands the latter
+ * to data_cifar.c), the split files' lookup and cnn_dataset_free.
  *
  * An IDX file is a 4-byte big-endian magic (0x00 0x00, element type, number
  * of dimensions), one big-endian uint32 per dimension, then the elements.
