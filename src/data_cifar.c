@@ -99,6 +99,7 @@ static int batch_open(batch *b)
         return cnn_fail(CNN_ERR_IO, "%s: read error: %s", b->path,
                         strerror(e));
     }
+    /* A raw batch starts with a label (0..9), never gzip's 1f 8b. */
     int gzip = n == 2 && m[0] == 0x1f && m[1] == 0x8b;
     int rc = CNN_OK;
     if (size == 0)
