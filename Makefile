@@ -65,10 +65,12 @@ CLI     ?= cnn
 CLI_LIBS := -lpng
 RUNNER  := $(BUILD)/test-runner
 DATA    := data/mnist
+FASHION := data/fashion
+CIFAR   := data/cifar10
 SEED_WEIGHTS := seed.safetensors
 SEED_LOG     := seed-log.csv
 
-.PHONY: all deps data run test bench bench-deps bench-compare figures compare clean
+.PHONY: all deps data data-fashion data-cifar run test bench bench-deps bench-compare figures compare clean
 
 all: $(LIB) $(CLI) $(RUNNER)
 
@@ -116,6 +118,17 @@ data: $(DATA)/.verified
 
 $(DATA)/.verified: data/fetch-mnist.sh
 	data/fetch-mnist.sh $(DATA)
+
+# Fashion-MNIST from Debian's dataset-fashion-mnist (installed when
+# missing); CIFAR-10 from a downloaded tarball (CIFAR_TAR=FILE), which
+# these machines cannot fetch: the script says where to get it.
+data-fashion: $(FASHION)/.verified
+
+$(FASHION)/.verified: data/fetch-fashion-mnist.sh
+	data/fetch-fashion-mnist.sh $(FASHION)
+
+data-cifar:
+	data/fetch-cifar10.sh $(CIFAR) $(CIFAR_TAR)
 
 # Everything a new user needs: dependencies, build, data, train, evaluate.
 run: deps

@@ -90,16 +90,22 @@ int cnn_dataset_load_idx(const char *images_path, const char *labels_path,
                          int max_classes, cnn_dataset **out);
 
 /**
- * Load one split of an MNIST-style directory: "train" reads
- * train-images-idx3-ubyte and train-labels-idx1-ubyte, "test" reads
- * t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte; each name may also
- * carry a .gz suffix.
+ * Load one split of a data directory, MNIST-style or CIFAR-10 binary.
+ * MNIST: "train" reads train-images-idx3-ubyte and train-labels-idx1-ubyte,
+ * "test" reads t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte.
+ * CIFAR-10 (when the directory holds any of its batch files and none of
+ * MNIST's): "train" reads data_batch_1.bin ... data_batch_5.bin in order,
+ * "test" reads test_batch.bin; each file is whole 3,073-byte records (a
+ * label 0..9, then the red, green and blue 32x32 planes), any non-zero
+ * number of them, and the images come out 32x32x3 NHWC.  A missing batch
+ * file is refused by name, as is a directory holding both sets.  Each name
+ * may also carry a .gz suffix.  Only regular files are read.
  * @param dir directory holding the files
  * @param split "train" or "test"
  * @param max_classes as for cnn_dataset_load_idx
  * @param out receives the data set
  * @return as cnn_dataset_load_idx; CNN_ERR_IO when the directory or a file
- *         is missing
+ *         is missing, or the directory holds both MNIST and CIFAR-10 files
  */
 int cnn_dataset_load_dir(const char *dir, const char *split, int max_classes,
                          cnn_dataset **out);

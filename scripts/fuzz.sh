@@ -3,8 +3,8 @@
 # UBSan) and runs each for a bounded time on a copy of its seed corpus.
 #
 #   scripts/fuzz.sh [HARNESS...]   default: every harness (fuzz_idx,
-#                                  fuzz_safetensors, fuzz_spec, fuzz_options,
-#                                  fuzz_image)
+#                                  fuzz_cifar, fuzz_safetensors, fuzz_spec,
+#                                  fuzz_options, fuzz_image)
 #   FUZZ_SECONDS=N                 seconds per harness (default 30)
 #   FUZZ_JOBS=N                    parallel fuzzing jobs per harness (default 1)
 #
@@ -71,6 +71,7 @@ link() { # harness extra-objects extra-libs
         "$B/libcnn.a" $3 $LIBS
 }
 link fuzz_idx "" ""
+link fuzz_cifar "" ""
 link fuzz_safetensors "" ""
 link fuzz_spec "" ""
 link fuzz_options "$B/src/cli/options.o" ""
@@ -84,7 +85,7 @@ OMP_NUM_THREADS=1 "$B/seeds" "$B/seeds.out"
 if [ $# -gt 0 ]; then
     harnesses=$*
 else
-    harnesses="fuzz_idx fuzz_safetensors fuzz_spec fuzz_options fuzz_image"
+    harnesses="fuzz_idx fuzz_cifar fuzz_safetensors fuzz_spec fuzz_options fuzz_image"
 fi
 
 failed=""

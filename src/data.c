@@ -1,13 +1,15 @@
 /*
  * data.c — loading labelled image sets from IDX files (MNIST's format),
  * raw or gzip-compressed: header and size validation before any
- * allocation, the image/label pairing checks, the MNIST-style directory
- * loader and cnn_dataset_free.
+ * allocation, the image/label pairing checks, the directory loader (which
+ * tells an MNIST-style directory from a CIFAR-10 one and hands the latter
+ * to data_cifar.c), the split files' lookup and cnn_dataset_free.
  *
  * An IDX file is a 4-byte big-endian magic (0x00 0x00, element type, number
  * of dimensions), one big-endian uint32 per dimension, then the elements.
  * Only unsigned-byte files are accepted: images 0x00000803 (count, rows,
- * columns) and labels 0x00000801 (count).
+ * columns) and labels 0x00000801 (count).  A directory that holds
+ * CIFAR-10's batch files instead is handed to data_cifar.c.
  *
  * Only a regular file is opened (cnn_open_input): a directory, FIFO,
  * socket or device gets one line saying what it is, and a FIFO cannot
@@ -43,6 +45,7 @@
 #include <unistd.h>
 
 #include "cnn.h"
+#include "data.h"
 #include "error.h"
 #include "files.h"
 #include "instream.h"
@@ -423,9 +426,21 @@ done:
     return rc;
 }
 
-/* dir/name, or dir/name.gz when only that exists, in a new string (*path).
-   On failure *path is NULL and the status is returned. */
-static int find_split_file(const char *dir, const char *name, char **path)
+int cnn_data_present(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n + 4 >= sizeof path)
+        return 0;
+    if (lstat(path, &st) == 0)
+        return 1;
+    memcpy(path + n, ".gz", 4);
+    return lstat(path, &st) == 0;
+}
+
+int cnn_data_find(const char *dir, const char *name, const char *needs,
+                  char **path)
 {
     *path = NULL;
     size_t dl = strlen(dir);
@@ -449,14 +464,37 @@ static int find_split_file(const char *dir, const char *name, char **path)
             return CNN_OK;
         }
         p[pl] = '\0';
-        int rc = cnn_fail(CNN_ERR_IO, "%s: %s (nor %s.gz)", p, strerror(e),
-                          name);
+        int rc = cnn_fail(CNN_ERR_IO, "%s: %s (nor %s.gz)%s%s", p,
+                          strerror(e), name, needs ? "; " : "",
+                          needs ? needs : "");
         free(p);
         return rc;
     }
     int rc = cnn_fail(CNN_ERR_IO, "%s: %s", p, strerror(e));
     free(p);
     return rc;
+}
+
+static const char *const mnist_names[] = {
+    "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+
+/* The directory's format: 1 for CIFAR-10 when it holds any of its batch
+   files and none of MNIST's, 0 for MNIST otherwise (also when it holds
+   neither: the missing MNIST file is named); a directory holding both
+   sets is refused, since which one was meant cannot be told. */
+static int dir_format(const char *dir, int *cifar)
+{
+    *cifar = 0;
+    if (!cnn_cifar_in_dir(dir))
+        return CNN_OK;
+    for (int i = 0; i < 4; i++)
+        if (cnn_data_present(dir, mnist_names[i]))
+            return cnn_fail(CNN_ERR_IO, "%s: holds both MNIST (%s) and "
+                            "CIFAR-10 (*_batch*.bin) files; keep one data "
+                            "set per directory", dir, mnist_names[i]);
+    *cifar = 1;
+    return CNN_OK;
 }
 
 int cnn_dataset_load_dir(const char *dir, const char *split, int max_classes,
@@ -466,17 +504,17 @@ int cnn_dataset_load_dir(const char *dir, const char *split, int max_classes,
         *out = NULL;
     if (!dir || !split || !out)
         return cnn_fail(CNN_ERR_ARG, "cnn_dataset_load_dir: NULL argument");
-    const char *images_name, *labels_name;
-    if (strcmp(split, "train") == 0) {
-        images_name = "train-images-idx3-ubyte";
-        labels_name = "train-labels-idx1-ubyte";
-    } else if (strcmp(split, "test") == 0) {
-        images_name = "t10k-images-idx3-ubyte";
-        labels_name = "t10k-labels-idx1-ubyte";
-    } else {
+    int s;
+    if (strcmp(split, "train") == 0)
+        s = 0;
+    else if (strcmp(split, "test") == 0)
+        s = 2;
+    else
         return cnn_fail(CNN_ERR_ARG, "unknown data split \"%s\" (expected "
                         "\"train\" or \"test\")", split);
-    }
+    if (max_classes < 0)
+        return cnn_fail(CNN_ERR_ARG, "cnn_dataset_load_dir: max_classes %d "
+                        "is negative", max_classes);
     struct stat st;
     if (stat(dir, &st) != 0) {
         if (errno == ENOENT)
@@ -485,11 +523,16 @@ int cnn_dataset_load_dir(const char *dir, const char *split, int max_classes,
     }
     if (!S_ISDIR(st.st_mode))
         return cnn_fail(CNN_ERR_IO, "%s: not a directory", dir);
+    int cifar, rc = dir_format(dir, &cifar);
+    if (rc != CNN_OK)
+        return rc;
+    if (cifar)
+        return cnn_cifar_load(dir, split, max_classes, out);
 
     char *images = NULL, *labels = NULL;
-    int rc = find_split_file(dir, images_name, &images);
+    rc = cnn_data_find(dir, mnist_names[s], NULL, &images);
     if (rc == CNN_OK)
-        rc = find_split_file(dir, labels_name, &labels);
+        rc = cnn_data_find(dir, mnist_names[s + 1], NULL, &labels);
     if (rc == CNN_OK)
         rc = cnn_dataset_load_idx(images, labels, max_classes, out);
     free(images);

@@ -31,6 +31,9 @@ static const struct {
                    "conv3x3s2:32:same,relu,flatten,dense:768,relu,"
                    "dense:10,softmax"},
     {"logreg", "flatten,dense:10,softmax"},
+    /* 32x32x3 input (CIFAR-10); untested on real CIFAR-10 here */
+    {"cifar", "conv3x3:16:same,relu,conv3x3s2:32:same,relu,conv3x3:32:same,relu,"
+              "conv3x3s2:64:same,relu,conv1x1:16,relu,flatten,dense:10,softmax"},
 };
 
 const char *cnn_model_preset(const char *name_or_spec)

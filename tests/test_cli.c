@@ -2,8 +2,9 @@
  * test_cli.c — the cnn command as a user meets it: summary parameter counts,
  * one-line errors and exit codes for a missing data directory, a truncated
  * IDX file and bad options, a save / load / eval round trip on a small
- * synthetic IDX set, and an optimizer and schedule, augmentation and label
- * smoothing kept by a checkpoint.  Runs ./cnn from the repository root.
+ * synthetic IDX set, training on generated CIFAR-10 batch files, and an
+ * optimizer and schedule, augmentation and label smoothing kept by a
+ * checkpoint.  Runs ./cnn from the repository root.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,62 @@ static void save_load_eval_round_trip(void)
              dir, spec);
     CHECK(cnn(args) == 1, "unwritable save exit");
     CHECK_ONE_LINE_ERROR("/nonexistent/w.st");
+}
+
+/* A CIFAR-10 binary directory (dir inside the temp dir): count records of
+   32x32x3 per file, each class lighting its own channel and band of rows;
+   the planes are stored CHW, as CIFAR-10's files hold them. */
+static const char *write_cifar_dir(const char *name, int count)
+{
+    static char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", test_tmpdir(), name);
+    mkdir(dir, 0755);
+    const char *files[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                            "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+    unsigned char *buf = calloc((size_t)count, 3073);
+    for (int f = 0; f < 6; f++) {
+        for (int i = 0; i < count; i++) {
+            unsigned char *rec = buf + (size_t)i * 3073;
+            int label = (i + f) % 10;
+            rec[0] = (unsigned char)label;
+            for (int p = 0; p < 3072; p++)
+                rec[1 + p] = (p / 1024 == label % 3 && p % 1024 / 256 == label / 3) ? 200 : 30;
+        }
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", name, files[f]);
+        test_write_file(path, buf, (size_t)count * 3073);
+    }
+    free(buf);
+    return dir;
+}
+
+/* `cnn train --data DIR` on generated CIFAR-10 files: a small model and the
+   cifar preset train and are evaluated on test_batch.bin; a missing batch
+   is one line naming it. */
+static void cifar_directory_trains(void)
+{
+    if (test_cnn("--version") == -1) {
+        test_skip("./cnn not built");
+        return;
+    }
+    const char *dir = write_cifar_dir("cifar", 16);
+    char args[1200];
+    snprintf(args, sizeof args, "train --data %s --model conv3x3:8:same,relu,conv3x3s2:16:"
+             "same,relu,flatten,dense:10,softmax --epochs 2 --batch 8 --quiet", dir);
+    CHECK(cnn(args) == 0, "small model: %s", err_text);
+    CHECK(strstr(out_text, "test accuracy") && strstr(out_text, "(16 images)"),
+          "no evaluation of the 16 test images: %s", out_text);
+    snprintf(args, sizeof args, "train --data %s --model cifar --steps 3 --batch 8 --quiet", dir);
+    CHECK(cnn(args) == 0, "cifar preset: %s", err_text);
+    CHECK(strstr(out_text, "test accuracy"), "preset: no evaluation: %s", out_text);
+    CHECK(cnn("summary --model cifar --input 32x32x3") == 0 &&
+              strstr(out_text, "Total params: 44,122"), "cifar summary: %s", out_text);
+    char path[700];
+    snprintf(path, sizeof path, "%s/data_batch_5.bin", dir);
+    CHECK(unlink(path) == 0, "unlink %s", path);
+    snprintf(args, sizeof args, "train --data %s --model cifar --quiet", dir);
+    CHECK(cnn(args) == 1, "missing batch: exit");
+    CHECK_ONE_LINE_ERROR("data_batch_5.bin");
 }
 
 /* An optimizer and schedule through the command: the header line names
@@ -404,6 +461,7 @@ static void manual_matches_help(void)
 TEST_TABLE(cli, {"manual_matches_help", manual_matches_help}, {"summary_shows_parameter_counts", summary_shows_parameter_counts},
            {"bad_input_gets_one_line_and_nonzero_exit", bad_input_gets_one_line_and_nonzero_exit},
            {"save_load_eval_round_trip", save_load_eval_round_trip},
+           {"cifar_directory_trains", cifar_directory_trains},
            {"optimizer_options_reach_the_checkpoint", optimizer_options_reach_the_checkpoint},
            {"augment_options_reach_the_checkpoint", augment_options_reach_the_checkpoint},
            {"options_parsed_whole_and_named_as_typed", options_parsed_whole_and_named_as_typed},

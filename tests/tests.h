@@ -19,6 +19,7 @@ typedef struct test_table {
 TEST_GROUP(runner)
 TEST_GROUP(kernels)
 TEST_GROUP(data)
+TEST_GROUP(cifar)
 TEST_GROUP(weights)
 TEST_GROUP(model)
 TEST_GROUP(gradient)

@@ -1,7 +1,8 @@
 /*
  * seeds.c — writes the seed corpora of the libFuzzer harnesses:
- *   seeds DIR   creates DIR/fuzz_idx, DIR/fuzz_safetensors, DIR/fuzz_spec,
- *               DIR/fuzz_options and DIR/fuzz_image (PGM, PPM, PNG) and fills each with a
+ *   seeds DIR   creates DIR/fuzz_idx, DIR/fuzz_cifar, DIR/fuzz_safetensors,
+ *               DIR/fuzz_spec, DIR/fuzz_options and DIR/fuzz_image (PGM, PPM,
+ *               PNG) and fills each with a
  *               few small valid and near-valid inputs in the layout its
  *               harness expects (see the comment at the top of each).
  * The committed tests/fuzz/corpus/ was made with it; scripts/fuzz.sh runs
@@ -105,6 +106,51 @@ static void idx_seeds(void)
     idx_seed("gzip-truncated", 0, gz, gzn - 6, gl, gln);
     free(gz);
     free(gl);
+}
+
+/* -------------------------------------------------------------- CIFAR-10 */
+
+/* flags, the four cuts, the files' bytes: the fuzz_cifar layout. */
+static void cifar_seed(const char *name, unsigned flags, const size_t cuts[4],
+                       const unsigned char *body, size_t n)
+{
+    unsigned char *buf = malloc(9 + n);
+    if (!buf)
+        exit(1);
+    buf[0] = (unsigned char)flags;
+    for (int i = 0; i < 4; i++)
+        buf[1 + 2 * i] = (unsigned char)cuts[i], buf[2 + 2 * i] = (unsigned char)(cuts[i] >> 8);
+    memcpy(buf + 9, body, n);
+    put("fuzz_cifar", name, buf, 9 + n);
+    free(buf);
+}
+
+static void cifar_seeds(void)
+{
+    enum { REC = 3073 };
+    static unsigned char recs[6 * REC];
+    for (int r = 0; r < 6; r++) {
+        recs[r * REC] = (unsigned char)(r * 3 % 10);
+        for (int p = 1; p < REC; p++)
+            recs[r * REC + p] = (unsigned char)(r * 40 + p / 1024 * 80 + p % 32);
+    }
+    const size_t one[4] = {REC, 2 * REC, 3 * REC, 4 * REC};
+    cifar_seed("train-raw", 0, one, recs, 5 * REC);
+    cifar_seed("train-gzip", 0xf8, one, recs, 5 * REC);
+    cifar_seed("train-classes4", 4, one, recs, 5 * REC);
+    cifar_seed("test-two", 1 | 2, one, recs, 2 * REC);
+    cifar_seed("test-gzip", 1 | 8, one, recs, 3 * REC);
+    cifar_seed("test-cut-record", 1, one, recs, REC + 700);
+    const size_t empty[4] = {0, 2 * REC, 3 * REC, 4 * REC};
+    cifar_seed("train-empty-batch", 0, empty, recs, 5 * REC);
+    recs[2 * REC] = 10;
+    cifar_seed("train-label-10", 0, one, recs, 5 * REC);
+    /* gzip bytes as they are (not wrapped by the harness) */
+    unsigned char *gz;
+    size_t gzn = gzip_bytes(recs, 2 * REC, &gz);
+    cifar_seed("test-gzip-raw", 1, one, gz, gzn);
+    cifar_seed("test-gzip-truncated", 1, one, gz, gzn - 9);
+    free(gz);
 }
 
 /* ---------------------------------------------------------- safetensors */
@@ -282,6 +328,7 @@ int main(int argc, char **argv)
         return 1;
     }
     idx_seeds();
+    cifar_seeds();
     safetensors_seeds();
     spec_seeds();
     options_seeds();
