@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model.h"
 #include "trainer.h"
@@ -26,18 +27,26 @@ void cnn_train_tensor_of(const cnn_model *m, long i, char *out, size_t size)
 
 /* After a non-finite loss: forward the batch's samples [lo, hi) one at a
    time, under the step's pass context (so that a random layer draws what
-   it drew in the step), and name the first layer whose output is not
-   finite. */
+   it drew in the step) and with the step's augmentation, and name the
+   first layer whose output is not finite.  (A batch-norm layer normalises
+   each image by itself here, not by the batch.) */
 void cnn_train_nonfinite_layer(const cnn_model *m, const cnn_dataset *ds,
-                               const int32_t *order, long lo, long hi,
+                               const cnn_train_state *s, int epoch, long lo, long hi,
                                const cnn_pass_ctx *step_ctx, cnn_workspace *ws,
                                char *out, size_t size)
 {
     snprintf(out, size, "the loss");
     cnn_pass_ctx ctx = *step_ctx;
-    for (long s = lo; s < hi; s++) {
-        cnn_gather_images(m, ds->images, order, s, 1, ws->x);
-        ctx.first = s - lo;
+    const size_t in = cnn_model_input_size(m);
+    float *tmp = cnn_augment_on(&s->augment) ? malloc(in * sizeof(float)) : NULL;
+    for (long i = lo; i < hi; i++) {
+        cnn_gather_images(m, ds->images, s->order, i, 1, ws->x);
+        if (tmp) {
+            cnn_augment_image(&s->augment, s->seed, epoch - 1, s->order[i], ds->height,
+                              ds->width, ds->channels, ws->x, tmp);
+            memcpy(ws->x, tmp, in * sizeof(float));
+        }
+        ctx.first = i - lo;
         cnn_model_forward_ctx(m, &ctx, 1, ws->x, ws->acts);
         for (int l = 0; l < m->nlayers; l++) {
             const cnn_layer *L = &m->layers[l];
@@ -46,9 +55,11 @@ void cnn_train_nonfinite_layer(const cnn_model *m, const cnn_dataset *ds,
             for (size_t j = 0; j < len; j++)
                 if (!isfinite(y[j])) {
                     snprintf(out, size, "the output of %s (image %d)", L->name,
-                             (int)order[s]);
+                             (int)s->order[i]);
+                    free(tmp);
                     return;
                 }
         }
     }
+    free(tmp);
 }

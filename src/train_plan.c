@@ -163,8 +163,10 @@ int cnn_train_ws_alloc(train_run *r, train_ws *tw, int tid)
     tw->pool_mem = cnn_aligned_calloc((size_t)npool * p->chunk_floats * sizeof(float));
     tw->tree_tmp = cnn_aligned_calloc(tree_tmp_floats(r) * sizeof(float));
     tw->sums_tot = calloc(p->sums_doubles + 1, sizeof *tw->sums_tot);
+    const int aug = cnn_augment_on(&r->s->augment);
+    tw->aug_tmp = aug ? malloc(cnn_model_input_size(r->m) * sizeof(float)) : NULL;
     int ok = st == CNN_OK && (!nb || tw->bound) && tw->chunk && tw->deferred && tw->fold.pool &&
-             (tw->pool_mem || !npool) && tw->tree_tmp && tw->sums_tot;
+             (tw->pool_mem || !npool) && tw->tree_tmp && tw->sums_tot && (tw->aug_tmp || !aug);
     for (int i = 0; ok && i < npool; i++)
         cnn_tree_fold_give(&tw->fold, tw->pool_mem + (size_t)i * p->chunk_floats);
     if (!ok)
@@ -183,6 +185,7 @@ void cnn_train_ws_free(train_run *r, train_ws *tw)
     cnn_aligned_free(tw->pool_mem);
     cnn_aligned_free(tw->tree_tmp);
     free(tw->sums_tot);
+    free(tw->aug_tmp);
     memset(tw, 0, sizeof *tw);
 }
 
@@ -271,7 +274,8 @@ double cnn_train_bytes(const cnn_model *m, long batch, long count, int T)
         const double thread = cnn_workspace_bytes(m, p->layout, 1) +
                               (double)bound_floats(m, p) * sizeof(float) +
                               (double)tree_tmp_floats(&r) * sizeof(float) +
-                              (double)p->sums_doubles * sizeof(double);
+                              (double)p->sums_doubles * sizeof(double) +
+                              (double)cnn_model_input_size(m) * sizeof(float);
         bytes += (double)step * (double)p->sums_doubles * sizeof(double);
         bytes = T * thread + (1.0 + cnn_model_needs_pack(m)) * (double)m->block * sizeof(float) +
                 (double)step * (sizeof(double) + 1) +

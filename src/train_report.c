@@ -34,8 +34,8 @@ static void fail_step(train_run *r, cnn_workspace *ws, const train_step *st)
                            "--lr", where, st->global, st->epoch);
     } else {
         cnn_pass_ctx ctx = cnn_train_pass_ctx(r, st);
-        cnn_train_nonfinite_layer(r->m, r->ds, s->order, st->lo, st->lo + st->bsz, &ctx, ws,
-                                  where, sizeof where);
+        cnn_train_nonfinite_layer(r->m, r->ds, s, st->epoch, st->lo, st->lo + st->bsz, &ctx,
+                                  ws, where, sizeof where);
         r->stop = cnn_fail(CNN_ERR_NONFINITE, "train: the loss is not finite at step %ld "
                            "(epoch %d): %s overflowed; that step was not applied; try a "
                            "smaller --lr", st->global, st->epoch, where);

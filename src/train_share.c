@@ -109,7 +109,8 @@ static void backward_range(const train_run *r, const train_ws *tw, const cnn_pas
     }
 }
 
-/* Loss, hit and logit gradient of n samples (batch index first on). */
+/* Loss (smoothed when the run says so), hit and logit gradient of n
+   samples (batch index first on). */
 static void losses(train_run *r, const train_step *st, const float *logits, long first, int n,
                    float *dlogits, thread_stats *me)
 {
@@ -119,12 +120,11 @@ static void losses(train_run *r, const train_step *st, const float *logits, long
         int label = r->ds->labels[r->s->order[st->lo + first + i]];
         const float *z = logits + (size_t)i * classes;
         float *d = dlogits + (size_t)i * classes;
-        double loss = cnn_softmax_xent(z, classes, label, d);
+        double loss = cnn_softmax_xent_smooth(z, classes, label, r->s->label_smoothing, d);
         r->sample_loss[first + i] = loss;
         r->sample_hit[first + i] = cnn_argmax(z, classes) == label;
         me->loss += loss;
-        /* d(mean loss)/dz = (softmax - onehot) / batch */
-        d[label] -= 1.0f;
+        /* d(mean loss)/dz = (softmax - target) / batch */
         for (int c = 0; c < classes; c++)
             d[c] *= inv_batch;
     }
@@ -163,12 +163,22 @@ static void fold_chunks(train_run *r, train_ws *tw, int tid, share_fold *sf, lon
     }
 }
 
-/* Gather n images of the batch (first on) into sample s of the layout. */
+/* Gather n images of the batch (first on) into sample s of the layout,
+   each augmented when the run augments: its transform drawn from (seed,
+   epoch, the image's index in the data set), whatever the thread. */
 static void gather(const train_run *r, const train_step *st, const train_ws *tw, long first,
                    int s, int n)
 {
-    cnn_gather_images(r->m, r->ds->images, r->s->order, st->lo + first, n,
-                      tw->ws.x + (size_t)s * cnn_model_input_size(r->m));
+    const cnn_model *m = r->m;
+    const size_t size = cnn_model_input_size(m);
+    float *x = tw->ws.x + (size_t)s * size;
+    cnn_gather_images(m, r->ds->images, r->s->order, st->lo + first, n, x);
+    for (int i = 0; i < n && tw->aug_tmp; i++) {
+        cnn_augment_image(&r->s->augment, r->s->seed, st->epoch - 1,
+                          r->s->order[st->lo + first + i], r->ds->height, r->ds->width,
+                          r->ds->channels, x + i * size, tw->aug_tmp);
+        memcpy(x + i * size, tw->aug_tmp, size * sizeof(float));
+    }
 }
 
 /* Every layer in groups: forward, loss and backward of each group. */

@@ -80,6 +80,7 @@ typedef struct train_ws {
     cnn_tree_fold fold;     /* its pool: the buffers in pool_mem */
     float *pool_mem;
     float *tree_tmp;        /* cnn_tree_sum's */
+    float *aug_tmp;         /* one image, for the augmentation (NULL: none) */
     double *sums_tot;       /* the batch's totals of the sums layers, each
                                at plan.sums_off[l]: forward, then backward */
 } train_ws;
@@ -227,7 +228,7 @@ void cnn_train_fill_result(const train_run *r, const cnn_threads *th,
 /* train_diagnose.c */
 void cnn_train_tensor_of(const cnn_model *m, long i, char *out, size_t size);
 void cnn_train_nonfinite_layer(const cnn_model *m, const cnn_dataset *ds,
-                               const int32_t *order, long lo, long hi,
+                               const cnn_train_state *s, int epoch, long lo, long hi,
                                const cnn_pass_ctx *step_ctx, cnn_workspace *ws,
                                char *out, size_t size);
 
