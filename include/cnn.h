@@ -118,11 +118,19 @@ void cnn_dataset_free(cnn_dataset *ds);
 typedef struct cnn_model cnn_model;
 
 /**
- * Expand a preset name ("seed", "seed-dense", "logreg") to its spec string.
+ * Expand a preset name ("seed", "seed-dense", "logreg", "bn", "bn-fashion",
+ * "cifar") to its spec string.
  * @param name_or_spec a preset name or a spec
  * @return the preset's spec, or name_or_spec itself when it is no preset
  */
 const char *cnn_model_preset(const char *name_or_spec);
+
+/**
+ * The presets' names, in order.
+ * @param i 0, 1, ...
+ * @return preset i's name, or NULL past the last
+ */
+const char *cnn_model_preset_name(int i);
 
 /**
  * Build a model from a spec string for a given input shape and class count.
@@ -521,6 +529,18 @@ typedef struct cnn_train_config {
 
 /** Fill a config with the defaults listed above. */
 void cnn_train_config_default(cnn_train_config *cfg);
+
+/**
+ * A preset's recipe: the training settings it was designed with, written
+ * over cfg (after cnn_train_config_default, say): epochs, batch,
+ * optimizer, lr, weight_decay, schedule (no warmup), momentum 0, augment
+ * and label_smoothing; every other field is left as it is.  `cnn train
+ * --model NAME` applies them unless an option sets one.
+ * @param name a preset name ("bn", ...)
+ * @return 1 when the preset has a recipe (cfg written), else 0 (cfg
+ *         untouched: the preset trains with the defaults)
+ */
+int cnn_preset_recipe(const char *name, cnn_train_config *cfg);
 
 /**
  * Check a config's optimizer and schedule settings on their own (cnn_train

@@ -1,5 +1,5 @@
 /*
- * spec.c — the model spec grammar and the preset models.
+ * spec.c — the model spec grammar (the preset models are in presets.c).
  *
  *   spec    := item ( ',' item )*
  *   item    := <an item of a layer kind> | 'softmax'
@@ -19,30 +19,6 @@
 #include <string.h>
 
 #include "error.h"
-
-static const struct {
-    const char *name;
-    const char *spec;
-} presets[] = {
-    {"seed", "conv3x3:32:same,relu,conv1x1:16,relu,conv3x3s2:64:same,relu,"
-             "conv1x1:16,relu,conv3x3s2:32:same,relu,conv1x1:16,relu,"
-             "flatten,dense:10,softmax"},
-    {"seed-dense", "conv3x3:32:same,relu,conv3x3s2:64:same,relu,"
-                   "conv3x3s2:32:same,relu,flatten,dense:768,relu,"
-                   "dense:10,softmax"},
-    {"logreg", "flatten,dense:10,softmax"},
-    /* 32x32x3 input (CIFAR-10); untested on real CIFAR-10 here */
-    {"cifar", "conv3x3:16:same,relu,conv3x3s2:32:same,relu,conv3x3:32:same,relu,"
-              "conv3x3s2:64:same,relu,conv1x1:16,relu,flatten,dense:10,softmax"},
-};
-
-const char *cnn_model_preset(const char *name_or_spec)
-{
-    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
-        if (strcmp(name_or_spec, presets[i].name) == 0)
-            return presets[i].spec;
-    return name_or_spec;
-}
 
 /* Parse one item [s, e) into *L with the kind that claims it; returns 1,
    0 (what is wrong in *why), or 2 for softmax. */

@@ -112,11 +112,10 @@ int cli_open_model(const cli *c, int h, int w, int ch, cnn_model **m)
 
 const char *cli_model_name(const cnn_model *m)
 {
-    static const char *const presets[] = {"seed", "seed-dense", "logreg", "cifar"};
-    const char *spec = cnn_model_spec(m);
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        if (!strcmp(cnn_model_preset(presets[i]), spec))
-            return presets[i];
+    const char *spec = cnn_model_spec(m), *name;
+    for (int i = 0; (name = cnn_model_preset_name(i)); i++)
+        if (!strcmp(cnn_model_preset(name), spec))
+            return name;
     return spec;
 }
 

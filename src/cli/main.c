@@ -29,8 +29,8 @@ static const struct {
     [OPT_DATA] = {"data", "DIR", "MNIST-style IDX files or CIFAR-10 binary batches, raw or\n"
                                  ".gz (default data/mnist)"},
     [OPT_MODEL] = {"model", "SPEC",
-                   "spec string or preset: seed, seed-dense, logreg, cifar (default\n"
-                   "seed; with --load, the spec stored in the file)"},
+                   "spec string or preset: seed, seed-dense, logreg, bn, bn-fashion,\n"
+                   "cifar (default seed; with --load, the spec stored in the file)"},
     [OPT_EPOCHS] = {"epochs", "N", "passes over the training set (default 3)"},
     [OPT_BATCH] = {"batch", "N", "samples per optimizer step (default 32)"},
     [OPT_LR] = {"lr", "X", "learning rate (default 0.001; onecycle's peak)"},

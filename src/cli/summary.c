@@ -73,7 +73,27 @@ static void write_dot(FILE *f, const cnn_model *m)
     fprintf(f, "  \"%s\" -> \"softmax\";\n}\n", prev);
 }
 
-static int write_table(FILE *f, const cnn_model *m)
+/* A preset's recipe under its table: what `cnn train --model NAME` uses
+   unless an option says otherwise. */
+static void write_recipe(FILE *f, const char *name)
+{
+    cnn_train_config r;
+    cnn_train_config_default(&r);
+    if (!name || !cnn_preset_recipe(name, &r))
+        return;
+    fprintf(f, "Recipe (cnn train --model %s; options override it):\n"
+               "  %d epochs, batch %d, %s lr %g", name, r.epochs, r.batch, r.optimizer,
+            (double)r.lr);
+    if (r.weight_decay > 0)
+        fprintf(f, ", weight decay %g", (double)r.weight_decay);
+    fprintf(f, ", schedule %s\n", r.schedule ? r.schedule : "constant");
+    if (r.augment && *r.augment)
+        fprintf(f, "  augment %s\n", r.augment);
+    if (r.label_smoothing > 0)
+        fprintf(f, "  label smoothing %g\n", (double)r.label_smoothing);
+}
+
+static int write_table(FILE *f, const cnn_model *m, const char *preset)
 {
     size_t len = cnn_model_summary(m, NULL, 0);
     char *buf = malloc(len + 1);
@@ -82,6 +102,7 @@ static int write_table(FILE *f, const cnn_model *m)
     cnn_model_summary(m, buf, len + 1);
     fputs(buf, f);
     free(buf);
+    write_recipe(f, preset);
     return 0;
 }
 
@@ -122,7 +143,7 @@ static int run(const cli *c)
         if (c->dot) {
             write_dot(o.f, m);
             rc = EXIT_OK;
-        } else if (write_table(o.f, m) == 0) {
+        } else if (write_table(o.f, m, (c->set & OPTBIT(OPT_MODEL)) ? c->model : NULL) == 0) {
             rc = EXIT_OK;
         } else {
             cli_error(rc, "out of memory");
@@ -142,7 +163,9 @@ const cli_command cmd_summary = {
     "Prints the model's layers, their output shapes and parameter counts as a\n"
     "Keras-style table, or with --dot as a Graphviz graph (render it with\n"
     "'dot -Tsvg'); -o FILE writes either to FILE.  With --load FILE and no\n"
-    "--model, the model stored in FILE.\n",
+    "--model, the model stored in FILE.  A preset designed with a training\n"
+    "recipe (bn, bn-fashion) has it shown under the table: cnn train applies\n"
+    "it unless an option says otherwise.\n",
     OPTBIT(OPT_MODEL) | OPTBIT(OPT_INPUT) | OPTBIT(OPT_ISA) | OPTBIT(OPT_DOT) |
         OPTBIT(OPT_LOAD) | OPTBIT(OPT_OUTPUT),
     0, 0, run};

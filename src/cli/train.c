@@ -580,8 +580,36 @@ static int train_and_finish(const cli *c, run *r)
     return rc;
 }
 
-static int run_train(const cli *c)
+/* A preset's recipe (cnn_preset_recipe) for each of its settings that no
+   option gave; not on --resume, which goes on with the checkpoint's. */
+static void apply_recipe(cli *c)
 {
+    cnn_train_config r;
+    cnn_train_config_default(&r);
+    if (c->resume || !c->model || !cnn_preset_recipe(c->model, &r))
+        return;
+#define TAKE(opt, field, value)                                                \
+    if (!(c->set & OPTBIT(opt)))                                               \
+        c->field = value;
+    TAKE(OPT_EPOCHS, epochs, r.epochs)
+    TAKE(OPT_BATCH, batch, r.batch)
+    TAKE(OPT_OPTIMIZER, optimizer, r.optimizer)
+    TAKE(OPT_LR, lr, r.lr)
+    TAKE(OPT_SCHEDULE, schedule, r.schedule)
+    TAKE(OPT_AUGMENT, augment, r.augment)
+    TAKE(OPT_LABEL_SMOOTHING, label_smoothing, r.label_smoothing)
+#undef TAKE
+    if (!(c->set & OPTBIT(OPT_WEIGHT_DECAY)) && r.weight_decay > 0) {
+        c->weight_decay = r.weight_decay;
+        c->set |= OPTBIT(OPT_WEIGHT_DECAY);
+    }
+}
+
+static int run_train(const cli *given)
+{
+    cli recipe = *given;
+    apply_recipe(&recipe);
+    const cli *c = &recipe;
     int rc = check_options(c);
     if (rc >= 0)
         return rc;
