@@ -984,6 +984,7 @@ static cnn_conv_kernels old_generic(void)
    for stride 1 or 2), with the first-layer forward and backward weights
    for one input channel; the 1x1 kernels k1; else the generic ones. */
 typedef struct old_simd {
+    int k5, c1_k5; /* k3 and the first-layer kernels also for k == 5 */
     int stride12_only;
     cnn_conv_kernels k3;
     cnn_conv_forward_fn c1_forward;
@@ -993,9 +994,10 @@ typedef struct old_simd {
 
 static cnn_conv_kernels old_simd_rule(const cnn_conv_geom *g, const old_simd *r)
 {
-    if (g->k == 3 && (!r->stride12_only || g->stride == 1 || g->stride == 2)) {
+    const int k3 = g->k == 3 || (g->k == 5 && r->k5);
+    if (k3 && (!r->stride12_only || g->stride == 1 || g->stride == 2)) {
         cnn_conv_kernels k = r->k3;
-        if (g->in_c == 1) {
+        if (g->in_c == 1 && (g->k == 3 || r->c1_k5)) {
             k.forward = r->c1_forward;
             k.backward_weights = r->c1_backward_weights;
         }
@@ -1008,7 +1010,7 @@ static cnn_conv_kernels old_simd_rule(const cnn_conv_geom *g, const old_simd *r)
 #if defined(__x86_64__)
 static cnn_conv_kernels old_avx2(const cnn_conv_geom *g)
 {
-    static const old_simd r = {0,
+    static const old_simd r = {1, 0, 0,
         {cnn_conv3x3_forward_avx2, cnn_conv3x3_backward_data_avx2,
          cnn_conv3x3_backward_weights_avx2, cnn_conv_pack_backward_data_avx2},
         cnn_conv3x3c1_forward_avx2, cnn_conv3x3c1_backward_weights_avx2,
@@ -1019,14 +1021,15 @@ static cnn_conv_kernels old_avx2(const cnn_conv_geom *g)
 
 static cnn_conv_kernels old_avx512(const cnn_conv_geom *g)
 {
-    if (g->k == 3) {
+    if (g->k == 3 || g->k == 5) {
         cnn_conv_kernels k = KK(cnn_conv3x3_forward_avx512, cnn_conv3x3_backward_data_avx512,
                                 cnn_conv3x3_backward_weights_avx512,
                                 cnn_conv3x3_pack_backward_data_avx512);
         /* cnn_conv3x3c1_fits_avx512 as it was: the padded image in 8192
            floats. */
         const long ph = (g->out_h - 1) * g->stride + 3, pw = (g->out_w - 1) * g->stride + 3;
-        if (g->in_c == 1 && g->out_c >= 1 && g->out_c <= 32 && ph * pw <= 8192) {
+        if (g->k == 3 && g->in_c == 1 && g->out_c >= 1 && g->out_c <= 32 &&
+            ph * pw <= 8192) {
             k.forward = cnn_conv3x3c1_forward_avx512;
             k.backward_weights = cnn_conv3x3c1_backward_weights_avx512;
         }
@@ -1042,7 +1045,7 @@ static cnn_conv_kernels old_avx512(const cnn_conv_geom *g)
 #if defined(__aarch64__)
 static cnn_conv_kernels old_neon(const cnn_conv_geom *g)
 {
-    static const old_simd r = {1, {cnn_conv3x3_forward_neon, cnn_conv3x3_backward_data_neon,
+    static const old_simd r = {0, 0, 1, {cnn_conv3x3_forward_neon, cnn_conv3x3_backward_data_neon,
         cnn_conv3x3_backward_weights_neon, cnn_conv_pack_transposed_neon},
         cnn_conv3x3c1_forward_neon, cnn_conv3x3c1_backward_weights_neon,
         {cnn_conv1x1_forward_neon, cnn_conv1x1_backward_data_neon,
