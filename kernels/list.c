@@ -65,7 +65,7 @@ int cnn_shape_1x1_s1_nopad(const cnn_conv_geom *g)
 
 int cnn_conv3x3c1_fits_avx512(const cnn_conv_geom *g)
 {
-    if (g->k != 3 || !cnn_shape_kxk_c1(g) || g->out_c > 32 || g->out_c < 1)
+    if (!cnn_shape_kxk_c1(g) || g->out_c > 32 || g->out_c < 1)
         return 0;
     const int ph = (g->out_h - 1) * g->stride + g->k;
     const int pw = (g->out_w - 1) * g->stride + g->k;
@@ -98,11 +98,13 @@ int cnn_conv3x3c1_fits_avx512(const cnn_conv_geom *g)
    the output channels, the image copied into a zero-padded buffer. */
 static const cnn_conv_entry conv3x3c1[] = {
 #ifdef CNN_LIST_X86
-    {"conv3x3c1", "avx512", "3x3, 1 input channel, <= 32 outputs, padded "
-     "image <= 8192 floats", cnn_conv3x3c1_fits_avx512,
+    {"conv3x3c1", "avx512", "3x3 or 5x5, 1 input channel, <= 32 outputs, "
+     "padded image <= 8192 floats", cnn_conv3x3c1_fits_avx512,
      PASSES_FIRST_LAYER(conv3x3c1, avx512),
-     "fwd 12 px x 1 zmm or 6 px x 2 zmm, 9 taps' weights in registers; "
-     "bwd-w 9 taps x V zmm + V bias"},
+     "3x3: fwd 12 px x 1 zmm or 6 px x 2 zmm, 9 taps' weights in "
+     "registers; bwd-w 9 taps x V zmm + V bias; 5x5: fwd 14 px x 1 zmm (> 16 "
+     "outputs: the conv3x3 grid), "
+     "bwd-w 25 taps x 1 zmm or 10 taps x 2 zmm (+ V bias)"},
     {"conv3x3c1", "avx2", "3x3, 1 input channel", cnn_shape_3x3_c1,
      PASSES_FIRST_LAYER(conv3x3c1, avx2),
      "fwd 3 px x 4 ymm (32 outputs); bwd-w 3 taps x 4 ymm per kernel row"},

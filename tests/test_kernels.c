@@ -1027,8 +1027,9 @@ static cnn_conv_kernels old_avx512(const cnn_conv_geom *g)
                                 cnn_conv3x3_pack_backward_data_avx512);
         /* cnn_conv3x3c1_fits_avx512 as it was: the padded image in 8192
            floats. */
-        const long ph = (g->out_h - 1) * g->stride + 3, pw = (g->out_w - 1) * g->stride + 3;
-        if (g->k == 3 && g->in_c == 1 && g->out_c >= 1 && g->out_c <= 32 &&
+        const long ph = (g->out_h - 1) * g->stride + g->k;
+        const long pw = (g->out_w - 1) * g->stride + g->k;
+        if (g->in_c == 1 && g->out_c >= 1 && g->out_c <= 32 &&
             ph * pw <= 8192) {
             k.forward = cnn_conv3x3c1_forward_avx512;
             k.backward_weights = cnn_conv3x3c1_backward_weights_avx512;
