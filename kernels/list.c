@@ -44,10 +44,6 @@ int cnn_shape_kxk_s12_c1(const cnn_conv_geom *g)
 }
 
 /* Not yet 5x5 (TEMPORARY). */
-static int cnn_shape_3x3_c1(const cnn_conv_geom *g)
-{
-    return g->k == 3 && g->in_c == 1;
-}
 static int cnn_shape_3x3_s12(const cnn_conv_geom *g)
 {
     return g->k == 3 && cnn_shape_kxk_s12(g);
@@ -105,9 +101,10 @@ static const cnn_conv_entry conv3x3c1[] = {
      "registers; bwd-w 9 taps x V zmm + V bias; 5x5: fwd 14 px x 1 zmm (> 16 "
      "outputs: the conv3x3 grid), "
      "bwd-w 25 taps x 1 zmm or 10 taps x 2 zmm (+ V bias)"},
-    {"conv3x3c1", "avx2", "3x3, 1 input channel", cnn_shape_3x3_c1,
+    {"conv3x3c1", "avx2", "3x3 or 5x5, 1 input channel", cnn_shape_kxk_c1,
      PASSES_FIRST_LAYER(conv3x3c1, avx2),
-     "fwd 3 px x 4 ymm (32 outputs); bwd-w 3 taps x 4 ymm per kernel row"},
+     "fwd 3 px x 4 ymm (32 outputs); bwd-w 3 taps (5x5: 3 + 2) x 4 ymm per "
+     "kernel row"},
 #endif
 #ifdef CNN_LIST_ARM
     {"conv3x3c1", "neon", "3x3, stride 1 or 2, 1 input channel",

@@ -1010,7 +1010,7 @@ static cnn_conv_kernels old_simd_rule(const cnn_conv_geom *g, const old_simd *r)
 #if defined(__x86_64__)
 static cnn_conv_kernels old_avx2(const cnn_conv_geom *g)
 {
-    static const old_simd r = {1, 0, 0,
+    static const old_simd r = {1, 1, 0,
         {cnn_conv3x3_forward_avx2, cnn_conv3x3_backward_data_avx2,
          cnn_conv3x3_backward_weights_avx2, cnn_conv_pack_backward_data_avx2},
         cnn_conv3x3c1_forward_avx2, cnn_conv3x3c1_backward_weights_avx2,
