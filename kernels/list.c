@@ -43,15 +43,14 @@ int cnn_shape_kxk_s12_c1(const cnn_conv_geom *g)
     return cnn_shape_kxk_s12(g) && g->in_c == 1;
 }
 
-/* Not yet 5x5 (TEMPORARY). */
-static int cnn_shape_3x3_s12(const cnn_conv_geom *g)
-{
-    return g->k == 3 && cnn_shape_kxk_s12(g);
-}
+#ifdef CNN_LIST_ARM
+/* k == 3, stride 1 or 2, one input channel (the NEON first-layer tiles
+   are written for 3x3 only: a 5x5 first layer takes conv3x3/neon). */
 static int cnn_shape_3x3_s12_c1(const cnn_conv_geom *g)
 {
     return g->k == 3 && cnn_shape_kxk_s12_c1(g);
 }
+#endif
 
 int cnn_shape_1x1_s1_nopad(const cnn_conv_geom *g)
 {
@@ -130,8 +129,8 @@ static const cnn_conv_entry conv3x3[] = {
      "P px x V ymm, P*V <= 12 (3 px x 4 ymm for 32 or 64 outputs)"},
 #endif
 #ifdef CNN_LIST_ARM
-    {"conv3x3", "neon", "3x3, stride 1 or 2, any padding and channels",
-     cnn_shape_3x3_s12,
+    {"conv3x3", "neon", "3x3 or 5x5, stride 1 or 2, any padding and "
+     "channels", cnn_shape_kxk_s12,
      PASSES_PACKED(conv3x3, neon, cnn_conv_pack_transposed_neon),
      "fwd, bwd-d 5 px x 4 q; bwd-w 8 x 3 q"},
 #endif
