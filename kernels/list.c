@@ -98,8 +98,9 @@ static const cnn_conv_entry conv3x3c1[] = {
      PASSES_FIRST_LAYER(conv3x3c1, avx512),
      "3x3: fwd 12 px x 1 zmm or 6 px x 2 zmm, 9 taps' weights in "
      "registers; bwd-w 9 taps x V zmm + V bias; 5x5: fwd 14 px x 1 zmm (> 16 "
-     "outputs: the conv3x3 grid), "
-     "bwd-w 25 taps x 1 zmm or 10 taps x 2 zmm (+ V bias)"},
+     "outputs: the conv3x3 grid), bwd-w 25 taps x 1 zmm or 10 taps x 2 zmm "
+     "(+ V bias); 5x5 s1 8 outputs: zmm = 2 px x 8, fwd 2 rows x 8 pairs, "
+     "bwd-w 25 taps"},
     {"conv3x3c1", "avx2", "3x3 or 5x5, 1 input channel", cnn_shape_kxk_c1,
      PASSES_FIRST_LAYER(conv3x3c1, avx2),
      "fwd 3 px x 4 ymm (32 outputs); bwd-w 3 taps (5x5: 3 + 2) x 4 ymm per "

@@ -1431,19 +1431,21 @@ static void test_conv3x3_regions(void)
                         .n = 2, .relu = 1, .use_bias = 1, .use_mask = 1, .use_db = 1};
         check_conv_case(&cc, &rng);
     }
-    /* The first-layer KxK tiles (conv3x3c1-*.c): every output width 1..17
-       (the balanced tiles of 1..14 pixels), out_c 1..32 (one or two
-       vectors, full or masked), both strides and paddings, 3x3 and 5x5. */
+    /* The first-layer KxK tiles (conv3x3c1-*.c, conv5x5c1-pairs-avx512.c):
+       every output width 1..17 (the balanced tiles of 1..14 pixels or 1..8
+       pixel pairs, odd widths' half pair), out_c 1..32 (one or two vectors,
+       full or masked), both strides and paddings, 3x3 and 5x5. */
     static const int c1_outs[] = {1, 8, 16, 24, 32};
     for (int k = 3; k <= 5; k += 2)
         for (size_t m = 0; m < sizeof c1_outs / sizeof *c1_outs; m++)
-            for (int w = 1; w <= 17; w++) {
-                const int s = 1 + (w + (int)m) % 2, same = w < k || (w + k) % 3 != 0;
+            for (int w = 1; w <= 17; w++)
+                for (int s = 1; s <= 2; s++) {
+                const int same = w < k || (w + k + s) % 3 != 0;
                 conv_case cc = {.g = make_geom(k + 2, w, 1, c1_outs[m], k, s, same),
                                 .n = 2, .relu = w % 2, .use_bias = 1, .use_mask = 0,
                                 .use_db = 1};
                 check_conv_case(&cc, &rng);
-            }
+                }
 }
 
 TEST_TABLE(kernels,

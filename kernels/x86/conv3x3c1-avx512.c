@@ -29,6 +29,7 @@
  *                     pixel of an image, then are added to dw and db.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "avx512.h"
 #include "list.h"
@@ -38,6 +39,9 @@
 /* The padded image buffer; cnn_conv3x3c1_fits_avx512 (list.c) keeps the
    geometries this set runs here within it. */
 enum { PAD_CAP = CNN_CONV3X3C1_AVX512_PAD_CAP, K_MAX = 5 };
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+static inline int imax(int a, int b) { return a > b ? a : b; }
 
 typedef struct padded {
     int PH, PW;
@@ -54,16 +58,20 @@ static padded padded_size(const cnn_conv_geom *g)
 static void pad_image(const cnn_conv_geom *g, const float *x, padded p,
                       float *xp)
 {
+    /* columns [px0, px1) of a padded row come from the image row */
+    const int px0 = imax(0, g->pad_left);
+    const int px1 = imax(px0, imin(p.PW, g->in_w + g->pad_left));
     for (int py = 0; py < p.PH; py++) {
         const int iy = py - g->pad_top;
         float *row = xp + (ptrdiff_t)py * p.PW;
-        const int inside = iy >= 0 && iy < g->in_h;
-        for (int px = 0; px < p.PW; px++) {
-            const int ix = px - g->pad_left;
-            row[px] = inside && ix >= 0 && ix < g->in_w
-                          ? x[(ptrdiff_t)iy * g->in_w + ix]
-                          : 0.0f;
+        if (iy < 0 || iy >= g->in_h || px1 == px0) {
+            memset(row, 0, (size_t)p.PW * sizeof *row);
+            continue;
         }
+        memset(row, 0, (size_t)px0 * sizeof *row);
+        memcpy(row + px0, x + (ptrdiff_t)iy * g->in_w + px0 - g->pad_left,
+               (size_t)(px1 - px0) * sizeof *row);
+        memset(row + px1, 0, (size_t)(p.PW - px1) * sizeof *row);
     }
 }
 
@@ -188,6 +196,20 @@ DEFINE_FWD_IMAGE(fwd3_v1, 3, 1, 12, 0, 0, 1)
 DEFINE_FWD_IMAGE(fwd5_v1_s1_full, 5, 1, 14, 1, 1, 0)
 DEFINE_FWD_IMAGE(fwd5_v1, 5, 1, 14, 0, 0, 0)
 
+/* 5x5, stride 1, 8 outputs: two pixels a vector (conv5x5c1-pairs-...),
+   not half-empty vectors of one pixel. */
+static int pairs(const cnn_conv_geom *g, padded pd)
+{
+    return g->k == 5 && g->stride == 1 && g->out_c == 8 &&
+           pd.PW <= CNN_AVX512_C1X8_PW_CAP;
+}
+
+static void fwd_pairs(const cnn_conv_geom *g, const float *xp, padded pd,
+                      const float *w, const float *b, float *y, int relu)
+{
+    cnn_avx512_c1x8_forward_image(g, xp, pd.PW, w, b, y, relu);
+}
+
 typedef void (*fwd_image_fn)(const cnn_conv_geom *, const float *, padded,
                              const float *, const float *, float *, int);
 
@@ -208,7 +230,9 @@ void cnn_conv3x3c1_forward_avx512(const cnn_conv_geom *g, int n,
     const ptrdiff_t ys = (ptrdiff_t)g->out_h * g->out_w * g->out_c;
     const int v2 = g->out_c > 16;
     const int full = g->stride == 1 && g->out_c == (v2 ? 32 : 16);
-    const fwd_image_fn f = fwd_images[g->k == 5][v2][full];
+    fwd_image_fn f = fwd_images[g->k == 5][v2][full];
+    if (pairs(g, pd)) /* see pairs() */
+        f = fwd_pairs;
     if (!f) { /* 5x5, 17..32 outputs: the grid GEMM tiles are faster */
         cnn_conv3x3_forward_avx512(g, n, x, w, b, y, relu);
         return;
@@ -320,6 +344,11 @@ void cnn_conv3x3c1_backward_weights_avx512(const cnn_conv_geom *g, int n,
     const ptrdiff_t ys = (ptrdiff_t)g->out_h * g->out_w * g->out_c;
     for (int img = 0; img < n; img++) {
         pad_image(g, x + (ptrdiff_t)img * g->in_h * g->in_w, pd, xp);
+        if (pairs(g, pd)) {
+            cnn_avx512_c1x8_backward_weights_image(g, xp, pd.PW, dy + img * ys,
+                                                   dw, db);
+            continue;
+        }
         for (int i = 0; i < 3 && f[i]; i++)
             f[i](g, xp, pd, dy + img * ys, dw, db);
     }
