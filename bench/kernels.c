@@ -3,7 +3,7 @@
  *
  * For every kernel set this binary holds and the CPU supports (ref left
  * out unless asked for with --isa), every layer of the model (--model seed,
- * the default, or seed-dense; kernels-layers.h) and every pass — forward (bias + ReLU fused; the dense layer, which feeds
+ * the default, seed-dense or conv5; kernels-layers.h) and every pass — forward (bias + ReLU fused; the dense layer, which feeds
  * softmax, without ReLU), backward-data (ReLU mask of the layer's input,
  * weights packed first by the set's pack_backward_data when it packs the
  * layer's shape, the dense pack timed with the row (see below);
@@ -713,11 +713,14 @@ static void usage(FILE *f)
             "Times a network's layers (batch %d, one thread) with every kernel set\n"
             "the CPU supports, checks them against the reference first, and compares\n"
             "with oneDNN where it is built in.\n"
-            "  --model NAME   the network: seed (default) or seed-dense\n"
+            "  --model NAME   the network: seed (default), seed-dense, or conv5 (the\n"
+            "                 5x5 layers of issue 14: c1-M first layers, cC-M,\n"
+            "                 s2-C-M stride 2; 'same' padding)\n"
             "  --isa NAME     only this kernel set (avx512, avx2, neon, scalar, ref), or\n"
             "                 onednn for oneDNN alone\n"
             "  --layer NAME   only this layer of the model (seed: conv1..conv6, dense;\n"
-            "                 seed-dense: conv1..conv3, dense1, dense2)\n"
+            "                 seed-dense: conv1..conv3, dense1, dense2; conv5: the\n"
+            "                 row names above)\n"
             "  --pass NAME    only this pass (forward, backward-data, backward-weights)\n"
             "  --n N          images per conv kernel call, 1..%d (default 1, as the\n"
             "                 trainer); dense rows always take the batch in one call\n"
@@ -813,7 +816,7 @@ static int parse_args(int argc, char **argv)
                 if (!strcmp(val, bench_models[m].name))
                     opt.model = &bench_models[m];
             if (!opt.model)
-                return bad("unknown model '%s' (seed, seed-dense)", val);
+                return bad("unknown model '%s' (seed, seed-dense, conv5)", val);
         } else if (!strcmp(name, "--layer")) {
             opt.layer = val;
         } else if (!strcmp(name, "--pass")) {

@@ -26,22 +26,31 @@ int cnn_shape_any(const cnn_conv_geom *g)
     return 1;
 }
 
-int cnn_shape_3x3(const cnn_conv_geom *g) { return g->k == 3; }
+int cnn_shape_kxk(const cnn_conv_geom *g) { return g->k == 3 || g->k == 5; }
 
-int cnn_shape_3x3_s12(const cnn_conv_geom *g)
+int cnn_shape_kxk_s12(const cnn_conv_geom *g)
 {
-    return g->k == 3 && (g->stride == 1 || g->stride == 2);
+    return cnn_shape_kxk(g) && (g->stride == 1 || g->stride == 2);
 }
 
-int cnn_shape_3x3_c1(const cnn_conv_geom *g)
+int cnn_shape_kxk_c1(const cnn_conv_geom *g)
 {
-    return g->k == 3 && g->in_c == 1;
+    return cnn_shape_kxk(g) && g->in_c == 1;
 }
 
-int cnn_shape_3x3_s12_c1(const cnn_conv_geom *g)
+int cnn_shape_kxk_s12_c1(const cnn_conv_geom *g)
 {
-    return cnn_shape_3x3_s12(g) && g->in_c == 1;
+    return cnn_shape_kxk_s12(g) && g->in_c == 1;
 }
+
+#ifdef CNN_LIST_ARM
+/* k == 3, stride 1 or 2, one input channel (the NEON first-layer tiles
+   are written for 3x3 only: a 5x5 first layer takes conv3x3/neon). */
+static int cnn_shape_3x3_s12_c1(const cnn_conv_geom *g)
+{
+    return g->k == 3 && cnn_shape_kxk_s12_c1(g);
+}
+#endif
 
 int cnn_shape_1x1_s1_nopad(const cnn_conv_geom *g)
 {
@@ -51,10 +60,10 @@ int cnn_shape_1x1_s1_nopad(const cnn_conv_geom *g)
 
 int cnn_conv3x3c1_fits_avx512(const cnn_conv_geom *g)
 {
-    if (g->k != 3 || g->in_c != 1 || g->out_c > 32 || g->out_c < 1)
+    if (!cnn_shape_kxk_c1(g) || g->out_c > 32 || g->out_c < 1)
         return 0;
-    const int ph = (g->out_h - 1) * g->stride + 3;
-    const int pw = (g->out_w - 1) * g->stride + 3;
+    const int ph = (g->out_h - 1) * g->stride + g->k;
+    const int pw = (g->out_w - 1) * g->stride + g->k;
     return (ptrdiff_t)ph * pw <= CNN_CONV3X3C1_AVX512_PAD_CAP;
 }
 
@@ -84,14 +93,18 @@ int cnn_conv3x3c1_fits_avx512(const cnn_conv_geom *g)
    the output channels, the image copied into a zero-padded buffer. */
 static const cnn_conv_entry conv3x3c1[] = {
 #ifdef CNN_LIST_X86
-    {"conv3x3c1", "avx512", "3x3, 1 input channel, <= 32 outputs, padded "
-     "image <= 8192 floats", cnn_conv3x3c1_fits_avx512,
+    {"conv3x3c1", "avx512", "3x3 or 5x5, 1 input channel, <= 32 outputs, "
+     "padded image <= 8192 floats", cnn_conv3x3c1_fits_avx512,
      PASSES_FIRST_LAYER(conv3x3c1, avx512),
-     "fwd 12 px x 1 zmm or 6 px x 2 zmm, 9 taps' weights in registers; "
-     "bwd-w 9 taps x V zmm + V bias"},
-    {"conv3x3c1", "avx2", "3x3, 1 input channel", cnn_shape_3x3_c1,
+     "3x3: fwd 12 px x 1 zmm or 6 px x 2 zmm, 9 taps' weights in "
+     "registers; bwd-w 9 taps x V zmm + V bias; 5x5: fwd 14 px x 1 zmm (> 16 "
+     "outputs: the conv3x3 grid), bwd-w 25 taps x 1 zmm or 10 taps x 2 zmm "
+     "(+ V bias); 5x5 s1 8 outputs: zmm = 2 px x 8, fwd 2 rows x 8 pairs, "
+     "bwd-w 25 taps"},
+    {"conv3x3c1", "avx2", "3x3 or 5x5, 1 input channel", cnn_shape_kxk_c1,
      PASSES_FIRST_LAYER(conv3x3c1, avx2),
-     "fwd 3 px x 4 ymm (32 outputs); bwd-w 3 taps x 4 ymm per kernel row"},
+     "fwd 3 px x 4 ymm (32 outputs); bwd-w 3 taps (5x5: 3 + 2) x 4 ymm per "
+     "kernel row"},
 #endif
 #ifdef CNN_LIST_ARM
     {"conv3x3c1", "neon", "3x3, stride 1 or 2, 1 input channel",
@@ -101,23 +114,24 @@ static const cnn_conv_entry conv3x3c1[] = {
     {0},
 };
 
-/* Direct 3x3 convolutions: a sum of small GEMMs per kernel row, padding
-   handled by choosing the segments, backward data a gather by phases. */
+/* Direct KxK convolutions (k = 3 or 5): a sum of small GEMMs per kernel
+   row, padding handled by choosing the segments, backward data a gather by
+   phases. */
 static const cnn_conv_entry conv3x3[] = {
 #ifdef CNN_LIST_X86
-    {"conv3x3", "avx512", "3x3, any stride, padding and channels",
-     cnn_shape_3x3,
+    {"conv3x3", "avx512", "3x3 or 5x5, any stride, padding and channels",
+     cnn_shape_kxk,
      PASSES_PACKED(conv3x3, avx512, cnn_conv3x3_pack_backward_data_avx512),
      "P px x V zmm, P*V <= 24, V <= 4, short rows 2 at a time; bwd-d s2 "
-     "in_c <= 16: 7 dy px -> 15 dx px x 1 zmm"},
-    {"conv3x3", "avx2", "3x3, any stride, padding and channels",
-     cnn_shape_3x3,
+     "in_c <= 16, k 3: 7 dy px -> 15 dx px x 1 zmm"},
+    {"conv3x3", "avx2", "3x3 or 5x5, any stride, padding and channels",
+     cnn_shape_kxk,
      PASSES_PACKED(conv3x3, avx2, cnn_conv_pack_backward_data_avx2),
      "P px x V ymm, P*V <= 12 (3 px x 4 ymm for 32 or 64 outputs)"},
 #endif
 #ifdef CNN_LIST_ARM
-    {"conv3x3", "neon", "3x3, stride 1 or 2, any padding and channels",
-     cnn_shape_3x3_s12,
+    {"conv3x3", "neon", "3x3 or 5x5, stride 1 or 2, any padding and "
+     "channels", cnn_shape_kxk_s12,
      PASSES_PACKED(conv3x3, neon, cnn_conv_pack_transposed_neon),
      "fwd, bwd-d 5 px x 4 q; bwd-w 8 x 3 q"},
 #endif

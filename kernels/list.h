@@ -26,18 +26,18 @@ typedef int (*cnn_conv_shape_fn)(const cnn_conv_geom *g);
 
 /* Shape classes (kernels/list.c). */
 int cnn_shape_any(const cnn_conv_geom *g);
-/* k == 3. */
-int cnn_shape_3x3(const cnn_conv_geom *g);
-/* k == 3, stride 1 or 2. */
-int cnn_shape_3x3_s12(const cnn_conv_geom *g);
-/* k == 3, one input channel. */
-int cnn_shape_3x3_c1(const cnn_conv_geom *g);
-/* k == 3, stride 1 or 2, one input channel. */
-int cnn_shape_3x3_s12_c1(const cnn_conv_geom *g);
+/* k == 3 or 5 (the KxK families: conv3x3 and conv3x3c1 take both). */
+int cnn_shape_kxk(const cnn_conv_geom *g);
+/* k == 3 or 5, stride 1 or 2. */
+int cnn_shape_kxk_s12(const cnn_conv_geom *g);
+/* k == 3 or 5, one input channel. */
+int cnn_shape_kxk_c1(const cnn_conv_geom *g);
+/* k == 3 or 5, stride 1 or 2, one input channel. */
+int cnn_shape_kxk_s12_c1(const cnn_conv_geom *g);
 /* k == 1, stride 1, no padding, output the size of the input. */
 int cnn_shape_1x1_s1_nopad(const cnn_conv_geom *g);
-/* k == 3, one input channel, 1..32 outputs, and the zero-padded image
-   ((out_h-1)*stride + 3 by (out_w-1)*stride + 3 floats) within
+/* k == 3 or 5, one input channel, 1..32 outputs, and the zero-padded
+   image ((out_h-1)*stride + k by (out_w-1)*stride + k floats) within
    CNN_CONV3X3C1_AVX512_PAD_CAP: the AVX-512 first-layer kernels copy it
    into a stack buffer of that size. */
 int cnn_conv3x3c1_fits_avx512(const cnn_conv_geom *g);

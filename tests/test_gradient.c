@@ -163,6 +163,11 @@ static const struct {
     {"conv1x1s2:3,relu,flatten,dense:2,softmax", 5, 5, 3, 2},
     {"conv5x5:3:same,relu,conv3x3s2:4:same,relu,conv1x1:2,relu,flatten,dense:3,softmax",
      9, 9, 2, 3},
+    /* 5x5 first layers (the KxK first-layer tiles: one vector of outputs,
+       and 17 outputs, two) and 5x5 stride 2, same and valid */
+    {"conv5x5:5:same,relu,conv5x5s2:4:same,relu,flatten,dense:3,softmax", 9, 9, 1, 3},
+    {"conv5x5:17:valid,relu,conv5x5:3:same,relu,flatten,dense:3,softmax", 7, 8, 1, 3},
+    {"conv5x5s2:6:valid,relu,flatten,dense:3,softmax", 10, 9, 1, 3},
     {"flatten,dense:6,relu,dense:4,relu,dense:3,softmax", 2, 3, 2, 3},
     /* relu as a layer of its own: after flatten, and first (after a fused
        relu and a flatten it would change nothing, and is refused) */

@@ -984,6 +984,7 @@ static cnn_conv_kernels old_generic(void)
    for stride 1 or 2), with the first-layer forward and backward weights
    for one input channel; the 1x1 kernels k1; else the generic ones. */
 typedef struct old_simd {
+    int k5, c1_k5; /* k3 and the first-layer kernels also for k == 5 */
     int stride12_only;
     cnn_conv_kernels k3;
     cnn_conv_forward_fn c1_forward;
@@ -993,9 +994,10 @@ typedef struct old_simd {
 
 static cnn_conv_kernels old_simd_rule(const cnn_conv_geom *g, const old_simd *r)
 {
-    if (g->k == 3 && (!r->stride12_only || g->stride == 1 || g->stride == 2)) {
+    const int k3 = g->k == 3 || (g->k == 5 && r->k5);
+    if (k3 && (!r->stride12_only || g->stride == 1 || g->stride == 2)) {
         cnn_conv_kernels k = r->k3;
-        if (g->in_c == 1) {
+        if (g->in_c == 1 && (g->k == 3 || r->c1_k5)) {
             k.forward = r->c1_forward;
             k.backward_weights = r->c1_backward_weights;
         }
@@ -1008,7 +1010,7 @@ static cnn_conv_kernels old_simd_rule(const cnn_conv_geom *g, const old_simd *r)
 #if defined(__x86_64__)
 static cnn_conv_kernels old_avx2(const cnn_conv_geom *g)
 {
-    static const old_simd r = {0,
+    static const old_simd r = {1, 1, 0,
         {cnn_conv3x3_forward_avx2, cnn_conv3x3_backward_data_avx2,
          cnn_conv3x3_backward_weights_avx2, cnn_conv_pack_backward_data_avx2},
         cnn_conv3x3c1_forward_avx2, cnn_conv3x3c1_backward_weights_avx2,
@@ -1019,14 +1021,16 @@ static cnn_conv_kernels old_avx2(const cnn_conv_geom *g)
 
 static cnn_conv_kernels old_avx512(const cnn_conv_geom *g)
 {
-    if (g->k == 3) {
+    if (g->k == 3 || g->k == 5) {
         cnn_conv_kernels k = KK(cnn_conv3x3_forward_avx512, cnn_conv3x3_backward_data_avx512,
                                 cnn_conv3x3_backward_weights_avx512,
                                 cnn_conv3x3_pack_backward_data_avx512);
         /* cnn_conv3x3c1_fits_avx512 as it was: the padded image in 8192
            floats. */
-        const long ph = (g->out_h - 1) * g->stride + 3, pw = (g->out_w - 1) * g->stride + 3;
-        if (g->in_c == 1 && g->out_c >= 1 && g->out_c <= 32 && ph * pw <= 8192) {
+        const long ph = (g->out_h - 1) * g->stride + g->k;
+        const long pw = (g->out_w - 1) * g->stride + g->k;
+        if (g->in_c == 1 && g->out_c >= 1 && g->out_c <= 32 &&
+            ph * pw <= 8192) {
             k.forward = cnn_conv3x3c1_forward_avx512;
             k.backward_weights = cnn_conv3x3c1_backward_weights_avx512;
         }
@@ -1042,7 +1046,7 @@ static cnn_conv_kernels old_avx512(const cnn_conv_geom *g)
 #if defined(__aarch64__)
 static cnn_conv_kernels old_neon(const cnn_conv_geom *g)
 {
-    static const old_simd r = {1, {cnn_conv3x3_forward_neon, cnn_conv3x3_backward_data_neon,
+    static const old_simd r = {1, 0, 1, {cnn_conv3x3_forward_neon, cnn_conv3x3_backward_data_neon,
         cnn_conv3x3_backward_weights_neon, cnn_conv_pack_transposed_neon},
         cnn_conv3x3c1_forward_neon, cnn_conv3x3c1_backward_weights_neon,
         {cnn_conv1x1_forward_neon, cnn_conv1x1_backward_data_neon,
@@ -1327,7 +1331,7 @@ static void check_entry_invariant(const char *who, const cnn_conv_kernels *kk,
    sizes and channel counts, both strides, both paddings). */
 static void test_conv_batch_invariant(void)
 {
-    cnn_conv_geom geoms[32];
+    cnn_conv_geom geoms[64];
     int ng = 0;
     for (int m = 0; m < NMODELS; m++)
         for (int l = 0; l < bench_models[m].nlayers; l++)
@@ -1338,6 +1342,11 @@ static void test_conv_batch_invariant(void)
         {8, 10, 64, 16, 3, 2, 1}, {13, 5, 1, 32, 3, 1, 1}, {15, 9, 1, 17, 3, 2, 1},
         {7, 9, 17, 24, 1, 1, 0}, {3, 5, 40, 9, 1, 1, 0}, {1, 3, 17, 24, 1, 1, 0},
         {2, 1, 40, 9, 1, 1, 0}, {6, 6, 8, 8, 5, 2, 1},
+        /* 5x5 (the KxK families): first layers of 1..32 outputs, odd
+           sizes and channels, both strides and paddings */
+        {13, 11, 1, 8, 5, 1, 1}, {9, 12, 1, 24, 5, 2, 1}, {11, 9, 1, 17, 5, 1, 0},
+        {7, 10, 1, 32, 5, 2, 0}, {9, 7, 17, 33, 5, 2, 1}, {11, 13, 16, 32, 5, 2, 0},
+        {5, 6, 3, 17, 5, 1, 1}, {8, 10, 24, 64, 5, 1, 0}, {7, 7, 16, 20, 5, 2, 1},
     };
     for (size_t i = 0; i < sizeof ragged / sizeof *ragged; i++)
         geoms[ng++] = make_geom(ragged[i].h, ragged[i].w, ragged[i].c, ragged[i].m,
@@ -1355,8 +1364,9 @@ static void test_conv_batch_invariant(void)
         }
 }
 
-/* The AVX-512 3x3 kernels' regions and grid tiles (kernels/x86,
-   conv3x3-avx512.c, gemm-avx512.c), on every set, against the reference:
+/* The AVX-512 KxK kernels' regions and grid tiles (kernels/x86,
+   conv3x3-avx512.c, gemm-avx512.c), on every set, against the reference,
+   for k = 3 and 5 (5x5: more runs per axis, images narrower than k):
    small images whose short lines go by pairs of lines, with every
    constant A stride of the tiles (16, 32, 64 floats: in_c * stride
    forward, out_c backward data) and ragged channels (run-time strides,
@@ -1370,14 +1380,15 @@ static void test_conv3x3_regions(void)
     };
     static const struct { int h, w; } sizes[] = {{7, 7}, {9, 6}, {5, 11}, {7, 1}};
     uint64_t rng = 777;
+    for (int k = 3; k <= 5; k += 2)
     for (int s = 1; s <= 2; s++)
         for (size_t c = 0; c < sizeof chans / sizeof *chans; c++)
             for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++)
                 for (int same = 0; same <= 1; same++) {
-                    if (!same && sizes[z].w < 3)
+                    if (!same && (sizes[z].w < k || sizes[z].h < k))
                         continue;
                     conv_case cc = {.g = make_geom(sizes[z].h, sizes[z].w, chans[c].c,
-                                                   chans[c].m, 3, s, same),
+                                                   chans[c].m, k, s, same),
                                     .n = 2, .relu = same, .use_bias = 1,
                                     .use_mask = 1, .use_db = 1};
                     check_conv_case(&cc, &rng);
@@ -1385,9 +1396,10 @@ static void test_conv3x3_regions(void)
     /* Every line length of the two-line tiles and past them (interior
        lines of 2 to 17 pixels), one to four column vectors. */
     static const struct { int c, m; } sweep[] = {{16, 16}, {32, 64}, {17, 40}, {64, 48}};
+    for (int k = 3; k <= 5; k += 2)
     for (size_t c = 0; c < sizeof sweep / sizeof *sweep; c++)
         for (int w = 4; w <= 19; w++) {
-            conv_case cc = {.g = make_geom(5, w, sweep[c].c, sweep[c].m, 3, 1, 1),
+            conv_case cc = {.g = make_geom(5, w, sweep[c].c, sweep[c].m, k, 1, 1),
                             .n = 1, .relu = 1, .use_bias = 1, .use_mask = 1, .use_db = 0};
             check_conv_case(&cc, &rng);
         }
@@ -1419,6 +1431,21 @@ static void test_conv3x3_regions(void)
                         .n = 2, .relu = 1, .use_bias = 1, .use_mask = 1, .use_db = 1};
         check_conv_case(&cc, &rng);
     }
+    /* The first-layer KxK tiles (conv3x3c1-*.c, conv5x5c1-pairs-avx512.c):
+       every output width 1..17 (the balanced tiles of 1..14 pixels or 1..8
+       pixel pairs, odd widths' half pair), out_c 1..32 (one or two vectors,
+       full or masked), both strides and paddings, 3x3 and 5x5. */
+    static const int c1_outs[] = {1, 8, 16, 24, 32};
+    for (int k = 3; k <= 5; k += 2)
+        for (size_t m = 0; m < sizeof c1_outs / sizeof *c1_outs; m++)
+            for (int w = 1; w <= 17; w++)
+                for (int s = 1; s <= 2; s++) {
+                const int same = w < k || (w + k + s) % 3 != 0;
+                conv_case cc = {.g = make_geom(k + 2, w, 1, c1_outs[m], k, s, same),
+                                .n = 2, .relu = w % 2, .use_bias = 1, .use_mask = 0,
+                                .use_db = 1};
+                check_conv_case(&cc, &rng);
+                }
 }
 
 TEST_TABLE(kernels,

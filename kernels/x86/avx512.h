@@ -73,6 +73,22 @@ void cnn_avx512_conv3x3s2_backward_data_narrow(const cnn_conv_geom *g, int n,
                                                const int *slot_of,
                                                const float *mask, float *dx);
 
+/* ------------------ 5x5 first layer of 8 outputs (conv5x5c1-pairs-...) */
+
+/* The widest padded image (floats a row) the pair kernels take. */
+#define CNN_AVX512_C1X8_PW_CAP 64
+
+/* One image of a 5x5, stride-1, one-input-channel geometry of 8 outputs,
+   zero-padded into xp (rows of pw <= CNN_AVX512_C1X8_PW_CAP floats,
+   out_h + 4 of them): the passes of cnn_conv3x3c1_*_avx512 for it. */
+void cnn_avx512_c1x8_forward_image(const cnn_conv_geom *g, const float *xp,
+                                   int pw, const float *w, const float *b,
+                                   float *y, int relu);
+void cnn_avx512_c1x8_backward_weights_image(const cnn_conv_geom *g,
+                                            const float *xp, int pw,
+                                            const float *dy, float *dw,
+                                            float *db);
+
 /* Mask of the first n (1..16) lanes. */
 static inline __mmask16 cnn_avx512_lanes(int n)
 {

@@ -1,6 +1,6 @@
 /*
- * conv3x3-avx512.c — direct 3x3 convolution, AVX-512, any stride, padding
- * and channel counts:
+ * conv3x3-avx512.c — direct KxK convolution (k = 3 or 5, at most K_MAX),
+ * AVX-512, any stride, padding and channel counts:
  *
  *   cnn_conv3x3_forward_avx512             y = act(conv(x, w) + b)
  *   cnn_conv3x3_pack_backward_data_avx512  w -> [ky][kx slot][out_c][in_c]
@@ -9,7 +9,7 @@
  *
  * All three are register-tile GEMMs (gemm-avx512.c), no im2col copy,
  * but for the stride-2 backward data of at most 16 input channels
- * (conv3x3s2-narrow-avx512.c).  Forward and backward data work image by
+ * (conv3x3s2-narrow-avx512.c, k = 3 or 5).  Forward and backward data work image by
  * image on regions whose outputs share their taps, so an image's tiles,
  * and its bits, depend on the geometry alone (batch invariance):
  *
@@ -39,7 +39,8 @@
 
 #include "avx512.h"
 
-enum { K = 3, SEG_CHUNK = 256 };
+/* K_MAX: the largest k; the run and segment arrays are sized by it. */
+enum { K_MAX = 5, SEG_CHUNK = 256 };
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline int imax(int a, int b) { return a > b ? a : b; }
@@ -69,11 +70,11 @@ typedef struct fwd_run {
     int o0, len, t_lo, t_hi;
 } fwd_run;
 
-enum { FWD_RUN_CAP = 2 * K + 2 };
+enum { FWD_RUN_CAP = 2 * K_MAX + 2 };
 
-/* The runs of one axis (at most 2K + 2: each end of the tap range moves
-   monotonically through 0..K).  Returns their count. */
-static int forward_runs(int s, int pad, int in, int out, fwd_run *runs)
+/* The runs of one axis (at most 2k + 2: each end of the tap range moves
+   monotonically through 0..k).  Returns their count. */
+static int forward_runs(int K, int s, int pad, int in, int out, fwd_run *runs)
 {
     int n = 0;
     for (int o = 0; o < out; o++) {
@@ -94,7 +95,8 @@ static void forward_region(const cnn_conv_geom *g, int img, fwd_run ry,
                            const float *b, float *y, int relu)
 {
     const int C = g->in_c, M = g->out_c, s = g->stride, W = g->in_w;
-    avx512_seg seg[K];
+    const int K = g->k;
+    avx512_seg seg[K_MAX];
     int nseg = 0;
     if (rx.t_hi > rx.t_lo)
         for (int ky = ry.t_lo; ky < ry.t_hi; ky++) {
@@ -119,9 +121,10 @@ void cnn_conv3x3_forward_avx512(const cnn_conv_geom *g, int n, const float *x,
                                 int relu)
 {
     fwd_run rows[FWD_RUN_CAP], cols[FWD_RUN_CAP];
-    const int nr = forward_runs(g->stride, g->pad_top, g->in_h, g->out_h, rows);
+    const int nr =
+        forward_runs(g->k, g->stride, g->pad_top, g->in_h, g->out_h, rows);
     const int nc =
-        forward_runs(g->stride, g->pad_left, g->in_w, g->out_w, cols);
+        forward_runs(g->k, g->stride, g->pad_left, g->in_w, g->out_w, cols);
     for (int img = 0; img < n; img++)
         for (int i = 0; i < nr; i++)
             for (int j = 0; j < nc; j++)
@@ -134,7 +137,8 @@ void cnn_conv3x3_forward_avx512(const cnn_conv_geom *g, int n, const float *x,
    output o = (q - t) / s in [0, out): t = t0, t0 + s, ... (*count of
    them), the first from output *o0, each next one from the output before
    it. */
-static void taps_reaching(int q, int s, int out, int *t0, int *count, int *o0)
+static void taps_reaching(int K, int q, int s, int out, int *t0, int *count,
+                          int *o0)
 {
     const int t_min = imax(0, q - s * out + 1), t_max = imin(K - 1, q);
     const int t = t_min + (q - t_min) % s;
@@ -145,7 +149,7 @@ static void taps_reaching(int q, int s, int out, int *t0, int *count, int *o0)
 
 /* Slot of tap kx in a packed kernel row: taps grouped by phase kx mod s,
    each group in descending kx. */
-static int kx_slot(int kx, int s)
+static int kx_slot(int K, int kx, int s)
 {
     const int rho = kx % s;
     int start = 0;
@@ -158,12 +162,12 @@ static int kx_slot(int kx, int s)
 void cnn_conv3x3_pack_backward_data_avx512(const cnn_conv_geom *g,
                                            const float *w, float *packed)
 {
-    const int C = g->in_c, M = g->out_c;
+    const int C = g->in_c, M = g->out_c, K = g->k;
     for (int ky = 0; ky < K; ky++)
         for (int kx = 0; kx < K; kx++) {
             const float *src = w + (ptrdiff_t)(ky * K + kx) * C * M;
             float *dst =
-                packed + (ptrdiff_t)(ky * K + kx_slot(kx, g->stride)) * M * C;
+                packed + (ptrdiff_t)(ky * K + kx_slot(K, kx, g->stride)) * M * C;
             for (int co = 0; co < M; co++)
                 for (int ci = 0; ci < C; ci++)
                     dst[(ptrdiff_t)co * C + ci] = src[(ptrdiff_t)ci * M + co];
@@ -178,17 +182,18 @@ typedef struct bwd_run {
     int i0, len, t0, count, o0;
 } bwd_run;
 
-enum { BWD_RUN_CAP = 2 * K + 1, PHASE_CAP = 8 };
+enum { BWD_RUN_CAP = 2 * K_MAX + 1, PHASE_CAP = 8 };
 
-/* The runs of phase r (coordinates r, r + s, ... < in): at most 2K + 1,
+/* The runs of phase r (coordinates r, r + s, ... < in): at most 2k + 1,
    as the ends of the reaching taps move monotonically.  Returns their
    count. */
-static int backward_runs(int r, int s, int pad, int in, int out, bwd_run *runs)
+static int backward_runs(int K, int r, int s, int pad, int in, int out,
+                         bwd_run *runs)
 {
     int n = 0;
     for (int i = r; i < in; i += s) {
         int t0, count, o0;
-        taps_reaching(i + pad, s, out, &t0, &count, &o0);
+        taps_reaching(K, i + pad, s, out, &t0, &count, &o0);
         if (count == 0)
             t0 = 0, o0 = 0;
         bwd_run *last = n ? &runs[n - 1] : NULL;
@@ -210,7 +215,8 @@ static void backward_region(const cnn_conv_geom *g, int img, bwd_run ry,
                             const float *wt, const float *mask, float *dx)
 {
     const int C = g->in_c, M = g->out_c, s = g->stride, OW = g->out_w;
-    avx512_seg seg[K];
+    const int K = g->k;
+    avx512_seg seg[K_MAX];
     int nseg = 0;
     if (rx.count > 0) {
         const int slot = slot_of[rx.t0 + s * (rx.count - 1)];
@@ -236,17 +242,17 @@ static void backward_region(const cnn_conv_geom *g, int img, bwd_run ry,
 /* The runs of every phase of one axis, worked out once per call when the
    stride is at most PHASE_CAP (else phase by phase, as they are used). */
 typedef struct axis_runs {
-    int cached, s, pad, in, out;
+    int cached, k, s, pad, in, out;
     int n[PHASE_CAP];
     bwd_run run[PHASE_CAP][BWD_RUN_CAP];
 } axis_runs;
 
-static void axis_init(axis_runs *ax, int s, int pad, int in, int out)
+static void axis_init(axis_runs *ax, int k, int s, int pad, int in, int out)
 {
     ax->cached = s <= PHASE_CAP;
-    ax->s = s, ax->pad = pad, ax->in = in, ax->out = out;
+    ax->k = k, ax->s = s, ax->pad = pad, ax->in = in, ax->out = out;
     for (int r = 0; ax->cached && r < s; r++)
-        ax->n[r] = backward_runs(r, s, pad, in, out, ax->run[r]);
+        ax->n[r] = backward_runs(k, r, s, pad, in, out, ax->run[r]);
 }
 
 /* Phase r's runs: *runs (the cache, or buf filled now); returns the count. */
@@ -258,25 +264,25 @@ static int axis_phase(const axis_runs *ax, int r, bwd_run *buf,
         return ax->n[r];
     }
     *runs = buf;
-    return backward_runs(r, ax->s, ax->pad, ax->in, ax->out, buf);
+    return backward_runs(ax->k, r, ax->s, ax->pad, ax->in, ax->out, buf);
 }
 
 void cnn_conv3x3_backward_data_avx512(const cnn_conv_geom *g, int n,
                                       const float *dy, const float *wt,
                                       const float *mask, float *dx)
 {
-    const int s = g->stride;
-    int slot_of[K];
+    const int s = g->stride, K = g->k;
+    int slot_of[K_MAX];
     for (int kx = 0; kx < K; kx++)
-        slot_of[kx] = kx_slot(kx, s);
-    if (s == 2 && g->in_c <= 16) {
+        slot_of[kx] = kx_slot(K, kx, s);
+    if (K == 3 && s == 2 && g->in_c <= 16) {
         cnn_avx512_conv3x3s2_backward_data_narrow(g, n, dy, wt, slot_of, mask,
                                                   dx);
         return;
     }
     axis_runs rows, cols;
-    axis_init(&rows, s, g->pad_top, g->in_h, g->out_h);
-    axis_init(&cols, s, g->pad_left, g->in_w, g->out_w);
+    axis_init(&rows, K, s, g->pad_top, g->in_h, g->out_h);
+    axis_init(&cols, K, s, g->pad_left, g->in_w, g->out_w);
     bwd_run rbuf[BWD_RUN_CAP], cbuf[BWD_RUN_CAP];
     for (int img = 0; img < n; img++)
         for (int ry = 0; ry < s && ry < g->in_h; ry++) {
@@ -299,7 +305,7 @@ void cnn_conv3x3_backward_weights_avx512(const cnn_conv_geom *g, int n,
                                          const float *x, const float *dy,
                                          float *dw, float *db)
 {
-    const int C = g->in_c, M = g->out_c, s = g->stride;
+    const int C = g->in_c, M = g->out_c, s = g->stride, K = g->k;
     const int IH = g->in_h, IW = g->in_w, OH = g->out_h, OW = g->out_w;
     avx512_seg seg[SEG_CHUNK];
     for (int ky = 0; ky < K; ky++) {
