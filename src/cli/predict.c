@@ -166,7 +166,7 @@ static int predict_image(cnn_model *m, const char *path, float *x, float *probs,
     int best = argmax(probs, classes);
     fprintf(f, "%s: %d (p=%.4f)  probabilities:", path, best, probs[best]);
     for (int k = 0; k < classes; k++)
-        fprintf(f, " %d:%.4f", k, probs[k]);
+        fprintf(f, " %d:%.6g", k, probs[k]);
     fputc('\n', f);
     rc = EXIT_OK;
 out:
