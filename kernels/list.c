@@ -43,14 +43,6 @@ int cnn_shape_kxk_s12_c1(const cnn_conv_geom *g)
     return cnn_shape_kxk_s12(g) && g->in_c == 1;
 }
 
-#ifdef CNN_LIST_ARM
-/* k == 3, stride 1 or 2, one input channel (the NEON first-layer tiles
-   are written for 3x3 only: a 5x5 first layer takes conv3x3/neon). */
-static int cnn_shape_3x3_s12_c1(const cnn_conv_geom *g)
-{
-    return g->k == 3 && cnn_shape_kxk_s12_c1(g);
-}
-#endif
 
 int cnn_shape_1x1_s1_nopad(const cnn_conv_geom *g)
 {
@@ -109,9 +101,10 @@ static const cnn_conv_entry conv3x3c1[] = {
      "kernel row, or 1..3 kernel rows x 2 or 1 ymm"},
 #endif
 #ifdef CNN_LIST_ARM
-    {"conv3x3c1", "neon", "3x3, stride 1 or 2, 1 input channel",
-     cnn_shape_3x3_s12_c1, PASSES_FIRST_LAYER(conv3x3c1, neon),
-     "fwd 8 px x 3 q (stride 2: x 2 q); bwd-w 9 taps x 2 q + 2 bias"},
+    {"conv3x3c1", "neon", "3x3 or 5x5, stride 1 or 2, 1 input channel",
+     cnn_shape_kxk_s12_c1, PASSES_FIRST_LAYER(conv3x3c1, neon),
+     "fwd 8 px x 3 q (stride 2: x 2 q); bwd-w 9 taps x 2 q + 2 bias (5x5: "
+     "25 taps x 1 q + 1)"},
 #endif
     {0},
 };
