@@ -43,14 +43,6 @@ int cnn_shape_kxk_s12_c1(const cnn_conv_geom *g)
     return cnn_shape_kxk_s12(g) && g->in_c == 1;
 }
 
-#ifdef CNN_LIST_ARM
-/* k == 3, stride 1 or 2, one input channel (the NEON first-layer tiles
-   are written for 3x3 only: a 5x5 first layer takes conv3x3/neon). */
-static int cnn_shape_3x3_s12_c1(const cnn_conv_geom *g)
-{
-    return g->k == 3 && cnn_shape_kxk_s12_c1(g);
-}
-#endif
 
 int cnn_shape_1x1_s1_nopad(const cnn_conv_geom *g)
 {
@@ -101,15 +93,18 @@ static const cnn_conv_entry conv3x3c1[] = {
      "outputs: the conv3x3 grid), bwd-w 25 taps x 1 zmm or 10 taps x 2 zmm "
      "(+ V bias); 5x5 s1 8 outputs: zmm = 2 px x 8, fwd 2 rows x 8 pairs, "
      "bwd-w 25 taps"},
-    {"conv3x3c1", "avx2", "3x3 or 5x5, 1 input channel", cnn_shape_kxk_c1,
+    {"conv3x3c1", "avx2", "3x3 or 5x5, 1 input channel (outputs not a "
+     "multiple of 8: the direct kernels)", cnn_shape_kxk_c1,
      PASSES_FIRST_LAYER(conv3x3c1, avx2),
-     "fwd 3 px x 4 ymm (32 outputs); bwd-w 3 taps (5x5: 3 + 2) x 4 ymm per "
-     "kernel row"},
+     "outputs a multiple of 8: fwd 3 px x 4 ymm (32 outputs; 24: 3 x 3, "
+     "16: 4 x 2, 8: 7 x 1); bwd-w 3 taps (5x5: 3 + 2) x 4 or 3 ymm per "
+     "kernel row, or 1..3 kernel rows x 2 or 1 ymm"},
 #endif
 #ifdef CNN_LIST_ARM
-    {"conv3x3c1", "neon", "3x3, stride 1 or 2, 1 input channel",
-     cnn_shape_3x3_s12_c1, PASSES_FIRST_LAYER(conv3x3c1, neon),
-     "fwd 8 px x 3 q (stride 2: x 2 q); bwd-w 9 taps x 2 q + 2 bias"},
+    {"conv3x3c1", "neon", "3x3 or 5x5, stride 1 or 2, 1 input channel",
+     cnn_shape_kxk_s12_c1, PASSES_FIRST_LAYER(conv3x3c1, neon),
+     "fwd 8 px x 3 q (stride 2: x 2 q); bwd-w 9 taps x 2 q + 2 bias (5x5: "
+     "25 taps x 1 q + 1)"},
 #endif
     {0},
 };

@@ -1046,7 +1046,7 @@ static cnn_conv_kernels old_avx512(const cnn_conv_geom *g)
 #if defined(__aarch64__)
 static cnn_conv_kernels old_neon(const cnn_conv_geom *g)
 {
-    static const old_simd r = {1, 0, 1, {cnn_conv3x3_forward_neon, cnn_conv3x3_backward_data_neon,
+    static const old_simd r = {1, 1, 1, {cnn_conv3x3_forward_neon, cnn_conv3x3_backward_data_neon,
         cnn_conv3x3_backward_weights_neon, cnn_conv_pack_transposed_neon},
         cnn_conv3x3c1_forward_neon, cnn_conv3x3c1_backward_weights_neon,
         {cnn_conv1x1_forward_neon, cnn_conv1x1_backward_data_neon,

@@ -1,7 +1,7 @@
 /*
  * conv3x3-neon.c — direct NEON 3x3 convolution, stride 1 or 2, any padding
  * and channel counts (written for any k; the lists select it for k == 3
- * or 5, 5x5 first layers included: conv3x3c1-neon.c is 3x3 only).
+ * or 5).
  *
  *   forward           per output row: the kernel rows inside the image are
  *                     found once; the output columns whose taps are all

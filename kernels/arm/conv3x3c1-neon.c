@@ -1,8 +1,9 @@
 /*
- * conv3x3c1-neon.c — NEON 3x3 convolution of one input channel (the first
- * layer: 28x28x1 -> 28x28x32), stride 1 or 2, any padding.  With one input
- * channel the direct kernels' reduction is only 9 taps long, so these
- * vectorise differently:
+ * conv3x3c1-neon.c — NEON KxK convolution (k = 3 or 5) of one input
+ * channel (the first layer: 28x28x1 -> 28x28x32), stride 1 or 2, any
+ * padding.  With one input channel the direct kernels' reduction is only
+ * k*k taps long, so these vectorise differently; K is a compile-time
+ * constant of the tile functions (instantiated for 3 and 5):
  *
  *   forward           tiles of 8 output pixels x 3 channel vectors (24
  *                     accumulators; 2 vectors for stride 2, whose loads take
@@ -15,11 +16,12 @@
  *                     last tap that vld2q reads) are inside the row; the
  *                     other columns and rows go to
  *                     cnn_conv3x3_forward_cols_neon.
- *   backward_weights  the output pixels whose 9 taps are all inside the image
- *                     run through one register tile holding the gradient of
- *                     all 9 taps x 2 channel vectors (18 accumulators) plus
- *                     the bias gradient (2), over all n images; each pixel
- *                     costs 6 small loads of x (taps as lanes) and 2 of dy.
+ *   backward_weights  the output pixels whose k*k taps are all inside the
+ *                     image run through one register tile holding the
+ *                     gradient of all taps x V channel vectors (3x3: 9 x 2,
+ *                     5x5: 25 x 1) plus the bias gradient (V), over all n
+ *                     images; per pixel and kernel row, two small loads
+ *                     of x (taps as lanes), and V loads of dy.
  *                     The border strips then go, per tap, to the generic
  *                     outer-product tiles (gemm-neon.c), the bias gradient
  *                     of the border pixels to cnn_neon_bias_grad.
@@ -52,7 +54,7 @@ typedef struct c1_fwd {
     const float *x;  /* input row of kernel row ky0, at the first tap */
     ptrdiff_t x_r;   /* input row stride */
     const float *w;  /* w[ky0][0][0][co0] */
-    ptrdiff_t w_r;   /* 3 * out_c: next kernel row */
+    ptrdiff_t w_r;   /* k * out_c: next kernel row */
     int M, nr;       /* out_c; kernel rows inside the image */
     const float *b;  /* bias at co0, or NULL */
     float *y;        /* output pixel of the first tile, channel co0 */
@@ -72,9 +74,9 @@ typedef struct c1_fwd {
     } while (0)
 
 /* ntiles tiles of 8 pixels (stride S) x V channel vectors, the last one
-   with rl (1..4) lanes; all three compile-time constants. */
-NEON_INLINE void c1_fwd_tiles(const int S, const int V, const int rl,
-                              const c1_fwd *f, int ntiles)
+   with rl (1..4) lanes, a KxK kernel; all four compile-time constants. */
+NEON_INLINE void c1_fwd_tiles(const int K, const int S, const int V,
+                              const int rl, const c1_fwd *f, int ntiles)
 {
     const int M = f->M, nr = f->nr;
     for (int tile = 0; tile < ntiles; tile++) {
@@ -90,7 +92,7 @@ NEON_INLINE void c1_fwd_tiles(const int S, const int V, const int rl,
         for (int ky = 0; ky < nr; ky++) {
             const float *xr = xt + ky * f->x_r;
             const float *wr = f->w + ky * f->w_r;
-            NEON_UNROLL for (int kx = 0; kx < 3; kx++) {
+            NEON_UNROLL for (int kx = 0; kx < K; kx++) {
                 float32x4_t x0, x1;
                 if (S == 1) {
                     x0 = vld1q_f32(xr + kx);
@@ -119,32 +121,36 @@ NEON_INLINE void c1_fwd_tiles(const int S, const int V, const int rl,
 
 typedef void (*c1_fwd_fn)(const c1_fwd *f, int ntiles);
 
-#define DEFINE_C1_FWD1(S, V, R)                                              \
-    static NEON_NOINLINE void c1_fwd_s##S##_##V##_##R(const c1_fwd *f,       \
-                                                      int nt)                \
+#define DEFINE_C1_FWD1(K, S, V, R)                                           \
+    static NEON_NOINLINE void c1_fwd##K##_s##S##_##V##_##R(const c1_fwd *f,  \
+                                                           int nt)           \
     {                                                                        \
-        c1_fwd_tiles(S, V, R, f, nt);                                        \
+        c1_fwd_tiles(K, S, V, R, f, nt);                                     \
     }
-#define DEFINE_C1_FWD(S, V)                                                  \
-    DEFINE_C1_FWD1(S, V, 1)                                                  \
-    DEFINE_C1_FWD1(S, V, 2)                                                  \
-    DEFINE_C1_FWD1(S, V, 3)                                                  \
-    DEFINE_C1_FWD1(S, V, 4)
-#define C1_FWDS(S, V)                                                        \
-    {c1_fwd_s##S##_##V##_1, c1_fwd_s##S##_##V##_2, c1_fwd_s##S##_##V##_3,    \
-     c1_fwd_s##S##_##V##_4}
+#define DEFINE_C1_FWD(K, S, V)                                               \
+    DEFINE_C1_FWD1(K, S, V, 1)                                               \
+    DEFINE_C1_FWD1(K, S, V, 2)                                               \
+    DEFINE_C1_FWD1(K, S, V, 3)                                               \
+    DEFINE_C1_FWD1(K, S, V, 4)
+#define C1_FWDS(K, S, V)                                                     \
+    {c1_fwd##K##_s##S##_##V##_1, c1_fwd##K##_s##S##_##V##_2,                 \
+     c1_fwd##K##_s##S##_##V##_3, c1_fwd##K##_s##S##_##V##_4}
+#define C1_FWD_K(K)                                                          \
+    DEFINE_C1_FWD(K, 1, 1)                                                   \
+    DEFINE_C1_FWD(K, 1, 2)                                                   \
+    DEFINE_C1_FWD(K, 1, 3)                                                   \
+    DEFINE_C1_FWD(K, 2, 1)                                                   \
+    DEFINE_C1_FWD(K, 2, 2)
+C1_FWD_K(3)
+C1_FWD_K(5)
 
-DEFINE_C1_FWD(1, 1)
-DEFINE_C1_FWD(1, 2)
-DEFINE_C1_FWD(1, 3)
-DEFINE_C1_FWD(2, 1)
-DEFINE_C1_FWD(2, 2)
-
-/* [stride - 1][V - 1][lanes of the last vector - 1]; stride 2 uses at most
-   2 vectors. */
-static const c1_fwd_fn c1_fwd_fns[2][3][4] = {
-    {C1_FWDS(1, 1), C1_FWDS(1, 2), C1_FWDS(1, 3)},
-    {C1_FWDS(2, 1), C1_FWDS(2, 2), {NULL, NULL, NULL, NULL}},
+/* [k == 5][stride - 1][V - 1][lanes of the last vector - 1]; stride 2 uses
+   at most 2 vectors. */
+static const c1_fwd_fn c1_fwd_fns[2][2][3][4] = {
+    {{C1_FWDS(3, 1, 1), C1_FWDS(3, 1, 2), C1_FWDS(3, 1, 3)},
+     {C1_FWDS(3, 2, 1), C1_FWDS(3, 2, 2), {NULL, NULL, NULL, NULL}}},
+    {{C1_FWDS(5, 1, 1), C1_FWDS(5, 1, 2), C1_FWDS(5, 1, 3)},
+     {C1_FWDS(5, 2, 1), C1_FWDS(5, 2, 2), {NULL, NULL, NULL, NULL}}},
 };
 
 void cnn_conv3x3c1_forward_neon(const cnn_conv_geom *g, int n,
@@ -153,18 +159,18 @@ void cnn_conv3x3c1_forward_neon(const cnn_conv_geom *g, int n,
 {
     const int H = g->in_h, IW = g->in_w;
     const int OH = g->out_h, OW = g->out_w, M = g->out_c;
-    const int s = g->stride, pt = g->pad_top, pl = g->pad_left;
-    /* Columns whose 3 taps, and the float a vld2q reads past them, are
+    const int s = g->stride, pt = g->pad_top, pl = g->pad_left, K = g->k;
+    /* Columns whose K taps, and the float a vld2q reads past them, are
        inside the row: [vec_lo, vec_hi), in tiles of 8. */
     const int vec_lo = imin(OW, ceil_div(pl, s));
     const int vec_hi =
-        imax(vec_lo, imin(OW, floor_div(IW - 2 - s + pl, s) + 1));
+        imax(vec_lo, imin(OW, floor_div(IW - (K - 1) - s + pl, s) + 1));
     const int ntiles = (vec_hi - vec_lo) / 8;
     const int tiled_end = vec_lo + 8 * ntiles;
     for (int img = 0; img < n; img++)
         for (int oy = 0; oy < OH; oy++) {
             const int iy0 = oy * s - pt;
-            const int ky0 = imax(0, -iy0), ky1 = imin(3, H - iy0);
+            const int ky0 = imax(0, -iy0), ky1 = imin(K, H - iy0);
             if (ntiles == 0 || ky1 <= ky0) {
                 cnn_conv3x3_forward_cols_neon(g, x, w, b, y, relu, img, oy, 0,
                                               OW);
@@ -178,15 +184,15 @@ void cnn_conv3x3c1_forward_neon(const cnn_conv_geom *g, int n,
                     .x = x + ((ptrdiff_t)img * H + iy0 + ky0) * IW +
                          vec_lo * s - pl,
                     .x_r = IW,
-                    .w = w + (ptrdiff_t)ky0 * 3 * M + co,
-                    .w_r = (ptrdiff_t)3 * M,
+                    .w = w + (ptrdiff_t)ky0 * K * M + co,
+                    .w_r = (ptrdiff_t)K * M,
                     .M = M, .nr = ky1 - ky0,
                     .b = b ? b + co : NULL,
                     .y = y + (((ptrdiff_t)img * OH + oy) * OW + vec_lo) * M +
                          co,
                     .relu = relu,
                 };
-                c1_fwd_fns[s - 1][V - 1][r - 1](&f, ntiles);
+                c1_fwd_fns[K == 5][s - 1][V - 1][r - 1](&f, ntiles);
                 co += 4 * (V - 1) + r;
             }
             cnn_conv3x3_forward_cols_neon(g, x, w, b, y, relu, img, oy, 0,
@@ -209,9 +215,9 @@ typedef struct c1_bwd {
     float *db;        /* db + co0, or NULL */
 } c1_bwd;
 
-/* acc[tap][j] += dy[j] * x(tap), taps 0..8, three per kernel row. */
-/* Kernel row ky of one pixel: its 3 inputs at xp, exactly 3 floats read
-   (a d load for taps 0-1, an s load for tap 2). */
+/* acc[tap][j] += dy[j] * x(tap), taps 0..K*K-1, K per kernel row. */
+/* Kernel row ky of a 3x3 kernel at one pixel: its 3 inputs at xp, exactly
+   3 floats read (a d load for taps 0-1, an s load for tap 2). */
 #define C1_BWD_ROW(ky, xp)                                                   \
     do {                                                                     \
         const float32x2_t x01 = vld1_f32(xp);                                \
@@ -225,13 +231,30 @@ typedef struct c1_bwd {
         }                                                                    \
     } while (0)
 
-/* V channel vectors, the last with rl (1..4) lanes, all compile-time. */
-NEON_INLINE void c1_bwd_tile(const int V, const int rl, const int with_db,
-                             const c1_bwd *t)
+/* The same for a 5x5 kernel (one vector: V = 1): 5 floats read, a q load
+   for taps 0-3 and an s load for tap 4. */
+#define C1_BWD_ROW5(ky, xp)                                                  \
+    do {                                                                     \
+        const float32x4_t x03 = vld1q_f32(xp);                               \
+        const float x4 = (xp)[4];                                            \
+        acc[5 * (ky)][0] = vfmaq_laneq_f32(acc[5 * (ky)][0], dv[0], x03, 0); \
+        acc[5 * (ky) + 1][0] =                                               \
+            vfmaq_laneq_f32(acc[5 * (ky) + 1][0], dv[0], x03, 1);            \
+        acc[5 * (ky) + 2][0] =                                               \
+            vfmaq_laneq_f32(acc[5 * (ky) + 2][0], dv[0], x03, 2);            \
+        acc[5 * (ky) + 3][0] =                                               \
+            vfmaq_laneq_f32(acc[5 * (ky) + 3][0], dv[0], x03, 3);            \
+        acc[5 * (ky) + 4][0] = vfmaq_n_f32(acc[5 * (ky) + 4][0], dv[0], x4); \
+    } while (0)
+
+/* V channel vectors (3x3: 1 or 2; 5x5: 1), the last with rl (1..4)
+   lanes, a KxK kernel, all compile-time. */
+NEON_INLINE void c1_bwd_tile(const int K, const int V, const int rl,
+                             const int with_db, const c1_bwd *t)
 {
     const int M = t->M, W = t->W;
-    float32x4_t acc[9][2], dacc[2];
-    NEON_UNROLL for (int q = 0; q < 9; q++)
+    float32x4_t acc[25][2], dacc[2];
+    NEON_UNROLL for (int q = 0; q < K * K; q++)
         NEON_UNROLL for (int j = 0; j < V; j++) acc[q][j] = vdupq_n_f32(0.0f);
     NEON_UNROLL for (int j = 0; j < V; j++) dacc[j] = vdupq_n_f32(0.0f);
     for (int i = 0; i < t->ni; i++)
@@ -242,9 +265,14 @@ NEON_INLINE void c1_bwd_tile(const int V, const int rl, const int with_db,
                 float32x4_t dv[2];
                 NEON_UNROLL for (int j = 0; j < V; j++)
                     dv[j] = neon_load(dp + 4 * j, j == V - 1 ? rl : 4);
-                C1_BWD_ROW(0, xp);
-                C1_BWD_ROW(1, xp + W);
-                C1_BWD_ROW(2, xp + 2 * W);
+                if (K == 3) {
+                    C1_BWD_ROW(0, xp);
+                    C1_BWD_ROW(1, xp + W);
+                    C1_BWD_ROW(2, xp + 2 * W);
+                } else {
+                    NEON_UNROLL for (int ky = 0; ky < 5; ky++)
+                        C1_BWD_ROW5(ky, xp + ky * W);
+                }
                 if (with_db)
                     NEON_UNROLL for (int j = 0; j < V; j++)
                         dacc[j] = vaddq_f32(dacc[j], dv[j]);
@@ -252,7 +280,7 @@ NEON_INLINE void c1_bwd_tile(const int V, const int rl, const int with_db,
                 dp += M;
             }
         }
-    NEON_UNROLL for (int q = 0; q < 9; q++)
+    NEON_UNROLL for (int q = 0; q < K * K; q++)
         NEON_UNROLL for (int j = 0; j < V; j++) {
             const int rj = j == V - 1 ? rl : 4;
             float *op = t->dw + q * M + 4 * j;
@@ -268,29 +296,31 @@ NEON_INLINE void c1_bwd_tile(const int V, const int rl, const int with_db,
 
 typedef void (*c1_bwd_fn)(const c1_bwd *t);
 
-#define DEFINE_C1_BWD1(V, R, DB)                                             \
-    static NEON_NOINLINE void c1_bwd_##V##_##R##_##DB(const c1_bwd *t)       \
+#define DEFINE_C1_BWD1(K, V, R, DB)                                          \
+    static NEON_NOINLINE void c1_bwd##K##_##V##_##R##_##DB(const c1_bwd *t)  \
     {                                                                        \
-        c1_bwd_tile(V, R, DB, t);                                            \
+        c1_bwd_tile(K, V, R, DB, t);                                         \
     }
-#define DEFINE_C1_BWD(V, R)                                                  \
-    DEFINE_C1_BWD1(V, R, 0)                                                  \
-    DEFINE_C1_BWD1(V, R, 1)
-#define C1_BWDS(V, R) {c1_bwd_##V##_##R##_0, c1_bwd_##V##_##R##_1}
+#define DEFINE_C1_BWD(K, V, R)                                               \
+    DEFINE_C1_BWD1(K, V, R, 0)                                               \
+    DEFINE_C1_BWD1(K, V, R, 1)
+#define C1_BWDS(K, V, R) {c1_bwd##K##_##V##_##R##_0, c1_bwd##K##_##V##_##R##_1}
+#define C1_BWD_V(K, V)                                                       \
+    DEFINE_C1_BWD(K, V, 1)                                                   \
+    DEFINE_C1_BWD(K, V, 2)                                                   \
+    DEFINE_C1_BWD(K, V, 3)                                                   \
+    DEFINE_C1_BWD(K, V, 4)
+#define C1_BWDS_V(K, V)                                                      \
+    {C1_BWDS(K, V, 1), C1_BWDS(K, V, 2), C1_BWDS(K, V, 3), C1_BWDS(K, V, 4)}
+C1_BWD_V(3, 1)
+C1_BWD_V(3, 2)
+C1_BWD_V(5, 1)
 
-DEFINE_C1_BWD(1, 1)
-DEFINE_C1_BWD(1, 2)
-DEFINE_C1_BWD(1, 3)
-DEFINE_C1_BWD(1, 4)
-DEFINE_C1_BWD(2, 1)
-DEFINE_C1_BWD(2, 2)
-DEFINE_C1_BWD(2, 3)
-DEFINE_C1_BWD(2, 4)
-
-/* [V - 1][lanes of the last vector - 1][with db] */
-static const c1_bwd_fn c1_bwd_fns[2][4][2] = {
-    {C1_BWDS(1, 1), C1_BWDS(1, 2), C1_BWDS(1, 3), C1_BWDS(1, 4)},
-    {C1_BWDS(2, 1), C1_BWDS(2, 2), C1_BWDS(2, 3), C1_BWDS(2, 4)},
+/* [k == 5][V - 1][lanes of the last vector - 1][with db]; 5x5: V = 1
+   (25 sums of one vector). */
+static const c1_bwd_fn c1_bwd_fns[2][2][4][2] = {
+    {C1_BWDS_V(3, 1), C1_BWDS_V(3, 2)},
+    {C1_BWDS_V(5, 1), {{NULL, NULL}}},
 };
 
 /* Outputs o in [*lo, *hi) whose tap kk (one axis) reads inside [0, in). */
@@ -322,7 +352,7 @@ static void tap_rect(const cnn_conv_geom *g, int n, const float *x,
         .b = dy + ((ptrdiff_t)q.y0 * OW + q.x0) * M,
         .b_i = (ptrdiff_t)OH * OW * M, .b_r = (ptrdiff_t)OW * M, .b_c = M,
         .ni = n, .nr = q.y1 - q.y0, .nc = q.x1 - q.x0,
-        .o = dw + (ptrdiff_t)(ky * 3 + kx) * M, .o_p = M, .db = NULL,
+        .o = dw + (ptrdiff_t)(ky * g->k + kx) * M, .o_p = M, .db = NULL,
     };
     cnn_neon_gemm_b(&t, 1, M);
 }
@@ -344,21 +374,21 @@ void cnn_conv3x3c1_backward_weights_neon(const cnn_conv_geom *g, int n,
                                          float *dw, float *db)
 {
     const int H = g->in_h, IW = g->in_w, OH = g->out_h, OW = g->out_w;
-    const int M = g->out_c, s = g->stride;
+    const int M = g->out_c, s = g->stride, K = g->k;
     const int pt = g->pad_top, pl = g->pad_left;
-    /* The interior: outputs whose 9 taps are all inside the image (the
-       intersection of tap (0, 0)'s and tap (2, 2)'s rectangles). */
+    /* The interior: outputs whose K*K taps are all inside the image (the
+       intersection of tap (0, 0)'s and tap (K-1, K-1)'s rectangles). */
     int a0, a1, b0, b1;
     rect in;
     tap_outputs(0, s, pt, H, OH, &a0, &a1);
-    tap_outputs(2, s, pt, H, OH, &b0, &b1);
+    tap_outputs(K - 1, s, pt, H, OH, &b0, &b1);
     in.y0 = imax(a0, b0), in.y1 = imin(a1, b1);
     tap_outputs(0, s, pl, IW, OW, &a0, &a1);
-    tap_outputs(2, s, pl, IW, OW, &b0, &b1);
+    tap_outputs(K - 1, s, pl, IW, OW, &b0, &b1);
     in.x0 = imax(a0, b0), in.x1 = imin(a1, b1);
     if (in.y1 <= in.y0 || in.x1 <= in.x0) { /* no interior */
-        for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) {
+        for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++) {
                 rect q;
                 tap_outputs(ky, s, pt, H, OH, &q.y0, &q.y1);
                 tap_outputs(kx, s, pl, IW, OW, &q.x0, &q.x1);
@@ -370,8 +400,9 @@ void cnn_conv3x3c1_backward_weights_neon(const cnn_conv_geom *g, int n,
     }
     for (int co = 0; co < M;) {
         const int rem = M - co;
-        const int V = rem >= 8 ? 2 : (rem + 3) / 4;
-        const int r = rem >= 8 || rem % 4 == 0 ? 4 : rem % 4;
+        const int vmax = K == 5 ? 1 : 2;
+        const int V = rem >= 4 * vmax ? vmax : (rem + 3) / 4;
+        const int r = rem >= 4 * vmax || rem % 4 == 0 ? 4 : rem % 4;
         const c1_bwd t = {
             .x = x + (ptrdiff_t)(in.y0 * s - pt) * IW + in.x0 * s - pl,
             .x_i = (ptrdiff_t)H * IW, .x_r = (ptrdiff_t)s * IW, .x_c = s,
@@ -381,12 +412,12 @@ void cnn_conv3x3c1_backward_weights_neon(const cnn_conv_geom *g, int n,
             .W = IW,
             .dw = dw + co, .db = db ? db + co : NULL,
         };
-        c1_bwd_fns[V - 1][r - 1][db != NULL](&t);
+        c1_bwd_fns[K == 5][V - 1][r - 1][db != NULL](&t);
         co += 4 * (V - 1) + r;
     }
     /* Border: each tap's rectangle less the interior, as 4 strips. */
-    for (int ky = 0; ky < 3; ky++)
-        for (int kx = 0; kx < 3; kx++) {
+    for (int ky = 0; ky < K; ky++)
+        for (int kx = 0; kx < K; kx++) {
             rect q;
             tap_outputs(ky, s, pt, H, OH, &q.y0, &q.y1);
             tap_outputs(kx, s, pl, IW, OW, &q.x0, &q.x1);

@@ -12,9 +12,10 @@
  * is the "pair" vector (x[c] x 8, x[c+1] x 8): every padded row is
  * expanded into such vectors once (a ring of the 6 rows in use), and the
  * weights of a tap are duplicated into both halves.
- *   forward           tiles of up to 8 pairs x 2 output rows (16
- *                     accumulators), per tap one weight vector and the
- *                     pair vectors as FMA operands; bias and ReLU fused;
+ *   forward           tiles of up to 5 pairs x 2 output rows (10
+ *                     accumulators), per kernel row its 5 weight vectors
+ *                     and the 2P + 3 pair vectors of an output row in
+ *                     registers; bias and ReLU fused;
  *                     the last pixel of an odd row stored by mask;
  *   backward_weights  25 tap vectors (and the bias) accumulate pair vector
  *                     x dy pair over every pixel pair of the image, then
@@ -28,7 +29,7 @@
 #define UNROLL _Pragma("GCC unroll 32")
 #define NOINLINE __attribute__((noinline))
 
-enum { K = 5, RING = K + 1, PMAX = 8, CAP = CNN_AVX512_C1X8_PW_CAP };
+enum { K = 5, RING = K + 1, PMAX = 5, CAP = CNN_AVX512_C1X8_PW_CAP };
 
 /* e[c] = (xr[c] x 8, xr[c+1] x 8) for c < pw; xr[pw] reads as 0. */
 static inline __attribute__((always_inline)) void pair_row(const float *xr, int pw, __m512 *e)
@@ -62,7 +63,10 @@ static void duplicate(const float *w, float *wd)
 
 /* R output rows (literal) x P pairs (literal) from pair j0: er[i] is the
    pair row of padded row oy + i; y at the tile's first pixel, yr floats
-   a row; `last` masks the store of the tile's last pair. */
+   a row; `last` masks the store of the tile's last pair.  Per kernel row
+   and output row, the 2P + 3 pair vectors its taps read are loaded once
+   into registers and the kernel row's 5 weight vectors are held, so a
+   load serves about two FMAs. */
 #define DEFINE_FWD(R, P)                                                     \
     static NOINLINE void fwd_##R##_##P(const __m512 *const *er, int j0,      \
                                        const float *wd, __m512 bv, float *y, \
@@ -72,16 +76,21 @@ static void duplicate(const float *w, float *wd)
         __m512 acc[R][P];                                                    \
         UNROLL for (int r = 0; r < (R); r++)                                 \
             UNROLL for (int p = 0; p < (P); p++) acc[r][p] = bv;             \
-        UNROLL for (int ky = 0; ky < K; ky++)                                \
-            UNROLL for (int kx = 0; kx < K; kx++) {                          \
-                const __m512 wv = _mm512_load_ps(wd + (ky * K + kx) * 16);   \
-                UNROLL for (int r = 0; r < (R); r++) {                       \
-                    const __m512 *e = er[r + ky] + 2 * j0 + kx;              \
+        UNROLL for (int ky = 0; ky < K; ky++) {                              \
+            __m512 wv[K];                                                    \
+            UNROLL for (int kx = 0; kx < K; kx++)                            \
+                wv[kx] = _mm512_load_ps(wd + (ky * K + kx) * 16);            \
+            UNROLL for (int r = 0; r < (R); r++) {                           \
+                const __m512 *e = er[r + ky] + 2 * j0;                       \
+                __m512 ev[2 * (P) + K - 2];                                  \
+                UNROLL for (int c = 0; c < 2 * (P) + K - 2; c++)             \
+                    ev[c] = e[c];                                            \
+                UNROLL for (int kx = 0; kx < K; kx++)                        \
                     UNROLL for (int p = 0; p < (P); p++)                     \
-                        acc[r][p] =                                          \
-                            _mm512_fmadd_ps(e[2 * p], wv, acc[r][p]);        \
-                }                                                            \
+                        acc[r][p] = _mm512_fmadd_ps(ev[2 * p + kx], wv[kx],  \
+                                                    acc[r][p]);              \
             }                                                                \
+        }                                                                    \
         UNROLL for (int r = 0; r < (R); r++)                                 \
             UNROLL for (int p = 0; p < (P); p++) {                           \
                 __m512 o = acc[r][p];                                        \
@@ -95,16 +104,14 @@ static void duplicate(const float *w, float *wd)
             }                                                                \
     }
 
-#define FOR_P(X, R)                                                          \
-    X(R, 1) X(R, 2) X(R, 3) X(R, 4) X(R, 5) X(R, 6) X(R, 7) X(R, 8)
+#define FOR_P(X, R) X(R, 1) X(R, 2) X(R, 3) X(R, 4) X(R, 5)
 FOR_P(DEFINE_FWD, 1)
 FOR_P(DEFINE_FWD, 2)
 
 typedef void (*fwd_fn)(const __m512 *const *, int, const float *, __m512,
                        float *, ptrdiff_t, int, __mmask16);
 #define FNS(R)                                                               \
-    {fwd_##R##_1, fwd_##R##_2, fwd_##R##_3, fwd_##R##_4, fwd_##R##_5,        \
-     fwd_##R##_6, fwd_##R##_7, fwd_##R##_8}
+    {fwd_##R##_1, fwd_##R##_2, fwd_##R##_3, fwd_##R##_4, fwd_##R##_5}
 static const fwd_fn fwd_fns[2][PMAX] = {FNS(1), FNS(2)};
 
 void cnn_avx512_c1x8_forward_image(const cnn_conv_geom *g, const float *xp,
