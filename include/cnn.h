@@ -510,13 +510,14 @@ typedef struct cnn_train_config {
     long checkpoint_steps;
     int checkpoint_epochs;
     /* Data augmentation, as text: NULL, "" or "none" for none, else
-       "shift=P,rotate=D,zoom=Z", any subset in any order, each at most
-       once.  Each training image, after conversion to floats, is moved by
+       "shift=P,rotate=D,zoom=Z,flip=F", any subset in any order, each at
+       most once.  Each training image, after conversion to floats, is moved by
        dx and dy pixels drawn uniformly in [-P, P] (P at most half the
        image's smaller side), turned by an angle drawn in [-D, D] degrees
        (D in [0, 180]) and zoomed by a sampling scale drawn in [1-Z, 1+Z]
        (Z in [0, 0.5]; above 1 zooms out, as in Keras), about its centre,
-       sampled bilinearly with zero outside.  The draw of an image comes
+       and mirrored left to right with probability F (in [0, 1]), sampled
+       bilinearly with zero outside.  The draw of an image comes
        from (seed, epoch, the image's index in the data set), so it is the
        same whatever the threads.  Not applied to validation. */
     const char *augment;

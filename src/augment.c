@@ -15,7 +15,7 @@
 
 int cnn_augment_on(const cnn_augment *a)
 {
-    return a->shift != 0 || a->rotate != 0 || a->zoom != 0;
+    return a->shift != 0 || a->rotate != 0 || a->zoom != 0 || a->flip != 0;
 }
 
 void cnn_augment_draw(const cnn_augment *a, uint64_t seed, long epoch, long sample,
@@ -30,6 +30,7 @@ void cnn_augment_draw(const cnn_augment *a, uint64_t seed, long epoch, long samp
     xf->dy = a->shift * u[1];
     xf->angle = a->rotate * u[2];
     xf->scale = 1.0f + a->zoom * u[3];
+    xf->flip = cnn_rng_uniform(&r) < a->flip; /* drawn always, last */
 }
 
 /* Sine and cosine of an angle in degrees, exact at multiples of 90. */
@@ -106,7 +107,7 @@ int cnn_augment_row1_sets(cnn_augment_row1_fn **out, int max)
 void cnn_augment_apply_with(const cnn_augment_xf *xf, int h, int w, int c, const float *src,
                             float *dst, cnn_augment_row1_fn *row1)
 {
-    if (xf->dx == 0 && xf->dy == 0 && xf->angle == 0 && xf->scale == 1) {
+    if (xf->dx == 0 && xf->dy == 0 && xf->angle == 0 && xf->scale == 1 && !xf->flip) {
         memcpy(dst, src, (size_t)h * w * c * sizeof *src);
         return;
     }
@@ -119,17 +120,22 @@ void cnn_augment_apply_with(const cnn_augment_xf *xf, int h, int w, int c, const
     const double tx = cx + xf->dx, ty = cy + xf->dy;
     const float fa = (float)a, fb = (float)b;
     const float ox = (float)(cx - a * tx + b * ty), oy = (float)(cy - b * tx - a * ty);
+    /* mirrored: the input column w - 1 - p.x, which steps by -a along x */
+    const float sa = xf->flip ? -fa : fa;
     for (int y = 0; y < h; y++) {
-        const float rx = ox - fb * (float)y, ry = oy + fa * (float)y;
+        float rx = ox - fb * (float)y;
+        const float ry = oy + fa * (float)y;
         float *out = dst + (size_t)y * w * c;
+        if (xf->flip)
+            rx = (float)(w - 1) - rx;
         if (c == 1 && row1)
-            row1(src, h, w, rx, ry, fa, fb, out);
+            row1(src, h, w, rx, ry, sa, fb, out);
         else if (c == 1)
             for (int x = 0; x < w; x++)
-                sample_pixel(src, h, w, 1, rx + fa * (float)x, ry + fb * (float)x, out + x);
+                sample_pixel(src, h, w, 1, rx + sa * (float)x, ry + fb * (float)x, out + x);
         else
             for (int x = 0; x < w; x++)
-                sample_pixel(src, h, w, c, rx + fa * (float)x, ry + fb * (float)x,
+                sample_pixel(src, h, w, c, rx + sa * (float)x, ry + fb * (float)x,
                              out + (size_t)x * c);
     }
 }

@@ -13,7 +13,11 @@
  *   zoom=Z    the sampling scale s is drawn uniformly in [1-Z, 1+Z]; as in
  *             Keras's ImageDataGenerator, s > 1 zooms out (the content
  *             shrinks by 1/s) and one s serves both axes (Keras draws one
- *             per axis); 0 to 0.5.
+ *             per axis); 0 to 0.5;
+ *   flip=P    the image is mirrored left to right with probability P (0 to
+ *             1), as Keras's horizontal_flip does with P = 0.5; for images
+ *             whose classes keep their meaning mirrored (clothes, not
+ *             digits).
  * Keras's rotation_range and zoom_range mean the same; its shift ranges
  * are fractions of the image (or whole pixels), here pixels.  Pixels
  * mapped from outside the image are 0 (Keras's fill_mode "constant").
@@ -27,8 +31,8 @@
  *
  * The draw of an image comes from (seed, epoch, sample), sample being its
  * index in the data set: PCG32 stream 4 (CNN_RNG_STREAM_AUGMENT), keyed as
- * cnn_rng_sample keys stream 3; four uniform draws in the order dx, dy,
- * angle, scale, all four whatever the settings.  So an image's augmented
+ * cnn_rng_sample keys stream 3; five uniform draws in the order dx, dy,
+ * angle, scale, flip, all five whatever the settings.  So an image's augmented
  * pixels depend on nothing else: not on the thread, the batch or the
  * position in it.
  */
@@ -42,6 +46,7 @@ typedef struct cnn_augment {
     float shift;   /* pixels, >= 0 */
     float rotate;  /* degrees, 0..180 */
     float zoom;    /* fraction, 0..0.5 */
+    float flip;    /* probability of a left-right mirror, 0..1 */
 } cnn_augment;
 
 /* The longest canonical text, with its NUL. */
@@ -52,6 +57,7 @@ typedef struct cnn_augment_xf {
     float dx, dy;  /* pixels: right, down */
     float angle;   /* degrees, counter-clockwise as displayed */
     float scale;   /* the sampling scale: > 1 zooms out */
+    int flip;      /* mirrored left to right (after the rest) */
 } cnn_augment_xf;
 
 /* Parse text (NULL, "" or "none": all zero) into *out.  0 when fine; else
@@ -60,7 +66,7 @@ typedef struct cnn_augment_xf {
 int cnn_augment_parse(const char *text, cnn_augment *out, const char **why);
 
 /* The canonical text of a: "none", or the non-zero settings in the order
-   shift, rotate, zoom, each with the fewest digits that read back as the
+   shift, rotate, zoom, flip, each with the fewest digits that read back as the
    same float ("shift=2,rotate=10,zoom=0.1"), cut to size (at least 1;
    CNN_AUGMENT_TEXT holds any).  It parses back to a. */
 void cnn_augment_format(const cnn_augment *a, char *buf, size_t size);

@@ -9,15 +9,18 @@
 
 #include "augment.h"
 
+enum { SETTINGS = 4 };
+
 /* Each setting: its name, its bounds and what its value is. */
 static const struct {
     const char *name;
     float hi;
     const char *unit;
-} settings[3] = {
+} settings[SETTINGS] = {
     {"shift", 2048.0f, "pixels"},
     {"rotate", 180.0f, "degrees"},
     {"zoom", 0.5f, "(a fraction)"},
+    {"flip", 1.0f, "(a probability)"},
 };
 
 static _Thread_local char msg[200];
@@ -25,7 +28,7 @@ static _Thread_local char msg[200];
 /* The setting's slot in a. */
 static float *slot(cnn_augment *a, int i)
 {
-    return i == 0 ? &a->shift : i == 1 ? &a->rotate : &a->zoom;
+    return i == 0 ? &a->shift : i == 1 ? &a->rotate : i == 2 ? &a->zoom : &a->flip;
 }
 
 /* A decimal number, the whole of [s, end), into *out; 0 when it is not. */
@@ -50,11 +53,12 @@ static const char *item(const char *text, const char *s, const char *end, cnn_au
         return msg;
     }
     int k = (int)(eq - s), i = 0;
-    while (i < 3 && (strlen(settings[i].name) != (size_t)k || strncmp(settings[i].name, s, k)))
+    while (i < SETTINGS &&
+           (strlen(settings[i].name) != (size_t)k || strncmp(settings[i].name, s, k)))
         i++;
-    if (i == 3) {
-        snprintf(msg, sizeof msg, "augment '%.60s': unknown setting '%.*s' (shift, rotate or "
-                 "zoom)", text, k > 40 ? 40 : k, s);
+    if (i == SETTINGS) {
+        snprintf(msg, sizeof msg, "augment '%.60s': unknown setting '%.*s' (shift, rotate, "
+                 "zoom or flip)", text, k > 40 ? 40 : k, s);
         return msg;
     }
     if (*seen & (1 << i)) {
@@ -75,7 +79,7 @@ static const char *item(const char *text, const char *s, const char *end, cnn_au
 
 int cnn_augment_parse(const char *text, cnn_augment *out, const char **why)
 {
-    cnn_augment a = {0, 0, 0};
+    cnn_augment a = {0, 0, 0, 0};
     if (text && *text && strcmp(text, "none") != 0) {
         int seen = 0;
         for (const char *s = text;; s++) {
@@ -98,7 +102,7 @@ void cnn_augment_format(const cnn_augment *a, char *buf, size_t size)
 {
     cnn_augment c = *a;
     *buf = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < SETTINGS; i++) {
         float v = *slot(&c, i);
         if (v == 0)
             continue;

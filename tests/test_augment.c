@@ -35,10 +35,10 @@ static void test_identity_exact(void)
     uint64_t st = 3;
     test_fill_uniform(src, H * W * C, -2.0f, 2.0f, &st);
     src[4] = -0.0f;
-    cnn_augment none = {0, 0, 0};
+    cnn_augment none = {0, 0, 0, 0};
     cnn_augment_image(&none, 1, 2, 3, H, W, C, src, dst);
     CHECK(memcmp(src, dst, sizeof src) == 0, "settings all zero: not a copy");
-    cnn_augment_xf id = {0, 0, 0, 1};
+    cnn_augment_xf id = {0, 0, 0, 1, 0};
     memset(dst, 0xff, sizeof dst);
     cnn_augment_apply(&id, H, W, C, src, dst);
     CHECK(memcmp(src, dst, sizeof src) == 0, "identity transform: not a copy");
@@ -53,7 +53,7 @@ static void test_shift_exact(void)
     fill(src, H * W * C, 5);
     const int dxs[] = {2, -3, 0, 1}, dys[] = {-1, 0, 4, 1};
     for (int t = 0; t < 4; t++) {
-        cnn_augment_xf xf = {(float)dxs[t], (float)dys[t], 0, 1};
+        cnn_augment_xf xf = {(float)dxs[t], (float)dys[t], 0, 1, 0};
         cnn_augment_apply(&xf, H, W, C, src, dst);
         int bad = 0;
         for (int y = 0; y < H; y++)
@@ -77,7 +77,7 @@ static void test_rotate_quarter(void)
     fill(src, N * N * C, 7);
     const float angles[] = {90, -90, 180, 270};
     for (int t = 0; t < 4; t++) {
-        cnn_augment_xf xf = {0, 0, angles[t], 1};
+        cnn_augment_xf xf = {0, 0, angles[t], 1, 0};
         cnn_augment_apply(&xf, N, N, C, src, dst);
         double worst = 0;
         for (int y = 0; y < N; y++)
@@ -107,13 +107,13 @@ static void test_zoom_centre(void)
     const int m = SIDE / 2;
     const float scales[] = {0.5f, 0.8f, 1.2f, 1.5f};
     for (int t = 0; t < 4; t++) {
-        cnn_augment_xf xf = {0, 0, 0, scales[t]};
+        cnn_augment_xf xf = {0, 0, 0, scales[t], 0};
         cnn_augment_apply(&xf, SIDE, SIDE, C, src, dst);
         for (int k = 0; k < C; k++)
             CHECK(fabsf(AT(dst, SIDE, C, m, m, k) - AT(src, SIDE, C, m, m, k)) <= 1e-6f,
                   "scale %g: the centre moved", (double)scales[t]);
     }
-    cnn_augment_xf half = {0, 0, 0, 0.5f};
+    cnn_augment_xf half = {0, 0, 0, 0.5f, 0};
     cnn_augment_apply(&half, SIDE, SIDE, C, src, dst);
     for (int k = 0; k < C; k++) {
         CHECK(fabsf(AT(dst, SIDE, C, m, SIDE - 1, k) - AT(src, SIDE, C, m, m + 2, k)) <= 1e-6f,
@@ -130,7 +130,7 @@ static void test_zero_fill(void)
     enum { C = 1 };
     float src[SIDE * SIDE * C], dst[SIDE * SIDE * C];
     fill(src, SIDE * SIDE * C, 11);
-    cnn_augment_xf half = {0.5f, 0, 0, 1};
+    cnn_augment_xf half = {0.5f, 0, 0, 1, 0};
     cnn_augment_apply(&half, SIDE, SIDE, C, src, dst);
     for (int y = 0; y < SIDE; y++) {
         CHECK(AT(dst, SIDE, C, y, 0, 0) == 0.5f * AT(src, SIDE, C, y, 0, 0),
@@ -138,13 +138,13 @@ static void test_zero_fill(void)
         float mid = 0.5f * AT(src, SIDE, C, y, 3, 0) + 0.5f * AT(src, SIDE, C, y, 4, 0);
         CHECK(fabsf(AT(dst, SIDE, C, y, 4, 0) - mid) <= 1e-6f, "row %d: not interpolated", y);
     }
-    cnn_augment_xf out = {0, 0, 45, 1.5f};
+    cnn_augment_xf out = {0, 0, 45, 1.5f, 0};
     cnn_augment_apply(&out, SIDE, SIDE, C, src, dst);
     const int corners[4][2] = {{0, 0}, {0, SIDE - 1}, {SIDE - 1, 0}, {SIDE - 1, SIDE - 1}};
     for (int i = 0; i < 4; i++)
         CHECK(AT(dst, SIDE, C, corners[i][0], corners[i][1], 0) == 0.0f,
               "corner (%d, %d) is not zero", corners[i][0], corners[i][1]);
-    cnn_augment_xf gone = {SIDE, 0, 0, 1};
+    cnn_augment_xf gone = {SIDE, 0, 0, 1, 0};
     cnn_augment_apply(&gone, SIDE, SIDE, C, src, dst);
     int nonzero = 0;
     for (int i = 0; i < SIDE * SIDE; i++)
@@ -157,7 +157,7 @@ static void test_zero_fill(void)
 static void test_draw_keyed(void)
 {
     enum { H = 28, W = 28, N = 48 };
-    cnn_augment a = {2, 10, 0.1f};
+    cnn_augment a = {2, 10, 0.1f, 0};
     float *src = malloc(sizeof(float) * H * W), *one = malloc(sizeof(float) * H * W * N),
           *par = malloc(sizeof(float) * H * W * N), *other = malloc(sizeof(float) * H * W);
     fill(src, H * W, 13);
@@ -181,7 +181,7 @@ static void test_draw_keyed(void)
 /* Draws stay in their ranges and use both signs. */
 static void test_draw_ranges(void)
 {
-    cnn_augment a = {2.5f, 15, 0.2f};
+    cnn_augment a = {2.5f, 15, 0.2f, 0};
     float lo[4] = {1e9f, 1e9f, 1e9f, 1e9f}, hi[4] = {-1e9f, -1e9f, -1e9f, -1e9f};
     for (long i = 0; i < 2000; i++) {
         cnn_augment_xf xf;
@@ -199,7 +199,7 @@ static void test_draw_ranges(void)
               "draw %d: [%g, %g] does not fill [%g, %g]", j, (double)lo[j], (double)hi[j],
               (double)want_lo[j], (double)want_hi[j]);
     }
-    cnn_augment shift_only = {2.5f, 0, 0};
+    cnn_augment shift_only = {2.5f, 0, 0, 0};
     cnn_augment_xf xf;
     cnn_augment_draw(&shift_only, 7, 0, 0, &xf);
     CHECK(xf.angle == 0 && xf.scale == 1, "unset settings drew %g degrees, scale %g",
@@ -218,6 +218,8 @@ static void reference_apply(const cnn_augment_xf *xf, int h, int w, int c, const
             double u = x - cx - xf->dx, v = y - cy - xf->dy;
             double px = cx + xf->scale * (cos(t) * u - sin(t) * v);
             double py = cy + xf->scale * (sin(t) * u + cos(t) * v);
+            if (xf->flip) /* mirrored left to right */
+                px = (w - 1) - px;
             int x0 = (int)floor(px), y0 = (int)floor(py);
             double fx = px - x0, fy = py - y0;
             for (int k = 0; k < c; k++) {
@@ -240,7 +242,7 @@ static void test_against_reference(void)
     enum { H = 11, W = 14, MAXC = 3 };
     float src[H * W * MAXC], dst[H * W * MAXC];
     double want[H * W * MAXC];
-    cnn_augment wide = {5, 180, 0.5f};
+    cnn_augment wide = {5, 180, 0.5f, 0.5f};
     double worst = 0;
     for (int c = 1; c <= MAXC; c += 2)
         for (long i = 0; i < 300; i++) {
@@ -263,7 +265,7 @@ static int simd_differs(cnn_augment_row1_fn *row, int h, int w, int n)
 {
     enum { MAXPIX = 40 * 40 };
     float src[MAXPIX], a[MAXPIX], b[MAXPIX];
-    cnn_augment wide = {1.5f, 180, 0.5f};
+    cnn_augment wide = {1.5f, 180, 0.5f, 0.5f};
     int bad = 0;
     for (long i = 0; i < n; i++) {
         fill(src, (size_t)h * w, 300 + i);
@@ -295,7 +297,7 @@ static void test_simd_matches_scalar(void)
                   sizes[k][0], sizes[k][1], bad);
         }
     float src[28 * 28], a[28 * 28], b[28 * 28];
-    cnn_augment_xf xf = {0.5f, -1.25f, 33, 1.2f};
+    cnn_augment_xf xf = {0.5f, -1.25f, 33, 1.2f, 0};
     fill(src, 28 * 28, 9);
     cnn_augment_apply(&xf, 28, 28, 1, src, a);
     cnn_augment_apply_with(&xf, 28, 28, 1, src, b, nrows ? rows[0] : NULL);
@@ -312,7 +314,7 @@ static void test_parse_accepted(void)
         {"shift=1.5e0,zoom=.15", "shift=1.5,zoom=0.15"}, {"shift=0", "none"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        cnn_augment a = {9, 9, 9}, back;
+        cnn_augment a = {9, 9, 9, 0}, back;
         const char *why = NULL;
         char text[CNN_AUGMENT_TEXT];
         int rc = cnn_augment_parse(ok[i].text, &a, &why);
@@ -323,7 +325,7 @@ static void test_parse_accepted(void)
         CHECK(cnn_augment_parse(text, &back, &why) == 0 && !memcmp(&a, &back, sizeof a),
               "'%s' does not read back", text);
     }
-    cnn_augment odd = {1.0f / 3, 1e-3f, 0.123456789f}, back;
+    cnn_augment odd = {1.0f / 3, 1e-3f, 0.123456789f, 0}, back;
     char text[CNN_AUGMENT_TEXT];
     const char *why;
     cnn_augment_format(&odd, text, sizeof text);
@@ -342,7 +344,7 @@ static void test_parse_refused(void)
         {"shift=3000", "shift"}, {"none,shift=1", "NAME=VALUE"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cnn_augment a = {1, 2, 0.25f};
+        cnn_augment a = {1, 2, 0.25f, 0};
         const char *why = NULL;
         int rc = cnn_augment_parse(bad[i].text, &a, &why);
         CHECK(rc == -1 && why && strstr(why, bad[i].names) && !strchr(why, '\n'),
@@ -369,7 +371,7 @@ static void test_parse_random(void)
             st = st * 6364136223846793005ULL + 1442695040888963407ULL;
             strcat(text, pieces[(st >> 59) % (sizeof pieces / sizeof pieces[0])]);
         }
-        cnn_augment a = {1, 2, 0.25f}, back;
+        cnn_augment a = {1, 2, 0.25f, 0}, back;
         const char *why = NULL;
         if (cnn_augment_parse(text, &a, &why) == 0) {
             accepted++;
@@ -390,7 +392,7 @@ static void test_parse_random(void)
 
 static void test_fits(void)
 {
-    cnn_augment a = {14, 0, 0};
+    cnn_augment a = {14, 0, 0, 0};
     CHECK(cnn_augment_fits(&a, 28, 28) == NULL, "shift 14 on 28x28 refused");
     a.shift = 14.5f;
     const char *why = cnn_augment_fits(&a, 28, 28);
@@ -401,7 +403,30 @@ static void test_fits(void)
     CHECK(cnn_augment_fits(&a, 32, 20) != NULL, "shift 11 on 32x20 accepted");
 }
 
+/* flip=1 mirrors every image exactly; flip=0.5 about half of them. */
+static void test_flip(void)
+{
+    enum { H = 5, W = 7 };
+    float src[H * W], dst[H * W];
+    fill(src, H * W, 11);
+    cnn_augment_xf xf = {0, 0, 0, 1, 1};
+    cnn_augment_apply(&xf, H, W, 1, src, dst);
+    int off = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            off += dst[y * W + x] != src[y * W + (W - 1 - x)];
+    CHECK(off == 0, "%d pixels not mirrored", off);
+    cnn_augment half = {0, 0, 0, 0.5f};
+    int flipped = 0;
+    for (long i = 0; i < 2000; i++) {
+        cnn_augment_draw(&half, 3, 1, i, &xf);
+        flipped += xf.flip;
+    }
+    CHECK(flipped > 900 && flipped < 1100, "%d of 2000 flipped at 0.5", flipped);
+}
+
 TEST_TABLE(augment,
+           {"flip", test_flip},
            {"identity_exact", test_identity_exact},
            {"shift_exact", test_shift_exact},
            {"rotate_quarter", test_rotate_quarter},

@@ -51,11 +51,12 @@ static const struct {
                     "raise the rate linearly over the first N steps, or N epochs with\n"
                     "a trailing e (constant, step and cosine schedules)"},
     [OPT_AUGMENT] = {"augment", "SPEC",
-                     "augment training images: shift=P,rotate=D,zoom=Z, any of them:\n"
-                     "move by up to P pixels in x and y, turn by up to D degrees,\n"
-                     "sample at a scale from 1-Z to 1+Z (above 1 zooms out), each\n"
-                     "drawn uniformly per image and epoch, bilinear, zero outside\n"
-                     "(default none; P up to half the image, D to 180, Z to 0.5)"},
+                     "augment training images: shift=P,rotate=D,zoom=Z,flip=F, any\n"
+                     "of them: move by up to P pixels in x and y, turn by up to D\n"
+                     "degrees, sample at a scale from 1-Z to 1+Z (above 1 zooms out),\n"
+                     "each drawn uniformly per image and epoch, mirror left to right\n"
+                     "with probability F; bilinear, zero outside (default none; P up\n"
+                     "to half the image, D to 180, Z to 0.5, F to 1)"},
     [OPT_LABEL_SMOOTHING] = {"label-smoothing", "E",
                              "train towards (1-E) on the label and E/classes on every\n"
                              "class, from 0 (default) to below 1"},

@@ -523,7 +523,7 @@ static void describe_optimizer(const cnn_train_config *g, char *buf, size_t size
    and "; label smoothing E", for the header line. */
 static void describe_extras(const cnn_train_config *g, char *buf, size_t size)
 {
-    cnn_augment a = {0, 0, 0};
+    cnn_augment a = {0, 0, 0, 0};
     const char *why;
     char text[CNN_AUGMENT_TEXT];
     cnn_augment_parse(g->augment, &a, &why); /* checked already */
