@@ -273,7 +273,11 @@ def engine_to_target(args, net, t):
     rows = [dict(epoch=int(m.group(1)), train_seconds=float(m.group(4)),
                  test_loss=float(m.group(2)), test_accuracy=float(m.group(3)))
             for m in map(EPOCH_LINE.search, run.stderr.splitlines()) if m]
-    return dict(command=" ".join(cmd), epochs=rows, train_seconds=rows[-1]["train_seconds"],
+    if not rows:
+        sys.exit(f"compare.py: {' '.join(cmd)} printed no epoch lines: {run.stderr[-400:]}")
+    # its first line names the settings it ran (the preset's recipe included)
+    return dict(command=" ".join(cmd), settings=run.stderr.splitlines()[0],
+                epochs=rows, train_seconds=rows[-1]["train_seconds"],
                 final_accuracy=rows[-1]["test_accuracy"],
                 time_to_target=first_reached(rows, args.target))
 
@@ -281,10 +285,10 @@ def engine_to_target(args, net, t):
 def twin_to_target(args, net, t):
     """The same recipe in the twin (pytorch_seed.py --epochs --target)."""
     recipe = dict(net["recipe"])
-    recipe.setdefault("epochs", "3")
+    epochs = str(recipe.pop("epochs", 3))  # always given: the twin's default is timing
     cmd = (TWIN + ["--json", "--model", net["spec"], "--threads", str(t), "--seed",
-                   str(args.seed), "--target", str(args.target), "--format", args.format]
-           + recipe_options(recipe, 2) + args.twin_env)
+                   str(args.seed), "--target", str(args.target), "--format", args.format,
+                   "--epochs", epochs] + recipe_options(recipe, 2) + args.twin_env)
     return run_json(cmd)
 
 
@@ -376,6 +380,8 @@ def print_targets(args, rows):
           f"final accuracy of each round")
     print(f"{'model':<12} {'threads':>7} {'cnn s':>7} {'PyTorch s':>9} {'PyTorch/cnn':>11}  "
           f"{'cnn final':<16} {'PyTorch final':<16}")
+    for r in rows:
+        print(f"  {label(r['model'])}: {r['ours_runs'][0]['settings']}")
     for r in rows:
         ratio = f"{r['ratio']:.2f}x" if r["ratio"] else "-"
         print(f"{label(r['model']):<12} {r['threads']:>7} {secs(r['ours_seconds']):>7} "

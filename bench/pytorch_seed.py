@@ -1,22 +1,39 @@
 #!/usr/bin/python3
 """pytorch_seed.py -- cnn's networks in PyTorch (--model: seed, seed-dense,
-logreg or any cnn model spec of conv, relu, flatten and dense items), trained
-and timed the way bench/train times cnn: the same layers (TensorFlow 'same'
-padding, the odd row and column at the bottom/right; flatten in NHWC order,
-so that the weights are interchangeable with cnn's: conv [k][k][in][out] is
-PyTorch's weight.permute(2, 3, 1, 0), dense [in][out] its weight.t()),
-Glorot-uniform weights and zero biases,
+logreg or any cnn model spec of conv, bn, maxpool, avgpool, gap, dropout,
+relu, flatten and dense items), trained and timed the way bench/train times
+cnn: the same layers (TensorFlow 'same' padding, the odd row and column at
+the bottom/right; flatten in NHWC order, so that the weights are
+interchangeable with cnn's: conv [k][k][in][out] is PyTorch's
+weight.permute(2, 3, 1, 0), dense [in][out] its weight.t(), bnN.gamma,
+.beta, .moving_mean, .moving_variance BatchNorm's weight, bias,
+running_mean, running_var), Glorot-uniform weights and zero biases,
 Keras's Adam (lr 0.001, beta1 0.9, beta2 0.999, eps 1e-7 outside the square
 root, bias correction folded into the step size; or with --optimizer sgd or
 adamw, torch.optim's SGD or AdamW), mean cross-entropy, batch
 32, reshuffled every epoch, MNIST from the IDX files as x/255.
+Batch norm (bn, bn:M, bn:M:E): BatchNorm2d after an image, BatchNorm1d
+after a vector, PyTorch momentum 1 - M (Keras's 0.99 is 0.01), eps 1e-3;
+maxpoolK[sS], avgpoolK[sS]: 'valid' windows, stride K by default; gap: the
+channel means as a vector; dropout:R: nn.Dropout(R) (inverted, off in eval).
+
+The recipe, under cnn train's option names: --schedule constant, step[:E:F],
+cosine or onecycle (src/optim/schedule.c's formulas; onecycle is
+OneCycleLR's defaults with its peak at --lr, beta1 not cycled), --lr-warmup
+N[e] (cnn train's --warmup), --augment shift=P,rotate=D,zoom=Z (per sample
+on the training thread inside the timed step: affine_grid + grid_sample,
+bilinear, zero fill, src/augment.h's map), --label-smoothing E
+(CrossEntropyLoss(label_smoothing=E)).
 
 Speed: --steps optimizer steps after --warmup steps; images/s as JSON with
 --json.  Layout: --format auto times NCHW and channels-last (NHWC) in a short
 probe and keeps the faster; the output says which.  --info prints the network
 and what PyTorch runs on (BLAS library, oneDNN, threads; bench/torch_env.py).
 Accuracy: --epochs N trains N full epochs and evaluates on the test set after
-each one (the evaluation is not counted in the training time).
+each one (the evaluation is not counted in the training time); --target ACC
+adds the training seconds at which the test accuracy first reached ACC
+(time to accuracy) and the final accuracy.  --load FILE evaluates cnn's
+weights (safetensors) in the twin.
 
 The process environment, set by re-executing the script before PyTorch
 loads (both are read at start-up):
