@@ -16,6 +16,7 @@ network and recipe, without long training (a few seconds):
    evaluation in double precision on a non-square batch.
 
 Usage: bench/twin_check.py [--cnn ./cnn] [--data data/mnist] [--images 500]
+                           [--model SPEC]
 Exit 0 when all hold, 1 with a message per failure, 3 when PyTorch is not
 installed (tests/test_predict.c then skips).
 """
@@ -43,10 +44,10 @@ sys.path.insert(0, HERE)
 import pytorch_seed as twin  # noqa: E402
 
 
-def cnn_probabilities(cnn, data, tmp):
+def cnn_probabilities(cnn, data, spec, tmp):
     """cnn's weights after 60 steps and its test-set probabilities."""
     weights, out = os.path.join(tmp, "bn.safetensors"), os.path.join(tmp, "p.csv")
-    for cmd in ([cnn, "train", "--model", SPEC, "--data", data, "--steps", "60", "--batch", "64",
+    for cmd in ([cnn, "train", "--model", spec, "--data", data, "--steps", "60", "--batch", "64",
                  "--threads", "2", "--quiet", "--save", weights],
                 [cnn, "predict", "--load", weights, "--data", data, "--quiet", "-o", out]):
         run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -58,9 +59,10 @@ def cnn_probabilities(cnn, data, tmp):
 
 
 def check_probabilities(args, tmp):
-    weights, ours = cnn_probabilities(args.cnn, args.data, tmp)
-    model = twin.build_model(SPEC)
-    twin.load_cnn_weights(model, weights, SPEC)
+    weights, ours = cnn_probabilities(args.cnn, args.data, args.model, tmp)
+    spec = twin.read_safetensors(weights)[0]  # cnn's canonical form of --model
+    model = twin.build_model(spec)
+    twin.load_cnn_weights(model, weights, spec)
     model.eval()
     x, _ = twin.load(args.data, "test")
     with torch.no_grad():
@@ -148,6 +150,8 @@ def main():
     ap.add_argument("--cnn", default=os.environ.get("CNN_BIN") or "./cnn")
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--images", type=int, default=500)
+    ap.add_argument("--model", default=SPEC, help="the spec cnn trains (with a bn layer "
+                                                   "after a convolution)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
