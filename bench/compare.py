@@ -378,10 +378,10 @@ def print_targets(args, rows):
     print(f"\ntime to {args.target} test accuracy: training seconds (test set evaluated after "
           f"each epoch, not counted), median of {args.target_rounds} interleaved round(s); "
           f"final accuracy of each round")
+    for r in rows:
+        print(f"  {label(r['model'])}, {r['threads']} thread(s): {r['ours_runs'][0]['settings']}")
     print(f"{'model':<12} {'threads':>7} {'cnn s':>7} {'PyTorch s':>9} {'PyTorch/cnn':>11}  "
           f"{'cnn final':<16} {'PyTorch final':<16}")
-    for r in rows:
-        print(f"  {label(r['model'])}: {r['ours_runs'][0]['settings']}")
     for r in rows:
         ratio = f"{r['ratio']:.2f}x" if r["ratio"] else "-"
         print(f"{label(r['model']):<12} {r['threads']:>7} {secs(r['ours_seconds']):>7} "
