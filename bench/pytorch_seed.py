@@ -1,22 +1,39 @@
 #!/usr/bin/python3
 """pytorch_seed.py -- cnn's networks in PyTorch (--model: seed, seed-dense,
-logreg or any cnn model spec of conv, relu, flatten and dense items), trained
-and timed the way bench/train times cnn: the same layers (TensorFlow 'same'
-padding, the odd row and column at the bottom/right; flatten in NHWC order,
-so that the weights are interchangeable with cnn's: conv [k][k][in][out] is
-PyTorch's weight.permute(2, 3, 1, 0), dense [in][out] its weight.t()),
-Glorot-uniform weights and zero biases,
+logreg or any cnn model spec of conv, bn, maxpool, avgpool, gap, dropout,
+relu, flatten and dense items), trained and timed the way bench/train times
+cnn: the same layers (TensorFlow 'same' padding, the odd row and column at
+the bottom/right; flatten in NHWC order, so that the weights are
+interchangeable with cnn's: conv [k][k][in][out] is PyTorch's
+weight.permute(2, 3, 1, 0), dense [in][out] its weight.t(), bnN.gamma,
+.beta, .moving_mean, .moving_variance BatchNorm's weight, bias,
+running_mean, running_var), Glorot-uniform weights and zero biases,
 Keras's Adam (lr 0.001, beta1 0.9, beta2 0.999, eps 1e-7 outside the square
 root, bias correction folded into the step size; or with --optimizer sgd or
 adamw, torch.optim's SGD or AdamW), mean cross-entropy, batch
 32, reshuffled every epoch, MNIST from the IDX files as x/255.
+Batch norm (bn, bn:M, bn:M:E): BatchNorm2d after an image, BatchNorm1d
+after a vector, PyTorch momentum 1 - M (Keras's 0.99 is 0.01), eps 1e-3;
+maxpoolK[sS], avgpoolK[sS]: 'valid' windows, stride K by default; gap: the
+channel means as a vector; dropout:R: nn.Dropout(R) (inverted, off in eval).
+
+The recipe, under cnn train's option names: --schedule constant, step[:E:F],
+cosine or onecycle (src/optim/schedule.c's formulas; onecycle is
+OneCycleLR's defaults with its peak at --lr, beta1 not cycled), --lr-warmup
+N[e] (cnn train's --warmup), --augment shift=P,rotate=D,zoom=Z (per sample
+on the training thread inside the timed step: affine_grid + grid_sample,
+bilinear, zero fill, src/augment.h's map), --label-smoothing E
+(CrossEntropyLoss(label_smoothing=E)).
 
 Speed: --steps optimizer steps after --warmup steps; images/s as JSON with
 --json.  Layout: --format auto times NCHW and channels-last (NHWC) in a short
 probe and keeps the faster; the output says which.  --info prints the network
 and what PyTorch runs on (BLAS library, oneDNN, threads; bench/torch_env.py).
 Accuracy: --epochs N trains N full epochs and evaluates on the test set after
-each one (the evaluation is not counted in the training time).
+each one (the evaluation is not counted in the training time); --target ACC
+adds the training seconds at which the test accuracy first reached ACC
+(time to accuracy) and the final accuracy.  --load FILE evaluates cnn's
+weights (safetensors) in the twin.
 
 The process environment, set by re-executing the script before PyTorch
 loads (both are read at start-up):
@@ -37,6 +54,7 @@ when PyTorch is not installed.
 """
 import argparse
 import json
+import math
 import os
 import re
 import struct
@@ -124,6 +142,10 @@ PRESETS = {
 }
 CONV = re.compile(r"conv(\d+)x(\d+)(?:s(\d+))?:(\d+)(:same|:valid)?")
 DENSE = re.compile(r"dense:(\d+)")
+REAL = r"(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
+BN = re.compile(rf"bn(?::{REAL}(?::{REAL})?)?")
+POOL = re.compile(r"(max|avg)pool(\d+)(?:s(\d+))?")
+DROPOUT = re.compile(rf"dropout:{REAL}")
 
 
 class FlattenNHWC(nn.Module):
@@ -133,6 +155,13 @@ class FlattenNHWC(nn.Module):
 
     def forward(self, x):
         return x.permute(0, 2, 3, 1).flatten(1)
+
+
+class GlobalAvgPool(nn.Module):
+    """cnn's gap: an image becomes the vector of its channel means."""
+
+    def forward(self, x):
+        return x.mean(dim=(2, 3))
 
 
 def tf_padding(size, k, stride, same):
@@ -160,29 +189,80 @@ def conv_layers(m, h, w, c):
             nn.Conv2d(c, out_c, k, stride=stride)], oh, ow, out_c
 
 
+def bn_layer(m, c, flat):
+    """cnn's bn[:M[:E]] (Keras's BatchNormalization, momentum M = 0.99 and
+    epsilon E = 1e-3 by default): BatchNorm2d over the channels of an
+    image, BatchNorm1d over the units of a vector.  Keras's momentum is the
+    weight of the old moving statistic, PyTorch's that of the new batch
+    statistic: PyTorch's momentum is 1 - M.  One difference remains: cnn
+    (as Keras) moves its moving variance towards the biased batch
+    variance (divided by n), PyTorch's running_var towards the unbiased one
+    (n - 1); training is the same (both normalise with the biased one),
+    only the inference statistics differ, by a factor n / (n - 1) in the
+    update (n = batch x pixels: under 0.1% for a conv layer at batch 32)."""
+    momentum = float(m.group(1)) if m.group(1) else 0.99
+    eps = float(m.group(2)) if m.group(2) else 1e-3
+    kind = nn.BatchNorm1d if flat else nn.BatchNorm2d
+    return kind(c, eps=eps, momentum=round(1.0 - momentum, 9))
+
+
+def pool_layer(m, h, w):
+    """cnn's maxpoolK[sS] and avgpoolK[sS]: K x K windows at stride S
+    (default K), 'valid' padding (Keras's MaxPooling2D and
+    AveragePooling2D), and the output size."""
+    k = int(m.group(2))
+    s = int(m.group(3) or k)
+    if k > h or k > w:
+        raise SystemExit(f"pytorch_seed.py: {m.group(0)} does not fit {h}x{w}")
+    kind = nn.MaxPool2d if m.group(1) == "max" else nn.AvgPool2d
+    return kind(k, stride=s), (h - k) // s + 1, (w - k) // s + 1
+
+
+def spec_layer(item, shape):
+    """The PyTorch layers of one spec item on shape (h, w, c, flat), and
+    the shape after them; None when the item does not fit there."""
+    h, w, c, flat = shape
+    conv, dense, bn = CONV.fullmatch(item), DENSE.fullmatch(item), BN.fullmatch(item)
+    pool, drop = POOL.fullmatch(item), DROPOUT.fullmatch(item)
+    if conv and not flat:
+        more, h, w, c = conv_layers(conv, h, w, c)
+        return more, (h, w, c, flat)
+    if pool and not flat:
+        layer, h, w = pool_layer(pool, h, w)
+        return [layer], (h, w, c, flat)
+    if dense and flat:
+        return [nn.Linear(c, int(dense.group(1)))], (1, 1, int(dense.group(1)), True)
+    if bn:
+        return [bn_layer(bn, c, flat)], shape
+    if drop and float(drop.group(1)) < 1:
+        return [nn.Dropout(float(drop.group(1)))], shape
+    if item == "relu":
+        return [nn.ReLU()], shape
+    if item == "gap" and not flat:  # a vector, as after flatten
+        return [GlobalAvgPool()], (1, 1, c, True)
+    if item == "flatten" and not flat:
+        return [FlattenNHWC()], (1, 1, h * w * c, True)
+    if item == "flatten" and h == w == 1:  # after gap: already the vector
+        return [], shape
+    return None
+
+
 def build_model(spec, h=28, w=28, c=1):
-    """The network of a cnn model spec (conv, relu, flatten, dense items,
-    ending with softmax, which the cross-entropy loss takes), on h x w x c
-    images, with Glorot-uniform weights and zero biases."""
+    """The network of a cnn model spec (conv, bn, maxpool, avgpool, gap,
+    dropout, relu, flatten, dense items, ending with softmax, which the
+    cross-entropy loss takes), on h x w x c images, with Glorot-uniform
+    weights and zero biases (batch norm: gamma 1, beta 0, moving mean 0,
+    moving variance 1, as cnn)."""
     items = [s.strip() for s in spec.split(",")]
     if items[-1] != "softmax":
         raise SystemExit(f"pytorch_seed.py: the spec must end with softmax: {spec}")
-    layers, flat = [], False
+    layers, shape = [], (h, w, c, False)
     for item in items[:-1]:
-        conv, dense = CONV.fullmatch(item), DENSE.fullmatch(item)
-        if conv and not flat:
-            more, h, w, c = conv_layers(conv, h, w, c)
-            layers += more
-        elif item == "relu":
-            layers.append(nn.ReLU())
-        elif item == "flatten" and not flat:
-            layers.append(FlattenNHWC())
-            flat, c = True, h * w * c
-        elif dense and flat:
-            layers.append(nn.Linear(c, int(dense.group(1))))
-            c = int(dense.group(1))
-        else:
+        built = spec_layer(item, shape)
+        if built is None:
             raise SystemExit(f"pytorch_seed.py: cannot build '{item}' in {spec}")
+        layers += built[0]
+        shape = built[1]
     model = nn.Sequential(*layers)
     for mod in model.modules():
         if isinstance(mod, (nn.Conv2d, nn.Linear)):
@@ -191,17 +271,21 @@ def build_model(spec, h=28, w=28, c=1):
     return model
 
 
-def load_cnn_weights(model, path, spec):
-    """Copy the weights of a cnn safetensors file (conv1.weight
-    [k][k][in][out], dense1.weight [in][out], ... and biases) into the
-    twin's layers, which take them in order; the file's spec must be spec."""
+def count_params(model):
+    """Parameters as cnn (and Keras) count them: the trained ones and the
+    batch norms' moving mean and variance (non-trainable)."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    return (sum(p.numel() for p in model.parameters())
+            + sum(m.running_mean.numel() + m.running_var.numel() for m in bns))
+
+
+def read_safetensors(path):
+    """The spec in a safetensors file's metadata and a function that reads
+    one of its float32 tensors by name."""
     with open(path, "rb") as f:
         data = f.read()
     n, = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + n])
-    if header.get("__metadata__", {}).get("spec") != spec:
-        raise SystemExit(f"pytorch_seed.py: {path} holds another network "
-                         f"({header.get('__metadata__', {}).get('spec')})")
 
     def tensor(name):
         t = header[name]
@@ -209,12 +293,32 @@ def load_cnn_weights(model, path, spec):
         return torch.from_numpy(np.frombuffer(data[8 + n + lo:8 + n + hi], dtype="<f4")
                                 .reshape(t["shape"]).copy())
 
-    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    counts = {nn.Conv2d: 0, nn.Linear: 0}
+    return header.get("__metadata__", {}).get("spec"), tensor
+
+
+def load_cnn_weights(model, path, spec):
+    """Copy the weights of a cnn safetensors file (conv1.weight
+    [k][k][in][out], dense1.weight [in][out], ... and biases; bn1.gamma,
+    .beta, .moving_mean, .moving_variance) into the twin's layers, which
+    take them in order; the file's spec must be spec."""
+    file_spec, tensor = read_safetensors(path)
+    if file_spec != spec:
+        raise SystemExit(f"pytorch_seed.py: {path} holds another network ({file_spec})")
+    bn_names = (("weight", "gamma"), ("bias", "beta"), ("running_mean", "moving_mean"),
+                ("running_var", "moving_variance"))
+    counts = {"conv": 0, "dense": 0, "bn": 0}
     with torch.no_grad():
-        for m in layers:
-            counts[type(m)] += 1
-            name = f"{'conv' if isinstance(m, nn.Conv2d) else 'dense'}{counts[type(m)]}"
+        for m in model.modules():
+            kind = ("conv" if isinstance(m, nn.Conv2d) else "dense" if isinstance(m, nn.Linear)
+                    else "bn" if isinstance(m, nn.modules.batchnorm._BatchNorm) else None)
+            if kind is None:
+                continue
+            counts[kind] += 1
+            name = f"{kind}{counts[kind]}"
+            if kind == "bn":
+                for ours, theirs in bn_names:
+                    getattr(m, ours).copy_(tensor(f"{name}.{theirs}"))
+                continue
             w = tensor(name + ".weight")
             m.weight.copy_(w.permute(3, 2, 0, 1) if w.dim() == 4 else w.t())
             m.bias.copy_(tensor(name + ".bias"))
@@ -263,14 +367,135 @@ def batches(n, batch, gen):
         yield order[i:i + batch]
 
 
-def train_steps(model, opt, x, y, idx, fmt):
+def parse_augment(text):
+    """cnn train's --augment text: "shift=P,rotate=D,zoom=Z" (any subset,
+    any order; "none" or "" for none) as (shift, rotate, zoom)."""
+    limits = dict(shift=2048.0, rotate=180.0, zoom=0.5)
+    got = dict(shift=0.0, rotate=0.0, zoom=0.0)
+    if text in (None, "", "none"):
+        return got
+    seen = set()
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        try:
+            v = float(value)
+        except ValueError:
+            v = -1.0
+        if key not in limits or key in seen or not 0 <= v <= limits[key]:
+            raise SystemExit(f"pytorch_seed.py: --augment '{text}': expected shift=P (pixels), "
+                             f"rotate=D (degrees, to 180), zoom=Z (to 0.5), each at most once")
+        seen.add(key)
+        got[key] = v
+    return got
+
+
+def augment_batch(xb, aug, gen):
+    """cnn's augmentation of each image of an NCHW batch: the content moved
+    by (dx, dy) pixels drawn in [-shift, shift], turned by an angle drawn in
+    [-rotate, rotate] degrees and sampled at a scale drawn in [1 - zoom,
+    1 + zoom] (> 1 zooms out) about the image's centre, bilinearly, zero
+    outside (src/augment.h): output pixel q reads the input at
+    centre + (a (q - t).x - b (q - t).y, b (q - t).x + a (q - t).y) with
+    a = scale cos(angle), b = scale sin(angle), t = centre + (dx, dy).
+    affine_grid's coordinates (align_corners=False) run from -1 to 1 over
+    the image's full width, centre 0: pixel offsets times 2 / w (2 / h)."""
+    n, _, h, w = xb.shape
+    u = torch.rand(n, 4, generator=gen) * 2 - 1
+    dx, dy = aug["shift"] * u[:, 0], aug["shift"] * u[:, 1]
+    angle = torch.deg2rad(aug["rotate"] * u[:, 2])
+    scale = 1 + aug["zoom"] * u[:, 3]
+    a, b = scale * torch.cos(angle), scale * torch.sin(angle)
+    theta = torch.stack([torch.stack([a, -b * (h / w), (-a * dx + b * dy) * (2 / w)], 1),
+                         torch.stack([b * (w / h), a, (-b * dx - a * dy) * (2 / h)], 1)], 1)
+    grid = F.affine_grid(theta, list(xb.shape), align_corners=False)
+    return F.grid_sample(xb, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def parse_schedule(text, warmup):
+    """cnn train's --schedule (constant, step[:E:F], cosine, onecycle) and
+    --warmup N[e] (here --lr-warmup) as a dict."""
+    name, _, rest = (text or "constant").partition(":")
+    sched = dict(kind=name, every=1, factor=0.95, warmup=warmup or "0")
+    if name == "step" and rest:
+        e, _, f = rest.partition(":")
+        if not e.isdigit() or not 1 <= int(e) <= 1000000 or not f or not 0 < float(f) <= 1:
+            raise SystemExit(f"pytorch_seed.py: --schedule {text}: expected step:E:F")
+        sched.update(every=int(e), factor=float(f))
+    elif name not in ("constant", "step", "cosine", "onecycle") or rest:
+        raise SystemExit(f"pytorch_seed.py: unknown schedule '{text}' "
+                         f"(constant, step[:E:F], cosine or onecycle)")
+    return sched
+
+
+def warmup_steps(sched, spe):
+    w = str(sched["warmup"])
+    return int(w[:-1]) * spe if w.endswith("e") else int(w)
+
+
+def anneal(start, end, x):
+    return end + (start - end) / 2 * (math.cos(math.pi * x) + 1)
+
+
+def schedule_lr(sched, base, s, total, spe):
+    """The learning rate of step s (0-based) of total, as
+    src/optim/schedule.c: constant; step (base F^floor(epoch / E)); cosine
+    (to 0 after the warmup); onecycle (PyTorch's OneCycleLR defaults, peak
+    base: pct_start 0.3, div_factor 25, final_div_factor 1e4, cosine; no
+    momentum cycling); warmup (not onecycle) multiplies by (s + 1) / W."""
+    kind, warm = sched["kind"], warmup_steps(sched, spe)
+    if kind == "step":
+        lr = base * sched["factor"] ** ((s // spe if spe else 0) // sched["every"])
+    elif kind == "cosine":
+        span = total - warm
+        x = min(max((s - warm) / span if span > 0 else 0.0, 0.0), 1.0)
+        lr = base * 0.5 * (1 + math.cos(math.pi * x))
+    elif kind == "onecycle":
+        initial = base / 25
+        up_end, down_end = 0.3 * total - 1, total - 1.0
+        if s <= up_end:
+            return anneal(initial, base, s / up_end if up_end > 0 else 1.0)
+        x = (s - up_end) / (down_end - up_end) if down_end > up_end else 1.0
+        return anneal(base, initial / 1e4, min(x, 1.0))
+    else:
+        lr = base
+    if kind != "onecycle" and s < warm:
+        lr *= (s + 1) / warm
+    return lr
+
+
+class Recipe:
+    """What a training step does besides the layers: the batch, the
+    augmentation (its own generator, from --seed), the label smoothing and
+    the learning rate of each step over a run of total steps."""
+
+    def __init__(self, args, n, total):
+        self.batch, self.aug = args.batch, parse_augment(args.augment)
+        self.augmenting = any(self.aug.values())
+        self.loss = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+        self.sched = parse_schedule(args.schedule, args.lr_warmup)
+        self.base, self.spe, self.total = args.lr, -(-n // args.batch), total
+        self.gen = torch.Generator().manual_seed(args.seed + 1)
+        self.step = 0
+
+    def lr(self):
+        return schedule_lr(self.sched, self.base, self.step, self.total, self.spe)
+
+
+def train_steps(model, opt, x, y, idx, fmt, recipe):
+    """One optimizer step on the samples idx, augmented (on this thread,
+    inside the timed step, as a PyTorch user would)."""
+    for group in opt.param_groups:
+        group["lr"] = recipe.lr()
     xb = x[idx]
+    if recipe.augmenting:
+        xb = augment_batch(xb, recipe.aug, recipe.gen)
     if fmt == "nhwc":
         xb = xb.contiguous(memory_format=torch.channels_last)
     opt.zero_grad(set_to_none=True)
-    loss = F.cross_entropy(model(xb), y[idx])
+    loss = recipe.loss(model(xb), y[idx])
     loss.backward()
     opt.step()
+    recipe.step += 1
     return loss
 
 
@@ -286,21 +511,25 @@ def fresh_run(args, fmt):
 
 def make_optimizer(args, model):
     """Keras's Adam (the default), or PyTorch's own SGD or AdamW with the
-    settings cnn's options of the same names take."""
+    settings cnn's options of the same names take (weight decay by
+    default 0.01 for adamw, 0 for sgd, as cnn)."""
     if args.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
-                               nesterov=args.nesterov, weight_decay=args.weight_decay)
+                               nesterov=args.nesterov, weight_decay=args.weight_decay or 0.0)
     if args.optimizer == "adamw":
+        decay = 0.01 if args.weight_decay is None else args.weight_decay
         return torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.999),
-                                 eps=1e-7, weight_decay=args.weight_decay)
+                                 eps=1e-7, weight_decay=decay)
     return KerasAdam(model.parameters(), lr=args.lr)
 
 
 def timed_run(args, x, y, fmt, warmup, steps):
-    """Images/s of steps optimizer steps after warmup, from a fresh model."""
+    """Images/s of steps optimizer steps after warmup, from a fresh model;
+    the schedule runs over the warmup and timed steps."""
     model, opt, gen = fresh_run(args, fmt)
+    recipe = Recipe(args, len(x), warmup + steps)
     it = iter(())
-    done, t0 = 0, None
+    done, images, t0 = 0, 0, None
     while done < warmup + steps:
         idx = next(it, None)
         if idx is None:
@@ -308,9 +537,10 @@ def timed_run(args, x, y, fmt, warmup, steps):
             continue
         if done == warmup:
             t0 = time.perf_counter()
-        train_steps(model, opt, x, y, idx, fmt)
+        train_steps(model, opt, x, y, idx, fmt, recipe)
+        images += len(idx) if done >= warmup else 0
         done += 1
-    return steps * args.batch / (time.perf_counter() - t0)
+    return images / (time.perf_counter() - t0)
 
 
 def choose_format(args, x, y):
@@ -347,8 +577,9 @@ def evaluate(model, x, y, fmt):
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="data/mnist")
-    ap.add_argument("--model", default="seed",
-                    help="a preset (" + ", ".join(PRESETS) + ") or a cnn model spec")
+    ap.add_argument("--model", default=None,
+                    help="a preset (" + ", ".join(PRESETS) + ") or a cnn model spec "
+                         "(default seed; with --load, the spec in the file)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=400)
@@ -365,7 +596,18 @@ def parse_args():
     ap.add_argument("--lr", type=float, default=0.001)
     ap.add_argument("--momentum", type=float, default=0.0)
     ap.add_argument("--nesterov", action="store_true")
-    ap.add_argument("--weight-decay", type=float, default=0.0)
+    ap.add_argument("--weight-decay", type=float, default=None,
+                    help="adamw's decoupled decay (default 0.01) or sgd's (default 0)")
+    ap.add_argument("--schedule", default="constant",
+                    help="constant, step[:E:F], cosine or onecycle (peak --lr), as cnn's")
+    ap.add_argument("--lr-warmup", default="0", metavar="N[e]",
+                    help="cnn train's --warmup: the rate rises over N steps (N epochs)")
+    ap.add_argument("--augment", default="none", metavar="shift=P,rotate=D,zoom=Z",
+                    help="cnn train's --augment, per sample, by affine_grid + grid_sample")
+    ap.add_argument("--label-smoothing", type=float, default=0.0, metavar="E")
+    ap.add_argument("--target", type=float, default=None, metavar="ACC",
+                    help="with --epochs: report the training seconds at which the test "
+                         "accuracy first reached ACC (time to accuracy)")
     ap.add_argument("--malloc", choices=["keep", "system"], default="keep",
                     help="keep: glibc keeps freed memory (default); system: as is")
     ap.add_argument("--openblas-core", default="detect", metavar="detect|inherit|NAME",
@@ -377,14 +619,15 @@ def parse_args():
                     help="print the network and PyTorch's BLAS, oneDNN and threads, and exit")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.model is None:
+        args.model = read_safetensors(args.load)[0] if args.load else "seed"
     args.spec = PRESETS.get(args.model, args.model)
     return args
 
 
 def network(args):
     model = build_model(args.spec)
-    return dict(model=args.model, spec=args.spec,
-                params=sum(p.numel() for p in model.parameters()))
+    return dict(model=args.model, spec=args.spec, params=count_params(model))
 
 
 def info(args):
@@ -412,26 +655,46 @@ def eval_cnn_weights(args):
         print(f"test loss: {loss:.4f}, test accuracy: {acc:.4f} (PyTorch, {args.load})")
 
 
+def recipe_of(args):
+    """The training settings, as the JSON results name them."""
+    return dict(batch=args.batch, optimizer=args.optimizer, lr=args.lr,
+                schedule=args.schedule, lr_warmup=args.lr_warmup, augment=args.augment,
+                label_smoothing=args.label_smoothing)
+
+
 def train_epochs(args, x, y):
+    """--epochs: the whole recipe, the test set evaluated after each epoch
+    outside the timed training; with --target, the training seconds at
+    which the test accuracy first reached it (time to accuracy)."""
     fmt, probe = choose_format(args, x, y)
     xt, yt = load(args.data, "test")
     model, opt, gen = fresh_run(args, fmt)
-    train_s, rows = 0.0, []
+    recipe = Recipe(args, len(x), args.epochs * -(-len(x) // args.batch))
+    train_s, rows, reached = 0.0, [], None
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         for idx in batches(len(x), args.batch, gen):
-            train_steps(model, opt, x, y, idx, fmt)
+            train_steps(model, opt, x, y, idx, fmt, recipe)
         train_s += time.perf_counter() - t0
         loss, acc = evaluate(model, xt, yt, fmt)
         rows.append(dict(epoch=epoch, train_seconds=round(train_s, 2),
                          test_loss=round(loss, 4), test_accuracy=round(acc, 4)))
+        if args.target is not None and reached is None and acc >= args.target:
+            reached = dict(epoch=epoch, train_seconds=round(train_s, 2))
         if not args.json:
             print(f"epoch {epoch}: {train_s:.1f} s of training, "
-                  f"test loss {loss:.4f}, test accuracy {acc:.4f}")
+                  f"test loss {loss:.4f}, test accuracy {acc:.4f}", flush=True)
+    result = dict(network(args), framework="pytorch", torch=torch.__version__,
+                  threads=args.threads, format=fmt, format_probe=probe,
+                  recipe=recipe_of(args), epochs=rows, train_seconds=round(train_s, 2),
+                  final_accuracy=rows[-1]["test_accuracy"])
+    if args.target is not None:
+        result.update(target=args.target, time_to_target=reached)
     if args.json:
-        print(json.dumps(dict(network(args), framework="pytorch", torch=torch.__version__,
-                              threads=args.threads, format=fmt, format_probe=probe,
-                              epochs=rows)))
+        print(json.dumps(result))
+    elif args.target is not None:
+        print(f"time to {args.target}: " + (f"{reached['train_seconds']:.1f} s (epoch "
+              f"{reached['epoch']})" if reached else "not reached"))
 
 
 def train_timed(args, x, y):
@@ -440,7 +703,7 @@ def train_timed(args, x, y):
     result = dict(network(args), framework="pytorch", torch=torch.__version__,
                   threads=args.threads, threads_seen=torch_env.threads_seen(),
                   batch=args.batch, steps=args.steps, format=fmt, format_probe=probe,
-                  images_per_s=round(speed, 1))
+                  recipe=recipe_of(args), images_per_s=round(speed, 1))
     if args.json:
         print(json.dumps(result))
         return

@@ -6,13 +6,17 @@
  * PNG (built here with zlib) classified as their CSV rows say, one-line
  * errors for wrong-size, truncated and corrupt images, the DOT graph
  * against the summary table (and through `dot -Tsvg` and `xmllint` when
- * installed), and the comparison table against `cnn train`.
+ * installed), the comparison table against `cnn train`, and (when
+ * python3-torch is installed) bench/twin_check.py: the PyTorch twin of
+ * bench/ gives `cnn predict`'s probabilities for a batch-norm model.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "tests.h"
@@ -663,10 +667,43 @@ static void compare_prints_one_row_per_model(void)
     CHECK_ERROR_LINE("2 classes");
 }
 
+/* The PyTorch twin (bench/pytorch_seed.py) loads a batch-norm model cnn
+   trained for 60 steps and gives the probabilities of `cnn predict` within
+   1e-4 in eval mode; its schedules and augmentation follow cnn's
+   (bench/twin_check.py, a few seconds).  Skipped without python3-torch
+   (the script exits 3) or MNIST. */
+static void predict_matches_the_pytorch_twin(void)
+{
+    const char *mnist = test_mnist_dir(), *bin = getenv("CNN_BIN");
+    if (!mnist || access("/usr/bin/python3", X_OK) != 0 ||
+        access("bench/twin_check.py", R_OK) != 0) {
+        test_skip("no MNIST, /usr/bin/python3 or bench/twin_check.py");
+        return;
+    }
+    char out[600], cmd[1600];
+    snprintf(out, sizeof out, "%s/twin_check.out", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 bench/twin_check.py --data '%s' --cnn '%s' "
+             ">'%s' 2>&1 </dev/null", mnist, bin && *bin ? bin : "./cnn", out);
+    int status = system(cmd);
+    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+    if (rc == 3) {
+        test_skip("python3-torch not installed (make bench-deps)");
+        return;
+    }
+    char text[4096] = "";
+    FILE *f = fopen(out, "rb");
+    if (f) {
+        text[fread(text, 1, sizeof text - 1, f)] = 0;
+        fclose(f);
+    }
+    CHECK(rc == 0, "bench/twin_check.py exited %d:\n%s", rc, text);
+}
+
 TEST_TABLE(predict,
            {"predict_writes_one_csv_row_per_test_image", predict_writes_one_csv_row_per_test_image},
            {"predict_classifies_image_files_like_the_csv",
             predict_classifies_image_files_like_the_csv},
            {"predict_refuses_bad_images_with_one_line", predict_refuses_bad_images_with_one_line},
            {"summary_dot_matches_the_table", summary_dot_matches_the_table},
-           {"compare_prints_one_row_per_model", compare_prints_one_row_per_model})
+           {"compare_prints_one_row_per_model", compare_prints_one_row_per_model},
+           {"predict_matches_the_pytorch_twin", predict_matches_the_pytorch_twin})
