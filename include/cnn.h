@@ -380,7 +380,7 @@ typedef struct cnn_train_state_info {
     long warmup_steps;      /* the schedule's linear warmup, in steps */
     uint64_t seed;
     double best_val_accuracy; /* -1 when never validated */
-    char augment[64];       /* canonical text ("none", "shift=2,rotate=10") */
+    char augment[128];      /* canonical text ("none", "shift=2,rotate=10") */
     float label_smoothing;
 } cnn_train_state_info;
 

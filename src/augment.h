@@ -50,7 +50,7 @@ typedef struct cnn_augment {
 } cnn_augment;
 
 /* The longest canonical text, with its NUL. */
-#define CNN_AUGMENT_TEXT 64
+#define CNN_AUGMENT_TEXT 128
 
 /* One image's drawn transform. */
 typedef struct cnn_augment_xf {

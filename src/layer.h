@@ -220,6 +220,9 @@ size_t cnn_layer_out_size(const cnn_layer *L);
 
 /* Parse a decimal integer 1..max at *p; advances *p.  Returns 1 or 0. */
 int cnn_layer_parse_int(const char **p, int max, int *out);
+/* v in the fewest significant digits that read back as the same float
+   ("0.5", not "0.500000"), after prefix. */
+void cnn_layer_format_real(char *buf, size_t size, const char *prefix, float v);
 /* Parse a decimal real at *p (finite, lo <= v <= hi); advances *p. */
 int cnn_layer_parse_real(const char **p, double lo, double hi, float *out);
 /* Whether [s, e) starts with word; *rest receives what follows it. */

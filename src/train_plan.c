@@ -276,10 +276,10 @@ double cnn_train_bytes(const cnn_model *m, long batch, long count, int T)
                               (double)tree_tmp_floats(&r) * sizeof(float) +
                               (double)p->sums_doubles * sizeof(double) +
                               (double)cnn_model_input_size(m) * sizeof(float);
-        bytes += (double)step * (double)p->sums_doubles * sizeof(double);
         bytes = T * thread + (1.0 + cnn_model_needs_pack(m)) * (double)m->block * sizeof(float) +
                 (double)step * (sizeof(double) + 1) +
-                2.0 * cnn_tree_span((int)step) * sizeof(float *);
+                2.0 * cnn_tree_span((int)step) * sizeof(float *) +
+                (double)step * (double)p->sums_doubles * sizeof(double);
         for (int t = 0; t < T && p->chunk_floats; t++)
             bytes += (double)pool_size(&r, t) * (double)p->chunk_floats * sizeof(float);
         for (int l = 0; l < m->nlayers; l++)

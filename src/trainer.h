@@ -62,7 +62,7 @@ typedef struct train_plan {
        layer over each thread's whole share, every thread meeting a
        barrier at each such layer in forward and in backward (synced);
        sums_off[l]: the layer's totals in a thread's sums_tot, SIZE_MAX
-       when it has none; sums_floats: their doubles, forward then
+       when it has none; sums_doubles: their doubles, forward then
        backward. */
     int synced;
     size_t *sums_off, sums_doubles;

@@ -403,6 +403,26 @@ static void test_fits(void)
     CHECK(cnn_augment_fits(&a, 32, 20) != NULL, "shift 11 on 32x20 accepted");
 }
 
+/* The longest canonical texts (every setting, nine digits, e-notation)
+   fit CNN_AUGMENT_TEXT and parse back to the same settings. */
+static void test_long_text_round_trip(void)
+{
+    static const cnn_augment cases[] = {
+        {1.2345678f, 12.345678f, 0.12345678f, 0.12345678f},
+        {1e-05f, 1.2345678e-05f, 1.2345678e-05f, 1.2345678e-05f},
+        {2047.1234f, 179.12345f, 0.49999997f, 0.99999994f},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[CNN_AUGMENT_TEXT];
+        cnn_augment back;
+        const char *why = "";
+        cnn_augment_format(&cases[i], text, sizeof text);
+        CHECK(strlen(text) + 1 < sizeof text, "case %zu: '%s' fills the buffer", i, text);
+        CHECK(cnn_augment_parse(text, &back, &why) == 0, "'%s': %s", text, why);
+        CHECK(!memcmp(&back, &cases[i], sizeof back), "'%s' reads back otherwise", text);
+    }
+}
+
 /* flip=1 mirrors every image exactly; flip=0.5 about half of them. */
 static void test_flip(void)
 {
@@ -427,6 +447,7 @@ static void test_flip(void)
 
 TEST_TABLE(augment,
            {"flip", test_flip},
+           {"long_text_round_trip", test_long_text_round_trip},
            {"identity_exact", test_identity_exact},
            {"shift_exact", test_shift_exact},
            {"rotate_quarter", test_rotate_quarter},

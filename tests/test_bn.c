@@ -315,10 +315,41 @@ static void issue_model_with_recipe_same_bits(void)
     cnn_dataset_free(ds);
 }
 
+/* bn's settings are written back in digits that read back as the same
+   floats (the spec is what weights and checkpoints keep), defaults
+   dropped. */
+static void settings_round_trip_exactly(void)
+{
+    static const struct { const char *in, *out; } cases[] = {
+        {"bn:0.1234567:0.00123456789", "bn:0.1234567:0.0012345678"},
+        {"bn:0.99:0.001", "bn"},
+        {"bn:0.9", "bn:0.9"},
+        {"bn:0.99:1e-05", "bn:0.99:1e-05"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char spec[128];
+        snprintf(spec, sizeof spec, "conv3x3:4,%s,flatten,dense:3,softmax", cases[i].in);
+        cnn_model *a = NULL, *b = NULL;
+        CHECK(cnn_model_create(spec, 6, 6, 1, 3, &a) == CNN_OK, "%s", cnn_last_error());
+        if (!a)
+            continue;
+        char want[128];
+        snprintf(want, sizeof want, "conv3x3:4,%s,flatten,dense:3,softmax", cases[i].out);
+        CHECK(!strcmp(cnn_model_spec(a), want), "%s written as %s", spec, cnn_model_spec(a));
+        CHECK(cnn_model_create(cnn_model_spec(a), 6, 6, 1, 3, &b) == CNN_OK, "%s",
+              cnn_last_error());
+        CHECK(b && !memcmp(a->layers[1].farg, b->layers[1].farg, sizeof a->layers[1].farg),
+              "%s: settings changed through the canonical spec", spec);
+        cnn_model_free(a);
+        cnn_model_free(b);
+    }
+}
+
 TEST_TABLE(bn,
            {"kernels_match_reference", kernels_match_reference},
            {"same_bits_for_any_thread_count", same_bits_for_any_thread_count},
            {"step_is_the_whole_batch_gradient", step_is_the_whole_batch_gradient},
            {"inference_and_buffers", inference_and_buffers},
            {"checkpoint_resumes_bitwise", checkpoint_resumes_bitwise},
-           {"issue_model_with_recipe_same_bits", issue_model_with_recipe_same_bits})
+           {"issue_model_with_recipe_same_bits", issue_model_with_recipe_same_bits},
+           {"settings_round_trip_exactly", settings_round_trip_exactly})

@@ -59,10 +59,11 @@ static const struct {
                      "to half the image, D to 180, Z to 0.5, F to 1)"},
     [OPT_LABEL_SMOOTHING] = {"label-smoothing", "E",
                              "train towards (1-E) on the label and E/classes on every\n"
-                             "class, from 0 (default) to below 1"},
+                             "class, from 0 (default) to below 1; the training loss shown\n"
+                             "is the smoothed one, validation and test losses are not"},
     [OPT_SEED] = {"seed", "N",
-                  "seed of initialisation, shuffling and augmentation (default\n"
-                  "1151998)"},
+                  "seed of initialisation, shuffling, dropout and augmentation\n"
+                  "(default 1151998)"},
     [OPT_THREADS] = {"threads", "N", "threads (default: OMP_NUM_THREADS, else physical cores)"},
     [OPT_STEPS] = {"steps", "N", "stop after N optimizer steps"},
     [OPT_SHUFFLE] = {"shuffle", "on|off", "reshuffle every epoch (default on; off keeps file order)"},

@@ -540,7 +540,7 @@ static void describe_extras(const cnn_train_config *g, char *buf, size_t size)
 /* Train, then write and evaluate; the handlers stay until the end. */
 static int train_and_finish(const cli *c, run *r)
 {
-    char desc[160], opt[200], extras[120];
+    char desc[160], opt[200], extras[CNN_AUGMENT_TEXT + 64];
     cnn_threads_describe(r->cfg.threads, &r->threads, desc, sizeof desc);
     describe_optimizer(&r->cfg, opt, sizeof opt);
     describe_extras(&r->cfg, extras, sizeof extras);
@@ -581,7 +581,9 @@ static int train_and_finish(const cli *c, run *r)
 }
 
 /* A preset's recipe (cnn_preset_recipe) for each of its settings that no
-   option gave; not on --resume, which goes on with the checkpoint's. */
+   option gave (--optimizer, --momentum or --nesterov keep the default rate
+   too, and --warmup the default schedule); not on --resume, which goes on
+   with the checkpoint's. */
 static void apply_recipe(cli *c)
 {
     cnn_train_config r;
@@ -589,8 +591,15 @@ static void apply_recipe(cli *c)
     if (c->resume || !c->model || !cnn_preset_recipe(c->model, &r))
         return;
 #define TAKE(opt, field, value)                                                \
-    if (!(c->set & OPTBIT(opt)))                                               \
+    if (!(given & OPTBIT(opt)))                                                \
         c->field = value;
+    /* An optimizer of the user's own keeps its own rate; a warmup, its own
+       schedule. */
+    uint64_t given = c->set;
+    if (given & (OPTBIT(OPT_OPTIMIZER) | OPTBIT(OPT_MOMENTUM) | OPTBIT(OPT_NESTEROV)))
+        given |= OPTBIT(OPT_LR) | OPTBIT(OPT_OPTIMIZER);
+    if (given & OPTBIT(OPT_WARMUP))
+        given |= OPTBIT(OPT_SCHEDULE);
     TAKE(OPT_EPOCHS, epochs, r.epochs)
     TAKE(OPT_BATCH, batch, r.batch)
     TAKE(OPT_OPTIMIZER, optimizer, r.optimizer)

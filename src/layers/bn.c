@@ -46,10 +46,13 @@ static int parse(const char *s, const char *e, cnn_layer *L, const char **why)
 
 static void format(const cnn_layer *L, char *buf, size_t size)
 {
+    char m[32], e[32];
+    cnn_layer_format_real(m, sizeof m, "bn:", L->farg[MOMENTUM]);
+    cnn_layer_format_real(e, sizeof e, ":", L->farg[EPS]);
     if (L->farg[EPS] != default_eps)
-        snprintf(buf, size, "bn:%g:%g", L->farg[MOMENTUM], L->farg[EPS]);
+        snprintf(buf, size, "%s%s", m, e);
     else if (L->farg[MOMENTUM] != default_momentum)
-        snprintf(buf, size, "bn:%g", L->farg[MOMENTUM]);
+        snprintf(buf, size, "%s", m);
     else
         snprintf(buf, size, "bn");
 }
@@ -81,7 +84,7 @@ static const float *tensor(const cnn_layer *L, const float *params, int i)
 }
 
 /* The statistics of the batch from totals of channels [c0, ...) over n
-   samples, or the moving ones. */
+   samples. */
 static cnn_bn_stats batch_stats(const cnn_layer *L, const double *tot, int w, long n)
 {
     return (cnn_bn_stats){.sum = tot, .sumsq = tot + w, .count = (double)n * hw_of(L),

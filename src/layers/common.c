@@ -41,6 +41,15 @@ int cnn_layer_parse_real(const char **p, double lo, double hi, float *out)
     return 1;
 }
 
+void cnn_layer_format_real(char *buf, size_t size, const char *prefix, float v)
+{
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, size, "%s%.*g", prefix, digits, (double)v);
+        if (strlen(buf) >= strlen(prefix) && strtof(buf + strlen(prefix), NULL) == v)
+            return;
+    }
+}
+
 int cnn_layer_keyword(const char *s, const char *e, const char *word, const char **rest)
 {
     size_t n = strlen(word);

@@ -36,12 +36,7 @@ static int parse(const char *s, const char *e, cnn_layer *L, const char **why)
 /* The shortest %g form that reads back as the same float. */
 static void format(const cnn_layer *L, char *buf, size_t size)
 {
-    float r = L->farg[RATE];
-    for (int digits = 1; digits <= 9; digits++) {
-        snprintf(buf, size, "dropout:%.*g", digits, (double)r);
-        if (strtof(buf + 8, NULL) == r)
-            return;
-    }
+    cnn_layer_format_real(buf, size, "dropout:", L->farg[RATE]);
 }
 
 /* The keep test's threshold: a draw u is kept when u >= T. */
