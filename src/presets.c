@@ -36,7 +36,7 @@ static const struct {
        layer with dropout; about 1.4 M multiply-adds an image. */
     {"bn", "conv5x5:16:same,bn,relu,maxpool2,conv3x3:32:same,bn,relu,maxpool2,"
            "flatten,dense:128,bn,relu,dropout:0.3,dense:10,softmax",
-     {15, 128, "adam", 0.003f, 0, "onecycle", "shift=2,rotate=10,zoom=0.1", 0.1f}},
+     {15, 64, "adam", 0.003f, 0, "onecycle", "shift=2,rotate=10,zoom=0.1", 0.1f}},
     /* Fashion-MNIST: twice the channels; images mirrored and moved by a
        pixel, not turned or zoomed. */
     {"bn-fashion", "conv3x3:32:same,bn,relu,maxpool2,conv3x3:64:same,bn,relu,maxpool2,"
