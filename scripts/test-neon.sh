@@ -29,7 +29,7 @@ if [ -n "$missing" ]; then
     fi
 fi
 
-CFLAGS="-std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Iinclude -Isrc -Ikernels -Itests"
+CFLAGS="-std=c11 -D_GNU_SOURCE -O2 -fopenmp-simd -Wall -Wextra -Werror -Iinclude -Isrc -Ikernels -Itests"
 SRC="tests/main.c tests/registry.c tests/test_kernels.c src/error.c src/cpu.c
      src/dispatch.c $(echo kernels/*.c kernels/ref/*.c kernels/portable/*.c kernels/arm/*.c)"
 
