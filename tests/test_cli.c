@@ -70,6 +70,29 @@ static void summary_shows_parameter_counts(void)
           "logreg: %s", out_text);
 }
 
+/* A preset's recipe: shown by summary as options, applied by train where
+   no option is given; a user's optimizer keeps its own default rate. */
+static void preset_recipe_shown_and_applied(void)
+{
+    if (cnn("summary --model bn") == -1) {
+        test_skip("./cnn not built");
+        return;
+    }
+    CHECK(strstr(out_text, "--epochs 15 --batch 64 --optimizer adam --lr 0.003 --schedule "
+                           "onecycle") && strstr(out_text, "--label-smoothing 0.1"),
+          "bn's recipe: %s", out_text);
+    CHECK(cnn("summary --model seed") == 0 && !strstr(out_text, "Recipe"), "seed: %s",
+          out_text);
+    const char *dir = write_idx_dir("recipe", 60, 0);
+    char args[1024];
+    snprintf(args, sizeof args, "train --data %s --model bn --steps 1 --lr 0.01", dir);
+    CHECK(cnn(args) == 0, "%s", err_text);
+    CHECK(strstr(err_text, "adam, lr 0.01 onecycle; augment shift=2,rotate=10,zoom=0.1; label "
+                           "smoothing 0.1"), "header: %s", err_text);
+    snprintf(args, sizeof args, "train --data %s --model bn --steps 1 --optimizer sgd", dir);
+    CHECK(cnn(args) == 0 && strstr(err_text, "sgd, lr 0.001 onecycle"), "header: %s", err_text);
+}
+
 static void bad_input_gets_one_line_and_nonzero_exit(void)
 {
     if (test_cnn("--version") == -1) {
@@ -459,6 +482,7 @@ static void manual_matches_help(void)
 }
 
 TEST_TABLE(cli, {"manual_matches_help", manual_matches_help}, {"summary_shows_parameter_counts", summary_shows_parameter_counts},
+           {"preset_recipe_shown_and_applied", preset_recipe_shown_and_applied},
            {"bad_input_gets_one_line_and_nonzero_exit", bad_input_gets_one_line_and_nonzero_exit},
            {"save_load_eval_round_trip", save_load_eval_round_trip},
            {"cifar_directory_trains", cifar_directory_trains},

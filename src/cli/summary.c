@@ -73,8 +73,8 @@ static void write_dot(FILE *f, const cnn_model *m)
     fprintf(f, "  \"%s\" -> \"softmax\";\n}\n", prev);
 }
 
-/* A preset's recipe under its table: what `cnn train --model NAME` uses
-   unless an option says otherwise. */
+/* A preset's recipe under its table, as the options `cnn train --model
+   NAME` takes in their place (any of them given overrides its own). */
 static void write_recipe(FILE *f, const char *name)
 {
     cnn_train_config r;
@@ -82,15 +82,19 @@ static void write_recipe(FILE *f, const char *name)
     if (!name || !cnn_preset_recipe(name, &r))
         return;
     fprintf(f, "Recipe (cnn train --model %s; options override it):\n"
-               "  %d epochs, batch %d, %s lr %g", name, r.epochs, r.batch, r.optimizer,
-            (double)r.lr);
+               "  --epochs %d --batch %d --optimizer %s --lr %g", name, r.epochs, r.batch,
+            r.optimizer, (double)r.lr);
     if (r.weight_decay > 0)
-        fprintf(f, ", weight decay %g", (double)r.weight_decay);
-    fprintf(f, ", schedule %s\n", r.schedule ? r.schedule : "constant");
-    if (r.augment && *r.augment)
-        fprintf(f, "  augment %s\n", r.augment);
-    if (r.label_smoothing > 0)
-        fprintf(f, "  label smoothing %g\n", (double)r.label_smoothing);
+        fprintf(f, " --weight-decay %g", (double)r.weight_decay);
+    fprintf(f, " --schedule %s\n", r.schedule ? r.schedule : "constant");
+    if ((r.augment && *r.augment) || r.label_smoothing > 0) {
+        fputs(" ", f);
+        if (r.augment && *r.augment)
+            fprintf(f, " --augment %s", r.augment);
+        if (r.label_smoothing > 0)
+            fprintf(f, " --label-smoothing %g", (double)r.label_smoothing);
+        fputs("\n", f);
+    }
 }
 
 static int write_table(FILE *f, const cnn_model *m, const char *preset)
