@@ -56,7 +56,9 @@ uint32_t cnn_rng_next(cnn_rng *r)
 
 enum { LANES = 8 };
 
-WIDEST void cnn_rng_fill(cnn_rng *r, uint32_t *out, size_t n)
+/* The clones are static and reached through cnn_rng_fill: clang 14 names an
+   exported target_clones function only by its .ifunc symbol. */
+WIDEST static void fill_lanes(cnn_rng *r, uint32_t *out, size_t n)
 {
     /* Lane j holds the state j steps ahead; each lane jumps LANES steps at
        a time: s -> s * mult + add, mult = M^LANES, add = inc * (M^(LANES-1)
@@ -76,6 +78,11 @@ WIDEST void cnn_rng_fill(cnn_rng *r, uint32_t *out, size_t n)
     r->state = lane[0];
     for (; i < n; i++)
         out[i] = cnn_rng_next(r);
+}
+
+void cnn_rng_fill(cnn_rng *r, uint32_t *out, size_t n)
+{
+    fill_lanes(r, out, n);
 }
 
 float cnn_rng_uniform(cnn_rng *r)

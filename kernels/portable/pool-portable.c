@@ -34,6 +34,8 @@
 #include "widest.h"
 
 #define SIMD _Pragma("omp simd")
+/* The kernels are WIDEST clones behind plain exported names (clang 14
+   names an exported target_clones function only by its .ifunc symbol). */
 #define INLINE static inline __attribute__((always_inline))
 
 /* Run BLOCK(c0, cw) over channels [0, C): blocks of 16, one of 8, the
@@ -110,7 +112,7 @@ INLINE void max_route(int k, int W, int C, int cw, const float *win, const float
         } else if (mm) {
             SIMD for (int j = 0; j < cw; j++) {
                 int hit = ((v[j] == m[j]) | (m[j] != m[j])) & !done[j];
-                d[j] = hit & (mm[j] > 0) ? dz[j] : 0.0f;
+                d[j] = (hit & (mm[j] > 0)) ? dz[j] : 0.0f;
                 done[j] |= hit;
             }
         } else {
@@ -239,28 +241,52 @@ INLINE void pool_backward(const cnn_conv_geom *g, int n, const float *x, const f
     }
 }
 
-WIDEST void cnn_maxpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
-                                       float *y)
+WIDEST static void maxpool_forward(const cnn_conv_geom *g, int n, const float *x,
+                                   float *y)
 {
     pool_forward(g, n, x, y, 1);
 }
 
-WIDEST void cnn_maxpool_backward_data_scalar(const cnn_conv_geom *g, int n, const float *x,
-                                             const float *dy, const float *mask, float *dx)
+void cnn_maxpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
+                                float *y)
+{
+    maxpool_forward(g, n, x, y);
+}
+
+WIDEST static void maxpool_backward_data(const cnn_conv_geom *g, int n, const float *x,
+                                         const float *dy, const float *mask, float *dx)
 {
     pool_backward(g, n, x, dy, mask, dx, 1);
 }
 
-WIDEST void cnn_avgpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
-                                       float *y)
+void cnn_maxpool_backward_data_scalar(const cnn_conv_geom *g, int n, const float *x,
+                                      const float *dy, const float *mask, float *dx)
+{
+    maxpool_backward_data(g, n, x, dy, mask, dx);
+}
+
+WIDEST static void avgpool_forward(const cnn_conv_geom *g, int n, const float *x,
+                                   float *y)
 {
     pool_forward(g, n, x, y, 0);
 }
 
-WIDEST void cnn_avgpool_backward_data_scalar(const cnn_conv_geom *g, int n, const float *dy,
-                                             const float *mask, float *dx)
+void cnn_avgpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
+                                float *y)
+{
+    avgpool_forward(g, n, x, y);
+}
+
+WIDEST static void avgpool_backward_data(const cnn_conv_geom *g, int n, const float *dy,
+                                         const float *mask, float *dx)
 {
     pool_backward(g, n, NULL, dy, mask, dx, 0);
+}
+
+void cnn_avgpool_backward_data_scalar(const cnn_conv_geom *g, int n, const float *dy,
+                                      const float *mask, float *dx)
+{
+    avgpool_backward_data(g, n, dy, mask, dx);
 }
 
 /* out[0, cw) = the mean of hw pixels (rows of C floats from x), summed
@@ -276,7 +302,7 @@ INLINE void gap_channels(int hw, int C, int cw, const float *x, float *restrict 
     SIMD for (int j = 0; j < cw; j++) out[j] = sum[j] / (float)hw;
 }
 
-WIDEST void cnn_gap_forward_scalar(int n, int hw, int c, const float *x, float *y)
+WIDEST static void gap_forward(int n, int hw, int c, const float *x, float *y)
 {
     for (int s = 0; s < n; s++) {
         const float *xs = x + (size_t)s * hw * c;
@@ -287,8 +313,13 @@ WIDEST void cnn_gap_forward_scalar(int n, int hw, int c, const float *x, float *
     }
 }
 
-WIDEST void cnn_gap_backward_data_scalar(int n, int hw, int c, const float *dy,
-                                         const float *mask, float *dx)
+void cnn_gap_forward_scalar(int n, int hw, int c, const float *x, float *y)
+{
+    gap_forward(n, hw, c, x, y);
+}
+
+WIDEST static void gap_backward_data(int n, int hw, int c, const float *dy,
+                                     const float *mask, float *dx)
 {
     for (int s = 0; s < n; s++)
         for (int p = 0; p < hw; p++) {
@@ -297,4 +328,10 @@ WIDEST void cnn_gap_backward_data_scalar(int n, int hw, int c, const float *dy,
             SIMD for (int ch = 0; ch < c; ch++) out[ch] = d[ch] / (float)hw;
         }
     mask_in_place((size_t)n * hw * c, mask, dx);
+}
+
+void cnn_gap_backward_data_scalar(int n, int hw, int c, const float *dy,
+                                  const float *mask, float *dx)
+{
+    gap_backward_data(n, hw, c, dy, mask, dx);
 }
