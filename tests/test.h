@@ -10,6 +10,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Whether the runner is built with a sanitizer, which makes training many
+   times slower (and LLVM's libomp under ASan leaks as teams grow). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 typedef struct test_case {
     const char *name;
     void (*fn)(void);

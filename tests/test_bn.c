@@ -106,7 +106,8 @@ static void kernels_match_reference(void)
 
 /* Batch norm after convolutions and dense layers, on the images, with a
    short last batch (200 = 12 * 16 + 8) and with more threads than images
-   (batch 5 on up to 6 threads): the same bits for every thread count. */
+   (batch 5 on up to 6 threads; 3 under a sanitizer, where LLVM's libomp
+   leaks as teams grow): the same bits for every thread count. */
 static void same_bits_for_any_thread_count(void)
 {
     static const struct { const char *spec; int batch; } cases[] = {
@@ -121,7 +122,7 @@ static void same_bits_for_any_thread_count(void)
         size_t n;
         CHECK(train_block(cases[c].spec, ds, 1, 30, cases[c].batch, NULL, 0, &a, &n) == CNN_OK,
               "%s", cnn_last_error());
-        for (int T = 2; T <= 6; T++) {
+        for (int T = 2; T <= (SANITIZED ? 3 : 6); T++) {
             CHECK(train_block(cases[c].spec, ds, T, 30, cases[c].batch, NULL, 0, &b, &n) ==
                       CNN_OK, "%s", cnn_last_error());
             CHECK(a && b && !memcmp(a, b, n * sizeof(float)), "%s: 1 and %d threads differ",

@@ -100,18 +100,6 @@ static void owner_gradient_fused_or_checked_same_bits(void)
     cnn_dataset_free(ds);
 }
 
-/* Whether the runner is built with a sanitizer, which makes training many
-   times slower (and LLVM's libomp under ASan leaks as teams grow). */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
 
 /* The paths MNIST's 60 full steps miss: a big dense layer splitting the
    model (run over whole shares) with a short last batch, threads with no
