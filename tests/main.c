@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cnn.h"
 #include "test.h"
 #include "tests.h"
 
@@ -72,6 +73,28 @@ int test_cnn(const char *args)
     slurp(out, test_out, sizeof test_out);
     slurp(err, test_err, sizeof test_err);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+}
+
+struct cnn_dataset *test_bands(int count, int h, int w, int classes, uint64_t seed)
+{
+    cnn_dataset *ds = calloc(1, sizeof *ds);
+    ds->count = count;
+    ds->height = h, ds->width = w, ds->channels = 1;
+    ds->classes = classes;
+    ds->images = malloc((size_t)count * h * w);
+    ds->labels = malloc((size_t)count);
+    uint64_t s = seed;
+    for (int i = 0; i < count; i++) {
+        const int label = i % classes;
+        ds->labels[i] = (uint8_t)label;
+        for (int p = 0; p < h * w; p++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            int band = (p % w) * classes / w;
+            ds->images[(size_t)i * h * w + p] =
+                (uint8_t)((int)(s >> 58) + (band == label ? 180 : 20));
+        }
+    }
+    return ds;
 }
 
 void test_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t *state)

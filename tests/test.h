@@ -43,6 +43,11 @@ void test_report(const char *file, int line, const char *fmt, ...)
         }                                                                    \
     } while (0)
 
+/* A learnable synthetic one-channel set of h x w images: image i has
+   class i % classes, the brightest of `classes` vertical bands, with noise
+   from a PRNG started at seed.  Free with cnn_dataset_free. */
+struct cnn_dataset *test_bands(int count, int h, int w, int classes, uint64_t seed);
+
 /* Fill with uniform floats in [lo, hi) from a small deterministic PRNG. */
 void test_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t *state);
 /* Largest |a-b| / max(1, |b|) over n floats; its index in *where. */

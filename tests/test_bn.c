@@ -18,26 +18,10 @@
 #include "tests.h"
 #include "workspace.h"
 
-/* A learnable synthetic set: class = brightest of `classes` vertical bands. */
+/* A learnable synthetic square set (test_bands, noise seed 7). */
 static cnn_dataset *bands(int count, int side, int classes)
 {
-    cnn_dataset *ds = calloc(1, sizeof *ds);
-    ds->count = count;
-    ds->height = ds->width = side, ds->channels = 1;
-    ds->classes = classes;
-    ds->images = malloc((size_t)count * side * side);
-    ds->labels = malloc((size_t)count);
-    uint64_t s = 7;
-    for (int i = 0; i < count; i++) {
-        ds->labels[i] = (uint8_t)(i % classes);
-        for (int p = 0; p < side * side; p++) {
-            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-            int band = (p % side) * classes / side;
-            ds->images[(size_t)i * side * side + p] =
-                (uint8_t)((int)(s >> 58) + (band == i % classes ? 180 : 20));
-        }
-    }
-    return ds;
+    return test_bands(count, side, side, classes, 7);
 }
 
 /* Train spec on ds from seed 11 (shuffled) and keep the block. */

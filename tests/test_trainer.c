@@ -19,29 +19,10 @@
 #include "threads.h"
 #include "workspace.h"
 
-/* A learnable synthetic set: class = brightest of `classes` vertical bands. */
+/* The learnable synthetic set of these tests (test_bands, noise seed 5). */
 static cnn_dataset *synthetic(int count, int h, int w, int classes)
 {
-    cnn_dataset *ds = calloc(1, sizeof *ds);
-    ds->count = count;
-    ds->height = h, ds->width = w, ds->channels = 1;
-    ds->classes = classes;
-    ds->images = malloc((size_t)count * h * w);
-    ds->labels = malloc((size_t)count);
-    uint64_t s = 5;
-    for (int i = 0; i < count; i++) {
-        int label = i % classes;
-        ds->labels[i] = (uint8_t)label;
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-                int noise = (int)(s >> 58);
-                int band = x * classes / w;
-                ds->images[((size_t)i * h + y) * w + x] =
-                    (uint8_t)(noise + (band == label ? 180 : 20));
-            }
-    }
-    return ds;
+    return test_bands(count, h, w, classes, 5);
 }
 
 static int train_copy(const char *spec, const cnn_dataset *ds, int threads, long steps,
