@@ -89,16 +89,15 @@ int cnn_train_plan(train_run *r)
     }
     place_layers(m, p);
     p->share = (int)((r->step_max + r->T - 1) / r->T);
-    if (p->synced) { /* layer by layer over the whole share */
-        p->split = m->nlayers;
-        p->group = p->layout = p->share;
-        return CNN_OK;
-    }
-    p->split = find_split(m, p->chunk_off);
+    /* synced: stage by stage over the whole share, each stage in groups */
+    p->split = p->synced ? m->nlayers : find_split(m, p->chunk_off);
     size_t bytes = act_floats_before(m, p->split) * sizeof(float);
     int group = bytes ? (int)(GROUP_ACT_BYTES / bytes) : p->share;
     p->group = group < 1 ? 1 : group > p->share ? p->share : group;
-    p->layout = p->split < m->nlayers ? p->share : p->group;
+    p->layout = p->split < m->nlayers || p->synced ? p->share : p->group;
+    /* chunks taken before they are folded: a synced share folds its chunks
+       after its last stage */
+    p->ahead = p->synced ? p->share : p->group;
     return CNN_OK;
 }
 
@@ -125,7 +124,7 @@ static int pool_size(const train_run *r, int tid)
     const long k[2] = {r->step_max, last_batch(r)};
     for (int i = 0; i < 2; i++) {
         int kk = (int)k[i], a = (int)((long)tid * kk / r->T), b = (int)((long)(tid + 1) * kk / r->T);
-        int n = cnn_tree_fold_buffers(kk, a, b, r->plan.group);
+        int n = cnn_tree_fold_buffers(kk, a, b, r->plan.ahead);
         need = n > need ? n : need;
     }
     return need;
@@ -134,6 +133,8 @@ static int pool_size(const train_run *r, int tid)
 /* Floats of the suffix's input gradient buffer (0: none). */
 static size_t bound_floats(const cnn_model *m, const train_plan *p)
 {
+    if (p->synced) /* the two boundary buffers of the stages */
+        return 2 * (size_t)p->share * m->max_act;
     if (p->split >= m->nlayers || cnn_model_producer(m, p->split) < 0)
         return 0;
     return (size_t)p->share * (size_t)cnn_layer_in_size(&m->layers[p->split]);
@@ -156,7 +157,7 @@ int cnn_train_ws_alloc(train_run *r, train_ws *tw, int tid)
     const size_t nb = bound_floats(r->m, p);
     const int npool = p->chunk_floats ? pool_size(r, tid) : 0;
     tw->bound = nb ? cnn_aligned_calloc(nb * sizeof(float)) : NULL;
-    tw->chunk = calloc((size_t)p->group, sizeof *tw->chunk);
+    tw->chunk = calloc((size_t)p->ahead, sizeof *tw->chunk);
     tw->deferred = calloc((size_t)r->m->nlayers, 1);
     tw->fold.floats = p->chunk_floats;
     tw->fold.pool = calloc((size_t)npool + 1, sizeof *tw->fold.pool);

@@ -59,7 +59,7 @@ static const float *forward_range(const train_run *r, const train_ws *tw,
 
 /* Layer l's weight gradient of n samples (the first at ctx->first in the
    batch): stashed for its row owners, or each sample into its chunk. */
-static void weight_grads(const train_run *r, const train_ws *tw, const cnn_pass_ctx *ctx,
+static void weight_grads(const train_run *r, float *const *chunk, const cnn_pass_ctx *ctx,
                          int l, const float *in, const float *dy, int n)
 {
     const cnn_layer *L = &r->m->layers[l];
@@ -75,20 +75,23 @@ static void weight_grads(const train_run *r, const train_ws *tw, const cnn_pass_
     for (int i = 0; i < n; i++) {
         one.first = ctx->first + i;
         L->op->backward_weights(L, &one, 1, in + i * in_size, dy + i * out_size,
-                                tw->chunk[i] + r->plan.chunk_off[l]);
+                                chunk[i] + r->plan.chunk_off[l]);
     }
 }
 
 /* Backward of layers l1-1 down to l0 on samples [s, s + n), from dy, the
-   gradient at layer l1-1's output.  The lowest layer's input gradient goes
-   to dx_last (NULL: not needed); the others' to the scratch pair. */
+   gradient at layer l1-1's output; each sample's weight gradients into its
+   chunk (chunk[i] for sample s + i).  The lowest layer's input gradient
+   goes to dx_last (NULL: not needed); the others' to the scratch pair,
+   from its half `which` on (the other may hold dy). */
 static void backward_range(const train_run *r, const train_ws *tw, const cnn_pass_ctx *ctx,
-                           int l0, int l1, int s, int n, const float *dy, float *dx_last)
+                           int l0, int l1, int s, int n, const float *dy, float *dx_last,
+                           float *const *chunk, int which)
 {
     const cnn_model *m = r->m;
     const int layout = r->plan.layout;
     float *buf[2] = {tw->ws.scratch, tw->ws.scratch + (size_t)n * m->max_act};
-    int which = 0, lowest = l0;
+    int lowest = l0;
     while (lowest < l1 && m->layers[lowest].op->alias)
         lowest++;
     for (int l = l1 - 1; l >= lowest; l--) {
@@ -97,7 +100,7 @@ static void backward_range(const train_run *r, const train_ws *tw, const cnn_pas
             continue;
         const int j = cnn_model_producer(m, l);
         const float *in = in_at(m, tw, layout, l, s);
-        weight_grads(r, tw, ctx, l, in, dy, n);
+        weight_grads(r, chunk, ctx, l, in, dy, n);
         float *dx = l == lowest ? dx_last : buf[which];
         if (j < 0 || !dx)
             break;
@@ -197,7 +200,7 @@ static void share_in_groups(train_run *r, train_ws *tw, int tid, const train_ste
         losses(r, st, logits, first, n, tw->ws.dlogits, &r->stats[tid]);
         cnn_train_lap(ph, PH_FORWARD, &t);
         take_chunks(r, tw, n);
-        backward_range(r, tw, &ctx, 0, m->nlayers, 0, n, tw->ws.dlogits, NULL);
+        backward_range(r, tw, &ctx, 0, m->nlayers, 0, n, tw->ws.dlogits, NULL, tw->chunk, 0);
         fold_chunks(r, tw, tid, sf, first, n);
         cnn_train_lap(ph, PH_BACKWARD, &t);
     }
@@ -222,12 +225,14 @@ static void share_split(train_run *r, train_ws *tw, int tid, const train_step *s
     const float *logits = forward_range(r, tw, &ctx, split, m->nlayers, 0, n_all);
     losses(r, st, logits, a, n_all, tw->ws.dlogits, &r->stats[tid]);
     cnn_train_lap(ph, PH_FORWARD, &t);
-    backward_range(r, tw, &ctx, split, m->nlayers, 0, n_all, tw->ws.dlogits, tw->bound);
+    backward_range(r, tw, &ctx, split, m->nlayers, 0, n_all, tw->ws.dlogits, tw->bound,
+                   tw->chunk, 0);
     for (int s = 0; s < n_all && tw->bound; s += g) {
         const int n = n_all - s < g ? n_all - s : g;
         ctx.first = a + s;
         take_chunks(r, tw, n);
-        backward_range(r, tw, &ctx, 0, split, s, n, tw->bound + (size_t)s * bound_row, NULL);
+        backward_range(r, tw, &ctx, 0, split, s, n, tw->bound + (size_t)s * bound_row, NULL,
+                       tw->chunk, 0);
         fold_chunks(r, tw, tid, sf, a + s, n);
     }
     cnn_train_lap(ph, PH_BACKWARD, &t);
@@ -245,79 +250,150 @@ static const double *batch_totals(const double *part, int count, int k, double *
     return tot;
 }
 
-/* Forward of every layer over samples [a, a + n) of k, layer by layer. */
-static const float *forward_synced(const train_run *r, const train_ws *tw,
-                                   const cnn_pass_ctx *ctx, long a, int n, int k)
+/* A model's stages: [0, s1), [s1, s2), ..., [sK, nlayers), s1 < ... < sK
+   its sums layers (s1 = 0 when the first layer has sums: an empty first
+   stage).  The first sums layer after layer l, or nlayers. */
+static int next_sums(const cnn_model *m, int l)
 {
-    const cnn_model *m = r->m;
-    const float *y = NULL;
-    for (int l = 0; l < m->nlayers; l++) {
-        const cnn_layer *L = &m->layers[l];
-        if (L->op->alias)
-            continue;
-        const float *in = in_at(m, tw, r->plan.layout, l, 0);
-        cnn_pass_ctx c = *ctx;
-        if (L->op->sums) {
-            const int count = L->op->sums(L);
-            if (n)
-                L->op->forward_sums(L, n, in, r->part_fwd[l] + (size_t)a * count);
-            c.batch_sums = batch_totals(r->part_fwd[l], count, k,
-                                        tw->sums_tot + r->plan.sums_off[l]);
-            c.batch = k;
-        }
-        float *out = out_at(m, tw->ws.acts, r->plan.layout, l, 0);
-        if (n)
-            L->op->forward(L, &c, n, in, m->params, out);
-        y = out;
-    }
-    return y;
+    while (++l < m->nlayers && !m->layers[l].op->sums)
+        ;
+    return l;
 }
 
-/* A sums layer's backward totals (after its forward ones in the thread's
-   totals); thread 0 writes its gradient. */
-static void layer_sums(const train_run *r, const train_ws *tw, int tid, int l, cnn_pass_ctx *c,
-                       const float *in, const float *dy, long a, int n, int k)
+/* The last sums layer before layer l, or 0. */
+static int prev_sums(const cnn_model *m, int l)
+{
+    while (--l > 0 && !m->layers[l].op->sums)
+        ;
+    return l > 0 ? l : 0;
+}
+
+/* A sums layer's totals in the thread's; forward first, then backward. */
+static double *totals_of(const train_run *r, const train_ws *tw, int l)
+{
+    return tw->sums_tot + r->plan.sums_off[l];
+}
+
+/* Forward of samples [a, a + n) of k, stage by stage, each in groups (in
+   cache); a stage's sums layer has its totals before it runs, and the
+   next one's input partials are made as each group ends. */
+static void forward_synced(const train_run *r, const train_ws *tw, const cnn_pass_ctx *ctx,
+                           long a, int n, int k)
+{
+    const cnn_model *m = r->m;
+    const int layout = r->plan.layout, g = r->plan.group;
+    cnn_pass_ctx c = *ctx;
+    int l0 = 0, l1 = m->layers[0].op->sums ? 0 : next_sums(m, 0);
+    for (;;) {
+        const cnn_layer *E = l1 < m->nlayers ? &m->layers[l1] : NULL;
+        for (int s = 0; s < n; s += g) {
+            const int nn = n - s < g ? n - s : g;
+            c.first = a + s;
+            forward_range(r, tw, &c, l0, l1, s, nn);
+            if (E)
+                E->op->forward_sums(E, nn, in_at(m, tw, layout, l1, s),
+                                    r->part_fwd[l1] + (size_t)(a + s) * E->op->sums(E));
+        }
+        if (!E)
+            return;
+        c.batch_sums = batch_totals(r->part_fwd[l1], E->op->sums(E), k, totals_of(r, tw, l1));
+        c.batch = k;
+        l0 = l1;
+        l1 = next_sums(m, l1);
+    }
+}
+
+/* A sums layer's backward totals once every thread's partials are in;
+   thread 0 writes its gradient. */
+static void sums_done(const train_run *r, const train_ws *tw, int tid, int l, int k)
 {
     const cnn_layer *L = &r->m->layers[l];
     const int count = L->op->sums(L);
-    double *tot = tw->sums_tot + r->plan.sums_off[l];
-    c->batch_sums = tot;
-    c->batch = k;
-    if (n)
-        L->op->backward_sums(L, c, n, in, dy, r->m->params, r->part_bwd[l] + (size_t)a * count);
-    c->grad_sums = batch_totals(r->part_bwd[l], count, k, tot + count);
+    const double *g = batch_totals(r->part_bwd[l], count, k, totals_of(r, tw, l) + count);
     if (tid == 0)
-        L->op->sums_grads(L, c->grad_sums, r->grad + L->t_off[0]);
+        L->op->sums_grads(L, g, r->grad + L->t_off[0]);
 }
 
-/* Backward of every layer over samples [a, a + n) of k, layer by layer,
-   from the logits' gradient; the samples' chunks are taken. */
+/* Whether layers [lo, hi) hold one that is no alias. */
+static int has_pass(const cnn_model *m, int lo, int hi)
+{
+    for (int l = lo; l < hi; l++)
+        if (!m->layers[l].op->alias)
+            return 1;
+    return 0;
+}
+
+/* The input gradient of sums layer l for samples [s, s + n), from its
+   output gradient dy, into dx. */
+static void sums_backward_data(const train_run *r, const train_ws *tw, cnn_pass_ctx c, int l,
+                               int s, int n, int k, const float *dy, float *dx)
+{
+    const cnn_model *m = r->m;
+    const cnn_layer *L = &m->layers[l];
+    const int j = cnn_model_producer(m, l), layout = r->plan.layout;
+    const float *in = in_at(m, tw, layout, l, s);
+    c.batch_sums = totals_of(r, tw, l);
+    c.grad_sums = c.batch_sums + L->op->sums(L);
+    c.batch = k;
+    if (j >= 0 && dx)
+        L->op->backward_data(L, &c, n, in, out_at(m, tw->ws.acts, layout, l, s), dy,
+                             m->params, m->layers[j].relu ? in : NULL, dx);
+}
+
+/* Backward of stage [l0, l1) on samples [a, a + n) of k, in groups: from
+   the logits, or through sums layer l1 from its output gradient `above`;
+   when l0 is a sums layer, its output gradient goes to `below` and its
+   partials are made. */
+static void backward_stage(const train_run *r, const train_ws *tw, const cnn_pass_ctx *ctx,
+                           int l0, int l1, long a, int n, int k, const float *above,
+                           float *below)
+{
+    const cnn_model *m = r->m;
+    const int g = r->plan.group, bottom = m->layers[l0].op->sums != NULL;
+    const int lo = bottom ? l0 + 1 : l0, chain = has_pass(m, lo, l1);
+    const size_t out0 = cnn_layer_out_size(&m->layers[l0]);
+    cnn_pass_ctx c = *ctx;
+    for (int s = 0; s < n; s += g) {
+        const int nn = n - s < g ? n - s : g;
+        float *to = bottom ? below + (size_t)s * out0 : NULL;
+        const float *dy = tw->ws.dlogits + (size_t)s * m->classes;
+        c.first = a + s;
+        if (l1 < m->nlayers) {
+            float *dx = chain ? tw->ws.scratch : to;
+            sums_backward_data(r, tw, c, l1, s, nn, k,
+                               above + (size_t)s * cnn_layer_out_size(&m->layers[l1]), dx);
+            dy = dx;
+        }
+        if (chain)
+            backward_range(r, tw, &c, lo, l1, s, nn, dy, to, tw->chunk + s, l1 < m->nlayers);
+        if (bottom) {
+            const cnn_layer *L = &m->layers[l0];
+            cnn_pass_ctx b = c;
+            b.batch_sums = totals_of(r, tw, l0), b.batch = k;
+            L->op->backward_sums(L, &b, nn, in_at(m, tw, r->plan.layout, l0, s), to, m->params,
+                                 r->part_bwd[l0] + (size_t)(a + s) * L->op->sums(L));
+        }
+    }
+}
+
+/* Backward of samples [a, a + n) of k, stage by stage from the top; each
+   sums layer's output gradient waits for its totals in one of the two
+   boundary buffers. */
 static void backward_synced(const train_run *r, const train_ws *tw, int tid,
                             const cnn_pass_ctx *ctx, long a, int n, int k)
 {
     const cnn_model *m = r->m;
-    const int layout = r->plan.layout;
-    float *buf[2] = {tw->ws.scratch, tw->ws.scratch + (size_t)layout * m->max_act};
-    const float *dy = tw->ws.dlogits;
-    for (int l = m->nlayers - 1, which = 0; l >= 0; l--) {
-        const cnn_layer *L = &m->layers[l];
-        if (L->op->alias)
-            continue;
-        const int j = cnn_model_producer(m, l);
-        const float *in = in_at(m, tw, layout, l, 0);
-        cnn_pass_ctx c = *ctx;
-        if (L->op->sums)
-            layer_sums(r, tw, tid, l, &c, in, dy, a, n, k);
-        else if (n)
-            weight_grads(r, tw, ctx, l, in, dy, n);
-        if (j < 0)
-            break;
-        const float *mask = m->layers[j].relu ? in : NULL;
-        if (n)
-            L->op->backward_data(L, &c, n, in, out_at(m, tw->ws.acts, layout, l, 0), dy,
-                                 cnn_layer_packs(L) ? r->packed : m->params, mask, buf[which]);
-        dy = buf[which];
-        which ^= 1;
+    float *bnd[2] = {tw->bound, tw->bound + (size_t)r->plan.share * m->max_act};
+    int cur = 0, l1 = m->nlayers;
+    for (;;) {
+        const int l0 = prev_sums(m, l1);
+        backward_stage(r, tw, ctx, l0, l1, a, n, k, bnd[cur], bnd[cur ^ 1]);
+        if (m->layers[l0].op->sums)
+            sums_done(r, tw, tid, l0, k);
+        if (l0 == 0)
+            return;
+        cur ^= 1;
+        l1 = l0;
     }
 }
 
@@ -333,9 +409,10 @@ static void share_synced(train_run *r, train_ws *tw, int tid, const train_step *
     if (n)
         gather(r, st, tw, a, 0, n);
     cnn_train_lap(ph, PH_DATA, &t);
-    const float *logits = forward_synced(r, tw, &ctx, a, n, k);
+    forward_synced(r, tw, &ctx, a, n, k);
     if (n)
-        losses(r, st, logits, a, n, tw->ws.dlogits, &r->stats[tid]);
+        losses(r, st, out_at(r->m, tw->ws.acts, r->plan.layout, r->m->nlayers - 1, 0), a, n,
+               tw->ws.dlogits, &r->stats[tid]);
     cnn_train_lap(ph, PH_FORWARD, &t);
     take_chunks(r, tw, n);
     backward_synced(r, tw, tid, &ctx, a, n, k);

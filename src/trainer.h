@@ -58,6 +58,7 @@ typedef struct train_plan {
     int split, group;
     int share;              /* most samples a thread's share holds */
     int layout;             /* samples a thread's activations hold */
+    int ahead;              /* chunks a thread holds before folding them */
     /* A model with batch sums (batch norm: layer.h, sums) runs layer by
        layer over each thread's whole share, every thread meeting a
        barrier at each such layer in forward and in backward (synced);
@@ -73,7 +74,9 @@ typedef struct train_ws {
     cnn_workspace ws;       /* x (layout, input), acts (layout samples),
                                scratch 2 * layout * max_act, dlogits */
     float *bound;           /* (share, input of layer split): the suffix's
-                               gradient for the groups; NULL when no split */
+                               gradient for the groups; synced: two (share,
+                               max_act) for the stages' boundaries; else
+                               NULL */
     float **chunk;          /* group pointers: the current group's chunks */
     unsigned char *deferred; /* per layer: its owner gradient comes with
                                the update (train_grads.c) */
