@@ -141,15 +141,17 @@ CNN_DECLARE_CONV_PACK(cnn_conv_pack_transposed_neon);
 /* Pooling, NHWC, 'valid' windows (pool-ref.c, pool-portable.c): maxpool
    and avgpool over K x K windows at stride S (g->k, g->stride; out_c ==
    in_c, no padding), gap over all h*w pixels.  Backward data overwrites
-   dx, then applies mask as the conv families do; maxpool's finds each
-   window's first maximum (row-major) again from x.  ISAs ref and scalar;
+   dx, then applies mask as the conv families do; maxpool's sends dy to
+   each window's first pixel (row-major) equal to its maximum, y (the
+   forward output of x: ref finds it again from x, scalar reads it).  ISAs ref and scalar;
    the layers (src/layers/pool.c, gap.c) bind them directly. */
 #define CNN_DECLARE_POOL(isa)                                                  \
     void cnn_maxpool_forward_##isa(const cnn_conv_geom *g, int n,              \
                                    const float *x, float *y);                  \
     void cnn_maxpool_backward_data_##isa(const cnn_conv_geom *g, int n,        \
-                                         const float *x, const float *dy,      \
-                                         const float *mask, float *dx);        \
+                                         const float *x, const float *y,       \
+                                         const float *dy, const float *mask,   \
+                                         float *dx);                           \
     void cnn_avgpool_forward_##isa(const cnn_conv_geom *g, int n,              \
                                    const float *x, float *y);                  \
     void cnn_avgpool_backward_data_##isa(const cnn_conv_geom *g, int n,        \

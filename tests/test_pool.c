@@ -62,13 +62,13 @@ static void ref_pools_by_hand(void)
           y[2], y[3]);
     /* First maxima: windows 0, 1 -> x[1]; window 2 -> x[3]; window 3 -> x[8]. */
     const float dy[4] = {1, 10, 100, 1000};
-    cnn_maxpool_backward_data_ref(&g, 1, x, dy, NULL, dx);
+    cnn_maxpool_backward_data_ref(&g, 1, x, y, dy, NULL, dx);
     const float want[9] = {0, 11, 0, 100, 0, 0, 0, 0, 1000};
     CHECK(!memcmp(dx, want, sizeof want), "max routing %g %g %g %g %g %g %g %g %g", dx[0],
           dx[1], dx[2], dx[3], dx[4], dx[5], dx[6], dx[7], dx[8]);
     /* The mask zeroes where it is <= 0. */
     const float mask[9] = {1, 0, 1, 1, 1, 1, 1, 1, -1};
-    cnn_maxpool_backward_data_ref(&g, 1, x, dy, mask, dx);
+    cnn_maxpool_backward_data_ref(&g, 1, x, y, dy, mask, dx);
     CHECK(dx[1] == 0 && dx[3] == 100 && dx[8] == 0, "masked %g %g %g", dx[1], dx[3], dx[8]);
 
     cnn_avgpool_forward_ref(&g, 1, x, y);
@@ -126,8 +126,11 @@ static void pass_max_fwd(const cnn_conv_geom *g, int n, const float *x, const fl
 static void pass_max_bwd(const cnn_conv_geom *g, int n, const float *x, const float *dy,
                          const float *mask, float *out, int ref)
 {
-    (ref ? cnn_maxpool_backward_data_ref : cnn_maxpool_backward_data_scalar)(g, n, x, dy,
+    float *y = malloc((size_t)n * g->out_h * g->out_w * g->in_c * sizeof *y);
+    cnn_maxpool_forward_ref(g, n, x, y);
+    (ref ? cnn_maxpool_backward_data_ref : cnn_maxpool_backward_data_scalar)(g, n, x, y, dy,
                                                                              mask, out);
+    free(y);
 }
 static void pass_avg_fwd(const cnn_conv_geom *g, int n, const float *x, const float *dy,
                          const float *mask, float *out, int ref)
@@ -210,8 +213,10 @@ static void portable_pools_equal_ref(void)
         test_fill_uniform(dy, ndy, -1, 1, &rng);
         for (size_t i = 0; i < ndy; i += 7)
             dy[i] = -0.0f; /* 0 + -0 is +0: the reference's sums start at 0 */
+        /* no mask, a mask, or x itself (the fused ReLU's output) */
+        const float *masks[3] = {NULL, mask, x};
         for (int p = 0; p < 6; p++)
-            check_pass(p, &g, n, x, dy, passes[p].backward && t % 3 ? mask : NULL);
+            check_pass(p, &g, n, x, dy, passes[p].backward ? masks[t % 3] : NULL);
         free(x);
         free(mask);
         free(dy);

@@ -15,6 +15,8 @@
 
 enum { BLOCK = 64, LANES = 16 };
 
+#define INLINE static inline __attribute__((always_inline))
+
 /* One sample's partial sums of channels [c0, c0 + w) into o (2 * ow
    apart), added or stored.  Sixteen channels at a time, their
    accumulators in registers; each channel's sum runs over the pixels in
@@ -69,18 +71,37 @@ static void constants(const cnn_bn_stats *st, int c0, int b, int w, const float 
     }
 }
 
-WIDEST static void forward_block(size_t pixels, int c, int w, const float *restrict x,
-                                 const float *a, const float *sh, int relu, float *restrict y)
+/* Channels [0, lw) of every pixel, lw <= LANES (a literal where it is
+   LANES), the constants in registers. */
+INLINE void forward_lanes(size_t pixels, int c, int lw, const float *restrict x,
+                          const float *a_, const float *sh_, int relu, float *restrict y)
 {
+    float a[LANES], sh[LANES];
+    for (int j = 0; j < lw; j++)
+        a[j] = a_[j], sh[j] = sh_[j];
     for (size_t i = 0; i < pixels; i++) {
         const float *xp = x + i * c;
         float *yp = y + i * c;
 #pragma omp simd
-        for (int j = 0; j < w; j++) {
+        for (int j = 0; j < lw; j++) {
             float v = xp[j] * a[j] + sh[j];
             yp[j] = relu && !(v > 0) ? 0 : v;
         }
     }
+}
+
+/* Channels [0, w) of every pixel, LANES at a time. */
+WIDEST static void forward_block(size_t pixels, int c, int w, const float *x, const float *a,
+                                 const float *sh, int relu, float *y)
+{
+    int j0 = 0;
+    for (; j0 + LANES <= w; j0 += LANES)
+        if (relu)
+            forward_lanes(pixels, c, LANES, x + j0, a + j0, sh + j0, 1, y + j0);
+        else
+            forward_lanes(pixels, c, LANES, x + j0, a + j0, sh + j0, 0, y + j0);
+    if (j0 < w)
+        forward_lanes(pixels, c, w - j0, x + j0, a + j0, sh + j0, relu, y + j0);
 }
 
 void cnn_bn_forward_scalar(int n, int hw, int c, int c0, int c1, const float *x,
@@ -149,23 +170,45 @@ void cnn_bn_sums_backward_scalar(int n, int hw, int c, int c0, int c1, const flo
     }
 }
 
-WIDEST static void bwd_block(size_t pixels, int c, int w, const float *restrict x,
-                             const float *restrict dy, const float *mean, const float *inv,
-                             const float *a, const float *m1, const float *m2,
-                             const float *restrict mask, float *restrict dx)
+/* The per-channel constants of backward data, LANES of them. */
+typedef struct bwd_consts {
+    const float *mean, *inv, *a, *m1, *m2;
+} bwd_consts;
+
+/* Channels [0, lw) of every pixel, lw <= LANES (a literal where it is
+   LANES), the constants in registers; masked when `masked`. */
+INLINE void bwd_lanes(size_t pixels, int c, int lw, const float *restrict x,
+                      const float *restrict dy, const bwd_consts *k, int j0, int masked,
+                      const float *restrict mask, float *restrict dx)
 {
-    for (size_t i = 0; i < pixels; i++) {
-        const size_t k = i * c;
-#pragma omp simd
-        for (int j = 0; j < w; j++) {
-            float xhat = (x[k + j] - mean[j]) * inv[j];
-            dx[k + j] = a[j] * ((dy[k + j] - m1[j]) - xhat * m2[j]);
-        }
-        if (mask)
-#pragma omp simd
-            for (int j = 0; j < w; j++)
-                dx[k + j] = mask[k + j] > 0 ? dx[k + j] : 0;
+    float mean[LANES], inv[LANES], a[LANES], m1[LANES], m2[LANES];
+    for (int j = 0; j < lw; j++) {
+        mean[j] = k->mean[j0 + j], inv[j] = k->inv[j0 + j], a[j] = k->a[j0 + j];
+        m1[j] = k->m1[j0 + j], m2[j] = k->m2[j0 + j];
     }
+    for (size_t i = 0; i < pixels; i++) {
+        const size_t o = i * c + j0;
+#pragma omp simd
+        for (int j = 0; j < lw; j++) {
+            float xhat = (x[o + j] - mean[j]) * inv[j];
+            float v = a[j] * ((dy[o + j] - m1[j]) - xhat * m2[j]);
+            dx[o + j] = masked && !(mask[o + j] > 0) ? 0 : v;
+        }
+    }
+}
+
+/* Channels [0, w) of every pixel, LANES at a time. */
+WIDEST static void bwd_block(size_t pixels, int c, int w, const float *x, const float *dy,
+                             const bwd_consts *k, const float *mask, float *dx)
+{
+    int j0 = 0;
+    for (; j0 + LANES <= w; j0 += LANES)
+        if (mask)
+            bwd_lanes(pixels, c, LANES, x, dy, k, j0, 1, mask, dx);
+        else
+            bwd_lanes(pixels, c, LANES, x, dy, k, j0, 0, NULL, dx);
+    if (j0 < w)
+        bwd_lanes(pixels, c, w - j0, x, dy, k, j0, mask != NULL, mask, dx);
 }
 
 void cnn_bn_backward_data_scalar(int n, int hw, int c, int c0, int c1, const float *x,
@@ -181,7 +224,7 @@ void cnn_bn_backward_data_scalar(int n, int hw, int c, int c0, int c1, const flo
             m1[j] = (float)(gsums[b - c0 + j] / st->count);
             m2[j] = (float)(gsums[w + b - c0 + j] / st->count);
         }
-        bwd_block((size_t)n * hw, c, bw, x + b, dy + b, mean, inv, a, m1, m2,
-                  mask ? mask + b : NULL, dx + b);
+        const bwd_consts k = {mean, inv, a, m1, m2};
+        bwd_block((size_t)n * hw, c, bw, x + b, dy + b, &k, mask ? mask + b : NULL, dx + b);
     }
 }

@@ -12,8 +12,8 @@
  * geometry and its own data (batch invariant):
  *   maxpool forward   y = x[window 0], then y = v > y ? v : y over the
  *                     window in row-major order;
- *   maxpool backward  the maximum found again from x as in forward, then
- *                     the first window pixel equal to it gets dy;
+ *   maxpool backward  the first window pixel equal to the maximum (y,
+ *                     the forward output) gets dy;
  *   avgpool           sums from 0 in row-major window order, / (K*K);
  *                     backward gives dy / (K*K) to each window pixel;
  *   gap               sums from 0 in pixel order, / (h*w).
@@ -80,9 +80,9 @@ INLINE void max_window(int k, int W, int C, int cw, const float *win, float *res
     SIMD for (int j = 0; j < cw; j++) out[j] = best[j];
 }
 
-/* The first maximum's dy per channel of [0, cw): the maximum m found
-   again as in forward, then the first pixel equal to m takes dy (the
-   first pixel when m is NaN, as the reference's strict >).  Written
+/* The first maximum's dy per channel of [0, cw): the first pixel equal
+   to the window's maximum m (ym, the forward output) takes dy (the first
+   pixel when m is NaN, as the reference's strict > leaves it).  Written
    without conditional stores to the running values (gcc would make them
    masked stores, which stall the next load).
    Overlapping or spaced windows (!tiled): dwin += dy there, +0 elsewhere,
@@ -91,15 +91,17 @@ INLINE void max_window(int k, int W, int C, int cw, const float *win, float *res
    dy + 0 there (the reference's 0 + dy: -0 becomes +0; added before the
    select, as an FP op inside it would keep gcc from vectorising for
    AVX2), 0 elsewhere and where mwin (the mask at the window, when not
-   NULL) is <= 0. */
-INLINE void max_route(int k, int W, int C, int cw, const float *win, const float *restrict dy,
-                      int tiled, const float *mwin, float *dwin)
+   NULL) is <= 0; `self` (the mask is x itself, the fused ReLU's output)
+   tests m > 0 instead, the mask's value at the pixel that takes dy (m is
+   NaN only when the window's first pixel is, and NaN > 0 is false). */
+INLINE void max_route(int k, int W, int C, int cw, const float *win, const float *restrict ym,
+                      const float *restrict dy, int tiled, const float *mwin, int self,
+                      float *dwin)
 {
     float m[16], dz[16];
     int done[16];
     const float *v;
-    max_window(k, W, C, cw, win, m);
-    SIMD for (int j = 0; j < cw; j++) done[j] = 0, dz[j] = dy[j] + 0.0f;
+    SIMD for (int j = 0; j < cw; j++) m[j] = ym[j], done[j] = 0, dz[j] = dy[j] + 0.0f;
     FOR_WINDOW(win, k, W, C, v) {
         float *restrict d = dwin + (v - win);
         const float *restrict mm = mwin ? mwin + (v - win) : NULL;
@@ -107,6 +109,12 @@ INLINE void max_route(int k, int W, int C, int cw, const float *win, const float
             SIMD for (int j = 0; j < cw; j++) {
                 int hit = ((v[j] == m[j]) | (m[j] != m[j])) & !done[j];
                 d[j] += hit ? dy[j] : 0.0f;
+                done[j] |= hit;
+            }
+        } else if (self) {
+            SIMD for (int j = 0; j < cw; j++) {
+                int hit = ((v[j] == m[j]) | (m[j] != m[j])) & !done[j];
+                d[j] = (hit & (m[j] > 0)) ? dz[j] : 0.0f;
                 done[j] |= hit;
             }
         } else if (mm) {
@@ -122,6 +130,41 @@ INLINE void max_route(int k, int W, int C, int cw, const float *win, const float
                 done[j] |= hit;
             }
         }
+    }
+}
+
+/* max_route of a tiled 2 x 2 window in one pass over the channels: the
+   four pixels' hits found in order with no state kept between them; K0
+   .. K3 say whether each pixel keeps its gradient (the mask). */
+#define ROUTE_2X2(K0, K1, K2, K3)                                              \
+    SIMD for (int j = 0; j < cw; j++) {                                        \
+        const float m = ym[j], dz = dy[j] + 0.0f;                              \
+        const int h0 = (v0[j] == m) | (m != m);                                \
+        const int h1 = !h0 & (v1[j] == m);                                     \
+        const int h2 = !(h0 | h1) & (v2[j] == m);                              \
+        const int h3 = !(h0 | h1 | h2) & (v3[j] == m);                         \
+        d0[j] = (h0 & (K0)) ? dz : 0.0f;                                       \
+        d1[j] = (h1 & (K1)) ? dz : 0.0f;                                       \
+        d2[j] = (h2 & (K2)) ? dz : 0.0f;                                       \
+        d3[j] = (h3 & (K3)) ? dz : 0.0f;                                       \
+    }
+
+INLINE void max_route_2x2(int W, int C, int cw, const float *win, const float *restrict ym,
+                          const float *restrict dy, const float *mwin, int self, float *dwin)
+{
+    const size_t r = (size_t)W * C;
+    const float *restrict v0 = win, *restrict v1 = win + C;
+    const float *restrict v2 = win + r, *restrict v3 = win + r + C;
+    float *restrict d0 = dwin, *restrict d1 = dwin + C;
+    float *restrict d2 = dwin + r, *restrict d3 = dwin + r + C;
+    if (self) {
+        ROUTE_2X2(m > 0, m > 0, m > 0, m > 0);
+    } else if (mwin) {
+        const float *restrict m0 = mwin, *restrict m1 = mwin + C;
+        const float *restrict m2 = mwin + r, *restrict m3 = mwin + r + C;
+        ROUTE_2X2(m0[j] > 0, m1[j] > 0, m2[j] > 0, m3[j] > 0);
+    } else {
+        ROUTE_2X2(1, 1, 1, 1);
     }
 }
 
@@ -189,11 +232,12 @@ INLINE size_t out_at(const cnn_conv_geom *g, int s, int oy, int ox)
     return (((size_t)s * g->out_h + oy) * g->out_w + ox) * g->in_c;
 }
 
-/* Forward of max (max != 0) or average pooling; inlined into each
-   kernel with max a constant. */
-INLINE void pool_forward(const cnn_conv_geom *g, int n, const float *x, float *y, int max)
+/* Forward of max (max != 0) or average pooling of k x k windows (k a
+   literal where it is 2); inlined into each kernel with max a constant. */
+INLINE void pool_forward_k(const cnn_conv_geom *g, int n, const float *x, float *y, int max,
+                           int k)
 {
-    const int C = g->in_c, W = g->in_w, k = g->k;
+    const int C = g->in_c, W = g->in_w;
     for (int s = 0; s < n; s++)
         for (int oy = 0; oy < g->out_h; oy++)
             for (int ox = 0; ox < g->out_w; ox++) {
@@ -211,25 +255,40 @@ INLINE void pool_forward(const cnn_conv_geom *g, int n, const float *x, float *y
             }
 }
 
-/* Backward data of max (max != 0: reads x) or average pooling; inlined
-   into each kernel with max a constant. */
-INLINE void pool_backward(const cnn_conv_geom *g, int n, const float *x, const float *dy,
-                          const float *mask, float *dx, int max)
+INLINE void pool_forward(const cnn_conv_geom *g, int n, const float *x, float *y, int max)
 {
-    const int C = g->in_c, W = g->in_w, k = g->k;
+    if (g->k == 2)
+        pool_forward_k(g, n, x, y, max, 2);
+    else
+        pool_forward_k(g, n, x, y, max, g->k);
+}
+
+/* Backward data of max (max != 0: reads x and its forward output y) or
+   average pooling of k x k windows (k a literal where it is 2); inlined
+   into each kernel with max a constant. */
+INLINE void pool_backward_k(const cnn_conv_geom *g, int n, const float *x, const float *y,
+                            const float *dy, const float *mask, float *dx, int max, int k)
+{
+    const int C = g->in_c, W = g->in_w;
     const size_t in_size = (size_t)g->in_h * W * C;
+    const int self = max && mask && mask == x;
     for (int s = 0; s < n; s++) {
         const int tiled = prepare_dx(g, dx + s * in_size);
         for (int oy = 0; oy < g->out_h; oy++)
             for (int ox = 0; ox < g->out_w; ox++) {
                 const size_t w0 = win_at(g, s, oy, ox);
-                const float *d = dy + out_at(g, s, oy, ox);
-                const float *mw = tiled && mask ? mask + w0 : NULL;
+                const size_t o = out_at(g, s, oy, ox);
+                const float *d = dy + o;
+                const float *mw = tiled && mask && !self ? mask + w0 : NULL;
 #define BACK_BLOCK(c0, cw)                                                     \
     do {                                                                       \
         const float *mb = mw ? mw + (c0) : NULL;                               \
-        if (max)                                                               \
-            max_route(k, W, C, cw, x + w0 + (c0), d + (c0), tiled, mb, dx + w0 + (c0)); \
+        if (max && k == 2 && tiled)                                            \
+            max_route_2x2(W, C, cw, x + w0 + (c0), y + o + (c0), d + (c0), mb,    \
+                          self, dx + w0 + (c0));                               \
+        else if (max)                                                          \
+            max_route(k, W, C, cw, x + w0 + (c0), y + o + (c0), d + (c0), tiled, mb, \
+                      tiled && self, dx + w0 + (c0));                          \
         else                                                                   \
             avg_spread(k, W, C, cw, d + (c0), tiled, mb, dx + w0 + (c0));      \
     } while (0)
@@ -239,6 +298,15 @@ INLINE void pool_backward(const cnn_conv_geom *g, int n, const float *x, const f
         if (!tiled)
             mask_in_place(in_size, mask ? mask + s * in_size : NULL, dx + s * in_size);
     }
+}
+
+INLINE void pool_backward(const cnn_conv_geom *g, int n, const float *x, const float *y,
+                          const float *dy, const float *mask, float *dx, int max)
+{
+    if (g->k == 2)
+        pool_backward_k(g, n, x, y, dy, mask, dx, max, 2);
+    else
+        pool_backward_k(g, n, x, y, dy, mask, dx, max, g->k);
 }
 
 WIDEST static void maxpool_forward(const cnn_conv_geom *g, int n, const float *x,
@@ -254,15 +322,17 @@ void cnn_maxpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
 }
 
 WIDEST static void maxpool_backward_data(const cnn_conv_geom *g, int n, const float *x,
-                                         const float *dy, const float *mask, float *dx)
+                                         const float *y, const float *dy, const float *mask,
+                                         float *dx)
 {
-    pool_backward(g, n, x, dy, mask, dx, 1);
+    pool_backward(g, n, x, y, dy, mask, dx, 1);
 }
 
 void cnn_maxpool_backward_data_scalar(const cnn_conv_geom *g, int n, const float *x,
-                                      const float *dy, const float *mask, float *dx)
+                                      const float *y, const float *dy, const float *mask,
+                                      float *dx)
 {
-    maxpool_backward_data(g, n, x, dy, mask, dx);
+    maxpool_backward_data(g, n, x, y, dy, mask, dx);
 }
 
 WIDEST static void avgpool_forward(const cnn_conv_geom *g, int n, const float *x,
@@ -280,7 +350,7 @@ void cnn_avgpool_forward_scalar(const cnn_conv_geom *g, int n, const float *x,
 WIDEST static void avgpool_backward_data(const cnn_conv_geom *g, int n, const float *dy,
                                          const float *mask, float *dx)
 {
-    pool_backward(g, n, NULL, dy, mask, dx, 0);
+    pool_backward(g, n, NULL, NULL, dy, mask, dx, 0);
 }
 
 void cnn_avgpool_backward_data_scalar(const cnn_conv_geom *g, int n, const float *dy,

@@ -58,8 +58,10 @@ void cnn_maxpool_forward_ref(const cnn_conv_geom *g, int n, const float *x, floa
 }
 
 void cnn_maxpool_backward_data_ref(const cnn_conv_geom *g, int n, const float *x,
-                                   const float *dy, const float *mask, float *dx)
+                                   const float *y, const float *dy, const float *mask,
+                                   float *dx)
 {
+    (void)y; /* the maxima are found again from x */
     size_t count = (size_t)n * g->in_h * g->in_w * g->in_c;
     memset(dx, 0, count * sizeof *dx);
     for (int s = 0; s < n; s++)

@@ -3,8 +3,8 @@
  * ["s" S], e.g. maxpool2, avgpool3s2: K x K windows at stride S (S = K by
  * default), 'valid' padding, as Keras's MaxPooling2D and AveragePooling2D
  * with their defaults.  No tensors.  Max pooling sends each window's
- * gradient to its first maximum in row-major order, found again from the
- * input in backward data; overlapping windows (S < K) add up.  Both run
+ * gradient to its first maximum in row-major order (the first pixel equal
+ * to the window's output); overlapping windows (S < K) add up.  Both run
  * on the pool kernels (kernels/ref/pool-ref.c with the reference table,
  * kernels/portable/pool-portable.c with any other) and honour the fused
  * ReLU mask of the layer before them.
@@ -21,8 +21,8 @@ enum { REF = 0 }; /* arg[REF]: 1 when bound to the reference table */
 /* The kernels of one kind for one set. */
 typedef struct pool_kernels {
     void (*forward)(const cnn_conv_geom *g, int n, const float *x, float *y);
-    void (*max_backward)(const cnn_conv_geom *g, int n, const float *x, const float *dy,
-                         const float *mask, float *dx);
+    void (*max_backward)(const cnn_conv_geom *g, int n, const float *x, const float *y,
+                         const float *dy, const float *mask, float *dx);
     void (*avg_backward)(const cnn_conv_geom *g, int n, const float *dy, const float *mask,
                          float *dx);
 } pool_kernels;
@@ -103,10 +103,10 @@ static void backward_data(const cnn_layer *L, const cnn_pass_ctx *ctx, int n, co
                           const float *y, const float *dy, const float *w,
                           const float *mask, float *dx)
 {
-    (void)ctx, (void)y, (void)w;
+    (void)ctx, (void)w;
     const pool_kernels *k = kernels_of(L);
     if (k->max_backward)
-        k->max_backward(&L->g, n, x, dy, mask, dx);
+        k->max_backward(&L->g, n, x, y, dy, mask, dx);
     else
         k->avg_backward(&L->g, n, dy, mask, dx);
 }
