@@ -8,7 +8,8 @@
  * of samples is contiguous in every layer.  Layers before plan.split run
  * in groups sized for the cache; layers from split on (a big dense layer
  * and what follows) run over the whole share in one call each, between
- * the groups' forward and backward.
+ * the groups' forward and backward.  A model with batch sums runs in
+ * stages between its sums layers, each in its own groups (share_synced).
  *
  * Each sample's gradient of the per-chunk layers goes into its own chunk
  * buffer; after its group, the chunks are folded in order into the tree's
@@ -21,6 +22,11 @@
 
 #include "model.h"
 #include "trainer.h"
+
+/* Activations of one group of a synced stage kept within this (L2). */
+#ifndef STAGE_BYTES
+#define STAGE_BYTES ((size_t)512 << 10)
+#endif
 
 /* Layer l's output for sample s of the layout. */
 static float *out_at(const cnn_model *m, float *acts, int layout, int l, int s)
@@ -268,6 +274,24 @@ static int prev_sums(const cnn_model *m, int l)
     return l > 0 ? l : 0;
 }
 
+/* Samples per group of stage [l0, l1] (the sums layer l1 included): as
+   many as keep the stage's activations in cache, or the whole share when
+   a layer streams its weights once per call (dense: a GEMM over the share
+   reads them once). */
+static int stage_group(const train_run *r, int l0, int l1)
+{
+    const cnn_model *m = r->m;
+    size_t floats = 0;
+    for (int l = l0; l <= l1 && l < m->nlayers; l++) {
+        const cnn_layer *L = &m->layers[l];
+        if (L->op->streams_weights)
+            return r->plan.share;
+        floats += L->op->alias ? 0 : cnn_layer_out_size(L);
+    }
+    size_t g = floats ? STAGE_BYTES / (floats * sizeof(float)) : (size_t)r->plan.share;
+    return g < 1 ? 1 : g > (size_t)r->plan.share ? r->plan.share : (int)g;
+}
+
 /* A sums layer's totals in the thread's; forward first, then backward. */
 static double *totals_of(const train_run *r, const train_ws *tw, int l)
 {
@@ -281,10 +305,11 @@ static void forward_synced(const train_run *r, const train_ws *tw, const cnn_pas
                            long a, int n, int k)
 {
     const cnn_model *m = r->m;
-    const int layout = r->plan.layout, g = r->plan.group;
+    const int layout = r->plan.layout;
     cnn_pass_ctx c = *ctx;
     int l0 = 0, l1 = m->layers[0].op->sums ? 0 : next_sums(m, 0);
     for (;;) {
+        const int g = stage_group(r, l0, l1);
         const cnn_layer *E = l1 < m->nlayers ? &m->layers[l1] : NULL;
         for (int s = 0; s < n; s += g) {
             const int nn = n - s < g ? n - s : g;
@@ -349,7 +374,7 @@ static void backward_stage(const train_run *r, const train_ws *tw, const cnn_pas
                            float *below)
 {
     const cnn_model *m = r->m;
-    const int g = r->plan.group, bottom = m->layers[l0].op->sums != NULL;
+    const int g = stage_group(r, l0, l1), bottom = m->layers[l0].op->sums != NULL;
     const int lo = bottom ? l0 + 1 : l0, chain = has_pass(m, lo, l1);
     const size_t out0 = cnn_layer_out_size(&m->layers[l0]);
     cnn_pass_ctx c = *ctx;
@@ -397,8 +422,9 @@ static void backward_synced(const train_run *r, const train_ws *tw, int tid,
     }
 }
 
-/* Every layer over the whole share, synced with the other threads at each
-   sums layer (so every thread comes here, even with no samples). */
+/* Every layer over the whole share, stage by stage, synced with the other
+   threads at each sums layer (so every thread comes here, even with no
+   samples). */
 static void share_synced(train_run *r, train_ws *tw, int tid, const train_step *st,
                          share_fold *sf, long a, long b, double *ph)
 {

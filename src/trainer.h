@@ -59,9 +59,11 @@ typedef struct train_plan {
     int share;              /* most samples a thread's share holds */
     int layout;             /* samples a thread's activations hold */
     int ahead;              /* chunks a thread holds before folding them */
-    /* A model with batch sums (batch norm: layer.h, sums) runs layer by
-       layer over each thread's whole share, every thread meeting a
-       barrier at each such layer in forward and in backward (synced);
+    /* A model with batch sums (batch norm: layer.h, sums) runs in
+       stages cut at those layers (synced): every thread meets a barrier
+       at each such layer in forward and in backward, and each stage goes
+       over the thread's share in groups sized for the cache (the whole
+       share when it holds a dense layer);
        sums_off[l]: the layer's totals in a thread's sums_tot, SIZE_MAX
        when it has none; sums_doubles: their doubles, forward then
        backward. */
