@@ -99,6 +99,13 @@ void cnn_gather_images(const cnn_model *m, const uint8_t *images,
                        const int32_t *idx, long first, int n, float *x)
 {
     size_t size = cnn_model_input_size(m);
+    /* The images are scattered over the data set (out of cache): ask for
+       all their lines first, so their loads overlap. */
+    for (int i = 0; i < n; i++) {
+        const uint8_t *p = images + (size_t)(idx ? idx[first + i] : first + i) * size;
+        for (size_t j = 0; j < size; j += 64)
+            __builtin_prefetch(p + j);
+    }
     for (int i = 0; i < n; i++) {
         long src = idx ? idx[first + i] : first + i;
         const uint8_t *p = images + (size_t)src * size;
