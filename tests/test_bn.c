@@ -118,6 +118,27 @@ static void same_bits_for_any_thread_count(void)
     cnn_dataset_free(ds);
 }
 
+/* The bn preset on 28x28 images at its batch (64): its stages run in
+   groups of a few images (several per share at 1 to 3 threads), with a
+   short last batch (250 = 3 * 64 + 58): the same bits for each. */
+static void preset_in_groups_same_bits(void)
+{
+    const char *spec = cnn_model_preset("bn");
+    cnn_dataset *ds = bands(250, 28, 10);
+    float *a = NULL, *b = NULL;
+    size_t n;
+    CHECK(train_block(spec, ds, 1, 8, 64, NULL, 0, &a, &n) == CNN_OK, "%s", cnn_last_error());
+    for (int T = 2; T <= 3; T++) {
+        CHECK(train_block(spec, ds, T, 8, 64, NULL, 0, &b, &n) == CNN_OK, "%s",
+              cnn_last_error());
+        CHECK(a && b && !memcmp(a, b, n * sizeof(float)), "bn preset: 1 and %d threads differ",
+              T);
+        free(b);
+    }
+    free(a);
+    cnn_dataset_free(ds);
+}
+
 /* One SGD step (lr 1, no momentum) on 3 threads moves each parameter by
    the gradient of the whole batch made in one call (whose statistics are
    its own), and the moving statistics by 1 - momentum towards the
@@ -333,6 +354,7 @@ static void settings_round_trip_exactly(void)
 TEST_TABLE(bn,
            {"kernels_match_reference", kernels_match_reference},
            {"same_bits_for_any_thread_count", same_bits_for_any_thread_count},
+           {"preset_in_groups_same_bits", preset_in_groups_same_bits},
            {"step_is_the_whole_batch_gradient", step_is_the_whole_batch_gradient},
            {"inference_and_buffers", inference_and_buffers},
            {"checkpoint_resumes_bitwise", checkpoint_resumes_bitwise},
