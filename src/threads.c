@@ -1,7 +1,7 @@
 /*
  * threads.c — hwloc topology discovery, the thread count (asked for, from
  * OMP_NUM_THREADS or the cores) and its caps, and per-thread core binding
- * for the trainer and evaluation.
+ * for the trainer and evaluation, within the CPUs the process was given.
  */
 #include "threads.h"
 
@@ -46,6 +46,39 @@ static int env_threads(int *n)
     return CNN_OK;
 }
 
+/* The process's CPUs (its affinity when opened) into t->allowed, and the
+   cores that hold one of them. */
+static void find_allowed(cnn_threads *t, hwloc_topology_t topo)
+{
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    t->machine_cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+    if (set && hwloc_get_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) == 0 &&
+        !hwloc_bitmap_iszero(set)) {
+        t->allowed = set;
+    } else {
+        hwloc_bitmap_free(set);
+        t->allowed = NULL;
+    }
+    t->cores = 0;
+    for (int i = 0; i < t->machine_cores; i++) {
+        hwloc_obj_t core = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)i);
+        t->cores += core && (!t->allowed || hwloc_bitmap_intersects(core->cpuset, t->allowed));
+    }
+}
+
+/* The i-th core with a CPU in t->allowed, or NULL. */
+static hwloc_obj_t allowed_core(const cnn_threads *t, int i)
+{
+    hwloc_topology_t topo = t->topology;
+    for (int j = 0; j < t->machine_cores; j++) {
+        hwloc_obj_t core = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)j);
+        if (core && (!t->allowed || hwloc_bitmap_intersects(core->cpuset, t->allowed)) &&
+            i-- == 0)
+            return core;
+    }
+    return NULL;
+}
+
 static void describe(cnn_threads *t)
 {
     const char *how;
@@ -58,9 +91,13 @@ static void describe(cnn_threads *t)
     char asked[48] = "";
     if (t->threads < t->asked)
         snprintf(asked, sizeof asked, " (%d asked for)", t->asked);
-    snprintf(t->desc, sizeof t->desc, "%d thread%s%s, %d core%s (%d package%s, %d PUs), %s",
-             t->threads, t->threads == 1 ? "" : "s", asked, t->cores,
-             t->cores == 1 ? "" : "s", t->packages, t->packages == 1 ? "" : "s", t->pus, how);
+    char of[24] = "";
+    if (t->cores < t->machine_cores)
+        snprintf(of, sizeof of, " of %d", t->machine_cores);
+    snprintf(t->desc, sizeof t->desc, "%d thread%s%s, %d%s core%s (%d package%s, %d PUs), %s",
+             t->threads, t->threads == 1 ? "" : "s", asked, t->cores, of,
+             t->cores == 1 && !*of ? "" : "s", t->packages, t->packages == 1 ? "" : "s",
+             t->pus, how);
 }
 
 int cnn_threads_open(cnn_threads *t, int requested, int bind)
@@ -70,7 +107,7 @@ int cnn_threads_open(cnn_threads *t, int requested, int bind)
     if (hwloc_topology_init(&topo) == 0) {
         if (hwloc_topology_load(topo) == 0) {
             t->topology = topo;
-            t->cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+            find_allowed(t, topo);
             t->packages = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
             t->pus = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
             if (t->cores < 0)
@@ -132,8 +169,13 @@ int cnn_threads_bind(cnn_threads *t, int tid)
     if (!t->bind)
         return 0;
     hwloc_topology_t topo = t->topology;
-    hwloc_obj_t core = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)(tid % t->cores));
-    if (!core || hwloc_set_cpubind(topo, core->cpuset, HWLOC_CPUBIND_THREAD) != 0) {
+    hwloc_obj_t core = allowed_core(t, tid % t->cores);
+    hwloc_bitmap_t set = core ? hwloc_bitmap_dup(core->cpuset) : NULL;
+    if (set && t->allowed)
+        hwloc_bitmap_and(set, set, t->allowed);
+    int ok = set && hwloc_set_cpubind(topo, set, HWLOC_CPUBIND_THREAD) == 0;
+    hwloc_bitmap_free(set);
+    if (!ok) {
         t->bind_failed = 1;
         return -1;
     }
@@ -145,14 +187,17 @@ void cnn_threads_unbind(cnn_threads *t)
     if (!t->bind)
         return;
     hwloc_topology_t topo = t->topology;
-    hwloc_set_cpubind(topo, hwloc_topology_get_complete_cpuset(topo), HWLOC_CPUBIND_THREAD);
+    hwloc_set_cpubind(topo, t->allowed ? (hwloc_const_bitmap_t)t->allowed
+                                       : hwloc_topology_get_complete_cpuset(topo),
+                      HWLOC_CPUBIND_THREAD);
 }
 
 void cnn_threads_close(cnn_threads *t)
 {
     if (t->topology)
         hwloc_topology_destroy((hwloc_topology_t)t->topology);
-    t->topology = NULL;
+    hwloc_bitmap_free((hwloc_bitmap_t)t->allowed);
+    t->topology = t->allowed = NULL;
 }
 
 int cnn_threads_describe(int requested, int *threads, char *desc, size_t size)

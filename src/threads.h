@@ -23,7 +23,12 @@ typedef struct cnn_threads {
     int asked;           /* the count asked for, before any cap */
     int from_env;        /* 1 when asked came from OMP_NUM_THREADS */
     int limit;           /* cnn_threads_cap() when the team was set up */
-    int cores;           /* physical cores (0 when unknown) */
+    void *allowed;       /* hwloc_bitmap_t: the CPUs the process was
+                            given when opened (taskset, a batch system's
+                            cpuset, mpirun --bind-to); NULL: all */
+    int cores;           /* physical cores with a CPU in allowed (0 when
+                            unknown) */
+    int machine_cores;   /* the machine's physical cores */
     int packages;
     int pus;             /* hardware threads */
     int bind;            /* 1: pin thread i to core i mod cores */
@@ -50,11 +55,14 @@ void cnn_threads_limit(cnn_threads *t, long work);
    (no "cnn: ", no newline) saying what was asked for and what runs. */
 void cnn_threads_note(const cnn_threads *t, char *buf, size_t size);
 
-/* Inside a parallel region: pin the calling thread (number tid) to its core.
-   Returns 0 on success or when binding is off; -1 when it failed. */
+/* Inside a parallel region: pin the calling thread (number tid) to its
+   core, the (tid mod cores)-th with a CPU in allowed (to those of its CPUs
+   in allowed).  Returns 0 on success or when binding is off; -1 when it
+   failed. */
 int cnn_threads_bind(cnn_threads *t, int tid);
 
-/* Inside a parallel region: give the calling thread back every CPU. */
+/* Inside a parallel region: give the calling thread back the CPUs the
+   process was given. */
 void cnn_threads_unbind(cnn_threads *t);
 
 void cnn_threads_close(cnn_threads *t);
