@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test-neon.sh — cross-compiles the kernel tests for AArch64 (the NEON set in
-# kernels/arm with the ref and portable sets) and runs them under qemu-user.
+# kernels/arm with the ref and portable sets; the batch-norm and pooling
+# kernels of test_layer_kernels.c) and runs them under qemu-user.
 # Installs the cross compiler and qemu with apt-get when missing (as root;
 # otherwise prints the command and fails).  Builds into build-arm/; the exit
 # status is the test runner's, its last line "N passed, N failed".
@@ -30,7 +31,7 @@ if [ -n "$missing" ]; then
 fi
 
 CFLAGS="-std=c11 -D_GNU_SOURCE -O2 -fopenmp-simd -Wall -Wextra -Werror -Iinclude -Isrc -Ikernels -Itests"
-SRC="tests/main.c tests/registry.c tests/test_kernels.c src/error.c src/cpu.c
+SRC="tests/main.c tests/registry.c tests/test_kernels.c tests/test_layer_kernels.c src/error.c src/cpu.c
      src/dispatch.c $(echo kernels/*.c kernels/ref/*.c kernels/portable/*.c kernels/arm/*.c)"
 
 mkdir -p "$OUT/obj"

@@ -106,6 +106,17 @@ void test_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t *state)
     }
 }
 
+uint32_t test_below(uint64_t *state, uint32_t bound)
+{
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(*state >> 33) % bound;
+}
+
+int test_bits_equal(const float *a, const float *b, size_t count)
+{
+    return memcmp(a, b, count * sizeof *a) == 0;
+}
+
 double test_max_rel_err(const float *a, const float *b, size_t n, size_t *where)
 {
     double worst = 0;

@@ -50,6 +50,10 @@ struct cnn_dataset *test_bands(int count, int h, int w, int classes, uint64_t se
 
 /* Fill with uniform floats in [lo, hi) from a small deterministic PRNG. */
 void test_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t *state);
+/* A draw below bound from the same generator. */
+uint32_t test_below(uint64_t *state, uint32_t bound);
+/* Whether count floats have the same bits. */
+int test_bits_equal(const float *a, const float *b, size_t count);
 /* Largest |a-b| / max(1, |b|) over n floats; its index in *where. */
 double test_max_rel_err(const float *a, const float *b, size_t n, size_t *where);
 /* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); the runner

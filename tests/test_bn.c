@@ -1,6 +1,6 @@
 /*
  * test_bn.c — batch normalisation (src/layers/bn.c, kernels/bn.h) in the
- * trainer: the portable kernels against the reference, the same bits for
+ * trainer (its kernels: test_layer_kernels.c): the same bits for
  * any thread count (short batches, idle threads, bn on images and on
  * vectors), the trainer's step against the gradient of the whole batch in
  * one call, the moving statistics after a step, inference that treats one
@@ -48,44 +48,6 @@ static int train_block(const char *spec, const cnn_dataset *ds, int threads, lon
     memcpy(*out, m->params, m->block * sizeof(float));
     cnn_model_free(m);
     return st;
-}
-
-/* The portable kernels give the reference's bits, over channel counts
-   around the portable block (64), with and without ReLU and mask. */
-static void kernels_match_reference(void)
-{
-    static const int channels[] = {1, 3, 16, 63, 64, 65, 130};
-    uint64_t s = 3;
-    for (size_t ci = 0; ci < sizeof channels / sizeof *channels; ci++) {
-        const int c = channels[ci], n = 3, hw = 5;
-        const size_t count = (size_t)n * hw * c;
-        float *x = malloc(count * 4), *dy = malloc(count * 4), *mask = malloc(count * 4);
-        float *y[2] = {malloc(count * 4), malloc(count * 4)};
-        float *g = malloc(c * 4), *b = malloc(c * 4);
-        double *sf[2] = {calloc(2 * c * n, 8), calloc(2 * c * n, 8)};
-        double *sb[2] = {calloc(2 * c * n, 8), calloc(2 * c * n, 8)};
-        test_fill_uniform(x, count, -2, 3, &s);
-        test_fill_uniform(dy, count, -1, 1, &s);
-        test_fill_uniform(mask, count, -1, 1, &s);
-        test_fill_uniform(g, c, 0.5f, 1.5f, &s);
-        test_fill_uniform(b, c, -0.5f, 0.5f, &s);
-        const cnn_bn_kernels set[2] = {CNN_BN_KERNELS(ref), CNN_BN_KERNELS(scalar)};
-        for (int k = 0; k < 2; k++) {
-            set[k].sums_forward(n, hw, c, 0, c, x, 0, sf[k]);
-            double tot[2 * 130] = {0};
-            set[k].sums_forward(n, hw, c, 0, c, x, 1, tot);
-            cnn_bn_stats st = {.sum = tot, .sumsq = tot + c, .count = n * hw, .eps = 1e-3f};
-            set[k].forward(n, hw, c, 0, c, x, &st, g, b, ci % 2, y[k]);
-            set[k].sums_backward(n, hw, c, 0, c, x, dy, &st, 0, sb[k]);
-            set[k].backward_data(n, hw, c, 0, c, x, dy, &st, sb[k], g, ci % 2 ? mask : NULL,
-                                 y[k] + 0);
-        }
-        CHECK(!memcmp(sf[0], sf[1], 2 * c * n * 8), "c %d: forward sums differ", c);
-        CHECK(!memcmp(sb[0], sb[1], 2 * c * n * 8), "c %d: backward sums differ", c);
-        CHECK(!memcmp(y[0], y[1], count * 4), "c %d: outputs differ", c);
-        free(x), free(dy), free(mask), free(y[0]), free(y[1]), free(g), free(b);
-        free(sf[0]), free(sf[1]), free(sb[0]), free(sb[1]);
-    }
 }
 
 /* Batch norm after convolutions and dense layers, on the images, with a
@@ -352,7 +314,6 @@ static void settings_round_trip_exactly(void)
 }
 
 TEST_TABLE(bn,
-           {"kernels_match_reference", kernels_match_reference},
            {"same_bits_for_any_thread_count", same_bits_for_any_thread_count},
            {"preset_in_groups_same_bits", preset_in_groups_same_bits},
            {"step_is_the_whole_batch_gradient", step_is_the_whole_batch_gradient},
