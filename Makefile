@@ -116,7 +116,7 @@ deps:
 
 data: $(DATA)/.verified
 
-$(DATA)/.verified: data/fetch-mnist.sh
+$(DATA)/.verified: data/fetch-mnist.sh data/idx-verify.sh
 	data/fetch-mnist.sh $(DATA)
 
 # Fashion-MNIST from Debian's dataset-fashion-mnist (installed when
@@ -124,7 +124,7 @@ $(DATA)/.verified: data/fetch-mnist.sh
 # these machines cannot fetch: the script says where to get it.
 data-fashion: $(FASHION)/.verified
 
-$(FASHION)/.verified: data/fetch-fashion-mnist.sh
+$(FASHION)/.verified: data/fetch-fashion-mnist.sh data/idx-verify.sh
 	data/fetch-fashion-mnist.sh $(FASHION)
 
 data-cifar:

