@@ -35,6 +35,7 @@ TEST_GROUP(checkpoint)
 TEST_GROUP(files)
 TEST_GROUP(augment)
 TEST_GROUP(loss)
+TEST_GROUP(comm)
 #undef TEST_GROUP
 
 extern const test_table all_tests[];
