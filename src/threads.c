@@ -1,7 +1,8 @@
 /*
  * threads.c — hwloc topology discovery, the thread count (asked for, from
  * OMP_NUM_THREADS or the cores) and its caps, and per-thread core binding
- * for the trainer and evaluation.
+ * for the trainer and evaluation.  Under mpirun, a rank sees only the
+ * cores its launcher bound it to.
  */
 #include "threads.h"
 
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "cnn.h"
+#include "comm.h"
 #include "error.h"
 #include "omp_env.h"
 
@@ -63,12 +65,28 @@ static void describe(cnn_threads *t)
              t->cores == 1 ? "" : "s", t->packages, t->packages == 1 ? "" : "s", t->pus, how);
 }
 
+/* Under mpirun, the topology shrinks to the cores the rank is bound to
+   (--bind-to core or socket): its default thread count and its threads'
+   binding stay inside them, and two ranks never pin to the same core.  An
+   unbound rank, and a process no launcher started, see the whole machine. */
+static void restrict_to_rank(hwloc_topology_t topo)
+{
+    if (!cnn_comm_active())
+        return;
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    if (set && hwloc_get_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) == 0 &&
+        !hwloc_bitmap_iszero(set))
+        hwloc_topology_restrict(topo, set, 0);
+    hwloc_bitmap_free(set);
+}
+
 int cnn_threads_open(cnn_threads *t, int requested, int bind)
 {
     memset(t, 0, sizeof *t);
     hwloc_topology_t topo;
     if (hwloc_topology_init(&topo) == 0) {
         if (hwloc_topology_load(topo) == 0) {
+            restrict_to_rank(topo);
             t->topology = topo;
             t->cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
             t->packages = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # mpi.sh — the cnn command and the process group (src/comm.c) over two
 # ranks on this machine, each launch bounded by `timeout 60`:
-#   - cnn info shows both ranks; results come from rank 0 only;
+#   - cnn info shows both ranks, each on the cores it is bound to;
+#     results come from rank 0 only;
 #   - ranks given different command lines stop with one line, exit 2;
 #   - cnn train over two ranks is refused with one line (not supported yet);
 #   - build/mpi-probe: the collectives in rank order; a rank that fails
@@ -68,6 +69,11 @@ launch -np 2 "$BIN" info
 [ "$rc" = 0 ] && grep -q '^MPI: .*; 2 ranks, this rank 0 on ' "$T/out" &&
     grep -q '^MPI: .*; 2 ranks, this rank 1 on ' "$T/out" ||
     fail "cnn info on 2 ranks: exit $rc, $(grep '^MPI' "$T/out" | tr '\n' ' ')"
+
+# Each rank's threads stay on the cores mpirun bound it to.
+launch -np 2 --bind-to core env -u OMP_NUM_THREADS "$BIN" info
+[ "$rc" = 0 ] && [ "$(lines '^threads: *1 thread, 1 core ' "$T/out")" = 2 ] ||
+    fail "cnn info on 2 ranks bound to a core each: $(grep '^threads' "$T/out" | tr '\n' ' ')"
 
 launch -np 2 "$BIN" summary --model logreg
 [ "$rc" = 0 ] && [ "$(lines '^Trainable params' "$T/out")" = 1 ] ||
