@@ -1,6 +1,7 @@
 #!/bin/sh
 # mpi.sh — the cnn command and the process group (src/comm.c) over two
 # ranks on this machine, each launch bounded by `timeout 60`:
+#   - one rank runs as a plain process (train, exit codes);
 #   - cnn info shows both ranks, each on the cores it is bound to;
 #     results come from rank 0 only;
 #   - ranks given different command lines stop with one line, exit 2;
@@ -70,6 +71,16 @@ launch -np 2 "$BIN" info
     grep -q '^MPI: .*; 2 ranks, this rank 1 on ' "$T/out" ||
     fail "cnn info on 2 ranks: exit $rc, $(grep '^MPI' "$T/out" | tr '\n' ' ')"
 
+# One rank is a normal run: exit codes survive MPI_Finalize (at exit),
+# and train works.
+launch -q -np 1 "$BIN" summary --model bogus
+[ "$rc" = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] || fail "a bad model on 1 rank: exit $rc"
+if [ -f data/mnist/.verified ]; then
+    launch -np 1 --bind-to none "$BIN" train --model logreg --steps 2 --threads 1 --quiet \
+        --save "$T/w.safetensors"
+    [ "$rc" = 0 ] && [ -s "$T/w.safetensors" ] || fail "train on 1 rank: exit $rc"
+fi
+
 # Each rank's threads stay on the cores mpirun bound it to.
 launch -np 2 --bind-to core env -u OMP_NUM_THREADS "$BIN" info
 [ "$rc" = 0 ] && [ "$(lines '^threads: *1 thread, 1 core ' "$T/out")" = 2 ] ||
@@ -108,5 +119,5 @@ launch -np 2 "$PROBE" kill
     grep -q 'rank 1 .* exited on signal 9' "$T/err" ||
     fail "a rank killed by SIGKILL: exit $rc after ${secs}s"
 
-[ $failed = 0 ] && echo "mpi: all checks passed (2 ranks: info, options, train, collectives, abort, SIGKILL)"
+[ $failed = 0 ] && echo "mpi: all checks passed (1 rank: train, exit codes; 2 ranks: info, binding, options, train refused, collectives, abort, SIGKILL)"
 exit $failed
