@@ -22,6 +22,9 @@ BUILD   := build
 # src/comm.c includes mpi.h; every program links the library.  A stamp
 # file holding the MPI flags rebuilds comm.o when MPI= changes.
 MPI     ?= auto
+ifeq ($(filter $(MPI),auto 1 0),)
+$(error MPI=$(MPI): expected auto, 1 or 0)
+endif
 ifneq ($(MPI),0)
 ifeq ($(shell pkg-config --exists ompi-c 2>/dev/null && echo 1),1)
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c)
