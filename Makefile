@@ -1,5 +1,9 @@
 # Makefile — builds libcnn.a, the ./cnn command and the test runner;
 # `make run` and `make test` also install dependencies and fetch MNIST.
+#
+# MPI=auto (the default) builds with Open MPI when pkg-config's ompi-c (or
+# else mpicc) finds it, so that `mpirun -np N ./cnn ...` runs N ranks;
+# MPI=1 requires it; MPI=0 builds without.  `cnn info` says which.
 
 CC      ?= gcc
 OPT     ?= -O2
@@ -13,6 +17,36 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -fno-math-errno -Ii
 COMPILE = $(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDLIBS  += -fopenmp -lhwloc -ljansson -lz -lm
 BUILD   := build
+
+# Open MPI: its flags from pkg-config (ompi-c), else from mpicc.  Only
+# src/comm.c includes mpi.h; every program links the library.  A stamp
+# file holding the MPI flags rebuilds comm.o when MPI= changes.
+MPI     ?= auto
+ifeq ($(filter $(MPI),auto 1 0),)
+$(error MPI=$(MPI): expected auto, 1 or 0)
+endif
+ifneq ($(MPI),0)
+ifeq ($(shell pkg-config --exists ompi-c 2>/dev/null && echo 1),1)
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c)
+else
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+endif
+ifeq ($(MPI_LIBS),)
+ifeq ($(MPI),1)
+$(error MPI=1: Open MPI not found by pkg-config (ompi-c) nor mpicc; install libopenmpi-dev)
+endif
+else
+MPI_DEFS := -DCNN_HAVE_MPI $(MPI_CFLAGS)
+LDLIBS   += $(MPI_LIBS)
+endif
+endif
+MPI_STAMP := $(BUILD)/mpi-flags
+$(shell mkdir -p $(BUILD) && (echo '$(MPI_DEFS)' | cmp -s - $(MPI_STAMP) || \
+        echo '$(MPI_DEFS)' > $(MPI_STAMP)))
+$(BUILD)/src/comm.o: BASE_CFLAGS += $(MPI_DEFS)
+$(BUILD)/src/comm.o: $(MPI_STAMP)
 
 # Each architecture's SIMD kernels; files named *-avx2.c and *-avx512.c get
 # their ISA's flags, so one x86-64 binary runs on any x86-64 CPU (dispatch
@@ -74,6 +108,13 @@ SEED_LOG     := seed-log.csv
 
 all: $(LIB) $(CLI) $(RUNNER)
 
+# tests/mpi.sh's helper: comm.c's collectives and faults over two ranks
+# (built when MPI is).
+MPI_PROBE := $(BUILD)/mpi-probe
+ifneq ($(MPI_DEFS),)
+all: $(MPI_PROBE)
+endif
+
 # Made afresh, so that an object whose source is gone leaves it too.
 $(LIB): $(LIB_OBJ)
 	rm -f $@
@@ -97,6 +138,9 @@ $(BUILD)/%-avx512.o: %-avx512.c
 	@mkdir -p $(dir $@)
 	$(COMPILE) $(AVX512_FLAGS) -MMD -MP -c -o $@ $<
 
+$(MPI_PROBE): $(BUILD)/tests/mpi/probe.o $(LIB)
+	$(CC) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
 $(BENCH_KERNELS): $(BENCH_OBJ) $(LIB)
 	$(CC) -o $@ $(BENCH_OBJ) $(LIB) $(LDFLAGS) $(BENCH_LIBS) $(LDLIBS)
 
@@ -107,7 +151,7 @@ $(BENCH_AUGMENT): $(BUILD)/bench/augment.o $(LIB)
 	$(CC) -o $@ $(BUILD)/bench/augment.o $(LIB) $(LDFLAGS) $(LDLIBS)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(BUILD)/bench/train.d \
-	$(BUILD)/bench/augment.d
+	$(BUILD)/bench/augment.d $(BUILD)/tests/mpi/probe.d
 
 # Build dependencies: installed with apt-get when root, else the command is
 # printed and make stops.
@@ -160,6 +204,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) data
 	./$(RUNNER)
+	tests/mpi.sh
 
 # Kernel benchmark (one thread, every ISA the CPU has, each seed layer),
 # then the training benchmark's thread sweep, then augmentation's cost.

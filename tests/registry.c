@@ -7,7 +7,8 @@
 
 #define GROUP(g) {#g, g##_tests}
 const test_table all_tests[] = {
-    GROUP(runner), GROUP(kernels), GROUP(layer_kernels), GROUP(data), GROUP(cifar), GROUP(weights),
+    GROUP(runner), GROUP(comm), GROUP(kernels), GROUP(layer_kernels), GROUP(data),
+    GROUP(cifar), GROUP(weights),
     GROUP(augment), GROUP(loss), GROUP(model), GROUP(gradient), GROUP(bn), GROUP(pool),
     GROUP(optim), GROUP(tree), GROUP(trainer), GROUP(cli), GROUP(outputs), GROUP(predict),
     GROUP(checkpoint), GROUP(files),

@@ -36,6 +36,7 @@ TEST_GROUP(checkpoint)
 TEST_GROUP(files)
 TEST_GROUP(augment)
 TEST_GROUP(loss)
+TEST_GROUP(comm)
 #undef TEST_GROUP
 
 extern const test_table all_tests[];

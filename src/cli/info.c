@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "group.h"
 
 static int run(const cli *c)
 {
@@ -18,6 +19,9 @@ static int run(const cli *c)
     cnn_info(buf, len + 1);
     fputs(buf, stdout);
     free(buf);
+    char mpi[400];
+    group_describe(mpi, sizeof mpi);
+    printf("%s\n", mpi);
     /* The report shows a bad $CNN_ISA on its "chosen" line; it is an
        error all the same, as for every other command. */
     int st = cnn_isa_check(NULL);
@@ -28,5 +32,6 @@ const cli_command cmd_info = {
     "info", "print the CPU, its SIMD features, the kernel set chosen and the topology",
     "usage: cnn info\n\n"
     "Prints the CPU model and features, the kernel sets usable on it and the one\n"
-    "chosen, the hwloc topology, caches and the default thread count.\n",
+    "chosen, the hwloc topology, caches and the default thread count, and whether\n"
+    "MPI is compiled in; under mpirun, every rank prints its rank and host.\n",
     0, 0, 0, run};

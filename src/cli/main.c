@@ -7,6 +7,9 @@
  * (docs/cli.md): 0 success, 1 the work failed (bad file, I/O, training
  * error), 2 bad usage, 130 / 143 training stopped by SIGINT / SIGTERM (a
  * checkpoint was written).
+ *
+ * Under mpirun every rank runs main: it joins the process group first
+ * (src/comm.h), and group.c's checks run before the command.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +21,9 @@
 
 #include "augment.h"
 #include "cli.h"
+#include "comm.h"
 #include "dispatch.h"
+#include "group.h"
 #include "signals.h"
 
 /* Each option once: its long name, its value's name (NULL: a flag) and its
@@ -434,7 +439,9 @@ static int run(int argc, char **argv)
              .schedule = "constant", .seed = 1151998,
              .in_h = 28, .in_w = 28, .in_c = 1, .checkpoint_every = 1,
              .checkpoint_in_epochs = 1, .args = args};
-    int rc = parse(argc, argv, cmd, &c);
+    int rc = group_command(cmd);
+    if (rc < 0)
+        rc = parse(argc, argv, cmd, &c);
     if (rc < 0)
         rc = check_isa(cmd, &c);
     if (rc < 0)
@@ -447,6 +454,9 @@ static int run(int argc, char **argv)
 int main(int argc, char **argv)
 {
     fill_closed_std_fds();
+    if (cnn_comm_init(&argc, &argv) != 0) /* before the handlers: ours win */
+        return EXIT_FAILURE_RUN;
     signals_install_cleanup(); /* a fatal signal leaves no temporary file */
-    return finish_stdout(run(argc, argv));
+    group_check_args(argc, argv);
+    return cnn_comm_end(finish_stdout(run(argc, argv)));
 }

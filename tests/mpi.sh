@@ -1,0 +1,123 @@
+#!/bin/sh
+# mpi.sh — the cnn command and the process group (src/comm.c) over two
+# ranks on this machine, each launch bounded by `timeout 60`:
+#   - one rank runs as a plain process (train, exit codes);
+#   - cnn info shows both ranks, each on the cores it is bound to;
+#     results come from rank 0 only;
+#   - ranks given different command lines stop with one line, exit 2;
+#   - cnn train over two ranks is refused with one line (not supported yet);
+#   - build/mpi-probe: the collectives in rank order; a rank that fails
+#     (cnn_comm_abort) or is killed by SIGKILL while its peer waits in a
+#     barrier ends the job within 30 s with a non-zero exit and a message.
+# A cnn built without MPI is checked to refuse a launch of two processes.
+# Skipped (exit 0) when mpirun is missing.  Exits 1 when a check fails.
+#   tests/mpi.sh            ($CNN_BIN, default ./cnn; build/mpi-probe)
+set -u
+cd "$(dirname "$0")/.."
+
+if ! command -v mpirun >/dev/null 2>&1; then
+    echo "mpi: skipped (mpirun not found)"
+    exit 0
+fi
+BIN=${CNN_BIN:-./cnn}
+PROBE=build/mpi-probe
+[ -x "$BIN" ] || { echo "mpi: $BIN is not built (make all)" >&2; exit 1; }
+
+# As root in a container: mpirun refuses root unless told, and two ranks
+# on a 2-core machine need --oversubscribe.  No single-copy transfers
+# (CMA needs ptrace rights that containers often lack): plain copies
+# through shared memory work everywhere.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
+export OMP_NUM_THREADS=1
+MPIRUN="timeout 60 mpirun --oversubscribe"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/cnn-mpi.XXXXXX")
+trap 'rm -rf "$T"' EXIT INT TERM
+failed=0
+
+fail() {
+    echo "mpi: FAIL $1" >&2
+    sed 's/^/    | /' "$T/err" >&2
+    failed=1
+}
+
+# launch ARGS...: mpirun ARGS with stdout in $T/out, stderr in $T/err;
+# sets rc and secs (wall time, whole seconds).
+launch() {
+    start=$(date +%s)
+    $MPIRUN "$@" >"$T/out" 2>"$T/err" </dev/null
+    rc=$?
+    secs=$(($(date +%s) - start))
+}
+
+lines() { grep -c "$1" "$2"; }
+
+# The check of a cnn built without MPI: each process refuses.
+if "$BIN" info 2>/dev/null | grep -q '^MPI: not compiled in'; then
+    launch -np 2 "$BIN" summary --model logreg
+    [ "$rc" = 2 ] && [ "$(lines 'built without MPI' "$T/err")" = 2 ] ||
+        fail "a cnn without MPI under mpirun -np 2: exit $rc"
+    [ $failed = 0 ] && echo "mpi: cnn built without MPI: its refusal checked, nothing else"
+    exit $failed
+fi
+
+"$BIN" info >"$T/out" 2>"$T/err"
+grep -q '^MPI: .* compiled in; not started by mpirun (1 process' "$T/out" ||
+    fail "plain cnn info: $(grep '^MPI' "$T/out")"
+
+launch -np 2 "$BIN" info
+[ "$rc" = 0 ] && grep -q '^MPI: .*; 2 ranks, this rank 0 on ' "$T/out" &&
+    grep -q '^MPI: .*; 2 ranks, this rank 1 on ' "$T/out" ||
+    fail "cnn info on 2 ranks: exit $rc, $(grep '^MPI' "$T/out" | tr '\n' ' ')"
+
+# One rank is a normal run: exit codes survive MPI_Finalize (at exit),
+# and train works.
+launch -q -np 1 "$BIN" summary --model bogus
+[ "$rc" = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] || fail "a bad model on 1 rank: exit $rc"
+if [ -f data/mnist/.verified ]; then
+    launch -np 1 --bind-to none "$BIN" train --model logreg --steps 2 --threads 1 --quiet \
+        --save "$T/w.safetensors"
+    [ "$rc" = 0 ] && [ -s "$T/w.safetensors" ] || fail "train on 1 rank: exit $rc"
+fi
+
+# Each rank's threads stay on the cores mpirun bound it to.
+launch -np 2 --bind-to core env -u OMP_NUM_THREADS "$BIN" info
+[ "$rc" = 0 ] && [ "$(lines '^threads: *1 thread, 1 core ' "$T/out")" = 2 ] ||
+    fail "cnn info on 2 ranks bound to a core each: $(grep '^threads' "$T/out" | tr '\n' ' ')"
+
+launch -np 2 "$BIN" summary --model logreg
+[ "$rc" = 0 ] && [ "$(lines '^Trainable params' "$T/out")" = 1 ] ||
+    fail "summary on 2 ranks: exit $rc, $(lines '^Trainable params' "$T/out") tables (want 1)"
+
+# Different command lines (an MPMD launch): one line from rank 0, exit 2.
+launch -q -np 1 "$BIN" summary --model logreg : -np 1 "$BIN" summary --model seed
+[ "$rc" = 2 ] && [ "$secs" -le 30 ] && [ "$(wc -l <"$T/err")" = 1 ] &&
+    grep -q '^cnn: rank 1 on .* was given other options than rank 0' "$T/err" ||
+    fail "different options on 2 ranks: exit $rc after ${secs}s"
+
+launch -q -np 2 "$BIN" train --steps 1
+[ "$rc" = 1 ] && [ "$secs" -le 30 ] && [ "$(wc -l <"$T/err")" = 1 ] &&
+    grep -q '^cnn: train over MPI is not supported yet (2 ranks)$' "$T/err" ||
+    fail "train on 2 ranks: exit $rc after ${secs}s"
+
+if [ ! -x "$PROBE" ]; then
+    echo "mpi: FAIL $PROBE is not built (make all builds it with MPI)" >&2
+    exit 1
+fi
+launch -np 2 "$PROBE" collectives
+[ "$rc" = 0 ] && [ "$(lines ': ok$' "$T/out")" = 2 ] ||
+    fail "collectives on 2 ranks: exit $rc"
+
+launch -np 2 "$PROBE" abort
+[ "$rc" = 3 ] && [ "$secs" -le 30 ] &&
+    [ "$(lines '^cnn: rank 1 on .*: probe failure, as asked$' "$T/err")" = 1 ] ||
+    fail "a failing rank: exit $rc after ${secs}s"
+
+launch -np 2 "$PROBE" kill
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$secs" -le 30 ] &&
+    grep -q 'rank 1 .* exited on signal 9' "$T/err" ||
+    fail "a rank killed by SIGKILL: exit $rc after ${secs}s"
+
+[ $failed = 0 ] && echo "mpi: all checks passed (1 rank: train, exit codes; 2 ranks: info, binding, options, train refused, collectives, abort, SIGKILL)"
+exit $failed
