@@ -83,7 +83,7 @@ fi
 
 # Each rank's threads stay on the cores mpirun bound it to.
 launch -np 2 --bind-to core env -u OMP_NUM_THREADS "$BIN" info
-[ "$rc" = 0 ] && [ "$(lines '^threads: *1 thread, 1 core ' "$T/out")" = 2 ] ||
+[ "$rc" = 0 ] && [ "$(lines '^threads: *1 thread, 1 \(of [0-9]* cores\|core\) ' "$T/out")" = 2 ] ||
     fail "cnn info on 2 ranks bound to a core each: $(grep '^threads' "$T/out" | tr '\n' ' ')"
 
 launch -np 2 "$BIN" summary --model logreg
