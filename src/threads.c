@@ -46,14 +46,36 @@ static int env_threads(int *n)
     return CNN_OK;
 }
 
-/* The process's CPUs (its affinity when opened) into t->allowed, and the
-   cores that hold one of them. */
+/* The CPUs of OpenMP's places into set: under OMP_PROC_BIND or
+   OMP_PLACES the runtime pins the initial thread before main, so the
+   process's binding is then one place, but the places still cover the
+   CPUs it was given. */
+static void omp_places_cpus(hwloc_bitmap_t set)
+{
+    for (int p = 0; p < omp_get_num_places(); p++) {
+        int n = omp_get_place_num_procs(p), ids[256];
+        if (n > 256)
+            n = 256;
+        omp_get_place_proc_ids(p, ids);
+        for (int i = 0; i < n; i++)
+            hwloc_bitmap_set(set, (unsigned)ids[i]);
+    }
+}
+
+/* The process's CPUs (its affinity when opened, or OpenMP's places when
+   the runtime binds) into t->allowed, and the cores that hold one. */
 static void find_allowed(cnn_threads *t, hwloc_topology_t topo)
 {
     hwloc_bitmap_t set = hwloc_bitmap_alloc();
     t->machine_cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
-    if (set && hwloc_get_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) == 0 &&
-        !hwloc_bitmap_iszero(set)) {
+    int got = -1;
+    if (set && omp_get_proc_bind() != omp_proc_bind_false && omp_get_num_places() > 0) {
+        omp_places_cpus(set);
+        got = 0;
+    } else if (set) {
+        got = hwloc_get_cpubind(topo, set, HWLOC_CPUBIND_PROCESS);
+    }
+    if (set && got == 0 && !hwloc_bitmap_iszero(set)) {
         t->allowed = set;
     } else {
         hwloc_bitmap_free(set);

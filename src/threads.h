@@ -31,7 +31,8 @@ typedef struct cnn_threads {
     int machine_cores;   /* the machine's physical cores */
     int packages;
     int pus;             /* hardware threads */
-    int bind;            /* 1: pin thread i to core i mod cores */
+    int bind;            /* 1: pin thread i to the (i mod cores)-th core
+                            with a CPU in allowed */
     int bind_asked;      /* the bind argument of cnn_threads_open */
     int bind_failed;     /* set by cnn_threads_bind when a bind failed */
     char desc[160];      /* "2 threads, 2 cores (1 package, 2 PUs), bound one per core" */

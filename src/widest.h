@@ -1,6 +1,6 @@
 /*
  * widest.h — WIDEST, for element-wise loops whose bits do not depend on the
- * vector width (no reduction, no contraction: -std=c11 keeps
+ * vector width (no reduction, no contraction: the Makefile gives
  * -ffp-contract=off): on x86-64 gcc and clang also compile the function for
  * AVX2 and AVX-512 and pick the widest the CPU has when the program loads.
  * Elsewhere, and under a sanitizer, it is nothing.

@@ -95,21 +95,28 @@ int cnn_memory_check(double bytes, int threads, const char *who, const char *wha
                     threads == 1 ? "" : "s", mem);
 }
 
+static void prefetch_image(const uint8_t *p, size_t size)
+{
+    for (size_t j = 0; j < size; j += 64)
+        __builtin_prefetch(p + j);
+}
+
 void cnn_gather_images(const cnn_model *m, const uint8_t *images,
                        const int32_t *idx, long first, int n, float *x)
 {
     size_t size = cnn_model_input_size(m);
-    /* The images are scattered over the data set (out of cache): ask for
-       all their lines first, so their loads overlap. */
-    for (int i = 0; i < n; i++) {
-        const uint8_t *p = images + (size_t)(idx ? idx[first + i] : first + i) * size;
-        for (size_t j = 0; j < size; j += 64)
-            __builtin_prefetch(p + j);
-    }
-    for (int i = 0; i < n; i++) {
-        long src = idx ? idx[first + i] : first + i;
-        const uint8_t *p = images + (size_t)src * size;
-        float *q = x + (size_t)i * size;
+    /* The images are scattered over the data set (out of cache): their
+       lines are asked for AHEAD images before they are read, so the loads
+       overlap. */
+    enum { AHEAD = 16 };
+    for (int i = 0; i < n + AHEAD; i++) {
+        if (i < n)
+            prefetch_image(images + (size_t)(idx ? idx[first + i] : first + i) * size, size);
+        if (i < AHEAD)
+            continue;
+        const int k = i - AHEAD;
+        const uint8_t *p = images + (size_t)(idx ? idx[first + k] : first + k) * size;
+        float *q = x + (size_t)k * size;
         for (size_t j = 0; j < size; j++)
             q[j] = (float)p[j] / 255.0f;
     }

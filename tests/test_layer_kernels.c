@@ -85,13 +85,13 @@ static void ref_pools_by_hand(void)
 
 /* ------------------------------------------------ portable against ref */
 
-/* Values from a small set (many ties), or uniform. */
+/* Values from a small set (many ties, with -0 and NaN), or uniform. */
 static void fill_input(float *x, size_t count, int ties, uint64_t *rng)
 {
-    static const float few[] = {-1.0f, 0.0f, 0.5f, 2.0f};
+    static const float few[] = {-1.0f, 0.0f, 0.5f, 2.0f, -0.0f, NAN};
     if (ties)
         for (size_t i = 0; i < count; i++)
-            x[i] = few[test_below(rng, 4)];
+            x[i] = few[test_below(rng, 6)];
     else
         test_fill_uniform(x, count, -1, 1, rng);
 }
@@ -219,6 +219,7 @@ static void bn_kernels_match_reference(void)
         const size_t count = (size_t)n * hw * c;
         float *x = malloc(count * 4), *dy = malloc(count * 4), *mask = malloc(count * 4);
         float *y[2] = {malloc(count * 4), malloc(count * 4)};
+        float *dx[2] = {malloc(count * 4), malloc(count * 4)};
         float *g = malloc(c * 4), *b = malloc(c * 4);
         double *sf[2] = {calloc(2 * c * n, 8), calloc(2 * c * n, 8)};
         double *sb[2] = {calloc(2 * c * n, 8), calloc(2 * c * n, 8)};
@@ -236,12 +237,14 @@ static void bn_kernels_match_reference(void)
             set[k].forward(n, hw, c, 0, c, x, &st, g, b, ci % 2, y[k]);
             set[k].sums_backward(n, hw, c, 0, c, x, dy, &st, 0, sb[k]);
             set[k].backward_data(n, hw, c, 0, c, x, dy, &st, sb[k], g, ci % 2 ? mask : NULL,
-                                 y[k] + 0);
+                                 dx[k]);
         }
         CHECK(!memcmp(sf[0], sf[1], 2 * c * n * 8), "c %d: forward sums differ", c);
         CHECK(!memcmp(sb[0], sb[1], 2 * c * n * 8), "c %d: backward sums differ", c);
-        CHECK(!memcmp(y[0], y[1], count * 4), "c %d: outputs differ", c);
-        free(x), free(dy), free(mask), free(y[0]), free(y[1]), free(g), free(b);
+        CHECK(!memcmp(y[0], y[1], count * 4), "c %d: forward outputs differ", c);
+        CHECK(!memcmp(dx[0], dx[1], count * 4), "c %d: backward data differs", c);
+        free(x), free(dy), free(mask), free(y[0]), free(y[1]), free(dx[0]), free(dx[1]);
+        free(g), free(b);
         free(sf[0]), free(sf[1]), free(sb[0]), free(sb[1]);
     }
 }

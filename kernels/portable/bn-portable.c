@@ -4,8 +4,9 @@
  * WIDEST adds AVX2 and AVX-512 clones.  Each channel's sums run over the
  * pixels in order and every other operation is element-wise, so the bits
  * are those of the reference kernels on any ISA.  Channels go in blocks of
- * BLOCK, whose per-channel constants live on the stack; sums run LANES
- * channels at a time, their accumulators in registers.
+ * BLOCK, whose per-channel constants are worked out first; every pass then
+ * runs LANES channels at a time, their constants and the sums'
+ * accumulators in registers.
  */
 #include <stddef.h>
 #include <string.h>
