@@ -217,6 +217,32 @@ void cnn_comm_gather_bytes(const void *mine, size_t n, void *all)
         memmove(all, mine, n);
 }
 
+void cnn_comm_gatherv_bytes(const void *mine, void *all, const size_t *counts)
+{
+#ifdef CNN_HAVE_MPI
+    if (comm_active && comm_size > 1) {
+        int *cnt = malloc(2 * (size_t)comm_size * sizeof *cnt);
+        if (!cnt)
+            cnn_comm_abort(1, "gather: out of memory");
+        size_t at = 0;
+        for (int r = 0; r < comm_size; r++) {
+            if (counts[r] > (size_t)1 << 30 || at > (size_t)1 << 30)
+                cnn_comm_abort(1, "gather of %zu bytes from rank %d: over 1 GiB", counts[r], r);
+            cnt[r] = (int)counts[r];
+            cnt[comm_size + r] = (int)at;
+            at += counts[r];
+        }
+        check(MPI_Allgatherv(mine ? mine : MPI_IN_PLACE, cnt[comm_rank], MPI_BYTE, all, cnt,
+                             cnt + comm_size, MPI_BYTE, MPI_COMM_WORLD),
+              "MPI_Allgatherv");
+        free(cnt);
+        return;
+    }
+#endif
+    if (mine && all != mine)
+        memmove(all, mine, counts[0]);
+}
+
 void cnn_comm_barrier(void)
 {
 #ifdef CNN_HAVE_MPI

@@ -74,6 +74,10 @@ void cnn_comm_bcast_bytes(void *buf, size_t n, int root);
 /* Every rank's n bytes, rank 0's first, into all (size * n bytes, on
    every rank). */
 void cnn_comm_gather_bytes(const void *mine, size_t n, void *all);
+/* Rank r's counts[r] bytes (its `mine` on rank r), in rank order, into
+   all (sum of counts, on every rank); counts are the same on every rank.
+   mine NULL: each rank's bytes are already at their place in all. */
+void cnn_comm_gatherv_bytes(const void *mine, void *all, const size_t *counts);
 void cnn_comm_barrier(void);
 /* Whether every rank passed the same v (an option or data fingerprint). */
 int cnn_comm_same_u64(uint64_t v);

@@ -88,7 +88,8 @@ int cnn_train_plan(train_run *r)
         return cnn_fail(CNN_ERR_NOMEM, "train: out of memory");
     }
     place_layers(m, p);
-    p->share = (int)((r->step_max + r->T - 1) / r->T);
+    const long G = (long)r->R * r->T; /* threads over every rank */
+    p->share = (int)((r->step_max + G - 1) / G);
     /* synced: stage by stage over the whole share, each stage in groups */
     p->split = p->synced ? m->nlayers : find_split(m, p->chunk_off);
     size_t bytes = act_floats_before(m, p->split) * sizeof(float);
@@ -123,7 +124,8 @@ static int pool_size(const train_run *r, int tid)
     int need = 0;
     const long k[2] = {r->step_max, last_batch(r)};
     for (int i = 0; i < 2; i++) {
-        int kk = (int)k[i], a = (int)((long)tid * kk / r->T), b = (int)((long)(tid + 1) * kk / r->T);
+        int kk = (int)k[i], a = (int)cnn_train_share_at(r, tid, kk),
+            b = (int)cnn_train_share_at(r, tid + 1, kk);
         int n = cnn_tree_fold_buffers(kk, a, b, r->plan.ahead);
         need = n > need ? n : need;
     }
@@ -268,7 +270,7 @@ double cnn_train_bytes(const cnn_model *m, long batch, long count, int T)
 {
     const long step = batch < count ? batch : count;
     train_run r = {.m = (cnn_model *)m, .batch = batch, .step_max = step, .count = count,
-                   .T = T};
+                   .T = T, .R = 1};
     double bytes = 0;
     if (cnn_train_plan(&r) == CNN_OK) {
         const train_plan *p = &r.plan;

@@ -23,7 +23,7 @@
 static void fail_step(train_run *r, cnn_workspace *ws, const train_step *st)
 {
     cnn_train_state *s = r->s;
-    int loss_finite = 1;
+    int loss_finite = r->ranks_loss_ok;
     for (int t = 0; t < r->T; t++)
         loss_finite &= isfinite(r->stats[t].loss);
     char where[96];

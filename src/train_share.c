@@ -245,10 +245,17 @@ static void share_split(train_run *r, train_ws *tw, int tid, const train_step *s
 }
 
 /* The batch's totals of k samples' partials (count doubles each), once
-   every thread has published its own: added in sample order, from 0. */
-static const double *batch_totals(const double *part, int count, int k, double *tot)
+   every thread (of every rank) has published its own: added in sample
+   order, from 0. */
+static const double *batch_totals(const train_run *r, double *part, int count, int k,
+                                  double *tot)
 {
 #pragma omp barrier
+    if (r->R > 1) {
+#pragma omp master
+        cnn_train_ranks_partials(r, part, count, k);
+#pragma omp barrier
+    }
     memset(tot, 0, (size_t)count * sizeof *tot);
     for (int s = 0; s < k; s++)
         for (int j = 0; j < count; j++)
@@ -321,7 +328,8 @@ static void forward_synced(const train_run *r, const train_ws *tw, const cnn_pas
         }
         if (!E)
             return;
-        c.batch_sums = batch_totals(r->part_fwd[l1], E->op->sums(E), k, totals_of(r, tw, l1));
+        c.batch_sums =
+            batch_totals(r, r->part_fwd[l1], E->op->sums(E), k, totals_of(r, tw, l1));
         c.batch = k;
         l0 = l1;
         l1 = next_sums(m, l1);
@@ -334,7 +342,7 @@ static void sums_done(const train_run *r, const train_ws *tw, int tid, int l, in
 {
     const cnn_layer *L = &r->m->layers[l];
     const int count = L->op->sums(L);
-    const double *g = batch_totals(r->part_bwd[l], count, k, totals_of(r, tw, l) + count);
+    const double *g = batch_totals(r, r->part_bwd[l], count, k, totals_of(r, tw, l) + count);
     if (tid == 0)
         L->op->sums_grads(L, g, r->grad + L->t_off[0]);
 }
@@ -449,7 +457,7 @@ static void share_synced(train_run *r, train_ws *tw, int tid, const train_step *
 void cnn_train_share(train_run *r, train_ws *tw, int tid, const train_step *st, double *phase)
 {
     const int k = (int)st->bsz;
-    const long a = (long)tid * k / r->T, b = (long)(tid + 1) * k / r->T;
+    const long a = cnn_train_share_at(r, tid, k), b = cnn_train_share_at(r, tid + 1, k);
     share_fold sf = {.k = k, .span = cnn_tree_span(k)};
     sf.nblk = cnn_tree_blocks(k, (int)a, (int)b, sf.blk);
     r->stats[tid].loss = 0;

@@ -49,7 +49,7 @@ void cnn_train_begin_epoch(train_run *r, long step0)
    non-finite gradient index. */
 static void agree(const train_run *r, train_step *st)
 {
-    st->finite = 1;
+    st->finite = r->ranks_loss_ok;
     st->bad = -1;
     for (int t = 0; t < r->T; t++) { /* the smallest index: the same tensor
                                           named whatever the thread count */
@@ -127,6 +127,11 @@ void cnn_train_step(train_run *r, train_ws *tw, int tid, train_step *st)
     if (ph)
         t = cnn_train_now();
 #pragma omp barrier
+    if (r->R > 1) { /* what the other ranks made, by sample and tree node */
+#pragma omp master
+        cnn_train_ranks_share(r, st);
+#pragma omp barrier
+    }
     cnn_train_lap(ph, PH_WAIT, &t);
     /* This thread's part of the gradient, then agree on whether the step
        is finite before anything changes. */

@@ -8,6 +8,10 @@
  * update with the optimizer; then the bookkeeping (train_report.c):
  * progress, validation, checkpoint.
  *
+ * Under mpirun (comm.h) every rank runs such a team, the batch cut over
+ * all ranks' threads, and the ranks gather each other's work by sample
+ * and tree node (train_ranks.c).
+ *
  * Everything besides the weights that the next step depends on lives in a
  * cnn_train_state (the caller's, or a private one), so a checkpoint taken
  * between steps resumes the run bit for bit.
@@ -17,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "comm.h"
 #include "error.h"
 #include "model.h"
 #include "trainer.h"
@@ -97,13 +102,16 @@ static int alloc_run(train_run *r)
     if (!r->stats || !r->order_before || (val && (!r->val_loss || !r->val_pred)))
         return cnn_fail(CNN_ERR_NOMEM, "train: out of memory");
     int st = cnn_train_plan(r);
-    return st == CNN_OK ? cnn_train_alloc_shared(r) : st;
+    if (st == CNN_OK)
+        st = cnn_train_alloc_shared(r);
+    return st == CNN_OK ? cnn_train_ranks_alloc(r) : st;
 }
 
 static void free_run(train_run *r)
 {
     if (r->plan.chunk_off)
         cnn_train_free_shared(r);
+    cnn_train_ranks_free(r);
     cnn_train_plan_free(r);
     free(r->order_before);
     cnn_aligned_free(r->stats);
@@ -161,6 +169,10 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
     cnn_threads_limit(&th, per_step);
     if (st == CNN_OK)
         st = cnn_train_check_memory(m, ds, cfg, th.threads, per_step);
+    if (st == CNN_OK && cnn_comm_size() > 1 && !cnn_comm_same_u64((uint64_t)th.threads))
+        st = cnn_fail(CNN_ERR_ARG, "train: the ranks run different thread counts (this one "
+                      "%d); give every rank the same --threads or OMP_NUM_THREADS",
+                      th.threads);
     if (st != CNN_OK) {
         cnn_threads_close(&th);
         return st;
@@ -168,6 +180,7 @@ int cnn_train(cnn_model *m, const cnn_dataset *ds, const cnn_train_config *cfg,
     cnn_train_state own = {0};
     train_run r = {.m = m, .ds = ds, .val = cfg->validation, .cfg = cfg,
                    .s = cfg->state ? cfg->state : &own, .T = th.threads,
+                   .R = cnn_comm_size(), .rank = cnn_comm_rank(),
                    .count = ds->count, .batch = cfg->batch, .step_max = per_step,
                    .steps_per_epoch = (ds->count + cfg->batch - 1) / cfg->batch};
     if ((st = alloc_run(&r)) == CNN_OK &&

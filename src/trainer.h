@@ -99,7 +99,8 @@ typedef struct train_run {
     const cnn_dataset *ds, *val;
     const cnn_train_config *cfg;
     cnn_train_state *s;
-    int T;                  /* threads */
+    int T;                  /* threads (of this rank: every rank runs T) */
+    int R, rank;            /* ranks (MPI, comm.h) and this one: 1, 0 alone */
     long count, batch, steps_per_epoch;
     long step_max;          /* most samples in a step: min(batch, count) */
     long t0, total;         /* the state's step at the start; steps to take */
@@ -121,6 +122,12 @@ typedef struct train_run {
     float **node;           /* the tree's published nodes (2 * span) */
     float **pub;            /* thread t's published buffers at
                                t * 2 * CNN_TREE_LEVELS */
+    float *ranks_blocks;    /* over ranks: every rank's published blocks,
+                               gathered (train_ranks.c); NULL alone */
+    size_t *ranks_slots;    /* the node slots the other ranks' blocks
+                               filled, and how many */
+    int ranks_nslots;
+    int ranks_loss_ok;      /* every other rank's losses finite */
     thread_stats *stats;
     int32_t *order_before;  /* the order before this epoch's shuffle, and */
     cnn_rng rng_before;     /* the PRNG: put back if its first step fails */
@@ -135,6 +142,15 @@ typedef struct train_run {
     double epoch_loss, epoch_acc;
     cnn_eval_result last_val;
 } train_run;
+
+/* Sample index where global thread g = rank * T + tid (of R * T) starts
+   its share of a k-sample step; tid = T gives the rank's end.  Every rank
+   runs the same T, so the cut depends on R * T only. */
+static inline long cnn_train_share_at(const train_run *r, int tid, long k)
+{
+    const long g = (long)r->rank * r->T + tid, G = (long)r->R * r->T;
+    return g * k / G;
+}
 
 /* One step as the team sees it. */
 typedef struct train_step {
@@ -224,6 +240,18 @@ void cnn_train_pack(const train_run *r, int tid);
 /* After a finite step, the batch-sums layers' buffers (moving statistics)
    from thread tid's totals; one thread. */
 void cnn_train_sums_update(const train_run *r, const train_ws *tw, const train_step *st);
+
+/* train_ranks.c: the step over several ranks (nothing when alone) */
+/* The buffer for the other ranks' published blocks; CNN_OK or NOMEM. */
+int cnn_train_ranks_alloc(train_run *r);
+void cnn_train_ranks_free(train_run *r);
+/* Master thread, after every thread's share, between barriers: every
+   rank's per-sample losses and hits, published blocks (into r->node) and
+   owner stashes, gathered by sample index; r->ranks_loss_ok. */
+void cnn_train_ranks_share(train_run *r, const train_step *st);
+/* Master thread, between barriers: every rank's samples' partials (count
+   doubles each, by sample index) of a k-sample step into part. */
+void cnn_train_ranks_partials(const train_run *r, double *part, int count, long k);
 
 /* train_report.c: the master thread's part after a step */
 void cnn_train_after_step(train_run *r, train_ws *tw, const train_step *st);

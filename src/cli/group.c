@@ -43,9 +43,6 @@ int group_command(const cli_command *cmd)
                          launched);
     if (cnn_comm_size() < 2 || cmd == &cmd_info)
         return -1;
-    if (cmd == &cmd_train)
-        cnn_comm_abort_once(EXIT_FAILURE_RUN, "train over MPI is not supported yet (%d ranks)",
-                            cnn_comm_size());
     if (cnn_comm_rank() > 0)
         quiet_stdout();
     return -1;

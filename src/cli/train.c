@@ -22,6 +22,7 @@
 
 #include "augment.h"
 #include "cli.h"
+#include "comm.h"
 #include "confusion.h"
 #include "metrics.h"
 #include "optim/optimizer.h"
@@ -416,10 +417,12 @@ static const char *interrupted_path(char *buf, size_t size)
 static int stop_early(const cli *c, run *r)
 {
     char name[64];
+    int sig = signals_seen() ? signals_seen() : SIGINT;
+    if (cnn_comm_rank() > 0) /* rank 0 writes the checkpoint */
+        return r->failed ? EXIT_FAILURE_RUN : 128 + sig;
     const char *path = r->ckpt ? r->ckpt : interrupted_path(name, sizeof name);
     if (!path)
         return EXIT_FAILURE_RUN;
-    int sig = signals_seen() ? signals_seen() : SIGINT;
     cnn_train_state_info info;
     cnn_train_state_info_get(r->state, &info);
     int st = CNN_OK;
@@ -614,6 +617,14 @@ static void apply_recipe(cli *c)
     }
 }
 
+/* Over several ranks, rank 0 writes every file and every line; the others
+   train alongside it (the same steps, the same bits) and keep quiet. */
+static void rank_quiet(cli *c)
+{
+    c->quiet = 1;
+    c->save = c->log = c->confusion = c->checkpoint = NULL;
+}
+
 static int run_train(const cli *given)
 {
     cli recipe = *given;
@@ -622,11 +633,13 @@ static int run_train(const cli *given)
     int rc = check_options(c);
     if (rc >= 0)
         return rc;
+    if (cnn_comm_rank() > 0)
+        rank_quiet(&recipe);
     run r = {.c = c, .ps = {isatty(STDERR_FILENO), c->quiet, 0}, .last_ckpt_step = -1,
              .rc = -1};
     cnn_train_config_default(&r.cfg);
     /* Checkpoints go to --checkpoint, else back into the one resumed. */
-    r.ckpt = c->checkpoint ? c->checkpoint : c->resume;
+    r.ckpt = c->checkpoint ? c->checkpoint : cnn_comm_rank() == 0 ? c->resume : NULL;
     if (r.ckpt && c->validate && !(r.best = best_path(r.ckpt)))
         return cli_error(EXIT_FAILURE_RUN, "out of memory");
     int st;
