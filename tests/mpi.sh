@@ -7,7 +7,8 @@
 #   - ranks given different command lines stop with one line, exit 2;
 #   - cnn train over ranks gives the bytes of one process: 1 x 1, 1 x 2
 #     and 2 x 1 (ranks x threads) for seed, seed-dense and bn, and a
-#     checkpoint of 2 x 1 resumed on 1 x 2;
+#     checkpoint of 2 x 1 resumed on 1 x 2; a rank killed while training
+#     ends the job;
 #   - build/mpi-probe: the collectives in rank order; a rank that fails
 #     (cnn_comm_abort) or is killed by SIGKILL while its peer waits in a
 #     barrier ends the job within 30 s with a non-zero exit and a message.
@@ -122,6 +123,28 @@ launch -np 2 --bind-to none "$BIN" train --quiet --threads 1 --model bn --steps 
 plain bn-resumed 2 --resume "$T/half.ckpt" --steps 40
 cmp -s "$T/bn-1x1" "$T/bn-resumed" || fail "bn: 2 x 1 resumed on 1 x 2 differs from 80 steps"
 
+# A rank killed by SIGKILL in the middle of an epoch of training: the job
+# ends within 30 s, non-zero, with mpirun's line naming the rank.
+start=$(date +%s)
+$MPIRUN -np 2 --bind-to none "$BIN" train --quiet --threads 1 --model seed \
+    >"$T/out" 2>"$T/err" </dev/null &
+job=$!
+victim=
+for i in $(seq 50); do # the rank-1 process, once it is training
+    sleep 0.2
+    for p in $(pgrep -x cnn); do
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' &&
+            victim=$p
+    done
+    [ -n "$victim" ] && [ "$i" -ge 10 ] && break
+done
+[ -n "$victim" ] && kill -KILL "$victim"
+wait "$job"
+rc=$? secs=$(($(date +%s) - start))
+[ -n "$victim" ] && [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$secs" -le 40 ] &&
+    grep -q 'rank 1 .* exited on signal 9' "$T/err" ||
+    fail "a rank killed while training: exit $rc after ${secs}s"
+
 if [ ! -x "$PROBE" ]; then
     echo "mpi: FAIL $PROBE is not built (make all builds it with MPI)" >&2
     exit 1
@@ -140,5 +163,5 @@ launch -np 2 "$PROBE" kill
     grep -q 'rank 1 .* exited on signal 9' "$T/err" ||
     fail "a rank killed by SIGKILL: exit $rc after ${secs}s"
 
-[ $failed = 0 ] && echo "mpi: all checks passed (1 rank: train, exit codes; 2 ranks: info, binding, options, training's bytes, resume, collectives, abort, SIGKILL)"
+[ $failed = 0 ] && echo "mpi: all checks passed (1 rank: train, exit codes; 2 ranks: info, binding, options, training's bytes, resume, a rank killed while training, collectives, abort, SIGKILL)"
 exit $failed
