@@ -132,9 +132,10 @@ job=$!
 victim=
 for i in $(seq 50); do # the rank-1 process, once it is training
     sleep 0.2
-    for p in $(pgrep -x cnn); do
-        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' &&
-            victim=$p
+    for d in /proc/[0-9]*; do
+        [ "$(cat "$d/comm" 2>/dev/null)" = cnn ] &&
+            tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' &&
+            victim=${d#/proc/}
     done
     [ -n "$victim" ] && [ "$i" -ge 10 ] && break
 done
