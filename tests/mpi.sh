@@ -7,8 +7,8 @@
 #   - ranks given different command lines stop with one line, exit 2;
 #   - cnn train over ranks gives the bytes of one process: 1 x 1, 1 x 2
 #     and 2 x 1 (ranks x threads) for seed, seed-dense and bn, and a
-#     checkpoint of 2 x 1 resumed on 1 x 2; a rank killed while training
-#     ends the job;
+#     checkpoint of 2 x 1 resumed on 1 x 2; ranks with different thread
+#     counts stop at once; a rank killed while training ends the job;
 #   - build/mpi-probe: the collectives in rank order; a rank that fails
 #     (cnn_comm_abort) or is killed by SIGKILL while its peer waits in a
 #     barrier ends the job within 30 s with a non-zero exit and a message.
@@ -123,6 +123,14 @@ launch -np 2 --bind-to none "$BIN" train --quiet --threads 1 --model bn --steps 
 plain bn-resumed 2 --resume "$T/half.ckpt" --steps 40
 cmp -s "$T/bn-1x1" "$T/bn-resumed" || fail "bn: 2 x 1 resumed on 1 x 2 differs from 80 steps"
 
+# Ranks that would run different thread counts (the same command line,
+# OMP_NUM_THREADS set apart): each says so in one line, exit 2, at once.
+launch -q --bind-to none -np 1 -x OMP_NUM_THREADS=1 "$BIN" train --quiet --model seed \
+    --steps 5 : -np 1 -x OMP_NUM_THREADS=2 "$BIN" train --quiet --model seed --steps 5
+[ "$rc" = 2 ] && [ "$secs" -le 30 ] &&
+    [ "$(lines '^cnn: train: the ranks run different thread counts' "$T/err")" -ge 1 ] ||
+    fail "different thread counts on 2 ranks: exit $rc after ${secs}s"
+
 # A rank killed by SIGKILL in the middle of an epoch of training: the job
 # ends within 30 s, non-zero, with mpirun's line naming the rank.
 start=$(date +%s)
@@ -134,7 +142,7 @@ for i in $(seq 50); do # the rank-1 process, once it is training
     sleep 0.2
     for d in /proc/[0-9]*; do
         [ "$(cat "$d/comm" 2>/dev/null)" = cnn ] &&
-            tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' &&
+            { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' &&
             victim=${d#/proc/}
     done
     [ -n "$victim" ] && [ "$i" -ge 10 ] && break
@@ -164,5 +172,5 @@ launch -np 2 "$PROBE" kill
     grep -q 'rank 1 .* exited on signal 9' "$T/err" ||
     fail "a rank killed by SIGKILL: exit $rc after ${secs}s"
 
-[ $failed = 0 ] && echo "mpi: all checks passed (1 rank: train, exit codes; 2 ranks: info, binding, options, training's bytes, resume, a rank killed while training, collectives, abort, SIGKILL)"
+[ $failed = 0 ] && echo "mpi: all checks passed (1 rank: train, exit codes; 2 ranks: info, binding, options, training's bytes, resume, thread counts, a rank killed while training, collectives, abort, SIGKILL)"
 exit $failed
