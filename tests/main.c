@@ -112,6 +112,30 @@ uint32_t test_below(uint64_t *state, uint32_t bound)
     return (uint32_t)(*state >> 33) % bound;
 }
 
+#define GUARD_VALUE 12345.0f /* what the guard floats hold */
+
+float *test_alloc_guarded(size_t count, float fill)
+{
+    float *p = malloc((count + TEST_GUARD) * sizeof *p);
+    if (!p) {
+        perror("malloc");
+        exit(2);
+    }
+    for (size_t i = 0; i < count; i++)
+        p[i] = fill;
+    for (size_t i = 0; i < TEST_GUARD; i++)
+        p[count + i] = GUARD_VALUE;
+    return p;
+}
+
+int test_guard_intact(const float *p, size_t count)
+{
+    for (size_t i = 0; i < TEST_GUARD; i++)
+        if (p[count + i] != GUARD_VALUE)
+            return 0;
+    return 1;
+}
+
 int test_bits_equal(const float *a, const float *b, size_t count)
 {
     return memcmp(a, b, count * sizeof *a) == 0;

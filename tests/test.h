@@ -52,6 +52,12 @@ struct cnn_dataset *test_bands(int count, int h, int w, int classes, uint64_t se
 void test_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t *state);
 /* A draw below bound from the same generator. */
 uint32_t test_below(uint64_t *state, uint32_t bound);
+/* An output buffer of count floats, pre-filled with fill (NaN shows any
+   element left unwritten), followed by TEST_GUARD guard floats; exits 2
+   when out of memory.  test_guard_intact: whether its guard still holds. */
+enum { TEST_GUARD = 16 };
+float *test_alloc_guarded(size_t count, float fill);
+int test_guard_intact(const float *p, size_t count);
 /* Whether count floats have the same bits. */
 int test_bits_equal(const float *a, const float *b, size_t count);
 /* Largest |a-b| / max(1, |b|) over n floats; its index in *where. */

@@ -39,8 +39,6 @@
 #include "../bench/kernels-layers.h"
 
 #define TOL 1e-4
-#define GUARD 16             /* guard floats after every output buffer */
-#define GUARD_VALUE 12345.0f /* what the guard floats hold */
 
 /* The kernel tables compared against the reference: every set built into
    this binary that the CPU supports (sets it lacks are reported once). */
@@ -108,36 +106,13 @@ static void describe(char *buf, size_t size, const cnn_conv_geom *g, int n)
              g->out_c, g->pad_top, g->pad_left, n);
 }
 
-/* An output buffer of `count` floats followed by GUARD guard floats,
-   pre-filled with `fill` (NaN shows any element left unwritten). */
-static float *alloc_out(size_t count, float fill)
-{
-    float *p = malloc((count + GUARD) * sizeof *p);
-    if (!p) {
-        perror("malloc");
-        exit(2);
-    }
-    for (size_t i = 0; i < count; i++)
-        p[i] = fill;
-    for (size_t i = 0; i < GUARD; i++)
-        p[count + i] = GUARD_VALUE;
-    return p;
-}
-
 static float *alloc_random(size_t count, float lo, float hi, uint64_t *rng)
 {
-    float *p = alloc_out(count, 0.0f);
+    float *p = test_alloc_guarded(count, 0.0f);
     test_fill_uniform(p, count, lo, hi, rng);
     return p;
 }
 
-static int guard_intact(const float *p, size_t count)
-{
-    for (size_t i = 0; i < GUARD; i++)
-        if (p[count + i] != GUARD_VALUE)
-            return 0;
-    return 1;
-}
 
 /* CHECK that got matches want (count floats) and that got's guard holds. */
 static void expect_close(const char *isa, const char *what, const char *shape,
@@ -148,7 +123,7 @@ static void expect_close(const char *isa, const char *what, const char *shape,
     CHECK(err <= TOL, "%s %s [%s]: max rel err %g at %zu (got %g, want %g)",
           isa, what, shape, err, at, count ? got[at] : 0.0,
           count ? want[at] : 0.0);
-    CHECK(guard_intact(got, count), "%s %s [%s]: wrote past the end", isa,
+    CHECK(test_guard_intact(got, count), "%s %s [%s]: wrote past the end", isa,
           what, shape);
 }
 
@@ -188,8 +163,8 @@ static void conv_data_init(conv_data *d, const conv_case *cc, uint64_t *rng)
     d->mask = alloc_random(d->nx, -1, 1, rng); /* about half <= 0 */
     d->dw0 = alloc_random(d->nw, -1, 1, rng);
     d->db0 = alloc_random(d->nb, -1, 1, rng);
-    d->y_ref = alloc_out(d->ny, NAN), d->dx_ref = alloc_out(d->nx, NAN);
-    d->dw_ref = alloc_out(d->nw, 0), d->db_ref = alloc_out(d->nb, 0);
+    d->y_ref = test_alloc_guarded(d->ny, NAN), d->dx_ref = test_alloc_guarded(d->nx, NAN);
+    d->dw_ref = test_alloc_guarded(d->nw, 0), d->db_ref = test_alloc_guarded(d->nb, 0);
     memcpy(d->dw_ref, d->dw0, d->nw * sizeof *d->dw_ref);
     memcpy(d->db_ref, d->db0, d->nb * sizeof *d->db_ref);
     cnn_conv_forward_ref(g, cc->n, d->x, d->w, cc->use_bias ? d->b : NULL,
@@ -218,14 +193,14 @@ static void check_conv_kernels(const conv_data *d, const char *who,
     const cnn_conv_geom *g = &cc->g;
     const char *label = d->label;
     if (kk->forward) {
-        float *y = alloc_out(d->ny, NAN);
+        float *y = test_alloc_guarded(d->ny, NAN);
         kk->forward(g, cc->n, d->x, d->w, cc->use_bias ? d->b : NULL, y,
                     cc->relu);
         expect_close(who, "conv forward", label, y, d->y_ref, d->ny);
         free(y);
     }
     if (kk->backward_data) {
-        float *dx = alloc_out(d->nx, NAN), *packed;
+        float *dx = test_alloc_guarded(d->nx, NAN), *packed;
         kk->backward_data(g, cc->n, d->dy, bwd_weights(kk, g, d->w, &packed),
                           cc->use_mask ? d->mask : NULL, dx);
         free(packed);
@@ -233,7 +208,7 @@ static void check_conv_kernels(const conv_data *d, const char *who,
         free(dx);
     }
     if (kk->backward_weights) {
-        float *dw = alloc_out(d->nw, 0), *db = alloc_out(d->nb, 0);
+        float *dw = test_alloc_guarded(d->nw, 0), *db = test_alloc_guarded(d->nb, 0);
         memcpy(dw, d->dw0, d->nw * sizeof *dw);
         memcpy(db, d->db0, d->nb * sizeof *db);
         kk->backward_weights(g, cc->n, d->x, d->dy, dw, cc->use_db ? db : NULL);
@@ -274,7 +249,7 @@ static const float *dense_bwd_weights(const cnn_dense_kernels *kk, int in, int o
     *packed = NULL;
     if (!cnn_dense_reads_packed(kk, in, out))
         return w;
-    *packed = alloc_out((size_t)in * out, NAN);
+    *packed = test_alloc_guarded((size_t)in * out, NAN);
     kk->pack_backward_data(in, out, w, *packed, 0, out / 2);
     kk->pack_backward_data(in, out, w, *packed, out / 2, out);
     return *packed;
@@ -289,7 +264,7 @@ static void check_dense_rows(const char *isa, const char *label, const cnn_dense
                              const float *dw0, const float *dw_ref, int i0, int i1, int zero)
 {
     const size_t nw = (size_t)in * out;
-    float *dw = alloc_out(nw, 0);
+    float *dw = test_alloc_guarded(nw, 0);
     memcpy(dw, dw0, nw * sizeof *dw);
     for (size_t j = (size_t)i0 * out; zero && j < (size_t)i1 * out; j++)
         dw[j] = NAN;
@@ -304,7 +279,7 @@ static void check_dense_rows(const char *isa, const char *label, const cnn_dense
     CHECK(memcmp(dw, dw0, (size_t)i0 * out * sizeof *dw) == 0 &&
               memcmp(dw + (size_t)i1 * out, dw0 + (size_t)i1 * out,
                      (nw - (size_t)i1 * out) * sizeof *dw) == 0 &&
-              guard_intact(dw, nw),
+              test_guard_intact(dw, nw),
           "%s %s [%s]: wrote outside its rows", isa, what, label);
     free(dw);
 }
@@ -318,12 +293,12 @@ static void check_dense_overwrite(const char *isa, const char *label,
                                   const float *dw_ref, const float *db_ref)
 {
     const size_t nw = (size_t)in * out;
-    float *dw = alloc_out(nw, NAN), *db = alloc_out(out, NAN);
+    float *dw = test_alloc_guarded(nw, NAN), *db = test_alloc_guarded(out, NAN);
     kk->backward_weights(n, in, out, x, dy, 0, in, 1, dw, use_db ? db : NULL);
     expect_close(isa, "dense backward_weights (overwrite) dw", label, dw, dw_ref, nw);
     if (use_db)
         expect_close(isa, "dense backward_weights (overwrite) db", label, db, db_ref, out);
-    int kept = guard_intact(db, out);
+    int kept = test_guard_intact(db, out);
     for (int o = 0; o < out; o++)
         kept = kept && isnan(db[o]);
     if (!use_db)
@@ -353,27 +328,27 @@ static void check_dense_case(int n, int in, int out, int relu, int use_bias,
     const float *m = use_mask ? mask : NULL;
 
     const cnn_dense_kernels *ref = &cnn_kernels_ref.dense;
-    float *y_ref = alloc_out(ny, NAN), *dx_ref = alloc_out(nx, NAN);
-    float *dw_ref = alloc_out(nw, 0), *db_ref = alloc_out(out, 0);
+    float *y_ref = test_alloc_guarded(ny, NAN), *dx_ref = test_alloc_guarded(nx, NAN);
+    float *dw_ref = test_alloc_guarded(nw, 0), *db_ref = test_alloc_guarded(out, 0);
     memcpy(dw_ref, dw0, nw * sizeof *dw_ref);
     memcpy(db_ref, db0, out * sizeof *db_ref);
     ref->forward(n, in, out, x, w, bias, y_ref, relu);
     ref->backward_data(n, in, out, dy, w, m, dx_ref);
     ref->backward_weights(n, in, out, x, dy, 0, in, 0, dw_ref, use_db ? db_ref : NULL);
-    float *dwz_ref = alloc_out(nw, NAN), *dbz_ref = alloc_out(out, NAN);
+    float *dwz_ref = test_alloc_guarded(nw, NAN), *dbz_ref = test_alloc_guarded(out, NAN);
     ref->backward_weights(n, in, out, x, dy, 0, in, 1, dwz_ref, dbz_ref);
 
     for (size_t t = 0; t < NTABLES; t++) {
         const char *isa = tables[t]->isa;
         const cnn_dense_kernels *kk = &tables[t]->dense;
-        float *y = alloc_out(ny, NAN), *dx = alloc_out(nx, NAN);
-        float *dw = alloc_out(nw, 0), *db = alloc_out(out, 0), *packed;
+        float *y = test_alloc_guarded(ny, NAN), *dx = test_alloc_guarded(nx, NAN);
+        float *dw = test_alloc_guarded(nw, 0), *db = test_alloc_guarded(out, 0), *packed;
         memcpy(dw, dw0, nw * sizeof *dw);
         memcpy(db, db0, out * sizeof *db);
         kk->forward(n, in, out, x, w, bias, y, relu);
         expect_close(isa, "dense forward", label, y, y_ref, ny);
         const float *wp = dense_bwd_weights(kk, in, out, w, &packed);
-        CHECK(!packed || guard_intact(packed, nw), "%s dense pack [%s]: wrote past the end",
+        CHECK(!packed || test_guard_intact(packed, nw), "%s dense pack [%s]: wrote past the end",
               isa, label);
         kk->backward_data(n, in, out, dy, wp, m, dx);
         expect_close(isa, "dense backward_data", label, dx, dx_ref, nx);
@@ -543,8 +518,8 @@ static void test_ref_conv_gradients(void)
         float *w = alloc_random(nw, -1, 1, &rng);
         float *b = alloc_random(nb, -1, 1, &rng);
         float *r = alloc_random(ny, -1, 1, &rng);
-        float *y = alloc_out(ny, 0), *dx = alloc_out(nx, NAN);
-        float *dw = alloc_out(nw, 0), *db = alloc_out(nb, 0);
+        float *y = test_alloc_guarded(ny, 0), *dx = test_alloc_guarded(nx, NAN);
+        float *dw = test_alloc_guarded(nw, 0), *db = test_alloc_guarded(nb, 0);
         cnn_conv_backward_data_ref(&g, n, r, w, NULL, dx);
         cnn_conv_backward_weights_ref(&g, n, x, r, dw, db);
 
@@ -806,7 +781,7 @@ static void check_dense_samples(const char *isa, const cnn_dense_kernels *kk, in
         const size_t count = (size_t)INV_N * (bwd ? in : out);
         float *got[3];
         for (int k = 0; k < 3; k++) {
-            got[k] = alloc_out(count, NAN);
+            got[k] = test_alloc_guarded(count, NAN);
             dense_in_calls(kk, bwd, ways[k], in, out, bwd ? dy : x, bwd ? wp : w, b, mask,
                            got[k]);
         }
@@ -824,8 +799,8 @@ static void check_dense_overwrite_pieces(const char *isa, const cnn_dense_kernel
                                          int out, const float *x, const float *dy)
 {
     const size_t nw = (size_t)in * out;
-    float *dw[2] = {alloc_out(nw, 0), alloc_out(nw, NAN)};
-    float *db[2] = {alloc_out(out, 0), alloc_out(out, NAN)};
+    float *dw[2] = {test_alloc_guarded(nw, 0), test_alloc_guarded(nw, NAN)};
+    float *db[2] = {test_alloc_guarded(out, 0), test_alloc_guarded(out, NAN)};
     memset(dw[0], 0, nw * sizeof(float));
     memset(db[0], 0, (size_t)out * sizeof(float));
     kk->backward_weights(INV_N, in, out, x, dy, 0, in, 0, dw[0], db[0]);
@@ -850,7 +825,7 @@ static void check_dense_pieces(const char *isa, const cnn_dense_kernels *kk, int
     float *dw[2], *db[2];
     const int cut[2][5] = {{0, in, -1}, {0, in / 5, in / 5, in / 2 + 1, in}};
     for (int k = 0; k < 2; k++) {
-        dw[k] = alloc_out(nw, 0), db[k] = alloc_out(out, 0);
+        dw[k] = test_alloc_guarded(nw, 0), db[k] = test_alloc_guarded(out, 0);
         memcpy(dw[k], dw0, nw * sizeof(float));
         memcpy(db[k], db0, (size_t)out * sizeof(float));
         for (int c = 0; c + 1 < 5 && cut[k][c + 1] >= 0; c++) /* db with the last piece */
@@ -862,12 +837,12 @@ static void check_dense_pieces(const char *isa, const cnn_dense_kernels *kk, int
           out);
     check_dense_overwrite_pieces(isa, kk, in, out, x, dy);
     if (kk->pack_backward_data) {
-        float *p[2] = {alloc_out(nw, NAN), alloc_out(nw, NAN)};
+        float *p[2] = {test_alloc_guarded(nw, NAN), test_alloc_guarded(nw, NAN)};
         kk->pack_backward_data(in, out, w, p[0], 0, out);
         kk->pack_backward_data(in, out, w, p[1], out / 3, out);
         kk->pack_backward_data(in, out, w, p[1], 1 < out ? 1 : out, out / 3 > 1 ? out / 3 : 1);
         kk->pack_backward_data(in, out, w, p[1], 0, 1);
-        CHECK(same_bits(p[0], p[1], nw) && guard_intact(p[1], nw),
+        CHECK(same_bits(p[0], p[1], nw) && test_guard_intact(p[1], nw),
               "%s dense pack %d->%d: columns in one call and in pieces differ", isa, in, out);
         free(p[0]), free(p[1]);
     }
@@ -923,8 +898,8 @@ static void test_backward_weights_accumulates(void)
         all[1 + t] = tables[t];
     for (size_t t = 0; t < 1 + NTABLES; t++) {
         cnn_conv_kernels kk = all[t]->select_conv(&g);
-        float *dw0 = alloc_out(nw, 0), *db0 = alloc_out(32, 0);
-        float *dw1 = alloc_out(nw, 0), *db1 = alloc_out(32, 0);
+        float *dw0 = test_alloc_guarded(nw, 0), *db0 = test_alloc_guarded(32, 0);
+        float *dw1 = test_alloc_guarded(nw, 0), *db1 = test_alloc_guarded(32, 0);
         memcpy(dw1, fill, nw * sizeof *dw1);
         memcpy(db1, fill + nw, 32 * sizeof *db1);
         kk.backward_weights(&g, n, x, dy, dw0, db0);
@@ -1262,7 +1237,7 @@ typedef void (*inv_run)(const void *ctx, int first, int count, float *out);
 static void check_invariant(const char *who, const char *what, const char *shape,
                             inv_run run, const void *ctx, size_t per)
 {
-    float *all = alloc_out(INV_N * per, NAN), *part = alloc_out(INV_N * per, NAN);
+    float *all = test_alloc_guarded(INV_N * per, NAN), *part = test_alloc_guarded(INV_N * per, NAN);
     run(ctx, 0, INV_N, all);
     for (int i = 0; i < INV_N; i++)
         run(ctx, i, 1, part + i * per);

@@ -15,28 +15,6 @@
 #include "families.h"
 #include "tests.h"
 
-#define GUARD 8
-#define GUARD_VALUE 12345.0f
-
-/* count floats and GUARD guard floats, the data set to fill. */
-static float *alloc_filled(size_t count, float fill)
-{
-    float *p = malloc((count + GUARD) * sizeof *p);
-    for (size_t i = 0; i < count; i++)
-        p[i] = fill;
-    for (size_t i = 0; i < GUARD; i++)
-        p[count + i] = GUARD_VALUE;
-    return p;
-}
-
-static int guard_intact(const float *p, size_t count)
-{
-    for (size_t i = 0; i < GUARD; i++)
-        if (p[count + i] != GUARD_VALUE)
-            return 0;
-    return 1;
-}
-
 static cnn_conv_geom pool_geom(int h, int w, int c, int k, int s)
 {
     cnn_conv_geom g = {.in_h = h, .in_w = w, .in_c = c, .k = k, .stride = s, .out_c = c};
@@ -163,16 +141,17 @@ static void check_pass(int p, const cnn_conv_geom *g, int n, const float *x, con
     const size_t in = (size_t)g->in_h * g->in_w * g->in_c;
     const size_t out1 = passes[p].gap ? (size_t)g->in_c : (size_t)g->out_h * g->out_w * g->in_c;
     const size_t per = passes[p].backward ? in : out1, dy_per = out1;
-    float *a = alloc_filled(n * per, NAN), *b = alloc_filled(n * per, NAN);
-    float *one = alloc_filled(per, NAN);
+    float *a = test_alloc_guarded(n * per, NAN), *b = test_alloc_guarded(n * per, NAN);
+    float *one = test_alloc_guarded(per, NAN);
     passes[p].fn(g, n, x, dy, mask, a, 0);
     passes[p].fn(g, n, x, dy, mask, b, 1);
-    CHECK(test_bits_equal(a, b, n * per) && guard_intact(a, n * per) && guard_intact(b, n * per),
+    CHECK(test_bits_equal(a, b, n * per) && test_guard_intact(a, n * per) &&
+              test_guard_intact(b, n * per),
           "%s %dx%dx%d k%d s%d n%d mask %d: scalar differs from ref", passes[p].name, g->in_h,
           g->in_w, g->in_c, g->k, g->stride, n, mask != NULL);
     for (int s = 0; s < n; s++) {
         passes[p].fn(g, 1, x + s * in, dy + s * dy_per, mask ? mask + s * in : NULL, one, 0);
-        CHECK(test_bits_equal(one, a + s * per, per) && guard_intact(one, per),
+        CHECK(test_bits_equal(one, a + s * per, per) && test_guard_intact(one, per),
               "%s: sample %d of %d differs alone", passes[p].name, s, n);
     }
     free(a);
