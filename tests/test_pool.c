@@ -62,8 +62,8 @@ static void dropout_keeps_scales_and_repeats(void)
         cnn_pass_ctx alone = ctx;
         alone.first = ctx.first + 1;
         L->op->forward(L, &alone, 1, x + SIZE, NULL, one);
-        CHECK(test_bits_equal(one, y + SIZE, SIZE), "dropout:%s: a sample's mask depends on the call",
-              rates[r]);
+        CHECK(test_bits_equal(one, y + SIZE, SIZE),
+              "dropout:%s: a sample's mask depends on the call", rates[r]);
         /* Inference: the identity. */
         cnn_pass_ctx infer = {0};
         L->op->forward(L, &infer, N, x, NULL, y);
@@ -120,7 +120,8 @@ static void dropout_mask_follows_its_stream(void)
     snprintf(second.name, sizeof second.name, "%s", m->layers[3].name);
     CHECK(!strcmp(second.name, "dropout2"), "layer 3 is %s", second.name);
     second.op->forward(&second, &ctx, 1, x, NULL, other);
-    CHECK(!test_bits_equal(base, other, SIZE), "%s and %s draw the same mask", L->name, second.name);
+    CHECK(!test_bits_equal(base, other, SIZE), "%s and %s draw the same mask", L->name,
+          second.name);
     cnn_model_free(m);
 }
 
