@@ -90,15 +90,18 @@ int cnn_train_plan(train_run *r)
     place_layers(m, p);
     const long G = (long)r->R * r->T; /* threads over every rank */
     p->share = (int)((r->step_max + G - 1) / G);
-    /* synced: stage by stage over the whole share, each stage in groups */
-    p->split = p->synced ? m->nlayers : find_split(m, p->chunk_off);
+    if (p->synced) { /* stage by stage, each in its own groups (train_share.c),
+                        its chunks folded after the last stage */
+        p->split = m->nlayers;
+        p->group = p->layout = p->ahead = p->share;
+        return CNN_OK;
+    }
+    p->split = find_split(m, p->chunk_off);
     size_t bytes = act_floats_before(m, p->split) * sizeof(float);
     int group = bytes ? (int)(GROUP_ACT_BYTES / bytes) : p->share;
     p->group = group < 1 ? 1 : group > p->share ? p->share : group;
-    p->layout = p->split < m->nlayers || p->synced ? p->share : p->group;
-    /* chunks taken before they are folded: a synced share folds its chunks
-       after its last stage */
-    p->ahead = p->synced ? p->share : p->group;
+    p->layout = p->split < m->nlayers ? p->share : p->group;
+    p->ahead = p->group; /* chunks taken before they are folded */
     return CNN_OK;
 }
 

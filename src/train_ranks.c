@@ -24,16 +24,15 @@
 /* Rank q's samples of a k-sample step: [*lo, *hi). */
 static void rank_range(const train_run *r, int q, long k, long *lo, long *hi)
 {
-    const long G = (long)r->R * r->T;
-    *lo = (long)q * r->T * k / G;
-    *hi = (long)(q + 1) * r->T * k / G;
+    *lo = cnn_train_global_at(r, (long)q * r->T, k);
+    *hi = cnn_train_global_at(r, (long)(q + 1) * r->T, k);
 }
 
 /* The blocks global thread g publishes in a k-sample step. */
 static int thread_blocks(const train_run *r, long g, long k, cnn_tree_block *blk)
 {
-    const long G = (long)r->R * r->T;
-    return cnn_tree_blocks((int)k, (int)(g * k / G), (int)((g + 1) * k / G), blk);
+    return cnn_tree_blocks((int)k, (int)cnn_train_global_at(r, g, k),
+                           (int)cnn_train_global_at(r, g + 1, k), blk);
 }
 
 /* How many blocks rank q's threads publish in a k-sample step. */

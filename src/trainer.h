@@ -143,13 +143,18 @@ typedef struct train_run {
     cnn_eval_result last_val;
 } train_run;
 
-/* Sample index where global thread g = rank * T + tid (of R * T) starts
-   its share of a k-sample step; tid = T gives the rank's end.  Every rank
-   runs the same T, so the cut depends on R * T only. */
+/* Sample index where global thread g (of R * T, rank q's threads q * T
+   .. q * T + T - 1) starts its share of a k-sample step; g = R * T gives
+   k.  Every rank runs the same T, so the cut depends on R * T only. */
+static inline long cnn_train_global_at(const train_run *r, long g, long k)
+{
+    return g * k / ((long)r->R * r->T);
+}
+
+/* The same for this rank's thread tid; tid = T gives the rank's end. */
 static inline long cnn_train_share_at(const train_run *r, int tid, long k)
 {
-    const long g = (long)r->rank * r->T + tid, G = (long)r->R * r->T;
-    return g * k / G;
+    return cnn_train_global_at(r, (long)r->rank * r->T + tid, k);
 }
 
 /* One step as the team sees it. */
