@@ -108,7 +108,7 @@ void cnn_gather_images(const cnn_model *m, const uint8_t *images,
     /* The images are scattered over the data set (out of cache): their
        lines are asked for AHEAD images before they are read, so the loads
        overlap. */
-    enum { AHEAD = 16 };
+    enum { AHEAD = 64 };
     for (int i = 0; i < n + AHEAD; i++) {
         if (i < n)
             prefetch_image(images + (size_t)(idx ? idx[first + i] : first + i) * size, size);
