@@ -5,6 +5,9 @@
 # else mpicc) finds it, so that `mpirun -np N ./cnn ...` runs N ranks;
 # MPI=1 requires it; MPI=0 builds without.  `cnn info` says which.
 
+# A plain `make` builds everything (the MPI rules below come before `all`).
+.DEFAULT_GOAL := all
+
 CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g

@@ -575,6 +575,11 @@ typedef struct cnn_train_result {
        for the slowest thread of each step (1 - busy / (threads x slowest)):
        uneven shares, or a thread that lost its core. */
     double idle;
+    /* Under mpirun (the cnn command over several ranks): seconds thread 0
+       spent in collectives, the gathers of what the other ranks made
+       (inside wait_s, and forward_s/backward_s for batch norm's sums);
+       0 alone. */
+    double comm_s;
     char binding[160];    /* one-line description of threads and binding */
 } cnn_train_result;
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef CNN_HAVE_MPI
@@ -20,7 +21,17 @@
 
 enum { HOST_MAX = 256 };
 
-static int comm_rank, comm_size = 1, comm_active;
+static int comm_rank, comm_size = 1, comm_active, comm_together;
+static double comm_seconds; /* in collectives (the main thread's) */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double cnn_comm_seconds(void) { return comm_seconds; }
 static char comm_host[HOST_MAX];
 
 int cnn_comm_rank(void) { return comm_rank; }
@@ -124,13 +135,15 @@ int cnn_comm_init(int *argc, char ***argv)
 int cnn_comm_end(int code)
 {
 #ifdef CNN_HAVE_MPI
-    if (code != 0 && comm_active && comm_size > 1) {
+    if (code != 0 && comm_active && comm_size > 1 && !comm_together) {
         fflush(NULL);
         MPI_Abort(MPI_COMM_WORLD, code);
     }
 #endif
     return code;
 }
+
+void cnn_comm_end_together(void) { comm_together = 1; }
 
 void cnn_comm_finalize(void)
 {
@@ -194,8 +207,10 @@ void cnn_comm_bcast_bytes(void *buf, size_t n, int root)
     const size_t piece = (size_t)1 << 30;
     for (size_t at = 0; comm_active && comm_size > 1 && at < n; at += piece) {
         size_t len = n - at < piece ? n - at : piece;
+        const double t = now();
         check(MPI_Bcast((char *)buf + at, (int)len, MPI_BYTE, root, MPI_COMM_WORLD),
               "MPI_Bcast");
+        comm_seconds += now() - t;
     }
 #else
     (void)buf, (void)n, (void)root;
@@ -208,8 +223,10 @@ void cnn_comm_gather_bytes(const void *mine, size_t n, void *all)
     if (comm_active && comm_size > 1) {
         if (n > (size_t)1 << 30)
             cnn_comm_abort(1, "gather of %zu bytes per rank: over 1 GiB", n);
+        const double t = now();
         check(MPI_Allgather(mine, (int)n, MPI_BYTE, all, (int)n, MPI_BYTE, MPI_COMM_WORLD),
               "MPI_Allgather");
+        comm_seconds += now() - t;
         return;
     }
 #endif
@@ -232,9 +249,11 @@ void cnn_comm_gatherv_bytes(const void *mine, void *all, const size_t *counts)
             cnt[comm_size + r] = (int)at;
             at += counts[r];
         }
+        const double t = now();
         check(MPI_Allgatherv(mine ? mine : MPI_IN_PLACE, cnt[comm_rank], MPI_BYTE, all, cnt,
                              cnt + comm_size, MPI_BYTE, MPI_COMM_WORLD),
               "MPI_Allgatherv");
+        comm_seconds += now() - t;
         free(cnt);
         return;
     }
@@ -246,8 +265,11 @@ void cnn_comm_gatherv_bytes(const void *mine, void *all, const size_t *counts)
 void cnn_comm_barrier(void)
 {
 #ifdef CNN_HAVE_MPI
-    if (comm_active && comm_size > 1)
+    if (comm_active && comm_size > 1) {
+        const double t = now();
         check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+        comm_seconds += now() - t;
+    }
 #endif
 }
 
@@ -257,8 +279,10 @@ int cnn_comm_same_u64(uint64_t v)
     if (comm_active && comm_size > 1) {
         /* One reduction for both ends: max(v) and max(~v) = ~min(v). */
         uint64_t m[2] = {v, ~v};
+        const double t = now();
         check(MPI_Allreduce(MPI_IN_PLACE, m, 2, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD),
               "MPI_Allreduce");
+        comm_seconds += now() - t;
         return m[0] == ~m[1];
     }
 #endif

@@ -65,6 +65,11 @@ _Noreturn void cnn_comm_abort_once(int code, const char *fmt, ...)
    for it in a collective.  Returns code otherwise. */
 int cnn_comm_end(int code);
 
+/* Every rank has agreed to end now with the same code (an error all of
+   them found, a signal they stopped on together): cnn_comm_end then leaves
+   the group normally instead of aborting it. */
+void cnn_comm_end_together(void);
+
 /* Leave the group (MPI_Finalize); later calls do nothing.  Registered
    with atexit by cnn_comm_init, so every normal exit path calls it. */
 void cnn_comm_finalize(void);
@@ -79,6 +84,8 @@ void cnn_comm_gather_bytes(const void *mine, size_t n, void *all);
    mine NULL: each rank's bytes are already at their place in all. */
 void cnn_comm_gatherv_bytes(const void *mine, void *all, const size_t *counts);
 void cnn_comm_barrier(void);
+/* Seconds this process has spent in the collectives above, so far. */
+double cnn_comm_seconds(void);
 /* Whether every rank passed the same v (an option or data fingerprint). */
 int cnn_comm_same_u64(uint64_t v);
 

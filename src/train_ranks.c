@@ -130,17 +130,19 @@ static void gather_blocks(train_run *r, long k)
     }
 }
 
-/* Whether every other rank's threads had finite losses. */
-static int others_finite(const train_run *r)
+/* Whether every other rank's threads had finite losses, and whether any
+   rank was asked to stop: every rank then stops after the same step. */
+static void agree_flags(train_run *r)
 {
-    int mine = 1, all[r->R];
+    int mine[2] = {1, r->cfg->cancel && *r->cfg->cancel}, all[2 * r->R];
     for (int t = 0; t < r->T; t++)
-        mine &= isfinite(r->stats[t].loss) != 0;
-    cnn_comm_gather_bytes(&mine, sizeof mine, all);
-    int ok = 1;
-    for (int q = 0; q < r->R; q++)
-        ok &= q == r->rank || all[q];
-    return ok;
+        mine[0] &= isfinite(r->stats[t].loss) != 0;
+    cnn_comm_gather_bytes(mine, sizeof mine, all);
+    r->ranks_loss_ok = 1, r->ranks_cancel = 0;
+    for (int q = 0; q < r->R; q++) {
+        r->ranks_loss_ok &= q == r->rank || all[2 * q];
+        r->ranks_cancel |= all[2 * q + 1];
+    }
 }
 
 void cnn_train_ranks_share(train_run *r, const train_step *st)
@@ -149,7 +151,7 @@ void cnn_train_ranks_share(train_run *r, const train_step *st)
     const cnn_model *m = r->m;
     gather_samples(r, r->sample_loss, sizeof *r->sample_loss, k);
     gather_samples(r, r->sample_hit, sizeof *r->sample_hit, k);
-    r->ranks_loss_ok = others_finite(r);
+    agree_flags(r);
     for (int l = 0; r->stash_x && l < m->nlayers; l++)
         if (r->stash_x[l]) {
             const cnn_layer *L = &m->layers[l];
@@ -163,4 +165,17 @@ void cnn_train_ranks_share(train_run *r, const train_step *st)
 void cnn_train_ranks_partials(const train_run *r, double *part, int count, long k)
 {
     gather_samples(r, part, (size_t)count * sizeof *part, k);
+}
+
+void cnn_train_ranks_validation(const train_run *r)
+{
+    const long n = r->val->count, G = (long)r->R * r->T;
+    size_t loss[r->R], pred[r->R];
+    for (int q = 0; q < r->R; q++) {
+        long lo = n * q * r->T / G, hi = n * (q + 1) * r->T / G;
+        loss[q] = (size_t)(hi - lo) * sizeof *r->val_loss;
+        pred[q] = (size_t)(hi - lo) * sizeof *r->val_pred;
+    }
+    cnn_comm_gatherv_bytes(NULL, r->val_loss, loss);
+    cnn_comm_gatherv_bytes(NULL, r->val_pred, pred);
 }

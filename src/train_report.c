@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "comm.h"
 #include "error.h"
 #include "model.h"
 #include "trainer.h"
@@ -128,7 +129,9 @@ void cnn_train_after_step(train_run *r, train_ws *tw, const train_step *st)
         fail_step(r, &tw->ws, st);
     else
         record_step(r, st);
-    if (r->stop == CNN_OK && r->cfg->cancel && *r->cfg->cancel)
+    /* Over ranks, the cancel all of them agreed on in this step's gather. */
+    const int cancel = r->R > 1 ? r->ranks_cancel : r->cfg->cancel && *r->cfg->cancel;
+    if (r->stop == CNN_OK && cancel)
         r->stop = cnn_fail(CNN_ERR_CANCELLED, "train: cancelled after step %ld", r->s->t);
     if (r->stop == CNN_OK && st->last)
         r->stop = 1; /* done: the team leaves both loops */
@@ -154,6 +157,7 @@ void cnn_train_fill_result(const train_run *r, const cnn_threads *th,
     result->backward_s = r->phase[PH_BACKWARD];
     result->wait_s = r->phase[PH_WAIT];
     result->update_s = r->phase[PH_UPDATE];
+    result->comm_s = cnn_comm_seconds() - r->comm_s0;
     result->idle = r->busy_max > 0 ? 1 - r->busy / r->busy_max : 0;
     if (th->bind_failed)
         snprintf(result->binding, sizeof result->binding,

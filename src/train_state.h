@@ -81,4 +81,8 @@ void cnn_train_state_set_model(cnn_train_state *s, const cnn_model *m);
 void cnn_train_state_set_data(cnn_train_state *s, const cnn_model *m,
                               const cnn_dataset *ds);
 
+/* A data set's fingerprint: zlib's CRC-32 of its pixel bytes and of its
+   label bytes (also what the cnn command compares across MPI ranks). */
+void cnn_data_fingerprint(const cnn_dataset *ds, uint32_t *images, uint32_t *labels);
+
 #endif /* CNN_TRAIN_STATE_H */

@@ -101,15 +101,22 @@ static void plan_after(const train_run *r, train_step *st)
                  st->epoch % cfg->checkpoint_epochs == 0));
 }
 
-/* The whole team evaluates the validation set, each thread its share. */
+/* Every thread of every rank evaluates its share of the validation set
+   (global thread g of G: images [n g / G, n (g + 1) / G)); over ranks the
+   per-image results are then gathered, and summed in image order as
+   alone. */
 static void validate(train_run *r, cnn_workspace *ws, int tid, train_step *st)
 {
 #pragma omp master
     st->t_val = cnn_train_now();
-    const int T = r->T;
-    cnn_eval_slice(r->m, r->val, r->val->count * tid / T, r->val->count * (tid + 1) / T, ws,
-                   r->val_loss, r->val_pred);
+    const long n = r->val->count, G = (long)r->R * r->T, g = (long)r->rank * r->T + tid;
+    cnn_eval_slice(r->m, r->val, n * g / G, n * (g + 1) / G, ws, r->val_loss, r->val_pred);
 #pragma omp barrier
+    if (r->R > 1) {
+#pragma omp master
+        cnn_train_ranks_validation(r);
+#pragma omp barrier
+    }
 }
 
 void cnn_train_step(train_run *r, train_ws *tw, int tid, train_step *st)

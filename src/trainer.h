@@ -128,6 +128,9 @@ typedef struct train_run {
                                filled, and how many */
     int ranks_nslots;
     int ranks_loss_ok;      /* every other rank's losses finite */
+    int ranks_cancel;       /* some rank was cancelled before its share
+                               ended: every rank stops after this step */
+    double comm_s0;         /* cnn_comm_seconds() when the team began */
     thread_stats *stats;
     int32_t *order_before;  /* the order before this epoch's shuffle, and */
     cnn_rng rng_before;     /* the PRNG: put back if its first step fails */
@@ -252,11 +255,15 @@ int cnn_train_ranks_alloc(train_run *r);
 void cnn_train_ranks_free(train_run *r);
 /* Master thread, after every thread's share, between barriers: every
    rank's per-sample losses and hits, published blocks (into r->node) and
-   owner stashes, gathered by sample index; r->ranks_loss_ok. */
+   owner stashes, gathered by sample index; r->ranks_loss_ok and
+   r->ranks_cancel (whether any rank's cfg->cancel was set). */
 void cnn_train_ranks_share(train_run *r, const train_step *st);
 /* Master thread, between barriers: every rank's samples' partials (count
    doubles each, by sample index) of a k-sample step into part. */
 void cnn_train_ranks_partials(const train_run *r, double *part, int count, long k);
+/* Master thread, after every thread evaluated its share of the global
+   split of r->val: every rank's per-image losses and predictions. */
+void cnn_train_ranks_validation(const train_run *r);
 
 /* train_report.c: the master thread's part after a step */
 void cnn_train_after_step(train_run *r, train_ws *tw, const train_step *st);

@@ -123,6 +123,115 @@ launch -np 2 --bind-to none "$BIN" train --quiet --threads 1 --model bn --steps 
 plain bn-resumed 2 --resume "$T/half.ckpt" --steps 40
 cmp -s "$T/bn-1x1" "$T/bn-resumed" || fail "bn: 2 x 1 resumed on 1 x 2 differs from 80 steps"
 
+# Validation split over the ranks: the loss and accuracy of one process.
+val_of() { grep -o '"val_loss":[^,]*,"val_accuracy":[^,]*' "$1" | tail -1; }
+"$BIN" train --quiet --threads 2 --model seed --steps 30 --validate --log "$T/v-1x2.jsonl" \
+    >/dev/null 2>"$T/err" || fail "train --validate on 2 threads: exit $?"
+launch -np 2 --bind-to none "$BIN" train --quiet --threads 1 --model seed --steps 30 \
+    --validate --log "$T/v-2x1.jsonl"
+[ "$rc" = 0 ] && [ -n "$(val_of "$T/v-1x2.jsonl")" ] &&
+    [ "$(val_of "$T/v-1x2.jsonl")" = "$(val_of "$T/v-2x1.jsonl")" ] ||
+    fail "validation on 2 ranks: exit $rc, $(val_of "$T/v-2x1.jsonl") against 1 x 2's $(val_of "$T/v-1x2.jsonl")"
+
+# Data that differ between ranks, the same command line on each: every
+# rank runs in its own directory, where d/ is a link to MNIST or a copy
+# with one fault.  (rankdir FAULT: rank 1's d/ gets it.)
+rankdirs() {
+    rm -rf "$T/r0" "$T/r1"
+    mkdir -p "$T/r0/d" "$T/r1/d"
+    for f in data/mnist/*-ubyte; do
+        ln -s "$PWD/$f" "$T/r0/d/"
+        ln -s "$PWD/$f" "$T/r1/d/"
+    done
+}
+BIN_ABS=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+in_rankdirs() { # mpirun of cnn ARGS... in $T/r<rank>
+    launch -np 2 --bind-to none sh -c 'cd "$0/r$OMPI_COMM_WORLD_RANK" && exec "$@"' "$T" \
+        "$BIN_ABS" "$@"
+}
+if [ -f data/mnist/.verified ]; then
+    # A truncated training file on rank 1: its one line, every rank stops.
+    rankdirs
+    rm "$T/r1/d/train-images-idx3-ubyte"
+    head -c 1000000 data/mnist/train-images-idx3-ubyte >"$T/r1/d/train-images-idx3-ubyte"
+    in_rankdirs train --data d --steps 5 --threads 1 --quiet --save w.safetensors
+    [ "$rc" = 1 ] && [ "$secs" -le 30 ] && [ "$(lines '^cnn: ' "$T/err")" = 1 ] &&
+        grep -q '^cnn: rank 1 on [^:]*: .*train-images-idx3-ubyte.*' "$T/err" &&
+        grep -q 'Primary job  *terminated normally' "$T/err" &&
+        [ ! -e "$T/r0/w.safetensors" ] ||
+        fail "a truncated data file on rank 1: exit $rc after ${secs}s"
+    # One label changed on rank 1: found before the first step.
+    rankdirs
+    rm "$T/r1/d/train-labels-idx1-ubyte"
+    cp data/mnist/train-labels-idx1-ubyte "$T/r1/d/"
+    printf '\011' | dd of="$T/r1/d/train-labels-idx1-ubyte" bs=1 seek=100 conv=notrunc 2>/dev/null
+    in_rankdirs train --data d --steps 5 --threads 1 --quiet --save w.safetensors
+    [ "$rc" = 1 ] && [ "$secs" -le 30 ] && [ "$(lines '^cnn: ' "$T/err")" = 1 ] &&
+        grep -q '^cnn: rank 1 on .* loaded other training data than rank 0' "$T/err" &&
+        grep -q 'Primary job  *terminated normally' "$T/err" &&
+        [ ! -e "$T/r0/w.safetensors" ] ||
+        fail "other labels on rank 1: exit $rc after ${secs}s"
+fi
+
+# rank_pids: the two ranks' process ids, once both are training.
+rank_pids() {
+    pids=
+    for i in $(seq 50); do
+        sleep 0.2
+        pids=
+        for d in /proc/[0-9]*; do
+            [ "$(cat "$d/comm" 2>/dev/null)" = cnn ] &&
+                { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -q '^OMPI_COMM_WORLD_RANK=' &&
+                pids="$pids ${d#/proc/}"
+        done
+        [ "$(echo $pids | wc -w)" = 2 ] && [ "$i" -ge 10 ] && break
+    done
+}
+
+# SIGTERM to mpirun (which passes SIGTERM to every rank, SIGKILL a second
+# later): all ranks stop after the same step, rank 0 writes the
+# checkpoint once, and a resume on 1 x 2 ends where the uninterrupted run
+# does.  mpirun itself exits 1 (Open MPI's status for a job it was told to
+# stop); each rank exits 143.
+start=$(date +%s)
+$MPIRUN -np 2 --bind-to none "$BIN" train --threads 1 --model seed \
+    --checkpoint "$T/sig.ckpt" >"$T/out" 2>"$T/err" </dev/null &
+job=$!
+rank_pids
+kill -TERM "$(pgrep -P "$job" -x mpirun || echo "$job")" 2>/dev/null
+wait "$job"
+rc=$? secs=$(($(date +%s) - start))
+n=$(sed -n 's/.*stopped by SIGTERM after step \([0-9]*\); checkpoint in .*/\1/p' "$T/err")
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$secs" -le 30 ] && [ -n "$n" ] &&
+    [ "$(lines 'stopped by' "$T/err")" = 1 ] && [ -s "$T/sig.ckpt" ] &&
+    [ -z "$(ls "$T" | grep 'sig\.ckpt\.')" ] ||
+    fail "SIGTERM to mpirun: exit $rc after ${secs}s"
+if [ -n "$n" ]; then
+    plain sig-resumed 2 --resume "$T/sig.ckpt" --steps 20
+    plain sig-whole 2 --model seed --steps $((n + 20))
+    cmp -s "$T/sig-resumed" "$T/sig-whole" ||
+        fail "the checkpoint of a SIGTERM on 2 ranks, resumed on 1 x 2, differs from $((n + 20)) steps"
+fi
+
+# SIGINT to rank 1 alone: rank 0 stops after the same step (the ranks
+# agree on it in each step's gather), writes the checkpoint and says so;
+# every rank exits 130, and so does mpirun.
+launch_bg() { $MPIRUN "$@" >"$T/out" 2>"$T/err" </dev/null & job=$!; }
+start=$(date +%s)
+launch_bg -np 2 --bind-to none "$BIN" train --threads 1 --model seed --quiet \
+    --checkpoint "$T/int.ckpt"
+rank_pids
+victim=
+for p in $pids; do
+    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && victim=$p
+done
+[ -n "$victim" ] && kill -INT "$victim"
+wait "$job"
+rc=$? secs=$(($(date +%s) - start))
+[ "$rc" = 130 ] && [ "$secs" -le 30 ] && [ "$(lines 'stopped by SIGINT' "$T/err")" = 1 ] &&
+    [ -s "$T/int.ckpt" ] ||
+    fail "SIGINT to rank 1: exit $rc after ${secs}s"
+
 # Ranks that would run different thread counts (the same command line,
 # OMP_NUM_THREADS set apart): each says so in one line, exit 2, at once.
 launch -q --bind-to none -np 1 -x OMP_NUM_THREADS=1 "$BIN" train --quiet --model seed \
@@ -172,5 +281,5 @@ launch -np 2 "$PROBE" kill
     grep -q 'rank 1 .* exited on signal 9' "$T/err" ||
     fail "a rank killed by SIGKILL: exit $rc after ${secs}s"
 
-[ $failed = 0 ] && echo "mpi: all checks passed (1 rank: train, exit codes; 2 ranks: info, binding, options, training's bytes, resume, thread counts, a rank killed while training, collectives, abort, SIGKILL)"
+[ $failed = 0 ] && echo "mpi: all checks passed (1 rank: train, exit codes; 2 ranks: info, binding, options, training's bytes, resume, validation, bad and differing data on one rank, SIGTERM and SIGINT, thread counts, a rank killed while training, collectives, abort, SIGKILL)"
 exit $failed

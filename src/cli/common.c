@@ -7,14 +7,20 @@
 #include <string.h>
 
 #include "cli.h"
+#include "comm.h"
 #include "escape.h"
 
 /* "cnn: " and the message, escaped (names and text from files may hold
-   anything), as one line. */
+   anything), as one line.  Under mpirun, a rank other than 0 (which
+   prints only what goes wrong) names itself and its host. */
 static void print_line(const char *msg)
 {
     char shown[2048];
-    fprintf(stderr, "cnn: %s\n", cli_escape(msg, shown, sizeof shown));
+    if (cnn_comm_rank() > 0)
+        fprintf(stderr, "cnn: rank %d on %s: %s\n", cnn_comm_rank(), cnn_comm_host(),
+                cli_escape(msg, shown, sizeof shown));
+    else
+        fprintf(stderr, "cnn: %s\n", cli_escape(msg, shown, sizeof shown));
 }
 
 int cli_fail(int status)

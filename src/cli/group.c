@@ -7,9 +7,15 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "comm.h"
+#include "model.h"
+#include "train_state.h"
 
 void group_check_args(int argc, char **argv)
 {
@@ -46,6 +52,113 @@ int group_command(const cli_command *cmd)
     if (cnn_comm_rank() > 0)
         quiet_stdout();
     return -1;
+}
+
+int group_first_set(int v)
+{
+    const int R = cnn_comm_size();
+    if (R < 2)
+        return v;
+    int *all = malloc((size_t)R * sizeof *all);
+    if (!all)
+        cnn_comm_abort(EXIT_FAILURE_RUN, "out of memory");
+    cnn_comm_gather_bytes(&v, sizeof v, all);
+    int first = 0;
+    for (int q = 0; q < R && !first; q++)
+        first = all[q];
+    free(all);
+    return first;
+}
+
+int group_agree(int rc)
+{
+    if (cnn_comm_size() < 2)
+        return rc;
+    /* Codes are 0-255: rc + 1 is nonzero for a failure, 0 for none. */
+    int first = group_first_set(rc >= 0 ? rc + 1 : 0);
+    if (!first)
+        return -1;
+    cnn_comm_end_together();
+    return first - 1;
+}
+
+int group_check_data(const cnn_dataset *ds, const char *split)
+{
+    if (cnn_comm_size() < 2)
+        return -1;
+    uint32_t images, labels;
+    cnn_data_fingerprint(ds, &images, &labels);
+    const char *host;
+    int q = cnn_comm_first_differing((uint64_t)images << 32 | labels, &host);
+    if (q < 0)
+        return -1;
+    if (cnn_comm_rank() == 0)
+        cli_say("rank %d on %s loaded other %s data than rank 0 (images crc32 %08lx, labels "
+                "crc32 %08lx here); every rank needs the same files", q, host, split,
+                (unsigned long)images, (unsigned long)labels);
+    cnn_comm_end_together();
+    return EXIT_FAILURE_RUN;
+}
+
+int group_check_start(const cnn_model *m, const cnn_train_state *state)
+{
+    if (cnn_comm_size() < 2)
+        return -1;
+    cnn_train_state_info info;
+    cnn_train_state_info_get(state, &info);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    const unsigned char *p = (const unsigned char *)m->params;
+    for (size_t left = m->block * sizeof *m->params; left > 0;) {
+        uInt part = left > (1u << 30) ? 1u << 30 : (uInt)left;
+        crc = crc32(crc, p, part);
+        p += part, left -= part;
+    }
+    const char *host;
+    int q = cnn_comm_first_differing((uint64_t)crc << 32 ^ (uint64_t)info.steps, &host);
+    if (q < 0)
+        return -1;
+    if (cnn_comm_rank() == 0)
+        cli_say("rank %d on %s starts from other weights or another step than rank 0 (every "
+                "rank needs the same --load or --resume file)", q, host);
+    cnn_comm_end_together();
+    return EXIT_FAILURE_RUN;
+}
+
+/* Whether host q of the gathered names appeared at an earlier rank. */
+static int seen_before(const char *names, int q, size_t len)
+{
+    for (int p = 0; p < q; p++)
+        if (strncmp(names + (size_t)p * len, names + (size_t)q * len, len) == 0)
+            return 1;
+    return 0;
+}
+
+void group_hosts(char *buf, size_t size)
+{
+    const int R = cnn_comm_size();
+    enum { LEN = 64 };
+    buf[0] = 0;
+    if (R < 2)
+        return;
+    char mine[LEN] = "", *names = malloc((size_t)R * LEN), list[3 * LEN + 16] = "";
+    if (!names)
+        cnn_comm_abort(EXIT_FAILURE_RUN, "out of memory");
+    snprintf(mine, sizeof mine, "%s", cnn_comm_host());
+    cnn_comm_gather_bytes(mine, LEN, names);
+    int hosts = 0;
+    for (int q = 0; q < R; q++) {
+        if (seen_before(names, q, LEN))
+            continue;
+        if (hosts < 3)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%.*s",
+                     hosts ? ", " : "", LEN, names + (size_t)q * LEN);
+        else if (hosts == 3)
+            snprintf(list + strlen(list), sizeof list - strlen(list), ", ...");
+        hosts++;
+    }
+    free(names);
+    snprintf(buf, size, "%d ranks on %d host%s (%s), each ", R, hosts, hosts == 1 ? "" : "s",
+             list);
 }
 
 void group_describe(char *buf, size_t size)

@@ -19,6 +19,31 @@ void group_check_args(int argc, char **argv);
    whose every rank reports its own placement). */
 int group_command(const cli_command *cmd);
 
+/* Collective, where every rank's command reaches the same point (after
+   loading its files): rc is this rank's exit code so far, -1 for none.
+   Returns the first failing rank's code (its line printed by that rank
+   alone), to be returned by every rank, or -1 when all went well.
+   Alone: rc. */
+int group_agree(int rc);
+
+/* Collective: whether every rank loaded the same data set for `split`
+   ("training", "test"); -1 when so, else the exit code for every rank,
+   rank 0 having printed one line naming the first rank that differs and
+   its host. */
+int group_check_data(const cnn_dataset *ds, const char *split);
+
+/* Collective: whether every rank starts from the same weights (the same
+   seed, --load file or checkpoint) at the same step; as group_check_data. */
+int group_check_start(const cnn_model *m, const cnn_train_state *state);
+
+/* Collective: the first nonzero v in rank order (a signal one rank saw,
+   which all report), else 0. */
+int group_first_set(int v);
+
+/* Collective: "2 ranks on 1 host (vm), each " (the start of train's
+   header line, the hosts named up to three) into buf; "" alone. */
+void group_hosts(char *buf, size_t size);
+
 /* "MPI: ..." (one line, no newline) into buf. */
 void group_describe(char *buf, size_t size);
 

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "comm.h"
 #include "confusion.h"
+#include "group.h"
 #include "metrics.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
@@ -413,13 +414,19 @@ static const char *interrupted_path(char *buf, size_t size)
 }
 
 /* Training stopped by a signal or a failed log write (its message is
-   printed): the work so far goes into a checkpoint. */
-static int stop_early(const cli *c, run *r)
+   printed): the work so far goes into a checkpoint.  Cancelled over ranks,
+   all of them stopped after the same step (the trainer agrees on it): the
+   signal one of them saw is every rank's exit status, and rank 0 writes
+   the checkpoint. */
+static int stop_early(const cli *c, run *r, int cancelled)
 {
     char name[64];
-    int sig = signals_seen() ? signals_seen() : SIGINT;
-    if (cnn_comm_rank() > 0) /* rank 0 writes the checkpoint */
-        return r->failed ? EXIT_FAILURE_RUN : 128 + sig;
+    int seen = cancelled ? group_first_set(signals_seen()) : signals_seen();
+    int sig = seen ? seen : SIGINT;
+    if (cancelled)
+        cnn_comm_end_together();
+    if (cnn_comm_rank() > 0)
+        return r->failed || !seen ? EXIT_FAILURE_RUN : 128 + sig;
     const char *path = r->ckpt ? r->ckpt : interrupted_path(name, sizeof name);
     if (!path)
         return EXIT_FAILURE_RUN;
@@ -540,22 +547,37 @@ static void describe_extras(const cnn_train_config *g, char *buf, size_t size)
     }
 }
 
+/* "trained N steps in S s (X images/s)", and over ranks the share of
+   the training time spent in collectives. */
+static void say_trained(const cnn_train_result *res, int batch)
+{
+    const double s = res->seconds > 0 ? res->seconds : 1;
+    char comm[96] = "";
+    if (cnn_comm_size() > 1)
+        snprintf(comm, sizeof comm, "; %d ranks x %d thread%s, %.1f%% of it in collectives",
+                 cnn_comm_size(), res->threads, res->threads == 1 ? "" : "s",
+                 100 * res->comm_s / (s - res->validate_s > 0 ? s - res->validate_s : s));
+    cli_say("trained %ld steps in %.1f s (%.0f images/s)%s", res->steps, res->seconds,
+            (double)res->steps * batch / s, comm);
+}
+
 /* Train, then write and evaluate; the handlers stay until the end. */
 static int train_and_finish(const cli *c, run *r)
 {
-    char desc[160], opt[200], extras[CNN_AUGMENT_TEXT + 64];
+    char ranks[300], desc[160], opt[200], extras[CNN_AUGMENT_TEXT + 64];
+    group_hosts(ranks, sizeof ranks);
     cnn_threads_describe(r->cfg.threads, &r->threads, desc, sizeof desc);
     describe_optimizer(&r->cfg, opt, sizeof opt);
     describe_extras(&r->cfg, extras, sizeof extras);
     if (!c->quiet)
-        cli_say("%s, %zu parameters, %s kernels; %d images %dx%dx%d; %s%s%s",
+        cli_say("%s, %zu parameters, %s kernels; %d images %dx%dx%d; %s%s%s%s",
                 cnn_model_spec(r->m), cnn_model_param_count(r->m), cnn_model_isa(r->m),
-                r->train->count, r->train->height, r->train->width, r->train->channels, desc,
-                opt, extras);
+                r->train->count, r->train->height, r->train->width, r->train->channels, ranks,
+                desc, opt, extras);
     cnn_train_result res;
     int st = cnn_train(r->m, r->train, &r->cfg, &res);
     if (st == CNN_ERR_CANCELLED || (r->failed && st == CNN_OK))
-        return stop_early(c, r);
+        return stop_early(c, r, st == CNN_ERR_CANCELLED);
     if (st == CNN_ERR_NONFINITE && r->last_ckpt_step >= 0) {
         cli_say("%s; the last good checkpoint is %s (step %ld)", cnn_last_error(), r->ckpt,
                 r->last_ckpt_step);
@@ -566,8 +588,7 @@ static int train_and_finish(const cli *c, run *r)
     if (!res.bound && r->threads > 1 && !c->quiet)
         cli_say("warning: threads are not bound to cores (%s)", res.binding);
     if (!c->quiet && res.steps)
-        cli_say("trained %ld steps in %.1f s (%.0f images/s)", res.steps, res.seconds,
-                (double)res.steps * r->cfg.batch / (res.seconds > 0 ? res.seconds : 1));
+        say_trained(&res, r->cfg.batch);
     int rc = write_results(c, r, &res);
     if (rc == EXIT_OK && signals_seen()) {
         cli_say("stopped by %s after training; the evaluation is skipped",
@@ -625,6 +646,17 @@ static void rank_quiet(cli *c)
     c->save = c->log = c->confusion = c->checkpoint = NULL;
 }
 
+/* Over ranks, before the first step: if a rank failed to load its files,
+   every rank stops with its code (its line printed by it alone); else
+   each must hold the same data and weights.  -1 to go on. */
+static int same_start(const run *r, int rc)
+{
+    if ((rc = group_agree(rc)) < 0 && (rc = group_check_data(r->train, "training")) < 0 &&
+        (!r->test || (rc = group_check_data(r->test, "test")) < 0))
+        rc = group_check_start(r->m, r->state);
+    return rc;
+}
+
 static int run_train(const cli *given)
 {
     cli recipe = *given;
@@ -644,12 +676,10 @@ static int run_train(const cli *given)
         return cli_error(EXIT_FAILURE_RUN, "out of memory");
     int st;
     signals_train_begin();
-    if ((rc = check_files(c, &r)) >= 0)
-        goto out;
-    if ((st = load(c, &r)) != CNN_OK) {
+    if ((rc = check_files(c, &r)) < 0 && (st = load(c, &r)) != CNN_OK)
         rc = r.rc >= 0 ? r.rc : cli_fail(st);
+    if ((rc = same_start(&r, rc)) >= 0)
         goto out;
-    }
     /* A resumed log is cut back to the checkpoint: only once the
        checkpoint is known to fit this data set and batch. */
     if (c->log) {
