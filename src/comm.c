@@ -7,12 +7,12 @@
  * needs no per-build file list (only this file gets the MPI flags).
  */
 #include "comm.h"
+#include "comm_watch.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifdef CNN_HAVE_MPI
@@ -22,16 +22,6 @@
 enum { HOST_MAX = 256 };
 
 static int comm_rank, comm_size = 1, comm_active, comm_together;
-static double comm_seconds; /* in collectives (the main thread's) */
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-double cnn_comm_seconds(void) { return comm_seconds; }
 static char comm_host[HOST_MAX];
 
 int cnn_comm_rank(void) { return comm_rank; }
@@ -109,6 +99,12 @@ static int start_mpi(int *argc, char ***argv)
     check(MPI_Comm_size(MPI_COMM_WORLD, &comm_size), "MPI_Comm_size");
     if (provided < MPI_THREAD_FUNNELED)
         cnn_comm_abort(1, "MPI gives thread level %d, cnn needs MPI_THREAD_FUNNELED", provided);
+    double limit;
+    if (cnn_comm_watch_limit(&limit) != 0)
+        cnn_comm_abort(2, "CNN_MPI_TIMEOUT='%s' is not a number of seconds (0 for no limit)",
+                       getenv("CNN_MPI_TIMEOUT"));
+    if (comm_size > 1)
+        cnn_comm_watch_start(limit, comm_rank, cnn_comm_host());
     return 0;
 }
 #else
@@ -207,10 +203,10 @@ void cnn_comm_bcast_bytes(void *buf, size_t n, int root)
     const size_t piece = (size_t)1 << 30;
     for (size_t at = 0; comm_active && comm_size > 1 && at < n; at += piece) {
         size_t len = n - at < piece ? n - at : piece;
-        const double t = now();
+        cnn_comm_watch_enter("MPI_Bcast");
         check(MPI_Bcast((char *)buf + at, (int)len, MPI_BYTE, root, MPI_COMM_WORLD),
               "MPI_Bcast");
-        comm_seconds += now() - t;
+        cnn_comm_watch_leave();
     }
 #else
     (void)buf, (void)n, (void)root;
@@ -223,10 +219,10 @@ void cnn_comm_gather_bytes(const void *mine, size_t n, void *all)
     if (comm_active && comm_size > 1) {
         if (n > (size_t)1 << 30)
             cnn_comm_abort(1, "gather of %zu bytes per rank: over 1 GiB", n);
-        const double t = now();
+        cnn_comm_watch_enter("MPI_Allgather");
         check(MPI_Allgather(mine, (int)n, MPI_BYTE, all, (int)n, MPI_BYTE, MPI_COMM_WORLD),
               "MPI_Allgather");
-        comm_seconds += now() - t;
+        cnn_comm_watch_leave();
         return;
     }
 #endif
@@ -249,11 +245,11 @@ void cnn_comm_gatherv_bytes(const void *mine, void *all, const size_t *counts)
             cnt[comm_size + r] = (int)at;
             at += counts[r];
         }
-        const double t = now();
+        cnn_comm_watch_enter("MPI_Allgatherv");
         check(MPI_Allgatherv(mine ? mine : MPI_IN_PLACE, cnt[comm_rank], MPI_BYTE, all, cnt,
                              cnt + comm_size, MPI_BYTE, MPI_COMM_WORLD),
               "MPI_Allgatherv");
-        comm_seconds += now() - t;
+        cnn_comm_watch_leave();
         free(cnt);
         return;
     }
@@ -266,9 +262,9 @@ void cnn_comm_barrier(void)
 {
 #ifdef CNN_HAVE_MPI
     if (comm_active && comm_size > 1) {
-        const double t = now();
+        cnn_comm_watch_enter("MPI_Barrier");
         check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
-        comm_seconds += now() - t;
+        cnn_comm_watch_leave();
     }
 #endif
 }
@@ -279,10 +275,10 @@ int cnn_comm_same_u64(uint64_t v)
     if (comm_active && comm_size > 1) {
         /* One reduction for both ends: max(v) and max(~v) = ~min(v). */
         uint64_t m[2] = {v, ~v};
-        const double t = now();
+        cnn_comm_watch_enter("MPI_Allreduce");
         check(MPI_Allreduce(MPI_IN_PLACE, m, 2, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD),
               "MPI_Allreduce");
-        comm_seconds += now() - t;
+        cnn_comm_watch_leave();
         return m[0] == ~m[1];
     }
 #endif

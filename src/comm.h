@@ -84,7 +84,10 @@ void cnn_comm_gather_bytes(const void *mine, size_t n, void *all);
    mine NULL: each rank's bytes are already at their place in all. */
 void cnn_comm_gatherv_bytes(const void *mine, void *all, const size_t *counts);
 void cnn_comm_barrier(void);
-/* Seconds this process has spent in the collectives above, so far. */
+/* Seconds this process has spent in the collectives above, so far
+   (comm_watch.c).  Each collective is bounded: one that waits longer than
+   CNN_MPI_TIMEOUT seconds (default 120, 0 for no limit) for a peer that
+   stopped or hung ends this rank with one line, and mpirun the job. */
 double cnn_comm_seconds(void);
 /* Whether every rank passed the same v (an option or data fingerprint). */
 int cnn_comm_same_u64(uint64_t v);

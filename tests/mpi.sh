@@ -123,6 +123,32 @@ launch -np 2 --bind-to none "$BIN" train --quiet --threads 1 --model bn --steps 
 plain bn-resumed 2 --resume "$T/half.ckpt" --steps 40
 cmp -s "$T/bn-1x1" "$T/bn-resumed" || fail "bn: 2 x 1 resumed on 1 x 2 differs from 80 steps"
 
+# rank_pids: the two ranks' process ids, once both are training.
+rank_pids() {
+    pids=
+    for i in $(seq 50); do
+        sleep 0.2
+        pids=
+        for d in /proc/[0-9]*; do
+            [ "$(cat "$d/comm" 2>/dev/null)" = cnn ] &&
+                { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -q '^OMPI_COMM_WORLD_RANK=' &&
+                pids="$pids ${d#/proc/}"
+        done
+        [ "$(echo $pids | wc -w)" = 2 ] && [ "$i" -ge 10 ] && break
+    done
+}
+
+# rank1: the rank-1 process of those (in $victim), once both are training.
+rank1() {
+    rank_pids
+    victim=
+    for p in $pids; do
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' &&
+            victim=$p
+    done
+}
+launch_bg() { $MPIRUN "$@" >"$T/out" 2>"$T/err" </dev/null & job=$!; }
+
 # Validation split over the ranks: the loss and accuracy of one process.
 val_of() { grep -o '"val_loss":[^,]*,"val_accuracy":[^,]*' "$1" | tail -1; }
 "$BIN" train --quiet --threads 2 --model seed --steps 30 --validate --log "$T/v-1x2.jsonl" \
@@ -173,21 +199,6 @@ if [ -f data/mnist/.verified ]; then
         fail "other labels on rank 1: exit $rc after ${secs}s"
 fi
 
-# rank_pids: the two ranks' process ids, once both are training.
-rank_pids() {
-    pids=
-    for i in $(seq 50); do
-        sleep 0.2
-        pids=
-        for d in /proc/[0-9]*; do
-            [ "$(cat "$d/comm" 2>/dev/null)" = cnn ] &&
-                { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -q '^OMPI_COMM_WORLD_RANK=' &&
-                pids="$pids ${d#/proc/}"
-        done
-        [ "$(echo $pids | wc -w)" = 2 ] && [ "$i" -ge 10 ] && break
-    done
-}
-
 # SIGTERM to mpirun (which passes SIGTERM to every rank, SIGKILL a second
 # later): all ranks stop after the same step, rank 0 writes the
 # checkpoint once, and a resume on 1 x 2 ends where the uninterrupted run
@@ -216,15 +227,10 @@ fi
 # SIGINT to rank 1 alone: rank 0 stops after the same step (the ranks
 # agree on it in each step's gather), writes the checkpoint and says so;
 # every rank exits 130, and so does mpirun.
-launch_bg() { $MPIRUN "$@" >"$T/out" 2>"$T/err" </dev/null & job=$!; }
 start=$(date +%s)
 launch_bg -np 2 --bind-to none "$BIN" train --threads 1 --model seed --quiet \
     --checkpoint "$T/int.ckpt"
-rank_pids
-victim=
-for p in $pids; do
-    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && victim=$p
-done
+rank1
 [ -n "$victim" ] && kill -INT "$victim"
 wait "$job"
 rc=$? secs=$(($(date +%s) - start))
@@ -243,25 +249,31 @@ launch -q --bind-to none -np 1 -x OMP_NUM_THREADS=1 "$BIN" train --quiet --model
 # A rank killed by SIGKILL in the middle of an epoch of training: the job
 # ends within 30 s, non-zero, with mpirun's line naming the rank.
 start=$(date +%s)
-$MPIRUN -np 2 --bind-to none "$BIN" train --quiet --threads 1 --model seed \
-    >"$T/out" 2>"$T/err" </dev/null &
-job=$!
-victim=
-for i in $(seq 50); do # the rank-1 process, once it is training
-    sleep 0.2
-    for d in /proc/[0-9]*; do
-        [ "$(cat "$d/comm" 2>/dev/null)" = cnn ] &&
-            { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' &&
-            victim=${d#/proc/}
-    done
-    [ -n "$victim" ] && [ "$i" -ge 10 ] && break
-done
+launch_bg -np 2 --bind-to none "$BIN" train --quiet --threads 1 --model seed
+rank1
 [ -n "$victim" ] && kill -KILL "$victim"
 wait "$job"
 rc=$? secs=$(($(date +%s) - start))
 [ -n "$victim" ] && [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$secs" -le 40 ] &&
     grep -q 'rank 1 .* exited on signal 9' "$T/err" ||
     fail "a rank killed while training: exit $rc after ${secs}s"
+
+# A rank stopped (SIGSTOP) while training: the other waits at most
+# CNN_MPI_TIMEOUT seconds in a collective, then ends the job with one line.
+start=$(date +%s)
+launch_bg -np 2 --bind-to none -x CNN_MPI_TIMEOUT=3 "$BIN" train --quiet --threads 1 \
+    --model seed
+rank1
+[ -n "$victim" ] && kill -STOP "$victim"
+wait "$job"
+rc=$? secs=$(($(date +%s) - start))
+[ -n "$victim" ] && kill -KILL "$victim" 2>/dev/null
+[ -n "$victim" ] && [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$secs" -le 30 ] &&
+    grep -q '^cnn: rank 0 on [^:]*: MPI_[A-Za-z]* waited 3 s for the other ranks' "$T/err" ||
+    fail "a rank stopped while training: exit $rc after ${secs}s"
+launch -np 2 -x CNN_MPI_TIMEOUT=soon "$BIN" summary --model logreg
+[ "$rc" = 2 ] && grep -q "CNN_MPI_TIMEOUT='soon' is not a number" "$T/err" ||
+    fail "CNN_MPI_TIMEOUT=soon: exit $rc"
 
 if [ ! -x "$PROBE" ]; then
     echo "mpi: FAIL $PROBE is not built (make all builds it with MPI)" >&2
@@ -281,5 +293,5 @@ launch -np 2 "$PROBE" kill
     grep -q 'rank 1 .* exited on signal 9' "$T/err" ||
     fail "a rank killed by SIGKILL: exit $rc after ${secs}s"
 
-[ $failed = 0 ] && echo "mpi: all checks passed (1 rank: train, exit codes; 2 ranks: info, binding, options, training's bytes, resume, validation, bad and differing data on one rank, SIGTERM and SIGINT, thread counts, a rank killed while training, collectives, abort, SIGKILL)"
+[ $failed = 0 ] && echo "mpi: all checks passed (1 rank: train, exit codes; 2 ranks: info, binding, options, training's bytes, resume, validation, bad and differing data on one rank, SIGTERM and SIGINT, thread counts, a rank killed or stopped while training, collectives, abort, SIGKILL)"
 exit $failed

@@ -716,7 +716,11 @@ const cli_command cmd_train = {
     "warning when the value differs).\n"
     "With --checkpoint, a resumable checkpoint is kept; SIGINT or SIGTERM finishes\n"
     "the current step, writes the checkpoint (to cnn-interrupted.ckpt without\n"
-    "--checkpoint), prints the command that resumes and exits 130 or 143.\n",
+    "--checkpoint), prints the command that resumes and exits 130 or 143.\n"
+    "Under mpirun -np N, every rank trains its part of each batch, with the bytes\n"
+    "of one process; rank 0 writes every file and line.  A collective that waits\n"
+    "CNN_MPI_TIMEOUT seconds (default 120, 0 for ever) for a stopped rank ends\n"
+    "the job.\n",
     OPTBIT(OPT_DATA) | OPTBIT(OPT_MODEL) | OPTBIT(OPT_EPOCHS) | OPTBIT(OPT_BATCH) |
         OPTBIT(OPT_LR) | OPTBIT(OPT_OPTIMIZER) | OPTBIT(OPT_MOMENTUM) | OPTBIT(OPT_NESTEROV) |
         OPTBIT(OPT_WEIGHT_DECAY) | OPTBIT(OPT_SCHEDULE) | OPTBIT(OPT_WARMUP) |
