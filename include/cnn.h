@@ -578,8 +578,9 @@ typedef struct cnn_train_result {
     /* Under mpirun (the cnn command over several ranks): seconds thread 0
        spent in collectives, the gathers of what the other ranks made
        (inside wait_s, and forward_s/backward_s for batch norm's sums);
-       0 alone. */
-    double comm_s;
+       0 alone.  comm_bytes: what those gathers brought together on this
+       rank (every rank's part). */
+    double comm_s, comm_bytes;
     char binding[160];    /* one-line description of threads and binding */
 } cnn_train_result;
 

@@ -203,7 +203,7 @@ void cnn_comm_bcast_bytes(void *buf, size_t n, int root)
     const size_t piece = (size_t)1 << 30;
     for (size_t at = 0; comm_active && comm_size > 1 && at < n; at += piece) {
         size_t len = n - at < piece ? n - at : piece;
-        cnn_comm_watch_enter("MPI_Bcast");
+        cnn_comm_watch_enter("MPI_Bcast", len);
         check(MPI_Bcast((char *)buf + at, (int)len, MPI_BYTE, root, MPI_COMM_WORLD),
               "MPI_Bcast");
         cnn_comm_watch_leave();
@@ -219,7 +219,7 @@ void cnn_comm_gather_bytes(const void *mine, size_t n, void *all)
     if (comm_active && comm_size > 1) {
         if (n > (size_t)1 << 30)
             cnn_comm_abort(1, "gather of %zu bytes per rank: over 1 GiB", n);
-        cnn_comm_watch_enter("MPI_Allgather");
+        cnn_comm_watch_enter("MPI_Allgather", n * (size_t)comm_size);
         check(MPI_Allgather(mine, (int)n, MPI_BYTE, all, (int)n, MPI_BYTE, MPI_COMM_WORLD),
               "MPI_Allgather");
         cnn_comm_watch_leave();
@@ -245,7 +245,7 @@ void cnn_comm_gatherv_bytes(const void *mine, void *all, const size_t *counts)
             cnt[comm_size + r] = (int)at;
             at += counts[r];
         }
-        cnn_comm_watch_enter("MPI_Allgatherv");
+        cnn_comm_watch_enter("MPI_Allgatherv", at);
         check(MPI_Allgatherv(mine ? mine : MPI_IN_PLACE, cnt[comm_rank], MPI_BYTE, all, cnt,
                              cnt + comm_size, MPI_BYTE, MPI_COMM_WORLD),
               "MPI_Allgatherv");
@@ -262,7 +262,7 @@ void cnn_comm_barrier(void)
 {
 #ifdef CNN_HAVE_MPI
     if (comm_active && comm_size > 1) {
-        cnn_comm_watch_enter("MPI_Barrier");
+        cnn_comm_watch_enter("MPI_Barrier", 0);
         check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
         cnn_comm_watch_leave();
     }
@@ -275,7 +275,7 @@ int cnn_comm_same_u64(uint64_t v)
     if (comm_active && comm_size > 1) {
         /* One reduction for both ends: max(v) and max(~v) = ~min(v). */
         uint64_t m[2] = {v, ~v};
-        cnn_comm_watch_enter("MPI_Allreduce");
+        cnn_comm_watch_enter("MPI_Allreduce", sizeof m);
         check(MPI_Allreduce(MPI_IN_PLACE, m, 2, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD),
               "MPI_Allreduce");
         cnn_comm_watch_leave();

@@ -89,6 +89,9 @@ void cnn_comm_barrier(void);
    CNN_MPI_TIMEOUT seconds (default 120, 0 for no limit) for a peer that
    stopped or hung ends this rank with one line, and mpirun the job. */
 double cnn_comm_seconds(void);
+/* Bytes those collectives left in this process's buffers (every rank's
+   part of each gather), so far. */
+double cnn_comm_bytes(void);
 /* Whether every rank passed the same v (an option or data fingerprint). */
 int cnn_comm_same_u64(uint64_t v);
 

@@ -4,7 +4,8 @@
  * than the limit, so that a peer that stopped (SIGSTOP, a hung file
  * system, a lost network) never holds the job forever.  Open MPI's runtime
  * ends the job when a rank dies; a rank that lives but never answers is
- * what this catches.  Also the time spent in collectives.
+ * what this catches.  Also the time spent in collectives and the bytes
+ * they gathered.
  *
  * The main thread marks each collective's start and end (two atomic
  * stores); the watchdog wakes every quarter second and compares the clock
@@ -25,6 +26,7 @@ static double limit_s;          /* 0: no limit (the watchdog not started) */
 static int watch_rank;
 static char watch_host[64];
 static double entered, spent;   /* main thread: the collective's start, total */
+static double moved;            /* bytes the collectives left here */
 static _Atomic long long deadline_ms; /* 0: no collective in flight */
 static _Atomic(const char *) in_call;
 
@@ -83,9 +85,10 @@ void cnn_comm_watch_start(double limit, int rank, const char *host)
     pthread_attr_destroy(&attr);
 }
 
-void cnn_comm_watch_enter(const char *call)
+void cnn_comm_watch_enter(const char *call, size_t bytes)
 {
     entered = now();
+    moved += (double)bytes;
     if (limit_s > 0) {
         atomic_store(&in_call, call);
         atomic_store(&deadline_ms, (long long)((entered + limit_s) * 1e3));
@@ -100,3 +103,4 @@ void cnn_comm_watch_leave(void)
 }
 
 double cnn_comm_seconds(void) { return spent; }
+double cnn_comm_bytes(void) { return moved; }

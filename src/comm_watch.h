@@ -6,6 +6,8 @@
 #ifndef CNN_COMM_WATCH_H
 #define CNN_COMM_WATCH_H
 
+#include <stddef.h>
+
 /* The limit when CNN_MPI_TIMEOUT is not set: far above any wait a healthy
    run makes (rank 0 writing a checkpoint while the others wait, a slow
    rank loading its data), far below a batch job's hours. */
@@ -19,8 +21,9 @@ int cnn_comm_watch_limit(double *limit);
    (limit > 0), which names rank and host in its line. */
 void cnn_comm_watch_start(double limit, int rank, const char *host);
 
-/* Around each collective, on the main thread: call is its name. */
-void cnn_comm_watch_enter(const char *call);
+/* Around each collective, on the main thread: call is its name, bytes
+   what it leaves in this rank's buffer (every rank's part). */
+void cnn_comm_watch_enter(const char *call, size_t bytes);
 void cnn_comm_watch_leave(void);
 
 #endif /* CNN_COMM_WATCH_H */

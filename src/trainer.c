@@ -148,6 +148,7 @@ static int run_team(train_run *r, cnn_threads *th)
     r->rng_before = r->s->rng;
     r->t_start = cnn_train_now();
     r->comm_s0 = cnn_comm_seconds();
+    r->comm_bytes0 = cnn_comm_bytes();
     const int dynamic = omp_get_dynamic();
     omp_set_dynamic(0);
 #pragma omp parallel num_threads(r->T)

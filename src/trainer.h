@@ -130,7 +130,8 @@ typedef struct train_run {
     int ranks_loss_ok;      /* every other rank's losses finite */
     int ranks_cancel;       /* some rank was cancelled before its share
                                ended: every rank stops after this step */
-    double comm_s0;         /* cnn_comm_seconds() when the team began */
+    double comm_s0, comm_bytes0; /* cnn_comm_seconds() and _bytes() when
+                               the team began */
     thread_stats *stats;
     int32_t *order_before;  /* the order before this epoch's shuffle, and */
     cnn_rng rng_before;     /* the PRNG: put back if its first step fails */

@@ -552,11 +552,13 @@ static void describe_extras(const cnn_train_config *g, char *buf, size_t size)
 static void say_trained(const cnn_train_result *res, int batch)
 {
     const double s = res->seconds > 0 ? res->seconds : 1;
-    char comm[96] = "";
+    char comm[128] = "";
     if (cnn_comm_size() > 1)
-        snprintf(comm, sizeof comm, "; %d ranks x %d thread%s, %.1f%% of it in collectives",
-                 cnn_comm_size(), res->threads, res->threads == 1 ? "" : "s",
-                 100 * res->comm_s / (s - res->validate_s > 0 ? s - res->validate_s : s));
+        snprintf(comm, sizeof comm, "; %d ranks x %d thread%s, %.1f%% of it in collectives "
+                 "(%.3f MB gathered a step)", cnn_comm_size(), res->threads,
+                 res->threads == 1 ? "" : "s",
+                 100 * res->comm_s / (s - res->validate_s > 0 ? s - res->validate_s : s),
+                 res->comm_bytes / 1e6 / (double)res->steps);
     cli_say("trained %ld steps in %.1f s (%.0f images/s)%s", res->steps, res->seconds,
             (double)res->steps * batch / s, comm);
 }

@@ -8,12 +8,17 @@
  *                           wait in a barrier (the runtime must end them)
  *   mpi-probe abort         the last rank fails (cnn_comm_abort, code 3)
  *                           while the others wait in a barrier
+ *   mpi-probe gather BYTES  (for bench/mpi.sh) the median time of a gather
+ *                           of BYTES in all, each rank an equal part, over
+ *                           201 rounds that start together: the transfer
+ *                           alone, no rank late
  */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "comm.h"
@@ -65,6 +70,48 @@ static void collectives(void)
     printf("mpi-probe: rank %d of %d: %s\n", rank, size, failures ? "FAILED" : "ok");
 }
 
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int gather_time(const char *arg)
+{
+    enum { ROUNDS = 201 };
+    const int size = cnn_comm_size();
+    char *end;
+    long long bytes = strtoll(arg ? arg : "", &end, 10);
+    if (!arg || *end || bytes < size || bytes > (1LL << 30)) {
+        fprintf(stderr, "mpi-probe: gather BYTES: a byte count up to 1 GiB\n");
+        return 2;
+    }
+    size_t *counts = malloc((size_t)size * sizeof *counts);
+    char *buf = calloc((size_t)bytes, 1);
+    double t[ROUNDS];
+    for (int r = 0; r < size; r++)
+        counts[r] = (size_t)(bytes * (r + 1) / size - bytes * r / size);
+    for (int i = 0; i < ROUNDS; i++) {
+        cnn_comm_barrier();
+        double t0 = seconds();
+        cnn_comm_gatherv_bytes(NULL, buf, counts);
+        t[i] = seconds() - t0;
+    }
+    qsort(t, ROUNDS, sizeof *t, by_value);
+    if (cnn_comm_rank() == 0)
+        printf("gather %lld bytes: median %.1f us\n", bytes, t[ROUNDS / 2] * 1e6);
+    free(counts);
+    free(buf);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (cnn_comm_init(&argc, &argv) != 0)
@@ -75,13 +122,15 @@ int main(int argc, char **argv)
         collectives();
         return failures != 0;
     }
+    if (!strcmp(mode, "gather"))
+        return gather_time(argv[2]);
     cnn_comm_barrier(); /* every rank is up */
     if (!strcmp(mode, "kill") && last)
         kill(getpid(), SIGKILL);
     else if (!strcmp(mode, "abort") && last)
         cnn_comm_abort(3, "probe failure, as asked");
     else if (strcmp(mode, "kill") && strcmp(mode, "abort")) {
-        fprintf(stderr, "usage: mpirun -np 2 mpi-probe collectives|kill|abort\n");
+        fprintf(stderr, "usage: mpirun -np 2 mpi-probe collectives|kill|abort|gather BYTES\n");
         return 2;
     }
     cnn_comm_barrier(); /* the last rank never comes */
