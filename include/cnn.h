@@ -579,7 +579,7 @@ typedef struct cnn_train_result {
        spent in collectives, the gathers of what the other ranks made
        (inside wait_s, and forward_s/backward_s for batch norm's sums);
        0 alone.  comm_bytes: what those gathers brought together on this
-       rank (every rank's part). */
+       rank (every rank's part).  Validation's gathers are not counted. */
     double comm_s, comm_bytes;
     char binding[160];    /* one-line description of threads and binding */
 } cnn_train_result;

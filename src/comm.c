@@ -101,8 +101,8 @@ static int start_mpi(int *argc, char ***argv)
         cnn_comm_abort(1, "MPI gives thread level %d, cnn needs MPI_THREAD_FUNNELED", provided);
     double limit;
     if (cnn_comm_watch_limit(&limit) != 0)
-        cnn_comm_abort(2, "CNN_MPI_TIMEOUT='%s' is not a number of seconds (0 for no limit)",
-                       getenv("CNN_MPI_TIMEOUT"));
+        cnn_comm_abort_once(2, "CNN_MPI_TIMEOUT='%s' is not a number of seconds (0 for no "
+                            "limit)", getenv("CNN_MPI_TIMEOUT"));
     if (comm_size > 1)
         cnn_comm_watch_start(limit, comm_rank, cnn_comm_host());
     return 0;
@@ -145,8 +145,12 @@ void cnn_comm_finalize(void)
 {
 #ifdef CNN_HAVE_MPI
     int done = 0;
-    if (comm_active && MPI_Finalized(&done) == MPI_SUCCESS && !done)
+    if (comm_active && MPI_Finalized(&done) == MPI_SUCCESS && !done) {
+        /* Waits for every rank: watched like a collective. */
+        cnn_comm_watch_enter("MPI_Finalize", 0);
         MPI_Finalize();
+        cnn_comm_watch_leave();
+    }
 #endif
     comm_active = 0;
 }

@@ -7,9 +7,9 @@
  * what this catches.  Also the time spent in collectives and the bytes
  * they gathered.
  *
- * The main thread marks each collective's start and end (two atomic
- * stores); the watchdog wakes every quarter second and compares the clock
- * with the deadline.  It does not call MPI (the library runs at
+ * The main thread marks each collective's start and end (a few atomic
+ * stores); the watchdog wakes every quarter second and adds the time it
+ * saw pass to the collective's wait.  It does not call MPI (the library runs at
  * MPI_THREAD_FUNNELED): it prints one line and ends the process, and
  * mpirun, seeing a rank exit non-zero, ends the others.
  */
@@ -27,8 +27,11 @@ static int watch_rank;
 static char watch_host[64];
 static double entered, spent;   /* main thread: the collective's start, total */
 static double moved;            /* bytes the collectives left here */
-static _Atomic long long deadline_ms; /* 0: no collective in flight */
+static _Atomic unsigned long seq;   /* collectives entered so far */
+static _Atomic int in_flight;       /* one is running now */
 static _Atomic(const char *) in_call;
+
+#define TICK_S 0.25
 
 static double now(void)
 {
@@ -37,17 +40,31 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The watchdog counts only the time it saw pass: a gap of more than two
+   ticks between its wake-ups means this process was stopped (Ctrl-Z, a
+   batch system's suspend) and is counted as one tick, so a job paused
+   and resumed as a whole is not ended; a rank whose peer stopped keeps
+   counting. */
 static void *watch(void *arg)
 {
     (void)arg;
-    const struct timespec tick = {0, 250 * 1000 * 1000};
+    const struct timespec tick = {0, (long)(TICK_S * 1e9)};
+    unsigned long seen = 0;
+    double waited = 0, before = now();
     for (;;) {
         nanosleep(&tick, NULL);
-        long long d = atomic_load(&deadline_ms);
-        if (d && now() * 1e3 > (double)d) {
-            fprintf(stderr, "cnn: rank %d on %s: %s waited %.0f s for the other ranks: one of "
-                    "them stopped, hung or lost its network (CNN_MPI_TIMEOUT sets the limit "
-                    "in seconds, 0 for none)\n", watch_rank, watch_host,
+        double t = now(), dt = t - before;
+        before = t;
+        unsigned long s = atomic_load(&seq);
+        if (!atomic_load(&in_flight) || s != seen) { /* none, or a new one */
+            seen = s, waited = 0;
+            continue;
+        }
+        waited += dt > 2 * TICK_S ? TICK_S : dt;
+        if (waited > limit_s) {
+            fprintf(stderr, "cnn: rank %d on %s: %s waited %.3g s for the other ranks: one "
+                    "of them stopped, hung or lost its network (CNN_MPI_TIMEOUT sets the "
+                    "limit in seconds, 0 for none)\n", watch_rank, watch_host,
                     atomic_load(&in_call), limit_s);
             fflush(stderr);
             _exit(1);
@@ -89,16 +106,14 @@ void cnn_comm_watch_enter(const char *call, size_t bytes)
 {
     entered = now();
     moved += (double)bytes;
-    if (limit_s > 0) {
-        atomic_store(&in_call, call);
-        atomic_store(&deadline_ms, (long long)((entered + limit_s) * 1e3));
-    }
+    atomic_store(&in_call, call);
+    atomic_fetch_add(&seq, 1);
+    atomic_store(&in_flight, 1);
 }
 
 void cnn_comm_watch_leave(void)
 {
-    if (limit_s > 0)
-        atomic_store(&deadline_ms, 0);
+    atomic_store(&in_flight, 0);
     spent += now() - entered;
 }
 

@@ -157,8 +157,8 @@ void cnn_train_fill_result(const train_run *r, const cnn_threads *th,
     result->backward_s = r->phase[PH_BACKWARD];
     result->wait_s = r->phase[PH_WAIT];
     result->update_s = r->phase[PH_UPDATE];
-    result->comm_s = cnn_comm_seconds() - r->comm_s0;
-    result->comm_bytes = cnn_comm_bytes() - r->comm_bytes0;
+    result->comm_s = cnn_comm_seconds() - r->comm_s0 - r->val_comm_s;
+    result->comm_bytes = cnn_comm_bytes() - r->comm_bytes0 - r->val_comm_bytes;
     result->idle = r->busy_max > 0 ? 1 - r->busy / r->busy_max : 0;
     if (th->bind_failed)
         snprintf(result->binding, sizeof result->binding,

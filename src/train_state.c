@@ -118,9 +118,9 @@ int cnn_train_state_info_get(const cnn_train_state *s, cnn_train_state_info *out
 
 /* ------------------------------------------------------- fingerprints */
 
-/* zlib's CRC-32 of n bytes, in calls of at most 1 GiB (crc32 takes a uInt). */
-static uint32_t crc_of(const uint8_t *p, size_t n)
+uint32_t cnn_crc32(const void *data, size_t n)
 {
+    const uint8_t *p = data;
     uLong crc = crc32(0L, Z_NULL, 0);
     while (n > 0) {
         uInt part = n > (1u << 30) ? 1u << 30 : (uInt)n;
@@ -141,8 +141,8 @@ static size_t image_bytes(const cnn_dataset *ds)
    load them). */
 void cnn_data_fingerprint(const cnn_dataset *ds, uint32_t *images, uint32_t *labels)
 {
-    *images = crc_of(ds->images, image_bytes(ds));
-    *labels = crc_of(ds->labels, (size_t)ds->count);
+    *images = cnn_crc32(ds->images, image_bytes(ds));
+    *labels = cnn_crc32(ds->labels, (size_t)ds->count);
 }
 
 void cnn_train_state_set_model(cnn_train_state *s, const cnn_model *m)

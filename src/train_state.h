@@ -81,6 +81,10 @@ void cnn_train_state_set_model(cnn_train_state *s, const cnn_model *m);
 void cnn_train_state_set_data(cnn_train_state *s, const cnn_model *m,
                               const cnn_dataset *ds);
 
+/* zlib's CRC-32 of n bytes (in calls of at most 1 GiB: crc32 takes a
+   uInt). */
+uint32_t cnn_crc32(const void *data, size_t n);
+
 /* A data set's fingerprint: zlib's CRC-32 of its pixel bytes and of its
    label bytes (also what the cnn command compares across MPI ranks). */
 void cnn_data_fingerprint(const cnn_dataset *ds, uint32_t *images, uint32_t *labels);

@@ -21,6 +21,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "comm.h"
 #include "model.h"
 #include "optim/schedule.h"
 #include "trainer.h"
@@ -114,7 +115,12 @@ static void validate(train_run *r, cnn_workspace *ws, int tid, train_step *st)
 #pragma omp barrier
     if (r->R > 1) {
 #pragma omp master
-        cnn_train_ranks_validation(r);
+        {
+            const double s0 = cnn_comm_seconds(), b0 = cnn_comm_bytes();
+            cnn_train_ranks_validation(r);
+            r->val_comm_s += cnn_comm_seconds() - s0; /* not the steps' */
+            r->val_comm_bytes += cnn_comm_bytes() - b0;
+        }
 #pragma omp barrier
     }
 }

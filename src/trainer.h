@@ -132,6 +132,7 @@ typedef struct train_run {
                                ended: every rank stops after this step */
     double comm_s0, comm_bytes0; /* cnn_comm_seconds() and _bytes() when
                                the team began */
+    double val_comm_s, val_comm_bytes; /* of them, validation's */
     thread_stats *stats;
     int32_t *order_before;  /* the order before this epoch's shuffle, and */
     cnn_rng rng_before;     /* the PRNG: put back if its first step fails */

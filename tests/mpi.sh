@@ -1,14 +1,19 @@
 #!/bin/sh
 # mpi.sh — the cnn command and the process group (src/comm.c) over two
-# ranks on this machine, each launch bounded by `timeout 60`:
+# ranks on this machine, each launch bounded by `timeout 120`:
 #   - one rank runs as a plain process (train, exit codes);
 #   - cnn info shows both ranks, each on the cores it is bound to;
 #     results come from rank 0 only;
 #   - ranks given different command lines stop with one line, exit 2;
 #   - cnn train over ranks gives the bytes of one process: 1 x 1, 1 x 2
 #     and 2 x 1 (ranks x threads) for seed, seed-dense and bn, and a
-#     checkpoint of 2 x 1 resumed on 1 x 2; ranks with different thread
-#     counts stop at once; a rank killed while training ends the job;
+#     checkpoint of 2 x 1 resumed on 1 x 2; validation split over ranks
+#     gives one process's figures;
+#   - what goes wrong stops every rank: a missing directory (one line for
+#     all), a bad or other data file on one rank, SIGTERM to mpirun,
+#     SIGINT to one rank (checkpoint once, resume), different thread
+#     counts, a rank killed or stopped while training (CNN_MPI_TIMEOUT),
+#     and a job stopped as a whole is not ended;
 #   - build/mpi-probe: the collectives in rank order; a rank that fails
 #     (cnn_comm_abort) or is killed by SIGKILL while its peer waits in a
 #     barrier ends the job within 30 s with a non-zero exit and a message.
@@ -33,7 +38,7 @@ PROBE=build/mpi-probe
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
 export OMP_NUM_THREADS=1
-MPIRUN="timeout 60 mpirun --oversubscribe"
+MPIRUN="timeout 120 mpirun --oversubscribe"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/cnn-mpi.XXXXXX")
 trap 'rm -rf "$T"' EXIT INT TERM
@@ -123,25 +128,20 @@ launch -np 2 --bind-to none "$BIN" train --quiet --threads 1 --model bn --steps 
 plain bn-resumed 2 --resume "$T/half.ckpt" --steps 40
 cmp -s "$T/bn-1x1" "$T/bn-resumed" || fail "bn: 2 x 1 resumed on 1 x 2 differs from 80 steps"
 
-# rank_pids: the two ranks' process ids, once both are training.
-rank_pids() {
-    pids=
-    for i in $(seq 50); do
+# wait_ranks: once rank 0's header line is in $T/err (its signal handlers
+# are in place and training starts), the rank processes that the mpirun
+# under $job started (in $pids) and the rank-1 one (in $victim); at most
+# 60 s.  Only mpirun's own children: never another job's ranks.
+wait_ranks() {
+    pids= victim=
+    for i in $(seq 300); do
         sleep 0.2
-        pids=
-        for d in /proc/[0-9]*; do
-            [ "$(cat "$d/comm" 2>/dev/null)" = cnn ] &&
-                { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -q '^OMPI_COMM_WORLD_RANK=' &&
-                pids="$pids ${d#/proc/}"
-        done
-        [ "$(echo $pids | wc -w)" = 2 ] && [ "$i" -ge 10 ] && break
+        grep -q ' parameters, ' "$T/err" 2>/dev/null || continue
+        mp=$(pgrep -P "$job" -x mpirun) || continue
+        pids=$(pgrep -P "$mp" -x cnn | tr '\n' ' ')
+        [ "$(echo $pids | wc -w)" = 2 ] && break
     done
-}
-
-# rank1: the rank-1 process of those (in $victim), once both are training.
-rank1() {
-    rank_pids
-    victim=
+    sleep 0.5 # into the first steps
     for p in $pids; do
         tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' &&
             victim=$p
@@ -175,6 +175,10 @@ in_rankdirs() { # mpirun of cnn ARGS... in $T/r<rank>
     launch -np 2 --bind-to none sh -c 'cd "$0/r$OMPI_COMM_WORLD_RANK" && exec "$@"' "$T" \
         "$BIN_ABS" "$@"
 }
+# A directory missing on every rank: one line for all of them.
+launch -np 2 --bind-to none "$BIN" train --data "$T/none" --steps 5 --quiet
+[ "$rc" = 1 ] && [ "$(lines '^cnn: ' "$T/err")" = 1 ] && grep -q "$T/none" "$T/err" ||
+    fail "a missing directory on 2 ranks: exit $rc, $(lines '^cnn: ' "$T/err") lines (want 1)"
 if [ -f data/mnist/.verified ]; then
     # A truncated training file on rank 1: its one line, every rank stops.
     rankdirs
@@ -199,21 +203,20 @@ if [ -f data/mnist/.verified ]; then
         fail "other labels on rank 1: exit $rc after ${secs}s"
 fi
 
-# SIGTERM to mpirun (which passes SIGTERM to every rank, SIGKILL a second
-# later): all ranks stop after the same step, rank 0 writes the
-# checkpoint once, and a resume on 1 x 2 ends where the uninterrupted run
-# does.  mpirun itself exits 1 (Open MPI's status for a job it was told to
-# stop); each rank exits 143.
+# SIGTERM to mpirun (which passes SIGTERM to every rank about a second
+# later, SIGKILL a second after that): all ranks stop after the same step,
+# rank 0 writes the checkpoint once, and a resume on 1 x 2 ends where the
+# uninterrupted run does.  mpirun itself exits 1 (Open MPI's status for a
+# job it was told to stop); each rank exits 143.  Times from the signal.
+launch_bg -np 2 --bind-to none "$BIN" train --threads 1 --model seed \
+    --checkpoint "$T/sig.ckpt"
+wait_ranks
 start=$(date +%s)
-$MPIRUN -np 2 --bind-to none "$BIN" train --threads 1 --model seed \
-    --checkpoint "$T/sig.ckpt" >"$T/out" 2>"$T/err" </dev/null &
-job=$!
-rank_pids
-kill -TERM "$(pgrep -P "$job" -x mpirun || echo "$job")" 2>/dev/null
+[ -n "$pids" ] && kill -TERM "$mp"
 wait "$job"
 rc=$? secs=$(($(date +%s) - start))
 n=$(sed -n 's/.*stopped by SIGTERM after step \([0-9]*\); checkpoint in .*/\1/p' "$T/err")
-[ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$secs" -le 30 ] && [ -n "$n" ] &&
+[ -n "$pids" ] && [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$secs" -le 30 ] && [ -n "$n" ] &&
     [ "$(lines 'stopped by' "$T/err")" = 1 ] && [ -s "$T/sig.ckpt" ] &&
     [ -z "$(ls "$T" | grep 'sig\.ckpt\.')" ] ||
     fail "SIGTERM to mpirun: exit $rc after ${secs}s"
@@ -227,15 +230,15 @@ fi
 # SIGINT to rank 1 alone: rank 0 stops after the same step (the ranks
 # agree on it in each step's gather), writes the checkpoint and says so;
 # every rank exits 130, and so does mpirun.
-start=$(date +%s)
-launch_bg -np 2 --bind-to none "$BIN" train --threads 1 --model seed --quiet \
+launch_bg -np 2 --bind-to none "$BIN" train --threads 1 --model seed \
     --checkpoint "$T/int.ckpt"
-rank1
+wait_ranks
+start=$(date +%s)
 [ -n "$victim" ] && kill -INT "$victim"
 wait "$job"
 rc=$? secs=$(($(date +%s) - start))
-[ "$rc" = 130 ] && [ "$secs" -le 30 ] && [ "$(lines 'stopped by SIGINT' "$T/err")" = 1 ] &&
-    [ -s "$T/int.ckpt" ] ||
+[ -n "$victim" ] && [ "$rc" = 130 ] && [ "$secs" -le 30 ] &&
+    [ "$(lines 'stopped by SIGINT' "$T/err")" = 1 ] && [ -s "$T/int.ckpt" ] ||
     fail "SIGINT to rank 1: exit $rc after ${secs}s"
 
 # Ranks that would run different thread counts (the same command line,
@@ -248,29 +251,39 @@ launch -q --bind-to none -np 1 -x OMP_NUM_THREADS=1 "$BIN" train --quiet --model
 
 # A rank killed by SIGKILL in the middle of an epoch of training: the job
 # ends within 30 s, non-zero, with mpirun's line naming the rank.
+launch_bg -np 2 --bind-to none "$BIN" train --threads 1 --model seed
+wait_ranks
 start=$(date +%s)
-launch_bg -np 2 --bind-to none "$BIN" train --quiet --threads 1 --model seed
-rank1
 [ -n "$victim" ] && kill -KILL "$victim"
 wait "$job"
 rc=$? secs=$(($(date +%s) - start))
-[ -n "$victim" ] && [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$secs" -le 40 ] &&
+[ -n "$victim" ] && [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$secs" -le 30 ] &&
     grep -q 'rank 1 .* exited on signal 9' "$T/err" ||
     fail "a rank killed while training: exit $rc after ${secs}s"
 
 # A rank stopped (SIGSTOP) while training: the other waits at most
 # CNN_MPI_TIMEOUT seconds in a collective, then ends the job with one line.
+launch_bg -np 2 --bind-to none -x CNN_MPI_TIMEOUT=3 "$BIN" train --threads 1 --model seed
+wait_ranks
 start=$(date +%s)
-launch_bg -np 2 --bind-to none -x CNN_MPI_TIMEOUT=3 "$BIN" train --quiet --threads 1 \
-    --model seed
-rank1
 [ -n "$victim" ] && kill -STOP "$victim"
 wait "$job"
 rc=$? secs=$(($(date +%s) - start))
-[ -n "$victim" ] && kill -KILL "$victim" 2>/dev/null
 [ -n "$victim" ] && [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$secs" -le 30 ] &&
     grep -q '^cnn: rank 0 on [^:]*: MPI_[A-Za-z]* waited 3 s for the other ranks' "$T/err" ||
     fail "a rank stopped while training: exit $rc after ${secs}s"
+
+# A job stopped and continued as a whole (Ctrl-Z and fg, a batch system's
+# suspend) for longer than CNN_MPI_TIMEOUT: the watchdog counts only the
+# time it saw pass, and training goes on to the end.
+launch_bg -np 2 --bind-to none -x CNN_MPI_TIMEOUT=2 "$BIN" train --threads 1 --model seed \
+    --steps 400
+wait_ranks
+[ -n "$pids" ] && kill -STOP $pids && sleep 4 && kill -CONT $pids
+wait "$job"
+rc=$?
+[ -n "$pids" ] && [ "$rc" = 0 ] && grep -q 'trained 400 steps' "$T/err" ||
+    fail "a job stopped and continued as a whole: exit $rc"
 launch -np 2 -x CNN_MPI_TIMEOUT=soon "$BIN" summary --model logreg
 [ "$rc" = 2 ] && grep -q "CNN_MPI_TIMEOUT='soon' is not a number" "$T/err" ||
     fail "CNN_MPI_TIMEOUT=soon: exit $rc"

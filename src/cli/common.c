@@ -8,19 +8,20 @@
 
 #include "cli.h"
 #include "comm.h"
+#include "group.h"
 #include "escape.h"
 
 /* "cnn: " and the message, escaped (names and text from files may hold
    anything), as one line.  Under mpirun, a rank other than 0 (which
-   prints only what goes wrong) names itself and its host. */
+   prints only what goes wrong) names itself and its host (group.c). */
 static void print_line(const char *msg)
 {
     char shown[2048];
+    cli_escape(msg, shown, sizeof shown);
     if (cnn_comm_rank() > 0)
-        fprintf(stderr, "cnn: rank %d on %s: %s\n", cnn_comm_rank(), cnn_comm_host(),
-                cli_escape(msg, shown, sizeof shown));
+        group_print_line(shown);
     else
-        fprintf(stderr, "cnn: %s\n", cli_escape(msg, shown, sizeof shown));
+        fprintf(stderr, "cnn: %s\n", shown);
 }
 
 int cli_fail(int status)

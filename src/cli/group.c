@@ -1,7 +1,9 @@
 /*
  * group.c — the cnn command under mpirun (group.h): the same command line
  * on every rank, which commands run over several ranks, results from rank
- * 0 only, and the MPI line of `cnn info`.
+ * 0 only, lines of the other ranks (held until the ranks agree who
+ * failed), the points where `cnn train`'s ranks agree, and the MPI line
+ * of `cnn info`.
  */
 #include "group.h"
 
@@ -10,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <zlib.h>
 
 #include "comm.h"
 #include "model.h"
@@ -70,16 +70,55 @@ int group_first_set(int v)
     return first;
 }
 
+static int holding;        /* group_hold_lines in force */
+static char held[2300];    /* the first line held, "" for none */
+
+void group_print_line(const char *line)
+{
+    char full[sizeof held];
+    snprintf(full, sizeof full, "cnn: rank %d on %s: %s\n", cnn_comm_rank(), cnn_comm_host(),
+             line);
+    if (!holding)
+        fputs(full, stderr);
+    else if (!held[0])
+        memcpy(held, full, sizeof held);
+}
+
+void group_hold_lines(void)
+{
+    holding = cnn_comm_size() > 1;
+    held[0] = 0;
+}
+
 int group_agree(int rc)
 {
-    if (cnn_comm_size() < 2)
+    const int R = cnn_comm_size();
+    if (R < 2)
         return rc;
-    /* Codes are 0-255: rc + 1 is nonzero for a failure, 0 for none. */
-    int first = group_first_set(rc >= 0 ? rc + 1 : 0);
-    if (!first)
-        return -1;
+    int *all = malloc((size_t)R * sizeof *all), first = -1;
+    if (!all)
+        cnn_comm_abort(EXIT_FAILURE_RUN, "out of memory");
+    cnn_comm_gather_bytes(&rc, sizeof rc, all);
+    for (int q = R - 1; q >= 0; q--)
+        if (all[q] >= 0)
+            first = q;
+    const int code = first >= 0 ? all[first] : -1;
+    free(all);
+    if (first == cnn_comm_rank() && held[0])
+        fputs(held, stderr);
+    holding = 0, held[0] = 0;
+    if (first >= 0)
+        cnn_comm_end_together();
+    return code;
+}
+
+int group_rank0_code(int code)
+{
+    if (cnn_comm_size() < 2)
+        return code;
+    cnn_comm_bcast_bytes(&code, sizeof code, 0);
     cnn_comm_end_together();
-    return first - 1;
+    return code;
 }
 
 int group_check_data(const cnn_dataset *ds, const char *split)
@@ -93,9 +132,8 @@ int group_check_data(const cnn_dataset *ds, const char *split)
     if (q < 0)
         return -1;
     if (cnn_comm_rank() == 0)
-        cli_say("rank %d on %s loaded other %s data than rank 0 (images crc32 %08lx, labels "
-                "crc32 %08lx here); every rank needs the same files", q, host, split,
-                (unsigned long)images, (unsigned long)labels);
+        cli_say("rank %d on %s loaded other %s data than rank 0 (the CRC-32s of their images "
+                "or labels differ); every rank needs the same files", q, host, split);
     cnn_comm_end_together();
     return EXIT_FAILURE_RUN;
 }
@@ -106,13 +144,7 @@ int group_check_start(const cnn_model *m, const cnn_train_state *state)
         return -1;
     cnn_train_state_info info;
     cnn_train_state_info_get(state, &info);
-    uLong crc = crc32(0L, Z_NULL, 0);
-    const unsigned char *p = (const unsigned char *)m->params;
-    for (size_t left = m->block * sizeof *m->params; left > 0;) {
-        uInt part = left > (1u << 30) ? 1u << 30 : (uInt)left;
-        crc = crc32(crc, p, part);
-        p += part, left -= part;
-    }
+    const uint64_t crc = cnn_crc32(m->params, m->block * sizeof *m->params);
     const char *host;
     int q = cnn_comm_first_differing((uint64_t)crc << 32 ^ (uint64_t)info.steps, &host);
     if (q < 0)
@@ -136,7 +168,7 @@ static int seen_before(const char *names, int q, size_t len)
 void group_hosts(char *buf, size_t size)
 {
     const int R = cnn_comm_size();
-    enum { LEN = 64 };
+    enum { LEN = 256 }; /* a host name's most (POSIX HOST_NAME_MAX is 255) */
     buf[0] = 0;
     if (R < 2)
         return;

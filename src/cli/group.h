@@ -1,7 +1,10 @@
 /*
  * group.h — the cnn command under mpirun: the checks every rank makes
- * before a command runs, and the line `cnn info` prints about MPI.  (Train
- * over several ranks: rank 0 alone writes files and lines, train.c.)
+ * before a command runs; for `cnn train`, the points where the ranks
+ * agree (a failure to load, the same data and starting weights, a signal
+ * one of them saw, rank 0's exit code), the lines of ranks other than 0,
+ * and the header's ranks and hosts; the line `cnn info` prints about MPI.
+ * (Rank 0 alone writes files and lines, train.c.)
  */
 #ifndef CNN_CLI_GROUP_H
 #define CNN_CLI_GROUP_H
@@ -19,10 +22,21 @@ void group_check_args(int argc, char **argv);
    whose every rank reports its own placement). */
 int group_command(const cli_command *cmd);
 
+/* A line of a rank other than 0: "cnn: rank R on HOST: LINE" on stderr,
+   or held while group_hold_lines is in force. */
+void group_print_line(const char *line);
+
+/* From now until the next group_agree, ranks other than 0 hold their
+   first line instead of printing it: a failure every rank finds (a
+   missing file on a shared disk) is then told once, by the first rank
+   that failed. */
+void group_hold_lines(void);
+
 /* Collective, where every rank's command reaches the same point (after
-   loading its files): rc is this rank's exit code so far, -1 for none.
-   Returns the first failing rank's code (its line printed by that rank
-   alone), to be returned by every rank, or -1 when all went well.
+   checking its options, after loading its files): rc is this rank's exit
+   code so far, -1 for none.  Returns the first failing rank's code (its
+   line printed by that rank alone: the held lines of the others are
+   dropped), to be returned by every rank, or -1 when all went well.
    Alone: rc. */
 int group_agree(int rc);
 
@@ -39,6 +53,10 @@ int group_check_start(const cnn_model *m, const cnn_train_state *state);
 /* Collective: the first nonzero v in rank order (a signal one rank saw,
    which all report), else 0. */
 int group_first_set(int v);
+
+/* Collective: rank 0's code, for every rank to exit with (after rank 0
+   wrote the checkpoint of a stopped run); marks the end as agreed. */
+int group_rank0_code(int code);
 
 /* Collective: "2 ranks on 1 host (vm), each " (the start of train's
    header line, the hosts named up to three) into buf; "" alone. */

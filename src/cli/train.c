@@ -123,7 +123,8 @@ static void print_resume(const cli *c, const char *ckpt)
         arg(cmd, sizeof cmd, "--confusion", c->confusion);
     if (c->isa) /* the same kernels give the same bits */
         arg(cmd, sizeof cmd, "--isa", c->isa);
-    cli_say("resume with: cnn train --resume %s%s", ckpt, cmd);
+    cli_say("resume with: cnn train --resume %s%s%s", ckpt, cmd,
+            cnn_comm_size() > 1 ? "  (alone, or under mpirun with any number of ranks)" : "");
 }
 
 /* Options that cannot go with --resume (the checkpoint fixes them). */
@@ -413,20 +414,11 @@ static const char *interrupted_path(char *buf, size_t size)
     return NULL;
 }
 
-/* Training stopped by a signal or a failed log write (its message is
-   printed): the work so far goes into a checkpoint.  Cancelled over ranks,
-   all of them stopped after the same step (the trainer agrees on it): the
-   signal one of them saw is every rank's exit status, and rank 0 writes
-   the checkpoint. */
-static int stop_early(const cli *c, run *r, int cancelled)
+/* Rank 0 (or alone) after a stop: the checkpoint and the lines; the exit
+   code. */
+static int write_stopped(const cli *c, run *r, int sig)
 {
     char name[64];
-    int seen = cancelled ? group_first_set(signals_seen()) : signals_seen();
-    int sig = seen ? seen : SIGINT;
-    if (cancelled)
-        cnn_comm_end_together();
-    if (cnn_comm_rank() > 0)
-        return r->failed || !seen ? EXIT_FAILURE_RUN : 128 + sig;
     const char *path = r->ckpt ? r->ckpt : interrupted_path(name, sizeof name);
     if (!path)
         return EXIT_FAILURE_RUN;
@@ -449,6 +441,21 @@ static int stop_early(const cli *c, run *r, int cancelled)
     }
     print_resume(c, path);
     return r->failed ? EXIT_FAILURE_RUN : 128 + sig;
+}
+
+/* Training stopped by a signal or a failed log write (its message is
+   printed): the work so far goes into a checkpoint.  Cancelled over ranks,
+   all of them stopped after the same step (the trainer agrees on it): the
+   signal one of them saw is every rank's exit status, and rank 0 writes
+   the checkpoint. */
+static int stop_early(const cli *c, run *r, int cancelled)
+{
+    int seen = cancelled ? group_first_set(signals_seen()) : signals_seen();
+    int sig = seen ? seen : SIGINT;
+    if (cnn_comm_rank() > 0) /* rank 0's code once it wrote the checkpoint */
+        return group_rank0_code(EXIT_FAILURE_RUN);
+    int code = write_stopped(c, r, sig);
+    return cancelled ? group_rank0_code(code) : code;
 }
 
 /* After training: the last checkpoint and the weights. */
@@ -587,15 +594,24 @@ static int train_and_finish(const cli *c, run *r)
     }
     if (st != CNN_OK)
         return cli_fail(st);
+    /* Over ranks, all of them got here after the same last step: a signal
+       one of them saw since is every rank's, and rank 0 alone writes and
+       evaluates. */
+    const int sig = cnn_comm_size() > 1 ? group_first_set(signals_seen()) : signals_seen();
+    if (cnn_comm_rank() > 0) {
+        cnn_comm_end_together();
+        return sig ? 128 + sig : EXIT_OK;
+    }
     if (!res.bound && r->threads > 1 && !c->quiet)
         cli_say("warning: threads are not bound to cores (%s)", res.binding);
     if (!c->quiet && res.steps)
         say_trained(&res, r->cfg.batch);
     int rc = write_results(c, r, &res);
-    if (rc == EXIT_OK && signals_seen()) {
+    if (rc == EXIT_OK && sig) {
         cli_say("stopped by %s after training; the evaluation is skipped",
-                signals_seen() == SIGTERM ? "SIGTERM" : "SIGINT");
-        return 128 + signals_seen();
+                sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        cnn_comm_end_together(); /* the code every rank returns */
+        return 128 + sig;
     }
     if (rc == EXIT_OK)
         rc = evaluate(c, r);
@@ -664,11 +680,12 @@ static int run_train(const cli *given)
     cli recipe = *given;
     apply_recipe(&recipe);
     const cli *c = &recipe;
-    int rc = check_options(c);
+    if (cnn_comm_rank() > 0) /* before the checks: rank 0 alone writes */
+        rank_quiet(&recipe);
+    group_hold_lines();
+    int rc = group_agree(check_options(c));
     if (rc >= 0)
         return rc;
-    if (cnn_comm_rank() > 0)
-        rank_quiet(&recipe);
     run r = {.c = c, .ps = {isatty(STDERR_FILENO), c->quiet, 0}, .last_ckpt_step = -1,
              .rc = -1};
     cnn_train_config_default(&r.cfg);
@@ -678,6 +695,7 @@ static int run_train(const cli *given)
         return cli_error(EXIT_FAILURE_RUN, "out of memory");
     int st;
     signals_train_begin();
+    group_hold_lines();
     if ((rc = check_files(c, &r)) < 0 && (st = load(c, &r)) != CNN_OK)
         rc = r.rc >= 0 ? r.rc : cli_fail(st);
     if ((rc = same_start(&r, rc)) >= 0)
