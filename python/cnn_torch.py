@@ -424,7 +424,6 @@ def _to_cnn(L, m):
 
 def _from_cnn(L, m, tensor):
     """Copy one layer's tensors into m; tensor(name, shape) reads one."""
-    n = L["name"]
     with torch.no_grad():
         if L["kind"] == "bn":
             for (ours, theirs), (name, shape) in zip(_BN, _cnn_shapes(L)):
