@@ -2,8 +2,9 @@
 """pytorch_seed.py -- cnn's networks in PyTorch (--model: seed, seed-dense,
 logreg or any cnn model spec of conv, bn, maxpool, avgpool, gap, dropout,
 relu, flatten and dense items), trained and timed the way bench/train times
-cnn: the same layers (TensorFlow 'same' padding, the odd row and column at
-the bottom/right; flatten in NHWC order, so that the weights are
+cnn: the same layers, built by python/cnn_torch.py, which holds the layout
+rules (TensorFlow 'same' padding, the odd row and column at the
+bottom/right; flatten in NHWC order, so that the weights are
 interchangeable with cnn's: conv [k][k][in][out] is PyTorch's
 weight.permute(2, 3, 1, 0), dense [in][out] its weight.t(), bnN.gamma,
 .beta, .moving_mean, .moving_variance BatchNorm's weight, bias,
@@ -56,7 +57,6 @@ import argparse
 import json
 import math
 import os
-import re
 import struct
 import sys
 import time
@@ -106,8 +106,10 @@ except ImportError as e:  # the comparison is optional
     print(f"pytorch_seed.py: PyTorch is not available ({e}); install python3-torch",
           file=sys.stderr)
     sys.exit(3)
-sys.dont_write_bytecode = True  # no bench/__pycache__ for torch_env
+sys.dont_write_bytecode = True  # no bench/__pycache__ for torch_env, python/ for cnn_torch
 import torch_env  # noqa: E402 (needs torch)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import cnn_torch  # noqa: E402 (the layers and the weights files' layout)
 
 
 def read_idx(path):
@@ -130,145 +132,21 @@ def load(data_dir, split):
     return x, torch.from_numpy(y.astype(np.int64))
 
 
-# src/spec.c's presets, item for item (`./cnn summary --model M` prints them).
-PRESETS = {
-    "seed": "conv3x3:32:same,relu,conv1x1:16,relu,conv3x3s2:64:same,relu,"
-            "conv1x1:16,relu,conv3x3s2:32:same,relu,conv1x1:16,relu,"
-            "flatten,dense:10,softmax",
-    "seed-dense": "conv3x3:32:same,relu,conv3x3s2:64:same,relu,"
-                  "conv3x3s2:32:same,relu,flatten,dense:768,relu,"
-                  "dense:10,softmax",
-    "logreg": "flatten,dense:10,softmax",
-}
-CONV = re.compile(r"conv(\d+)x(\d+)(?:s(\d+))?:(\d+)(:same|:valid)?")
-DENSE = re.compile(r"dense:(\d+)")
-REAL = r"(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
-BN = re.compile(rf"bn(?::{REAL}(?::{REAL})?)?")
-POOL = re.compile(r"(max|avg)pool(\d+)(?:s(\d+))?")
-DROPOUT = re.compile(rf"dropout:{REAL}")
-
-
-class FlattenNHWC(nn.Module):
-    """Flatten in cnn's (and Keras's) NHWC order, so that the first dense
-    layer's weights are interchangeable with cnn's.  A free view when the
-    activations are channels-last; a copy otherwise."""
-
-    def forward(self, x):
-        return x.permute(0, 2, 3, 1).flatten(1)
-
-
-class GlobalAvgPool(nn.Module):
-    """cnn's gap: an image becomes the vector of its channel means."""
-
-    def forward(self, x):
-        return x.mean(dim=(2, 3))
-
-
-def tf_padding(size, k, stride, same):
-    """One dimension's padding before and after, and output size, as
-    TensorFlow defines them: 'same' puts the odd pixel after (bottom/right)."""
-    if not same:
-        return 0, 0, (size - k) // stride + 1
-    out = -(-size // stride)
-    total = max((out - 1) * stride + k - size, 0)
-    return total // 2, total - total // 2, out
-
-
-def conv_layers(m, h, w, c):
-    """The PyTorch layers of one conv item and the output shape."""
-    k, k2, out_c = int(m.group(1)), int(m.group(2)), int(m.group(4))
-    stride, same = int(m.group(3) or 1), m.group(5) == ":same"
-    if k != k2:
-        raise SystemExit(f"pytorch_seed.py: only square conv kernels: {m.group(0)}")
-    top, bottom, oh = tf_padding(h, k, stride, same)
-    left, right, ow = tf_padding(w, k, stride, same)
-    if (top, left) == (bottom, right):  # symmetric: the conv pads itself
-        return [nn.Conv2d(c, out_c, k, stride=stride, padding=(top, left))], oh, ow, out_c
-    # asymmetric (stride 2 'same' on even sizes: 0 before, 1 after): F.pad
-    return [nn.ZeroPad2d((left, right, top, bottom)),
-            nn.Conv2d(c, out_c, k, stride=stride)], oh, ow, out_c
-
-
-def bn_layer(m, c, flat):
-    """cnn's bn[:M[:E]] (Keras's BatchNormalization, momentum M = 0.99 and
-    epsilon E = 1e-3 by default): BatchNorm2d over the channels of an
-    image, BatchNorm1d over the units of a vector.  Keras's momentum is the
-    weight of the old moving statistic, PyTorch's that of the new batch
-    statistic: PyTorch's momentum is 1 - M.  One difference remains: cnn
-    (as Keras) moves its moving variance towards the biased batch
-    variance (divided by n), PyTorch's running_var towards the unbiased one
-    (n - 1); training is the same (both normalise with the biased one),
-    only the inference statistics differ, by a factor n / (n - 1) in the
-    update (n = batch x pixels: under 0.1% for a conv layer at batch 32)."""
-    momentum = float(m.group(1)) if m.group(1) else 0.99
-    eps = float(m.group(2)) if m.group(2) else 1e-3
-    kind = nn.BatchNorm1d if flat else nn.BatchNorm2d
-    return kind(c, eps=eps, momentum=round(1.0 - momentum, 9))
-
-
-def pool_layer(m, h, w):
-    """cnn's maxpoolK[sS] and avgpoolK[sS]: K x K windows at stride S
-    (default K), 'valid' padding (Keras's MaxPooling2D and
-    AveragePooling2D), and the output size."""
-    k = int(m.group(2))
-    s = int(m.group(3) or k)
-    if k > h or k > w:
-        raise SystemExit(f"pytorch_seed.py: {m.group(0)} does not fit {h}x{w}")
-    kind = nn.MaxPool2d if m.group(1) == "max" else nn.AvgPool2d
-    return kind(k, stride=s), (h - k) // s + 1, (w - k) // s + 1
-
-
-def spec_layer(item, shape):
-    """The PyTorch layers of one spec item on shape (h, w, c, flat), and
-    the shape after them; None when the item does not fit there."""
-    h, w, c, flat = shape
-    conv, dense, bn = CONV.fullmatch(item), DENSE.fullmatch(item), BN.fullmatch(item)
-    pool, drop = POOL.fullmatch(item), DROPOUT.fullmatch(item)
-    if conv and not flat:
-        more, h, w, c = conv_layers(conv, h, w, c)
-        return more, (h, w, c, flat)
-    if pool and not flat:
-        layer, h, w = pool_layer(pool, h, w)
-        return [layer], (h, w, c, flat)
-    if dense and flat:
-        return [nn.Linear(c, int(dense.group(1)))], (1, 1, int(dense.group(1)), True)
-    if bn:
-        return [bn_layer(bn, c, flat)], shape
-    if drop and float(drop.group(1)) < 1:
-        return [nn.Dropout(float(drop.group(1)))], shape
-    if item == "relu":
-        return [nn.ReLU()], shape
-    if item == "gap" and not flat:  # a vector, as after flatten
-        return [GlobalAvgPool()], (1, 1, c, True)
-    if item == "flatten" and not flat:
-        return [FlattenNHWC()], (1, 1, h * w * c, True)
-    if item == "flatten" and h == w == 1:  # after gap: already the vector
-        return [], shape
-    return None
+PRESETS = cnn_torch.PRESETS
 
 
 def build_model(spec, h=28, w=28, c=1):
     """The network of a cnn model spec (conv, bn, maxpool, avgpool, gap,
     dropout, relu, flatten, dense items, ending with softmax, which the
-    cross-entropy loss takes), on h x w x c images, with Glorot-uniform
-    weights and zero biases (batch norm: gamma 1, beta 0, moving mean 0,
-    moving variance 1, as cnn)."""
-    items = [s.strip() for s in spec.split(",")]
-    if items[-1] != "softmax":
-        raise SystemExit(f"pytorch_seed.py: the spec must end with softmax: {spec}")
-    layers, shape = [], (h, w, c, False)
-    for item in items[:-1]:
-        built = spec_layer(item, shape)
-        if built is None:
-            raise SystemExit(f"pytorch_seed.py: cannot build '{item}' in {spec}")
-        layers += built[0]
-        shape = built[1]
-    model = nn.Sequential(*layers)
-    for mod in model.modules():
-        if isinstance(mod, (nn.Conv2d, nn.Linear)):
-            nn.init.xavier_uniform_(mod.weight)  # Glorot-uniform, Keras's fans
-            nn.init.zeros_(mod.bias)
-    return model
+    cross-entropy loss takes), on h x w x c images: python/cnn_torch.py's
+    (its layout rules: TensorFlow 'same' padding, NHWC flatten, batch
+    norm's momentum and epsilon), initialised as cnn initialises it
+    (Glorot-uniform weights and zero biases; batch norm gamma 1, beta 0,
+    moving mean 0, moving variance 1)."""
+    try:
+        return cnn_torch.build(spec, (h, w, c))
+    except ValueError as e:
+        raise SystemExit(f"pytorch_seed.py: {e}") from None
 
 
 def count_params(model):
@@ -280,48 +158,23 @@ def count_params(model):
 
 
 def read_safetensors(path):
-    """The spec in a safetensors file's metadata and a function that reads
-    one of its float32 tensors by name."""
-    with open(path, "rb") as f:
-        data = f.read()
-    n, = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-
-    def tensor(name):
-        t = header[name]
-        lo, hi = t["data_offsets"]
-        return torch.from_numpy(np.frombuffer(data[8 + n + lo:8 + n + hi], dtype="<f4")
-                                .reshape(t["shape"]).copy())
-
-    return header.get("__metadata__", {}).get("spec"), tensor
+    """The spec in a cnn safetensors file's metadata and a function that
+    reads one of its float32 tensors by name (cnn_torch.read_safetensors)."""
+    meta, tensors = cnn_torch.read_safetensors(path)
+    return meta.get("spec"), tensors.__getitem__
 
 
 def load_cnn_weights(model, path, spec):
-    """Copy the weights of a cnn safetensors file (conv1.weight
-    [k][k][in][out], dense1.weight [in][out], ... and biases; bn1.gamma,
-    .beta, .moving_mean, .moving_variance) into the twin's layers, which
-    take them in order; the file's spec must be spec."""
-    file_spec, tensor = read_safetensors(path)
-    if file_spec != spec:
-        raise SystemExit(f"pytorch_seed.py: {path} holds another network ({file_spec})")
-    bn_names = (("weight", "gamma"), ("bias", "beta"), ("running_mean", "moving_mean"),
-                ("running_var", "moving_variance"))
-    counts = {"conv": 0, "dense": 0, "bn": 0}
-    with torch.no_grad():
-        for m in model.modules():
-            kind = ("conv" if isinstance(m, nn.Conv2d) else "dense" if isinstance(m, nn.Linear)
-                    else "bn" if isinstance(m, nn.modules.batchnorm._BatchNorm) else None)
-            if kind is None:
-                continue
-            counts[kind] += 1
-            name = f"{kind}{counts[kind]}"
-            if kind == "bn":
-                for ours, theirs in bn_names:
-                    getattr(m, ours).copy_(tensor(f"{name}.{theirs}"))
-                continue
-            w = tensor(name + ".weight")
-            m.weight.copy_(w.permute(3, 2, 0, 1) if w.dim() == 4 else w.t())
-            m.bias.copy_(tensor(name + ".bias"))
+    """Copy the weights of a cnn safetensors file into the twin
+    (cnn_torch.load's layouts); the file's spec must be spec's."""
+    try:
+        theirs = cnn_torch.load(path)
+        ours = cnn_torch.plan(spec)[1]
+    except ValueError as e:
+        raise SystemExit(f"pytorch_seed.py: {e}") from None
+    if theirs.cnn_spec != ours:
+        raise SystemExit(f"pytorch_seed.py: {path} holds another network ({theirs.cnn_spec})")
+    model.load_state_dict(theirs.state_dict())
 
 
 def has_conv(model):
