@@ -678,6 +678,28 @@ static void curves_from_handwritten_logs(void)
         CHECK(strstr(a, ">loss<") && strstr(a, ">accuracy<") && strstr(a, ">epoch<"),
               "axis labels");
         CHECK(strstr(a, "class=\"legend\""), "no legend");
+        /* The epoch axis has whole epochs only (twice: both panels). */
+        int ticks = 0;
+        for (const char *p = a; (p = strstr(p, "class=\"xtick\"")); p++) {
+            const char *gt = strchr(p, '>');
+            char *end;
+            long v = gt ? strtol(gt + 1, &end, 10) : -1;
+            CHECK(gt && end != gt + 1 && *end == '<' && v >= 0, "epoch tick '%.12s'",
+                  gt ? gt + 1 : "");
+            ticks++;
+        }
+        CHECK(ticks >= 4, "%d epoch ticks", ticks);
+        /* Each epoch's step line ends at its epoch record. */
+        for (int e = 0; e < 3; e++) {
+            const char *st = polyline_points(a, "train-steps", e);
+            const char *last = st ? strrchr(st, ' ') : NULL;
+            double sx = last ? strtod(last + 1, NULL) : -1, ex = -2;
+            const char *ep = polyline_points(a, "train", 0);
+            for (int k = 0; ep && k <= e; k++, ep = strchr(ep, ' '), ep = ep ? ep + 1 : NULL)
+                ex = strtod(ep, NULL);
+            CHECK(fabs(sx - ex) < 0.01, "epoch %d's step line ends at x %g, its record at %g",
+                  e + 1, sx, ex);
+        }
         /* Both readers give the same curves. */
         for (int i = 0; i < 2; i++) {
             const char *pa = polyline_points(a, "train", i);
