@@ -175,7 +175,7 @@ static void draw_colorbar(FILE *f, const layout *L, double x0, const colorbar *b
 
 static void draw_colorbars(FILE *f, const layout *L)
 {
-    colorbar right = {"cmap", "right: share of the true label", SVG_MAP_BLUES, 0, 1, 0, 1, 0};
+    colorbar right = {"cmap", "diagonal: share of the true label", SVG_MAP_BLUES, 0, 1, 0, 1, 0};
     draw_colorbar(f, L, L->bar_x, &right);
     /* Errors from one image to the most (a bar of one colour when the
        most is one or none). */
