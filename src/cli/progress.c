@@ -145,7 +145,9 @@ enum { BAR_MAX = 30, BAR_MIN = 10 };
 static void bar_line(const cnn_progress *p, int room, char *out, size_t size)
 {
     char part[6][FIELD], eta[32];
-    double remain = p->step ? p->elapsed_s * (double)(p->steps_per_epoch - p->step) / (double)p->step : 0;
+    double remain = p->step ? p->elapsed_s * (double)(p->steps_per_epoch - p->step) /
+                                  (double)p->step
+                            : 0;
     format_time(remain, eta, sizeof eta);
     snprintf(part[0], FIELD, "epoch: %d/%d", p->epoch, p->epochs);
     snprintf(part[1], FIELD, "%ld/%ld", p->step, p->steps_per_epoch);
