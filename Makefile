@@ -211,6 +211,8 @@ test: deps
 	./$(RUNNER)
 	tests/mpi.sh
 	tests/binding.sh
+	tests/pty-resize.sh
+	DATA=$(DATA) tests/torch-interop.sh
 
 # Kernel benchmark (one thread, every ISA the CPU has, each seed layer),
 # then the training benchmark's thread sweep, then augmentation's cost.

@@ -252,8 +252,11 @@ def measure(args, model, net, t):
                 ours_runs=ours, pytorch_runs=theirs, warnings=sorted(set(warnings)))
 
 
-EPOCH_LINE = re.compile(r"epoch (\d+)/\d+: .* val_loss ([\d.]+) - val_accuracy ([\d.]+)"
-                        r" - trained ([\d.]+)s")
+# cnn train's epoch line: "epoch: 1/3  loss: ...  val_loss: 0.0824  val_acc:
+# 0.9760  time: 3.2s  img/s: 18540", time being the epoch's training seconds
+# (validation excluded).
+EPOCH_LINE = re.compile(r"epoch: (\d+)/\d+ .* val_loss: ([\d.]+)  val_acc: ([\d.]+)"
+                        r"  time: ([\d.]+)s")
 
 
 def first_reached(rows, target):
@@ -270,9 +273,12 @@ def engine_to_target(args, net, t):
     run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if run.returncode != 0:
         sys.exit(f"compare.py: {' '.join(cmd)} failed: {run.stderr.strip()[-400:]}")
-    rows = [dict(epoch=int(m.group(1)), train_seconds=float(m.group(4)),
-                 test_loss=float(m.group(2)), test_accuracy=float(m.group(3)))
-            for m in map(EPOCH_LINE.search, run.stderr.splitlines()) if m]
+    rows, seconds = [], 0.0
+    for m in map(EPOCH_LINE.search, run.stderr.splitlines()):
+        if m:  # training seconds so far: the epochs' times summed
+            seconds += float(m.group(4))
+            rows.append(dict(epoch=int(m.group(1)), train_seconds=round(seconds, 1),
+                             test_loss=float(m.group(2)), test_accuracy=float(m.group(3))))
     if not rows:
         sys.exit(f"compare.py: {' '.join(cmd)} printed no epoch lines: {run.stderr[-400:]}")
     # its first line names the settings it ran (the preset's recipe included)

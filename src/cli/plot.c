@@ -6,7 +6,8 @@
  * line when the log has them) and the test series (the validation results),
  * axes with ticks, a grid, a legend and a title.  Written as SVG, or as PNG
  * through rsvg-convert, to -o FILE or to LOG with its extension replaced by
- * .svg.
+ * .svg.  The epoch axis has whole-epoch ticks only; each epoch's per-step
+ * line stops at that epoch's end and the next starts afresh.
  */
 #include <math.h>
 #include <stdio.h>
@@ -70,6 +71,19 @@ static axis padded(double lo, double hi, double point_pad)
     return (axis){lo - 0.04 * span, hi + 0.04 * span};
 }
 
+/* The epoch axis: the data padded, widened to whole epochs when that
+   leaves fewer than two of them in range (a run shorter than an epoch
+   spans 0 to 1), so that every tick is a whole epoch. */
+static axis epoch_axis(double lo, double hi)
+{
+    axis a = padded(lo, hi, 0.5);
+    if (floor(a.hi) - ceil(a.lo) < 1)
+        a.lo = floor(a.lo), a.hi = ceil(a.hi);
+    if (a.hi - a.lo < 1)
+        a.hi = a.lo + 1;
+    return a;
+}
+
 typedef struct curves {
     const metrics_record *rec;
     size_t n;
@@ -97,13 +111,13 @@ static void draw_axes(FILE *f, const frame *fr, const char *ylabel)
     double first, step;
     char label[48];
     fputs("<g class=\"axes\" fill=\"#262626\">\n", f);
-    int n = svg_ticks(fr->x.lo, fr->x.hi, 8, fr->x.hi - fr->x.lo >= 3 ? 1 : 0, &first, &step);
+    int n = svg_ticks(fr->x.lo, fr->x.hi, 8, 1, &first, &step); /* whole epochs */
     for (int i = 0; i < n; i++) {
         double x = px(fr, first + i * step);
         svg_line(f, x, fr->y0, x, fr->y0 + PANEL_H, "#e5e5e5", 0.8, "class=\"grid\"");
         svg_line(f, x, fr->y0 + PANEL_H, x, fr->y0 + PANEL_H + 4, "#262626", 0.8, NULL);
         svg_tick_label(first + i * step, step, label, sizeof label);
-        svg_text(f, x, fr->y0 + PANEL_H + 17, 11, "middle", NULL, label);
+        svg_text(f, x, fr->y0 + PANEL_H + 17, 11, "middle", "class=\"xtick\"", label);
     }
     n = svg_ticks(fr->y.lo, fr->y.hi, 7, 0, &first, &step);
     for (int i = 0; i < n; i++) {
@@ -125,7 +139,8 @@ static void draw_axes(FILE *f, const frame *fr, const char *ylabel)
 }
 
 /* One series as polylines, broken where the epoch changes (the running
-   means restart) or x goes back, with markers except for step records. */
+   means restart) or x goes back, with markers except for step records;
+   each epoch's step line runs on to the epoch's own record. */
 static void draw_series(FILE *f, const frame *fr, const curves *cv, int s, int accuracy)
 {
     double *xs = malloc(cv->n * sizeof *xs), *ys = malloc(cv->n * sizeof *ys);
@@ -141,7 +156,9 @@ static void draw_series(FILE *f, const frame *fr, const curves *cv, int s, int a
     double prev_x = -INFINITY;
     for (size_t i = 0; i <= cv->n; i++) {
         const metrics_record *r = i < cv->n ? &cv->rec[i] : NULL;
-        if (r && !in_series(r, s, accuracy))
+        /* A step line ends at its epoch's record (the running mean's last
+           value): on the epoch's boundary, where the next one starts. */
+        if (r && !in_series(r, s, accuracy) && !(s == S_STEPS && in_series(r, S_EPOCHS, accuracy)))
             continue;
         if (!r || (m > 0 && ((s == S_STEPS && r->epoch != prev_epoch) ||
                              r->epoch_fraction < prev_x))) {
@@ -211,7 +228,7 @@ static int draw(FILE *f, void *ctx)
                     xlo = fmin(xlo, cv->rec[i].epoch_fraction);
                     xhi = fmax(xhi, cv->rec[i].epoch_fraction);
                 }
-    axis xaxis = padded(xlo, xhi, 0.5);
+    axis xaxis = epoch_axis(xlo, xhi);
 
     svg_title title;
     svg_title_layout(&title, cv->title, 15, 11, FIG_W - 40);

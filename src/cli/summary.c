@@ -4,7 +4,9 @@
  * graph like Keras's model_to_dot: a record node per layer (the input, each
  * layer of the model, the softmax output) with its name, Keras type,
  * settings, input and output shapes and parameters, as cnn_model_layer
- * describes them, edges from input to output, top to bottom.  The model comes from --model (and --input) or
+ * describes them, edges from input to output, top to bottom, under a
+ * title no wider than the graph (the preset's name, the spec broken after
+ * commas, the parameter count).  The model comes from --model (and --input) or
  * from the metadata of a --load file; the text goes to stdout or -o FILE.
  * A --model spec is only described (cnn_model_describe): no parameter
  * block is allocated for it, so any spec the grammar accepts gets its
@@ -41,6 +43,31 @@ static void dot_node(FILE *f, const char *name, const char *type, const char *se
     fprintf(f, "{input:|output:}|{%s|%s}|params: %s}\"];\n", in, out, num);
 }
 
+/* The graph's title: the preset's name when the model is one, then the
+   spec broken after commas into lines of at most DOT_TITLE_COLS characters
+   (a layer longer than that has a line of its own), so the title is no
+   wider than the graph; each line ends with DOT's "\\n".  The canonical
+   spec holds letters, digits, '.', '_', ':' and ',' only. */
+enum { DOT_TITLE_COLS = 36 };
+static void write_title(FILE *f, const cnn_model *m)
+{
+    const char *spec = cnn_model_spec(m), *name = cli_model_name(m);
+    if (strcmp(name, spec) != 0)
+        fprintf(f, "%s\\n", name);
+    size_t col = 0;
+    for (const char *p = spec; *p;) {
+        size_t len = strcspn(p, ",");
+        len += p[len] == ','; /* the comma stays with its layer */
+        if (col > 0 && col + len > DOT_TITLE_COLS) {
+            fputs("\\n", f);
+            col = 0;
+        }
+        fprintf(f, "%.*s", (int)len, p);
+        col += len, p += len;
+    }
+    fputs("\\n", f);
+}
+
 static void write_dot(FILE *f, const cnn_model *m)
 {
     int n = cnn_model_layer_count(m);
@@ -49,9 +76,9 @@ static void write_dot(FILE *f, const cnn_model *m)
     cli_with_commas(cnn_model_param_count(m) + cnn_model_buffer_count(m), total,
                     sizeof total);
     fputs("digraph model {\n", f);
-    /* The canonical spec holds letters, digits, '.', '_', ':' and ',' only. */
-    fprintf(f, "  graph [rankdir=TB, labelloc=t, fontname=\"Helvetica\", "
-               "label=\"%s\\n%s parameters\"];\n", cnn_model_spec(m), total);
+    fputs("  graph [rankdir=TB, labelloc=t, fontname=\"Helvetica\", fontsize=12, label=\"", f);
+    write_title(f, m);
+    fprintf(f, "%s parameters\"];\n", total);
     fputs("  node [shape=record, fontname=\"Helvetica\", fontsize=10];\n"
           "  edge [arrowsize=0.7];\n", f);
     cnn_model_layer(m, 0, &L);

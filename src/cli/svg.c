@@ -276,12 +276,17 @@ void svg_title_draw(FILE *f, const svg_title *t, double cx, double y, const char
                    t->len[i]);
 }
 
-/* Eight colours evenly spaced along the map, interpolated linearly in
-   sRGB between them (SVG gradients interpolate the same way, so the
-   colour bar matches the cells exactly). */
-static const svg_rgb colormap_anchor[8] = {
-    {0x03, 0x05, 0x1a}, {0x35, 0x19, 0x3e}, {0x70, 0x1f, 0x57}, {0xad, 0x17, 0x59},
-    {0xe1, 0x33, 0x42}, {0xf3, 0x76, 0x51}, {0xf6, 0xb4, 0x8f}, {0xfa, 0xeb, 0xdd},
+/* Nine colours evenly spaced along each map (ColorBrewer's sequential
+   Blues and Reds, as matplotlib has them), interpolated linearly in sRGB
+   between them (SVG gradients interpolate the same way). */
+enum { ANCHORS = 9 };
+static const svg_rgb colormap_anchor[2][ANCHORS] = {
+    {{0xf7, 0xfb, 0xff}, {0xde, 0xeb, 0xf7}, {0xc6, 0xdb, 0xef}, {0x9e, 0xca, 0xe1},
+     {0x6b, 0xae, 0xd6}, {0x42, 0x92, 0xc6}, {0x21, 0x71, 0xb5}, {0x08, 0x51, 0x9c},
+     {0x08, 0x30, 0x6b}},
+    {{0xff, 0xf5, 0xf0}, {0xfe, 0xe0, 0xd2}, {0xfc, 0xbb, 0xa1}, {0xfc, 0x92, 0x72},
+     {0xfb, 0x6a, 0x4a}, {0xef, 0x3b, 0x2c}, {0xcb, 0x18, 0x1d}, {0xa5, 0x0f, 0x15},
+     {0x67, 0x00, 0x0d}},
 };
 
 static unsigned char mix(unsigned char a, unsigned char b, double w)
@@ -289,28 +294,33 @@ static unsigned char mix(unsigned char a, unsigned char b, double w)
     return (unsigned char)lround(a + (b - a) * w);
 }
 
-svg_rgb svg_colormap(double t)
+svg_rgb svg_colormap(svg_map map, double t)
 {
     if (!(t > 0)) /* NaN too */
         t = 0;
     if (t > 1)
         t = 1;
-    double pos = t * 7;
+    double pos = t * (ANCHORS - 1);
     int i = (int)pos;
-    if (i > 6)
-        i = 6;
+    if (i > ANCHORS - 2)
+        i = ANCHORS - 2;
     double w = pos - i;
-    const svg_rgb *a = &colormap_anchor[i], *b = &colormap_anchor[i + 1];
+    const svg_rgb *a = &colormap_anchor[map][i], *b = &colormap_anchor[map][i + 1];
     return (svg_rgb){mix(a->r, b->r, w), mix(a->g, b->g, w), mix(a->b, b->b, w)};
 }
 
-void svg_colormap_gradient(FILE *f, const char *id)
+void svg_colormap_gradient(FILE *f, const char *id, svg_map map, double t0, double t1)
 {
     fprintf(f, "<defs><linearGradient id=\"%s\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">\n", id);
-    for (int i = 0; i < 8; i++) {
+    /* A stop at t0, t1 and every anchor between: the bar matches the map. */
+    for (int i = -1; i <= ANCHORS; i++) {
+        double t = i < 0 ? t0 : i == ANCHORS ? t1 : (double)i / (ANCHORS - 1);
+        if (i >= 0 && i < ANCHORS && (t <= t0 || t >= t1))
+            continue;
         char hex[8];
-        svg_hex(colormap_anchor[i], hex);
-        fprintf(f, "<stop offset=\"%.6f\" stop-color=\"%s\"/>\n", i / 7.0, hex);
+        svg_hex(svg_colormap(map, t), hex);
+        fprintf(f, "<stop offset=\"%.6f\" stop-color=\"%s\"/>\n",
+                t1 > t0 ? (t - t0) / (t1 - t0) : 0.0, hex);
     }
     fputs("</linearGradient></defs>\n", f);
 }

@@ -76,12 +76,13 @@ typedef struct svg_rgb {
     unsigned char r, g, b;
 } svg_rgb;
 
-/* The sequential colour map (dark purple through red to cream, like
-   seaborn's "rocket"), t in [0, 1] clamped; luminance rises with t. */
-svg_rgb svg_colormap(double t);
-/* A <linearGradient id="id"> of the colour map, running from t = 0 at the
-   bottom to t = 1 at the top, inside a <defs> element. */
-void svg_colormap_gradient(FILE *f, const char *id);
+/* The sequential colour maps, light at t = 0 to dark at t = 1 (t in
+   [0, 1], clamped): ColorBrewer's Blues and Reds. */
+typedef enum svg_map { SVG_MAP_BLUES, SVG_MAP_REDS } svg_map;
+svg_rgb svg_colormap(svg_map map, double t);
+/* A <linearGradient id="id"> of map from t0 at the bottom to t1 at the
+   top, inside a <defs> element. */
+void svg_colormap_gradient(FILE *f, const char *id, svg_map map, double t0, double t1);
 /* "#rrggbb" into out. */
 void svg_hex(svg_rgb c, char out[8]);
 /* Relative luminance (WCAG 2), 0 black to 1 white. */

@@ -435,7 +435,8 @@ static int write_stopped(const cli *c, run *r, int sig)
         cli_say("stopped after step %ld, the log could not be written; checkpoint in %s",
                 info.steps, path);
     else {
-        fputc('\n', stderr);
+        if (!r->ps.ended_line) /* past a ^C the terminal echoed */
+            fputc('\n', stderr);
         cli_say("stopped by %s after step %ld; checkpoint in %s",
                 sig == SIGTERM ? "SIGTERM" : "SIGINT", info.steps, path);
     }
@@ -585,6 +586,7 @@ static int train_and_finish(const cli *c, run *r)
                 desc, opt, extras);
     cnn_train_result res;
     int st = cnn_train(r->m, r->train, &r->cfg, &res);
+    progress_end(&r->ps);
     if (st == CNN_ERR_CANCELLED || (r->failed && st == CNN_OK))
         return stop_early(c, r, st == CNN_ERR_CANCELLED);
     if (st == CNN_ERR_NONFINITE && r->last_ckpt_step >= 0) {
@@ -686,8 +688,8 @@ static int run_train(const cli *given)
     int rc = group_agree(check_options(c));
     if (rc >= 0)
         return rc;
-    run r = {.c = c, .ps = {isatty(STDERR_FILENO), c->quiet, 0}, .last_ckpt_step = -1,
-             .rc = -1};
+    run r = {.c = c, .last_ckpt_step = -1, .rc = -1};
+    progress_begin(&r.ps, c->quiet);
     cnn_train_config_default(&r.cfg);
     /* Checkpoints go to --checkpoint, else back into the one resumed. */
     r.ckpt = c->checkpoint ? c->checkpoint : cnn_comm_rank() == 0 ? c->resume : NULL;
@@ -715,6 +717,7 @@ static int run_train(const cli *given)
 out:
     if (r.log && metrics_close(r.log) != 0 && rc == EXIT_OK)
         rc = EXIT_FAILURE_RUN;
+    progress_end(&r.ps);
     signals_train_end();
     free(r.best);
     cnn_train_state_free(r.state);
@@ -740,7 +743,15 @@ const cli_command cmd_train = {
     "Under mpirun -np N, every rank trains its part of each batch, with the bytes\n"
     "of one process; rank 0 writes every file and line.  A collective that waits\n"
     "CNN_MPI_TIMEOUT seconds (default 120, 0 for ever) for a stopped rank ends\n"
-    "the job.\n",
+    "the job.\n"
+    "On a terminal, progress is a bar redrawn in place, cut to the terminal's\n"
+    "width (measured again when the terminal is resized), then a summary per\n"
+    "epoch.  When stderr is not a terminal, or TERM is unset or dumb, only the\n"
+    "summaries, one line each, with no carriage return or escape code, as in\n"
+    "  epoch: 1/3  loss: 0.2240  acc: 0.9320  val_loss: 0.0824  val_acc: 0.9760\n"
+    "  time: 3.2s  img/s: 18540\n"
+    "(one line; val_* with --validate; time: the epoch's training seconds,\n"
+    "validation excluded; img/s: its images over them).\n",
     OPTBIT(OPT_DATA) | OPTBIT(OPT_MODEL) | OPTBIT(OPT_EPOCHS) | OPTBIT(OPT_BATCH) |
         OPTBIT(OPT_LR) | OPTBIT(OPT_OPTIMIZER) | OPTBIT(OPT_MOMENTUM) | OPTBIT(OPT_NESTEROV) |
         OPTBIT(OPT_WEIGHT_DECAY) | OPTBIT(OPT_SCHEDULE) | OPTBIT(OPT_WARMUP) |
