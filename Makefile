@@ -74,7 +74,8 @@ LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC) $(KERNEL_SRC))
 # The shared library's objects: the same sources compiled position-
 # independent into their own tree, so libcnn.a and ./cnn keep theirs.
 PIC_OBJ    := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRC) $(KERNEL_SRC))
-PIC_FLAGS  := -fPIC -fno-semantic-interposition
+# CNN_SHARED_LIB: no .preinit_array (src/omp_env.c), which a DSO cannot have.
+PIC_FLAGS  := -fPIC -fno-semantic-interposition -DCNN_SHARED_LIB
 CLI_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 TEST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 
     cnn_train_config cfg;
     cnn_train_config_default(&cfg);
-    cfg.epochs = 2;
+    cfg.epochs = 5;
     cfg.max_steps = argc > 1 ? atol(argv[1]) : 0;
     if (cnn_train(m, ds, &cfg, NULL) != CNN_OK)
         return fail("training");
