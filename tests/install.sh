@@ -3,10 +3,10 @@
 # temporary PREFIX, then every program in examples/ built against the
 # installed tree with pkg-config, shared (cnn.pc, run with LD_LIBRARY_PATH)
 # and static (cnn-static.pc: libcnn.a, run without it), and run a few
-# steps on data/mnist; the shared library's soname and its exports (the
-# header's functions, all cnn_*), libcnn.a's globals (all cnn_*), a
-# DESTDIR install, and `make uninstall` leaving no file behind.  Any
-# failure ends it with one line saying what.
+# steps on data/mnist (both trainings saving the same bytes); the shared
+# library's soname and its exports (the header's functions, all cnn_*),
+# libcnn.a's globals (all cnn_*), a DESTDIR install, and `make uninstall`
+# leaving no file behind.  Any failure ends it with one line saying what.
 set -eu
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
@@ -65,7 +65,6 @@ done
 
 # Each example, shared and static, built with pkg-config and run briefly.
 export OMP_NUM_THREADS=2
-model=$tmp/model.safetensors
 for kind in shared static; do
     for ex in train predict custom_data; do
         bin=$tmp/$ex-$kind
@@ -88,7 +87,7 @@ for kind in shared static; do
             env -u LD_LIBRARY_PATH "$@" >"$tmp/out" 2>&1
         fi || { cat "$tmp/out" >&2; fail "$(basename "$1") $kind failed"; }
     }
-    rm -f "$model"
+    model=$tmp/model-$kind.safetensors
     run "$tmp/train-$kind" data/mnist "$model" 30
     grep -q '^test accuracy' "$tmp/out" && [ -f "$model" ] || fail "train-$kind: no model saved"
     run "$tmp/predict-$kind" "$model" data/mnist 300
@@ -96,6 +95,10 @@ for kind in shared static; do
     run "$tmp/custom_data-$kind" 40
     grep -q '^training-set accuracy' "$tmp/out" || fail "custom_data-$kind: $(tail -1 "$tmp/out")"
 done
+
+# The same code in both libraries: the same steps give the same file.
+cmp -s "$tmp/model-shared.safetensors" "$tmp/model-static.safetensors" ||
+    fail "train-shared and train-static saved different weights"
 
 # make uninstall leaves no file behind.
 run_make uninstall PREFIX="$prefix"
