@@ -783,8 +783,9 @@ int cnn_predict(cnn_model *m, const float *x, float *probs);
  * @param probs receives n * classes floats
  * @param threads 0 for the default (OMP_NUM_THREADS, else the cores);
  *        capped as cnn_threads_check says and at n
- * @return CNN_OK; CNN_ERR_ARG (NULL pointer with n > 0, n negative, a
- *         model only described, threads 0 and OMP_NUM_THREADS malformed);
+ * @return CNN_OK; CNN_ERR_ARG (NULL pointer with n > 0, n or threads
+ *         negative, a model only described, threads 0 and
+ *         OMP_NUM_THREADS malformed);
  *         CNN_ERR_NOMEM (also when the threads' activations exceed the
  *         machine's physical memory)
  */

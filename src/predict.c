@@ -28,12 +28,16 @@ static void predict_slice(const cnn_model *m, const float *x, long lo, long hi,
     }
 }
 
-static int check_args(const cnn_model *m, const float *x, int n, const float *probs)
+static int check_args(const cnn_model *m, const float *x, int n, const float *probs,
+                      int threads)
 {
     if (!m || (n > 0 && (!x || !probs)))
         return cnn_fail(CNN_ERR_ARG, "cnn_predict_batch: NULL argument");
     if (n < 0)
         return cnn_fail(CNN_ERR_ARG, "cnn_predict_batch: image count %d is negative", n);
+    if (threads < 0)
+        return cnn_fail(CNN_ERR_ARG, "cnn_predict_batch: thread count %d is negative",
+                        threads);
     if (!m->params)
         return cnn_fail(CNN_ERR_ARG, "cnn_predict_batch: the model has no parameters "
                         "(only described)");
@@ -42,7 +46,7 @@ static int check_args(const cnn_model *m, const float *x, int n, const float *pr
 
 int cnn_predict_batch(cnn_model *m, const float *x, int n, float *probs, int threads)
 {
-    int st = check_args(m, x, n, probs);
+    int st = check_args(m, x, n, probs, threads);
     if (st != CNN_OK || n == 0)
         return st;
     /* Unbound threads: the caller's program has threads of its own. */

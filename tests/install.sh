@@ -96,6 +96,14 @@ for kind in shared static; do
     grep -q '^training-set accuracy' "$tmp/out" || fail "custom_data-$kind: $(tail -1 "$tmp/out")"
 done
 
+# The plain cnn.pc with --static (a fully static link's flags) links too;
+# libcnn.so is still the one found next to libcnn.a.
+# shellcheck disable=SC2046
+cc -std=c11 -o "$tmp/predict-pc-static" examples/predict.c $(pkg-config --static --cflags --libs cnn) \
+    2>"$tmp/cc.log" || { cat "$tmp/cc.log" >&2; fail "pkg-config --static --libs cnn does not link"; }
+LD_LIBRARY_PATH=$lib "$tmp/predict-pc-static" "$tmp/model-shared.safetensors" data/mnist 10 \
+    >/dev/null 2>&1 || fail "predict built with pkg-config --static cnn failed"
+
 # The same code in both libraries: the same steps give the same file.
 cmp -s "$tmp/model-shared.safetensors" "$tmp/model-static.safetensors" ||
     fail "train-shared and train-static saved different weights"

@@ -85,6 +85,7 @@ static void api_predict_batch_refuses_bad_arguments(void)
     float x[SIDE * SIDE] = {0}, probs[NCLASS];
     CHECK(cnn_predict_batch(m, x, 0, NULL, 1) == CNN_OK, "n = 0 does nothing");
     CHECK(cnn_predict_batch(m, x, -1, probs, 1) == CNN_ERR_ARG, "n < 0");
+    CHECK(cnn_predict_batch(m, x, 1, probs, -2) == CNN_ERR_ARG, "threads < 0");
     CHECK(cnn_predict_batch(m, NULL, 1, probs, 1) == CNN_ERR_ARG, "x NULL");
     CHECK(cnn_predict_batch(m, x, 1, NULL, 1) == CNN_ERR_ARG, "probs NULL");
     CHECK(cnn_predict_batch(NULL, x, 1, probs, 1) == CNN_ERR_ARG, "model NULL");
