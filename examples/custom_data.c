@@ -4,6 +4,7 @@
  * handed to the library with cnn_dataset_from_memory.
  *
  *   cc custom_data.c -o custom_data $(pkg-config --cflags --libs cnn)
+ *   cc custom_data.c -o custom_data $(pkg-config --static --cflags --libs cnn-static)
  *   ./custom_data [MAX_STEPS]
  *
  * Ownership: with CNN_DATASET_BORROW the data set points at our buffers,

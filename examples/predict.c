@@ -3,6 +3,7 @@
  * one batch call.
  *
  *   cc predict.c -o predict $(pkg-config --cflags --libs cnn)
+ *   cc predict.c -o predict $(pkg-config --static --cflags --libs cnn-static)
  *   ./predict seed.safetensors data/mnist 100   # the first 100 test images
  *
  * The images here come from the test split, but any float buffer in the

@@ -2,6 +2,7 @@
  * train.c — train a model on an MNIST-style data directory and save it.
  *
  *   cc train.c -o train $(pkg-config --cflags --libs cnn)
+ *   cc train.c -o train $(pkg-config --static --cflags --libs cnn-static)  # libcnn.a
  *   ./train data/mnist seed.safetensors          # one epoch of the seed preset
  *   ./train data/mnist seed.safetensors 50       # stop after 50 steps
  *
