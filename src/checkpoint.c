@@ -146,7 +146,7 @@ int cnn_checkpoint_save(const cnn_model *m, const cnn_train_state *s, const char
         json_decref(meta);
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
     }
-    int st = st_write(path, t, n, meta);
+    int st = cnn_st_write(path, t, n, meta);
     free(t);
     return st;
 }
@@ -362,7 +362,7 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
     *state = NULL;
     json_t *meta;
     uint64_t data_size, need = 0;
-    int st = st_read_metadata(path, &meta, &data_size);
+    int st = cnn_st_read_metadata(path, &meta, &data_size);
     if (st != CNN_OK)
         return st;
     const char *format = json_string_value(json_object_get(meta, "format"));
@@ -411,7 +411,7 @@ int cnn_checkpoint_load(const char *path, cnn_model **model, cnn_train_state **s
         st = cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
         goto out;
     }
-    if ((st = st_read(path, t, n, 0, meta)) != CNN_OK ||
+    if ((st = cnn_st_read(path, t, n, 0, meta)) != CNN_OK ||
         (st = check_order(path, s->order, s->count)) != CNN_OK)
         goto out;
     s->ready = 1;

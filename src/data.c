@@ -3,7 +3,8 @@
  * raw or gzip-compressed: header and size validation before any
  * allocation, the image/label pairing checks, the directory loader (which
  * tells an MNIST-style directory from a CIFAR-10 one and hands the latter
- * to data_cifar.c), the split files' lookup and cnn_dataset_free.
+ * to data_cifar.c), the split files' lookup and cnn_dataset_free (which
+ * leaves a borrowed set's buffers to their owner).
  *
  * An IDX file is a 4-byte big-endian magic (0x00 0x00, element type, number
  * of dimensions), one big-endian uint32 per dimension, then the elements.
@@ -88,7 +89,7 @@ static uint32_t le32(const unsigned char *p)
 
 static void idx_close(idx_file *f)
 {
-    instream_close(f->in);
+    cnn_instream_close(f->in);
     f->in = NULL;
 }
 
@@ -238,14 +239,14 @@ static int idx_open(idx_file *f, const char *path, int want_dims,
             close(fd);
         return rc;
     }
-    rc = instream_open(&f->in, fd, path, f->gzip);
+    rc = cnn_instream_open(&f->in, fd, path, f->gzip);
     if (rc)
         return rc;
 
     /* The magic first, then one big-endian uint32 per dimension. */
     unsigned char hdr[4 + 4 * IDX_MAX_DIMS];
     size_t got = 0;
-    rc = instream_read(f->in, hdr, 4, &got);
+    rc = cnn_instream_read(f->in, hdr, 4, &got);
     if (rc)
         return rc;
     if (got == 0)
@@ -259,7 +260,7 @@ static int idx_open(idx_file *f, const char *path, int want_dims,
         return rc;
     f->ndims = want_dims;
     f->header_bytes = 4 + 4 * (uint64_t)want_dims;
-    rc = instream_read(f->in, hdr + 4, 4 * (size_t)want_dims, &got);
+    rc = cnn_instream_read(f->in, hdr + 4, 4 * (size_t)want_dims, &got);
     if (rc)
         return rc;
     if (got < 4 * (size_t)want_dims)
@@ -273,7 +274,7 @@ static int idx_open(idx_file *f, const char *path, int want_dims,
 /* The message for data that ended before the header's size. */
 static int truncated(const idx_file *f, size_t have)
 {
-    unsigned members = instream_members(f->in);
+    unsigned members = cnn_instream_members(f->in);
     unsigned long long want = f->header_bytes + f->data_bytes,
                        got = f->header_bytes + have;
     if (!f->gzip)
@@ -313,7 +314,7 @@ static int idx_read(idx_file *f, uint8_t **out)
             cap = ncap;
         }
         size_t got = 0;
-        int rc = instream_read(f->in, buf + have, cap - have, &got);
+        int rc = cnn_instream_read(f->in, buf + have, cap - have, &got);
         have += got;
         if (rc || have < cap) {
             free(buf);
@@ -324,7 +325,7 @@ static int idx_read(idx_file *f, uint8_t **out)
        member's CRC and size, and that no stray bytes follow it. */
     unsigned char extra[256];
     size_t got = 0;
-    int rc = instream_read(f->in, extra, sizeof extra, &got);
+    int rc = cnn_instream_read(f->in, extra, sizeof extra, &got);
     if (!rc && got)
         rc = cnn_fail(CNN_ERR_FORMAT, "%s: trailing bytes: header declares "
                       "%s (%llu bytes) but the file holds more data",
@@ -342,8 +343,10 @@ void cnn_dataset_free(cnn_dataset *ds)
 {
     if (!ds)
         return;
-    free(ds->images);
-    free(ds->labels);
+    if (!ds->borrowed) {
+        free(ds->images);
+        free(ds->labels);
+    }
     free(ds);
 }
 

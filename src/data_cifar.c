@@ -117,7 +117,7 @@ static int batch_open(batch *b)
         return rc;
     }
     b->records = gzip ? 0 : size / RECORD;
-    return instream_open(&b->in, fd, b->path, gzip);
+    return cnn_instream_open(&b->in, fd, b->path, gzip);
 }
 
 /* Room for `more` records after f->count: exactly that many when exact
@@ -178,7 +178,7 @@ static int batch_read(batch *b, filling *f, uint8_t *chunk)
     uint64_t index = 0;
     for (;;) {
         size_t got = 0;
-        int rc = instream_read(b->in, chunk, (size_t)CHUNK * RECORD, &got);
+        int rc = cnn_instream_read(b->in, chunk, (size_t)CHUNK * RECORD, &got);
         if (rc != CNN_OK)
             return rc;
         size_t whole = got / RECORD;
@@ -228,7 +228,7 @@ static int load_files(const char *dir, const char *const *names, int n,
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", dir);
     for (int i = 0; i < n && rc == CNN_OK; i++) {
         rc = batch_read(&files[i], f, chunk);
-        instream_close(files[i].in);
+        cnn_instream_close(files[i].in);
         files[i].in = NULL;
     }
     free(chunk);
@@ -269,7 +269,7 @@ int cnn_cifar_load(const char *dir, const char *split, int max_classes,
         free(f.labels);
     }
     for (int i = 0; i < n; i++) {
-        instream_close(files[i].in);
+        cnn_instream_close(files[i].in);
         free(files[i].path);
     }
     return rc;

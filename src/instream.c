@@ -42,7 +42,7 @@ struct instream {
     unsigned char in[IN_BUF];
 };
 
-int instream_open(instream **out, int fd, const char *path, int gzip)
+int cnn_instream_open(instream **out, int fd, const char *path, int gzip)
 {
     *out = NULL;
     instream *s = calloc(1, sizeof *s);
@@ -57,7 +57,7 @@ int instream_open(instream **out, int fd, const char *path, int gzip)
     if (gzip) {
         /* 16 + 15: the gzip wrapper only, the largest window */
         if (inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK) {
-            instream_close(s);
+            cnn_instream_close(s);
             return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory in zlib",
                             path);
         }
@@ -68,7 +68,7 @@ int instream_open(instream **out, int fd, const char *path, int gzip)
     return CNN_OK;
 }
 
-void instream_close(instream *s)
+void cnn_instream_close(instream *s)
 {
     if (!s)
         return;
@@ -79,7 +79,7 @@ void instream_close(instream *s)
     free(s);
 }
 
-unsigned instream_members(const instream *s)
+unsigned cnn_instream_members(const instream *s)
 {
     return s->members;
 }
@@ -230,7 +230,7 @@ static int gzip_read(instream *s, unsigned char *buf, size_t n, size_t *got)
     return CNN_OK;
 }
 
-int instream_read(instream *s, void *buf, size_t n, size_t *got)
+int cnn_instream_read(instream *s, void *buf, size_t n, size_t *got)
 {
     *got = 0;
     if (!s->gzip) {

@@ -13,9 +13,9 @@ typedef struct instream instream;
 
 /* A stream over fd, read from its current offset: raw bytes when gzip is
    0, else gzip members.  fd passes to the stream (closed by
-   instream_close, also on failure); path names the file in messages.
+   cnn_instream_close, also on failure); path names the file in messages.
    Returns CNN_OK, or CNN_ERR_NOMEM (fd closed, *out NULL). */
-int instream_open(instream **out, int fd, const char *path, int gzip);
+int cnn_instream_open(instream **out, int fd, const char *path, int gzip);
 
 /* Up to n bytes into buf; *got receives the number read, less than n only
    when the data has ended where a file may end (for gzip: after a whole
@@ -24,12 +24,12 @@ int instream_open(instream **out, int fd, const char *path, int gzip);
    CRC or size trailer does not match its data, or bytes after the last
    member that do not start another), CNN_ERR_NOMEM.  For gzip the message
    names the member (and its first byte) when it is not the first. */
-int instream_read(instream *s, void *buf, size_t n, size_t *got);
+int cnn_instream_read(instream *s, void *buf, size_t n, size_t *got);
 
 /* The number of gzip members begun so far (0 for a raw stream). */
-unsigned instream_members(const instream *s);
+unsigned cnn_instream_members(const instream *s);
 
 /* Close the file and free the stream (s may be NULL). */
-void instream_close(instream *s);
+void cnn_instream_close(instream *s);
 
 #endif /* CNN_INSTREAM_H */

@@ -276,6 +276,7 @@ size_t cnn_model_buffer_count(const cnn_model *m) { return m->nbuffers; }
 const char *cnn_model_spec(const cnn_model *m) { return m->spec; }
 int cnn_model_classes(const cnn_model *m) { return m->classes; }
 float *cnn_model_params(cnn_model *m) { return m->params; }
+size_t cnn_model_params_size(const cnn_model *m) { return m->block; }
 
 int cnn_model_tensors(const cnn_model *m, cnn_tensor_info *out, int max)
 {

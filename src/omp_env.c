@@ -60,7 +60,10 @@ int cnn_omp_env_parse(const char *value, int *first)
 
 const char *cnn_omp_env_rejected(void) { return have_rejected ? rejected : NULL; }
 
-#if defined(__ELF__)
+/* Not in the shared library (CNN_SHARED_LIB): a DSO can have no
+   .preinit_array, and libgomp, which it loads, has read the variable
+   before any constructor of its own could run (see omp_env.h). */
+#if defined(__ELF__) && !defined(CNN_SHARED_LIB)
 /* Take every leading malformed OMP_NUM_THREADS entry out of envp (the
    array the C library's environ points at), remembering the first; getenv
    then finds the next well-formed one, or none.  An empty value goes

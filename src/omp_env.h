@@ -8,7 +8,9 @@
  * runs before any shared library's constructor) that takes a malformed
  * value out of the environment before libgomp looks and keeps it here, so
  * that the thread setup can report it as a cnn error instead.  An empty
- * value is taken out as if it were not set.
+ * value is taken out as if it were not set.  The shared library (built
+ * with CNN_SHARED_LIB) has no pre-initialiser: libgomp complains first,
+ * then cnn's thread setup reports the value as well.
  */
 #ifndef CNN_OMP_ENV_H
 #define CNN_OMP_ENV_H

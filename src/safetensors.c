@@ -202,7 +202,7 @@ static char *build_header(const st_tensor *t, int n, json_t *meta, uint32_t crc)
     return text;
 }
 
-int st_write(const char *path, const st_tensor *t, int n, json_t *meta)
+int cnn_st_write(const char *path, const st_tensor *t, int n, json_t *meta)
 {
     uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
     emit_data(t, n, -1, &crc);
@@ -627,7 +627,7 @@ out:
     return CNN_OK;
 }
 
-int st_read_metadata(const char *path, json_t **meta, uint64_t *data_size)
+int cnn_st_read_metadata(const char *path, json_t **meta, uint64_t *data_size)
 {
     int fd, st;
     json_t *root;
@@ -650,7 +650,7 @@ int st_read_metadata(const char *path, json_t **meta, uint64_t *data_size)
     return CNN_OK;
 }
 
-int st_read(const char *path, st_tensor *t, int n, int allow_extra,
+int cnn_st_read(const char *path, st_tensor *t, int n, int allow_extra,
             const json_t *expect_meta)
 {
     int fd, st;
@@ -661,7 +661,7 @@ int st_read(const char *path, st_tensor *t, int n, int allow_extra,
     ssize_t got;
     if ((st = open_header(path, &fd, &root, &data_size)) != CNN_OK)
         return st;
-    /* The metadata read before must be this file's (st_read_metadata gave
+    /* The metadata read before must be this file's (cnn_st_read_metadata gave
        an empty object for none, or one that is not an object, which
        check_header refuses). */
     json_t *fm = json_object_get(root, "__metadata__");

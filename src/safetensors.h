@@ -30,7 +30,7 @@ typedef struct st_tensor {
  * are added), to path atomically (src/atomic.c).
  * @return CNN_OK, CNN_ERR_IO, CNN_ERR_NOMEM
  */
-int st_write(const char *path, const st_tensor *t, int n, json_t *meta);
+int cnn_st_write(const char *path, const st_tensor *t, int n, json_t *meta);
 
 /*
  * Read the header of path (a regular file: anything else is refused, see
@@ -40,7 +40,7 @@ int st_write(const char *path, const st_tensor *t, int n, json_t *meta);
  * the header.
  * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT, CNN_ERR_NOMEM
  */
-int st_read_metadata(const char *path, json_t **meta, uint64_t *data_size);
+int cnn_st_read_metadata(const char *path, json_t **meta, uint64_t *data_size);
 
 /*
  * Read tensors t[0..n) from path.  Each must be present once with its dtype
@@ -50,11 +50,11 @@ int st_read_metadata(const char *path, json_t **meta, uint64_t *data_size);
  * NaN or infinity in an F32 tensor of t: CNN_ERR_FORMAT naming the tensor
  * and the first bad index) are all validated before anything is stored
  * into t[i].data.  expect_meta, when not NULL, is
- * the metadata an earlier st_read_metadata of path gave: the file's must
+ * the metadata an earlier cnn_st_read_metadata of path gave: the file's must
  * equal it (else the file was replaced in between, CNN_ERR_FORMAT).
  * @return CNN_OK, CNN_ERR_IO, CNN_ERR_FORMAT, CNN_ERR_MISMATCH, CNN_ERR_NOMEM
  */
-int st_read(const char *path, st_tensor *t, int n, int allow_extra,
+int cnn_st_read(const char *path, st_tensor *t, int n, int allow_extra,
             const json_t *expect_meta);
 
 #endif /* CNN_SAFETENSORS_H */

@@ -90,7 +90,7 @@ int cnn_model_save(const cnn_model *m, const char *path)
         json_decref(meta);
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
     }
-    int st = st_write(path, t, n, meta);
+    int st = cnn_st_write(path, t, n, meta);
     free(t);
     return st;
 }
@@ -108,7 +108,7 @@ static int load_tensors(cnn_model *m, const char *path, const json_t *meta)
         free(t);
         return cnn_fail(CNN_ERR_NOMEM, "%s: out of memory", path);
     }
-    int st = st_read(path, t, n, checkpoint, meta);
+    int st = cnn_st_read(path, t, n, checkpoint, meta);
     free(t);
     return st;
 }
@@ -154,7 +154,7 @@ int cnn_model_load(cnn_model *m, const char *path)
         return cnn_fail(CNN_ERR_ARG, "load weights: no model or no path");
     json_t *meta;
     uint64_t data_size;
-    int st = st_read_metadata(path, &meta, &data_size);
+    int st = cnn_st_read_metadata(path, &meta, &data_size);
     if (st != CNN_OK)
         return st;
     st = alloc_for_file(m, path, data_size);
@@ -225,7 +225,7 @@ int cnn_model_open(const char *path, cnn_model **out)
     *out = NULL;
     json_t *meta;
     uint64_t data_size;
-    int st = st_read_metadata(path, &meta, &data_size);
+    int st = cnn_st_read_metadata(path, &meta, &data_size);
     if (st != CNN_OK)
         return st;
     st = cnn_weights_create_model(path, meta, data_size, out);

@@ -11,6 +11,6 @@ const test_table all_tests[] = {
     GROUP(cifar), GROUP(weights),
     GROUP(augment), GROUP(loss), GROUP(model), GROUP(gradient), GROUP(bn), GROUP(pool),
     GROUP(optim), GROUP(tree), GROUP(trainer), GROUP(cli), GROUP(outputs), GROUP(predict),
-    GROUP(checkpoint), GROUP(files),
+    GROUP(api), GROUP(checkpoint), GROUP(files),
     {0, 0}, /* end */
 };

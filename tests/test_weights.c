@@ -1059,7 +1059,7 @@ static void test_checkpoint_huge_count(void)
     sft_free(&c);
 }
 
-/* st_read refuses a file whose metadata is not the one read before (the
+/* cnn_st_read refuses a file whose metadata is not the one read before (the
    file replaced between the two opens). */
 static void test_read_expect_meta(void)
 {
@@ -1073,7 +1073,7 @@ static void test_read_expect_meta(void)
     uint64_t data_size = 0;
     if (!f.hdr || !t || cnn_weights_tensors(m, m->params, "", t) != n)
         goto done;
-    CHECK(st_read_metadata(path, &meta, &data_size) == CNN_OK, "metadata: %s",
+    CHECK(cnn_st_read_metadata(path, &meta, &data_size) == CNN_OK, "metadata: %s",
           cnn_last_error());
     CHECK(data_size == f.dlen, "data size %llu, file has %zu",
           (unsigned long long)data_size, f.dlen);
@@ -1084,14 +1084,14 @@ static void test_read_expect_meta(void)
     /* Other metadata than the file's. */
     json_t *changed = json_deep_copy(meta);
     json_object_set_new(changed, "input", json_string("28x28x2"));
-    int st = st_read(path, t, n, 0, changed);
+    int st = cnn_st_read(path, t, n, 0, changed);
     CHECK(st == CNN_ERR_FORMAT && strstr(cnn_last_error(), path) &&
           strstr(cnn_last_error(), "changed while it was being read"),
           "different metadata: %d %s", st, cnn_last_error());
     CHECK(memcmp(before, m->params, bytes) == 0, "params changed by a refused read");
     json_decref(changed);
     changed = json_object();
-    CHECK(st_read(path, t, n, 0, changed) == CNN_ERR_FORMAT, "empty metadata accepted");
+    CHECK(cnn_st_read(path, t, n, 0, changed) == CNN_ERR_FORMAT, "empty metadata accepted");
     json_decref(changed);
 
     /* The file replaced by another save (other weights, so another crc32). */
@@ -1099,17 +1099,17 @@ static void test_read_expect_meta(void)
     tmp_path(other, sizeof other, "expect-other.safetensors");
     CHECK(o && cnn_model_save(o, other) == CNN_OK, "save: %s", cnn_last_error());
     CHECK(rename(other, path) == 0, "rename: %s", strerror(errno));
-    st = st_read(path, t, n, 0, meta);
+    st = cnn_st_read(path, t, n, 0, meta);
     CHECK(st == CNN_ERR_FORMAT && strstr(cnn_last_error(), "changed while"),
           "replaced file: %d %s", st, cnn_last_error());
     CHECK(memcmp(before, m->params, bytes) == 0, "params changed by a refused read");
     /* With its own metadata, or none expected, it reads. */
-    CHECK(st_read(path, t, n, 0, NULL) == CNN_OK, "no expectation: %s", cnn_last_error());
+    CHECK(cnn_st_read(path, t, n, 0, NULL) == CNN_OK, "no expectation: %s", cnn_last_error());
     CHECK(memcmp(o->params, m->params, bytes) == 0, "replacement not read");
     json_decref(meta);
     meta = NULL;
-    CHECK(st_read_metadata(path, &meta, NULL) == CNN_OK &&
-          st_read(path, t, n, 0, meta) == CNN_OK, "own metadata: %s", cnn_last_error());
+    CHECK(cnn_st_read_metadata(path, &meta, NULL) == CNN_OK &&
+          cnn_st_read(path, t, n, 0, meta) == CNN_OK, "own metadata: %s", cnn_last_error());
     cnn_model_free(o);
     free(before);
 done:
@@ -1414,7 +1414,7 @@ static void test_load_not_regular(void)
           "open: %s", cnn_last_error());
     expect_checkpoint_fail(__LINE__, fifo, CNN_ERR_IO, "is a FIFO");
     json_t *meta = NULL;
-    CHECK(st_read_metadata(fifo, &meta, NULL) == CNN_ERR_IO && !meta, "metadata: %s",
+    CHECK(cnn_st_read_metadata(fifo, &meta, NULL) == CNN_ERR_IO && !meta, "metadata: %s",
           cnn_last_error());
     alarm(0);
     cnn_model_free(m);
@@ -1506,7 +1506,7 @@ static void test_buffers_not_trained(void)
         images[i] = (uint8_t)(i * 37 % 251);
     for (int i = 0; i < N; i++)
         labels[i] = (uint8_t)(i % 3);
-    cnn_dataset ds = {N, 4, 4, 1, 3, images, labels};
+    cnn_dataset ds = {N, 4, 4, 1, 3, images, labels, 1};
     cnn_train_config cfg;
     cnn_train_config_default(&cfg);
     cfg.epochs = 2, cfg.batch = 4, cfg.threads = 2, cfg.bind = 0, cfg.state = s;

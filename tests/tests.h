@@ -37,6 +37,7 @@ TEST_GROUP(files)
 TEST_GROUP(augment)
 TEST_GROUP(loss)
 TEST_GROUP(comm)
+TEST_GROUP(api)
 #undef TEST_GROUP
 
 extern const test_table all_tests[];

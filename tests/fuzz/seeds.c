@@ -187,7 +187,7 @@ static void safetensors_seeds(void)
     uint8_t pixels[4 * FUZZ_ST_H * FUZZ_ST_W], labels[4] = {0, 1, 2, 1};
     for (size_t i = 0; i < sizeof pixels; i++)
         pixels[i] = (uint8_t)(i * 37);
-    cnn_dataset ds = {4, FUZZ_ST_H, FUZZ_ST_W, 1, 3, pixels, labels};
+    cnn_dataset ds = {4, FUZZ_ST_H, FUZZ_ST_W, 1, 3, pixels, labels, 1};
     cnn_train_config cfg;
     cnn_train_config_default(&cfg);
     cfg.epochs = 1, cfg.batch = 2, cfg.threads = 1, cfg.max_steps = 2, cfg.bind = 0;
