@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cnn.h"
 #include "suggest.h"
 #include "tests.h"
 
@@ -536,7 +537,10 @@ static void help_version_and_did_you_mean(void)
     CHECK_ONE_LINE_ERROR("'sed' is not a preset; did you mean 'seed'?");
 }
 
-/* docs/cli.md is generated from the --help texts and must match them. */
+/* docs/cli.md, the man page docs/cnn.1 and the bash completion
+   docs/cnn.bash-completion are generated from the --help texts and must
+   match them; the man page renders without a warning, the completion
+   parses and offers every preset. */
 static void manual_matches_help(void)
 {
     if (test_cnn("--version") == -1) {
@@ -544,11 +548,26 @@ static void manual_matches_help(void)
         return;
     }
     const char *bin = getenv("CNN_BIN");
+    bin = bin && *bin ? bin : "./cnn";
+    const char *docs[][2] = {{"cli-doc.sh", "docs/cli.md"}, {"man.sh", "docs/cnn.1"},
+                             {"completion.sh", "docs/cnn.bash-completion"}};
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "sh scripts/cli-doc.sh %s | cmp -s - docs/cli.md",
-             bin && *bin ? bin : "./cnn");
-    CHECK(system(cmd) == 0, "docs/cli.md is out of step with --help: run "
-                            "scripts/cli-doc.sh > docs/cli.md");
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "sh scripts/%s %s | cmp -s - %s", docs[i][0], bin,
+                 docs[i][1]);
+        CHECK(system(cmd) == 0, "%s is out of step with --help: run scripts/%s > %s",
+              docs[i][1], docs[i][0], docs[i][1]);
+    }
+    if (system("command -v groff >/dev/null 2>&1") == 0)
+        CHECK(system("test -z \"$(groff -man -ww -z docs/cnn.1 2>&1)\"") == 0,
+              "groff -man -ww warns on docs/cnn.1");
+    CHECK(system("bash -n docs/cnn.bash-completion 2>/dev/null") == 0,
+          "docs/cnn.bash-completion does not parse");
+    for (int i = 0; cnn_model_preset_name(i); i++) {
+        snprintf(cmd, sizeof cmd, "grep -q -- '-W \"[^\"]*\\<%s\\>' docs/cnn.bash-completion",
+                 cnn_model_preset_name(i));
+        CHECK(system(cmd) == 0, "preset %s not completed", cnn_model_preset_name(i));
+    }
 }
 
 TEST_TABLE(cli, {"manual_matches_help", manual_matches_help},
