@@ -1,7 +1,10 @@
 /*
  * main.c — the cnn command's entry point: finds the command, parses its
  * options with getopt_long (each command accepts its own subset), prints
- * `cnn --help` and `cnn COMMAND --help`, and runs the command.
+ * `cnn --help`, `cnn COMMAND --help` (or `cnn help COMMAND`) and the
+ * version (--version or -V, before or after any command), names what it
+ * may have meant for a mistyped command or option (suggest.h), and runs
+ * the command.
  *
  * Results go to stdout; progress, warnings and errors to stderr.  Exit codes
  * (docs/cli.md): 0 success, 1 the work failed (bad file, I/O, training
