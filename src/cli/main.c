@@ -493,8 +493,9 @@ static int top_level(int argc, char **argv, const cli_command **cmd)
         print_main_help(stderr);
         return EXIT_USAGE;
     }
-    const char *a = argv[1];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h") || (!strcmp(a, "help") && argc == 2)) {
+    const char *a = argv[1], *b = argc > 2 ? argv[2] : "";
+    if (!strcmp(a, "--help") || !strcmp(a, "-h") ||
+        (!strcmp(a, "help") && (argc == 2 || !strcmp(b, "--help") || !strcmp(b, "-h")))) {
         print_main_help(stdout);
         return EXIT_OK;
     }
