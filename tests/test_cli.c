@@ -4,7 +4,8 @@
  * IDX file and bad options, a save / load / eval round trip on a small
  * synthetic IDX set, training on generated CIFAR-10 batch files, and an
  * optimizer and schedule, augmentation and label smoothing kept by a
- * checkpoint.  Runs ./cnn from the repository root.
+ * checkpoint, `cnn help CMD`, --version on every command and "did you
+ * mean".  Runs ./cnn from the repository root.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cnn.h"
+#include "suggest.h"
 #include "tests.h"
 
 /* The runner's helper, under the names this file's checks use. */
@@ -466,7 +469,78 @@ static void stdout_write_errors_fail(void)
         fclose(f);
 }
 
-/* docs/cli.md is generated from the --help texts and must match them. */
+/* The edit distance and the choice of names to suggest. */
+static void suggestions_by_edit_distance(void)
+{
+    CHECK(cnn_edit_distance("trian", "train") == 1, "transposition");
+    CHECK(cnn_edit_distance("sed", "seed") == 1, "insertion");
+    CHECK(cnn_edit_distance("", "abc") == 3 && cnn_edit_distance("abc", "") == 3, "empty");
+    CHECK(cnn_edit_distance("kitten", "sitting") == 3, "kitten");
+    CHECK(cnn_edit_distance("ca", "abc") == 3, "no edit inside a transposition");
+    CHECK(cnn_edit_distance("Train", "train") == 0, "case");
+    const char *names[] = {"train", "eval", "predict", "summary", "seed", "seed-dense"};
+    char buf[100];
+    CHECK(cnn_suggest("trian", names, 6, buf, sizeof buf) == 1 && !strcmp(buf, "'train'"),
+          "trian: %s", buf);
+    CHECK(cnn_suggest("se", names, 6, buf, sizeof buf) == 2 &&
+          !strcmp(buf, "'seed' or 'seed-dense'"), "se: %s", buf);
+    CHECK(cnn_suggest("sed", names, 6, buf, sizeof buf) == 1 && !strcmp(buf, "'seed'"),
+          "sed: %s", buf);
+    CHECK(cnn_suggest("xy", names, 6, buf, sizeof buf) == 0 && !*buf, "xy: %s", buf);
+    CHECK(cnn_suggest("bogus", names, 6, buf, sizeof buf) == 0, "bogus: %s", buf);
+    CHECK(cnn_suggest("sumary", names, 6, buf, 8) == 1 && !strcmp(buf, "'summar"),
+          "cut: %s", buf);
+    CHECK(cnn_closest("se", names, 6) == -1 && cnn_closest("evl", names, 6) == 1, "closest");
+}
+
+/* `cnn help CMD`, --version and -V on every command, and "did you mean"
+   for commands, options, presets and layers. */
+static void help_version_and_did_you_mean(void)
+{
+    if (test_cnn("--version") == -1) {
+        test_skip("./cnn not built");
+        return;
+    }
+    char version[64];
+    snprintf(version, sizeof version, "%.60s", out_text);
+    CHECK(cnn("help train") == 0 && strstr(out_text, "usage: cnn train") &&
+          strstr(out_text, "--epochs N"), "help train: %s", out_text);
+    CHECK(cnn("help") == 0 && strstr(out_text, "commands:"), "help: %s", out_text);
+    const char *commands[] = {"train", "eval", "predict", "summary", "compare", "plot", "info"};
+    for (int i = 0; i < 7; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "%s --version", commands[i]);
+        CHECK(cnn(line) == 0 && !strcmp(out_text, version) && !*err_text, "%s", line);
+        snprintf(line, sizeof line, "%s -V", commands[i]);
+        CHECK(cnn(line) == 0 && !strcmp(out_text, version), "%s", line);
+    }
+    CHECK(cnn("-V") == 0 && !strcmp(out_text, version), "-V");
+    CHECK(cnn("trian") == 2 && !*out_text, "trian");
+    CHECK_ONE_LINE_ERROR("unknown command 'trian'; did you mean 'train'?");
+    CHECK(cnn("help trian") == 2, "help trian");
+    CHECK_ONE_LINE_ERROR("did you mean 'train'?");
+    CHECK(cnn("train --quite") == 2, "--quite");
+    CHECK_ONE_LINE_ERROR("unknown option '--quite'; did you mean '--quiet'?");
+    CHECK(cnn("summary --mdoel=x") == 2, "--mdoel=x");
+    CHECK_ONE_LINE_ERROR("unknown option '--mdoel'; did you mean '--model'?");
+    CHECK(cnn("summary --bogus") == 2 && !strstr(err_text, "did you mean"), "--bogus");
+    CHECK(cnn("summary --model sed") == 2, "--model sed");
+    CHECK_ONE_LINE_ERROR("\"sed\" is neither a preset (seed, seed-dense, logreg, bn, "
+                         "bn-fashion, cifar) nor a layer; did you mean 'seed'?");
+    CHECK(cnn("summary --model conv3x3:8,rleu,flatten,dense:10,softmax") == 2, "rleu");
+    CHECK_ONE_LINE_ERROR("item 2 \"rleu\": unknown layer; did you mean 'relu'?");
+    CHECK(cnn("summary --model cnov3x3:8:same,relu,flatten,dense:10,softmax") == 2, "cnov");
+    CHECK_ONE_LINE_ERROR("did you mean 'conv3x3:8:same'?");
+    CHECK(cnn("summary --model conv3x3:8,pool,flatten,dense:10,softmax") == 2, "pool");
+    CHECK_ONE_LINE_ERROR("unknown layer (kinds: bn, conv, ");
+    CHECK(cnn("compare --data /nonexistent --models logreg,sed") == 2, "--models sed");
+    CHECK_ONE_LINE_ERROR("'sed' is not a preset; did you mean 'seed'?");
+}
+
+/* docs/cli.md, the man page docs/cnn.1 and the bash completion
+   docs/cnn.bash-completion are generated from the --help texts and must
+   match them; the man page renders without a warning, the completion
+   parses and offers every preset. */
 static void manual_matches_help(void)
 {
     if (test_cnn("--version") == -1) {
@@ -474,14 +548,31 @@ static void manual_matches_help(void)
         return;
     }
     const char *bin = getenv("CNN_BIN");
+    bin = bin && *bin ? bin : "./cnn";
+    const char *docs[][2] = {{"cli-doc.sh", "docs/cli.md"}, {"man.sh", "docs/cnn.1"},
+                             {"completion.sh", "docs/cnn.bash-completion"}};
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "sh scripts/cli-doc.sh %s | cmp -s - docs/cli.md",
-             bin && *bin ? bin : "./cnn");
-    CHECK(system(cmd) == 0, "docs/cli.md is out of step with --help: run "
-                            "scripts/cli-doc.sh > docs/cli.md");
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "sh scripts/%s %s | cmp -s - %s", docs[i][0], bin,
+                 docs[i][1]);
+        CHECK(system(cmd) == 0, "%s is out of step with --help: run scripts/%s > %s",
+              docs[i][1], docs[i][0], docs[i][1]);
+    }
+    if (system("command -v groff >/dev/null 2>&1") == 0)
+        CHECK(system("test -z \"$(groff -man -ww -z docs/cnn.1 2>&1)\"") == 0,
+              "groff -man -ww warns on docs/cnn.1");
+    CHECK(system("bash -n docs/cnn.bash-completion 2>/dev/null") == 0,
+          "docs/cnn.bash-completion does not parse");
+    for (int i = 0; cnn_model_preset_name(i); i++) {
+        snprintf(cmd, sizeof cmd, "grep -q -- '-W \"[^\"]*\\<%s\\>' docs/cnn.bash-completion",
+                 cnn_model_preset_name(i));
+        CHECK(system(cmd) == 0, "preset %s not completed", cnn_model_preset_name(i));
+    }
 }
 
-TEST_TABLE(cli, {"manual_matches_help", manual_matches_help}, {"summary_shows_parameter_counts", summary_shows_parameter_counts},
+TEST_TABLE(cli, {"manual_matches_help", manual_matches_help},
+           {"suggestions_by_edit_distance", suggestions_by_edit_distance},
+           {"help_version_and_did_you_mean", help_version_and_did_you_mean}, {"summary_shows_parameter_counts", summary_shows_parameter_counts},
            {"preset_recipe_shown_and_applied", preset_recipe_shown_and_applied},
            {"bad_input_gets_one_line_and_nonzero_exit", bad_input_gets_one_line_and_nonzero_exit},
            {"save_load_eval_round_trip", save_load_eval_round_trip},

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "suggest.h"
 
 #define MAX_MODELS 16
 
@@ -83,6 +84,26 @@ static int count_presets(const char *list, char **other)
     return presets;
 }
 
+/* The message for an item of a list of presets that is none, with the
+   presets closest to it. */
+static void not_a_preset(const char *item)
+{
+    const char *names[32];
+    char list[300] = "", near[200];
+    int n = 0;
+    size_t len = 0;
+    for (; n < 32 && (names[n] = cnn_model_preset_name(n)); n++)
+        if (len < sizeof list)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", n ? ", " : "",
+                                    names[n]);
+    if (cnn_suggest(item, names, n, near, sizeof near) > 0)
+        cli_error(EXIT_USAGE, "--models: '%s' is not a preset; did you mean %s? (%s; separate "
+                              "specs with ';')", item, near, list);
+    else
+        cli_error(EXIT_USAGE, "--models: '%s' is not a preset (%s; separate specs with ';')",
+                  item, list);
+}
+
 /* Split buf (a writable copy of --models) into items; the separator is ';'
    when there is one, else ',' when an item is a preset (then all must be),
    else the whole list is one spec.  Returns the count, or minus the exit
@@ -96,8 +117,7 @@ static int split_models(char *buf, char **items)
         if (presets < 0)
             return -cli_error(EXIT_FAILURE_RUN, "out of memory");
         if (presets > 0 && other) {
-            cli_error(EXIT_USAGE, "--models: '%s' is not a preset (logreg, seed, seed-dense; "
-                                  "separate specs with ';')", other);
+            not_a_preset(other);
             free(other);
             return -EXIT_USAGE;
         }

@@ -1,7 +1,10 @@
 /*
  * main.c — the cnn command's entry point: finds the command, parses its
  * options with getopt_long (each command accepts its own subset), prints
- * `cnn --help` and `cnn COMMAND --help`, and runs the command.
+ * `cnn --help`, `cnn COMMAND --help` (or `cnn help COMMAND`) and the
+ * version (--version or -V, before or after any command), names what it
+ * may have meant for a mistyped command or option (suggest.h), and runs
+ * the command.
  *
  * Results go to stdout; progress, warnings and errors to stderr.  Exit codes
  * (docs/cli.md): 0 success, 1 the work failed (bad file, I/O, training
@@ -25,6 +28,7 @@
 #include "dispatch.h"
 #include "group.h"
 #include "signals.h"
+#include "suggest.h"
 
 /* Each option once: its long name, its value's name (NULL: a flag) and its
    help line.  Indexed by cli_option. */
@@ -93,7 +97,7 @@ static const struct {
                        "write the confusion-matrix heatmap (.svg, or .png through\n"
                        "rsvg-convert)"},
     [OPT_DOT] = {"dot", NULL, "print the model as a Graphviz graph instead of a table"},
-    [OPT_OUTPUT] = {"output", "FILE", "where to write the result (-o)"},
+    [OPT_OUTPUT] = {"output", "FILE", "where to write the result"},
     [OPT_MODELS] = {"models", "LIST",
                     "presets separated by ',', or presets and specs separated by ';'\n"
                     "(default logreg,seed,seed-dense)"},
@@ -107,8 +111,9 @@ static const cli_command *const commands[] = {
 static void print_main_help(FILE *f)
 {
     fputs("usage: cnn COMMAND [options]\n"
-          "       cnn COMMAND --help     options of one command\n"
-          "       cnn --version\n\ncommands:\n", f);
+          "       cnn help COMMAND       options of one command (or cnn COMMAND --help)\n"
+          "       cnn --version, -V      the version (after any command, too)\n\n"
+          "commands:\n", f);
     for (int i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
     fputs("\nexit status: 0 success, 1 failure (bad file, I/O, training error), 2 bad\n"
@@ -120,9 +125,9 @@ static void print_main_help(FILE *f)
 static void print_option(FILE *f, int o)
 {
     char left[48];
-    snprintf(left, sizeof left, "--%s%s%s%s", option_help[o].name,
-             option_help[o].arg ? " " : "", option_help[o].arg ? option_help[o].arg : "",
-             o == OPT_OUTPUT ? ", -o" : "");
+    snprintf(left, sizeof left, "%s--%s%s%s", o == OPT_OUTPUT ? "-o, " : "",
+             option_help[o].name, option_help[o].arg ? " " : "",
+             option_help[o].arg ? option_help[o].arg : "");
     fprintf(f, "  %-24s", left);
     for (const char *s = option_help[o].help; *s; s++) {
         fputc(*s, f);
@@ -139,7 +144,14 @@ static void print_command_help(const cli_command *cmd)
     for (int o = 0; o < OPT_COUNT; o++)
         if (cmd->options & OPTBIT(o))
             print_option(stdout, o);
-    printf("  %-24s%s\n", "--help", "this text");
+    printf("  %-24s%s\n", "-h, --help", "this text");
+    printf("  %-24s%s\n", "-V, --version", "print the version (cnn " CNN_VERSION ")");
+}
+
+static int print_version(void)
+{
+    printf("cnn %s\n", CNN_VERSION);
+    return EXIT_OK;
 }
 
 /* The checkpoint interval: "500" steps or "2e" epochs, the whole value. */
@@ -235,10 +247,41 @@ static int take(cli *c, int o, const char *v)
     return 0;
 }
 
-/* An option's long name; OPT_COUNT stands for --help. */
+/* The options every command takes besides its own, after OPT_COUNT. */
+enum { O_HELP = OPT_COUNT, O_VERSION, O_LAST = O_VERSION };
+
+/* An option's long name, O_HELP and O_VERSION included. */
 static const char *long_name(int o)
 {
-    return o == OPT_COUNT ? "help" : option_help[o].name;
+    return o == O_HELP ? "help" : o == O_VERSION ? "version" : option_help[o].name;
+}
+
+/* The message for an unknown long option --NAME (n bytes of name), with
+   the command's options closest to it. */
+static int unknown_long(const cli_command *cmd, const char *name, int n)
+{
+    const char *names[O_LAST + 1];
+    char word[64], near[200], dashed[220] = "";
+    int count = 0;
+    for (int o = 0; o <= O_LAST; o++)
+        if (o >= OPT_COUNT || (cmd->options & OPTBIT(o)))
+            names[count++] = long_name(o);
+    snprintf(word, sizeof word, "%.*s", n, name);
+    if (cnn_suggest(word, names, count, near, sizeof near) > 0) {
+        /* 'quiet' or 'seed' -> '--quiet' or '--seed' */
+        size_t len = 0;
+        for (const char *p = near; *p && len + 3 < sizeof dashed; p++) {
+            int opening = *p == '\'' && (p == near || p[-1] == ' ');
+            dashed[len++] = *p;
+            if (opening)
+                dashed[len++] = '-', dashed[len++] = '-';
+        }
+        dashed[len] = 0;
+        return cli_error(EXIT_USAGE, "unknown option '--%.*s'; did you mean %s? (see cnn %s "
+                         "--help)", n, name, dashed, cmd->name);
+    }
+    return cli_error(EXIT_USAGE, "unknown option '--%.*s' (see cnn %s --help)", n, name,
+                     cmd->name);
 }
 
 /* The message for an element getopt refused ('?'), named as typed: an
@@ -255,7 +298,7 @@ static int refused(const cli_command *cmd, const char *arg, int short_opt)
     }
     const char *name = arg + 2;
     int n = (int)strcspn(name, "="), count = 0, exact = -1, first = -1, second = -1;
-    for (int o = 0; o <= OPT_COUNT; o++) {
+    for (int o = 0; o <= O_LAST; o++) {
         if (strncmp(long_name(o), name, (size_t)n) != 0)
             continue;
         if (long_name(o)[n] == 0)
@@ -270,8 +313,7 @@ static int refused(const cli_command *cmd, const char *arg, int short_opt)
         return cli_error(EXIT_USAGE, "option '--%.*s' is ambiguous: --%s, --%s%s (see cnn %s "
                          "--help)", n, name, long_name(first), long_name(second),
                          count > 2 ? ", ..." : "", cmd->name);
-    return cli_error(EXIT_USAGE, "unknown option '--%.*s' (see cnn %s --help)", n, name,
-                     cmd->name);
+    return unknown_long(cmd, name, n);
 }
 
 /* One more positional argument; 0 when there are too many (message printed). */
@@ -288,15 +330,12 @@ static int positional(cli *c, char *arg)
 /* Parse argv[2..] for cmd; returns -1 to go on, else an exit code. */
 static int parse(int argc, char **argv, const cli_command *cmd, cli *c)
 {
-    enum { O_HELP = OPT_COUNT + 1 };
-    struct option opts[OPT_COUNT + 2];
-    int n = 0;
-    for (int o = 0; o < OPT_COUNT; o++)
-        opts[n++] = (struct option){option_help[o].name,
-                                    option_help[o].arg ? required_argument : no_argument,
-                                    0, o + 1}; /* getopt's values start at 1 */
-    opts[n++] = (struct option){"help", no_argument, 0, O_HELP};
-    opts[n] = (struct option){0, 0, 0, 0};
+    struct option opts[O_LAST + 2];
+    for (int o = 0; o <= O_LAST; o++) /* getopt's values start at 1 */
+        opts[o] = (struct option){long_name(o),
+                                  o < OPT_COUNT && option_help[o].arg ? required_argument
+                                                                      : no_argument, 0, o + 1};
+    opts[O_LAST + 1] = (struct option){0, 0, 0, 0};
     opterr = 0;
     optind = 2;
     /* "+": stop at the first positional so that e.g. "-" is an argument;
@@ -311,16 +350,18 @@ static int parse(int argc, char **argv, const cli_command *cmd, cli *c)
             break;
         }
         int at = optind; /* the element getopt reads from (also within "-xy") */
-        int v = getopt_long(argc, argv, "+:o:h", opts, NULL);
+        int v = getopt_long(argc, argv, "+:o:hV", opts, NULL);
         if (v == -1) { /* a positional argument, or the end */
             if (optind < argc && !positional(c, argv[optind++]))
                 return EXIT_USAGE;
             continue;
         }
-        if (v == O_HELP || v == 'h') {
+        if (v == O_HELP + 1 || v == 'h') {
             print_command_help(cmd);
             return EXIT_OK;
         }
+        if (v == O_VERSION + 1 || v == 'V')
+            return print_version();
         if (v == ':') {
             if (optopt == 'o')
                 return cli_error(EXIT_USAGE, "option -o needs a value");
@@ -415,24 +456,71 @@ static int finish_stdout(int rc)
     return cli_error(EXIT_FAILURE_RUN, "stdout: write failed: %s", strerror(err));
 }
 
-static int run(int argc, char **argv)
+static const cli_command *find_command(const char *name)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-        !strcmp(argv[1], "help")) {
-        print_main_help(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(name, commands[i]->name))
+            return commands[i];
+    return NULL;
+}
+
+/* The message for an unknown command, or an unknown option before the
+   command, with the names closest to it. */
+static int unknown_command(const char *arg)
+{
+    const char *names[NCOMMANDS + 2], *what = arg[0] == '-' ? "option" : "command";
+    int n = 0;
+    if (arg[0] == '-')
+        names[n++] = "--help", names[n++] = "--version";
+    else {
+        for (int i = 0; i < NCOMMANDS; i++)
+            names[n++] = commands[i]->name;
+        names[n++] = "help";
     }
-    if (!strcmp(argv[1], "--version")) {
-        printf("cnn %s\n", CNN_VERSION);
+    char near[200];
+    if (cnn_suggest(arg, names, n, near, sizeof near) > 0)
+        return cli_error(EXIT_USAGE, "unknown %s '%s'; did you mean %s? (see cnn --help)",
+                         what, arg, near);
+    return cli_error(EXIT_USAGE, "unknown %s '%s' (see cnn --help)", what, arg);
+}
+
+/* What comes before a command: help, the version, `cnn help [COMMAND]`,
+   or no command.  -1 when argv[1] names a command (*cmd), else an exit
+   code. */
+static int top_level(int argc, char **argv, const cli_command **cmd)
+{
+    if (argc < 2) {
+        print_main_help(stderr);
+        return EXIT_USAGE;
+    }
+    const char *a = argv[1], *b = argc > 2 ? argv[2] : "";
+    if (!strcmp(a, "--help") || !strcmp(a, "-h") ||
+        (!strcmp(a, "help") && (argc == 2 || !strcmp(b, "--help") || !strcmp(b, "-h")))) {
+        print_main_help(stdout);
         return EXIT_OK;
     }
+    if (!strcmp(a, "--version") || !strcmp(a, "-V"))
+        return print_version();
+    if (!strcmp(a, "help")) {
+        if (argc > 3)
+            return cli_error(EXIT_USAGE, "unexpected argument '%s' (cnn help takes one "
+                             "command)", argv[3]);
+        if (!(*cmd = find_command(argv[2])))
+            return unknown_command(argv[2]);
+        print_command_help(*cmd);
+        return EXIT_OK;
+    }
+    if (!(*cmd = find_command(a)))
+        return unknown_command(a);
+    return -1;
+}
+
+static int run(int argc, char **argv)
+{
     const cli_command *cmd = NULL;
-    for (int i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(argv[1], commands[i]->name))
-            cmd = commands[i];
-    if (!cmd)
-        return cli_error(EXIT_USAGE, "unknown %s '%s' (see cnn --help)",
-                         argv[1][0] == '-' ? "option" : "command", argv[1]);
+    int top = top_level(argc, argv, &cmd);
+    if (top >= 0)
+        return top;
     char *args[CLI_MAX_ARGS];
     cli c = {.command = cmd->name, .data = "data/mnist", .model = "seed", .epochs = 3,
              .batch = 32, .shuffle = 1, .lr = 0.001f, .optimizer = "adam",
