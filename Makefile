@@ -255,6 +255,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) data
 	./$(RUNNER)
+	tests/conventions.sh
 	tests/mpi.sh
 	tests/binding.sh
 	tests/pty-resize.sh
