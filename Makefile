@@ -288,6 +288,12 @@ bench-compare: bench-deps $(BENCH_TRAIN) $(CLI)
 # development links), pkg-config's files, the command, and the man page
 # and bash completion when docs/ has them.  make uninstall removes them.
 PREFIX     ?= /usr/local
+# Make splits words on spaces, and pkg-config's variables too: refused.
+ifneq ($(words $(PREFIX))$(filter-out 0 1,$(words $(DESTDIR))),1)
+ifneq ($(filter install uninstall,$(MAKECMDGOALS)),)
+$(error PREFIX and DESTDIR must not contain spaces)
+endif
+endif
 INCLUDEDIR := $(DESTDIR)$(PREFIX)/include
 LIBDIR     := $(DESTDIR)$(PREFIX)/lib
 BINDIR     := $(DESTDIR)$(PREFIX)/bin
@@ -310,6 +316,11 @@ install: $(LIB) $(SHLIB) $(PC) $(PC_STATIC) $(CLI)
 	    install -m 644 docs/cnn.1 $(MAN1DIR)/cnn.1; fi
 	if [ -f docs/cnn.bash-completion ]; then install -d $(COMPDIR) && \
 	    install -m 644 docs/cnn.bash-completion $(COMPDIR)/cnn; fi
+	@# Into the system's directories as root: the loader's cache learns the
+	@# new library (without it, a program linked to libcnn.so.0 in
+	@# /usr/local/lib would not find it until the next ldconfig).
+	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	    ldconfig; fi
 
 uninstall:
 	rm -f $(INCLUDEDIR)/cnn.h $(LIBDIR)/libcnn.a $(LIBDIR)/libcnn.so.$(VERSION) \

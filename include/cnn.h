@@ -782,9 +782,11 @@ int cnn_predict(cnn_model *m, const float *x, float *probs);
  * not pinned to cores (the calling program has threads of its own).
  * @param n number of images; 0 does nothing
  * @param probs receives n * classes floats
- * @param threads 0 for the default (OMP_NUM_THREADS, else the cores);
- *        capped as cnn_threads_check says and at n
- * @return CNN_OK; CNN_ERR_ARG (NULL pointer with n > 0, n or threads
+ * @param threads 0 for the default (OMP_NUM_THREADS, else the cores),
+ *        found at the first such call and kept; capped as
+ *        cnn_threads_check says and at n.  A call costs microseconds
+ *        beyond the images' own work, so calls of a few images are fine.
+ * @return CNN_OK; CNN_ERR_ARG (a NULL model, NULL x or probs with n > 0, n or threads
  *         negative, a model only described, threads 0 and
  *         OMP_NUM_THREADS malformed);
  *         CNN_ERR_NOMEM (also when the threads' activations exceed the

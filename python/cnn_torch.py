@@ -463,6 +463,32 @@ def _meta_crc(meta):
     return "%08x" % zlib.crc32(text.encode("utf-8"))
 
 
+def _header(path, raw):
+    """(tensor entries, string metadata) of a safetensors header, or one
+    ValueError naming the file."""
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=collections.OrderedDict)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: the header is not JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path}: the header is not a JSON object")
+    meta = header.pop("__metadata__", {}) or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise ValueError(f"{path}: __metadata__ is not an object of strings")
+    return header, meta
+
+
+def _check_entry(path, name, t):
+    """One ValueError naming the file unless t is a tensor entry: dtype, a
+    shape of counts, two integer offsets."""
+    ints = lambda v: isinstance(v, list) and all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in v)
+    if not (isinstance(t, dict) and isinstance(t.get("dtype"), str) and ints(t.get("shape"))
+            and ints(t.get("data_offsets")) and len(t["data_offsets"]) == 2):
+        raise ValueError(f"{path}: tensor {name}: not a tensor entry (dtype, shape, "
+                         "data_offsets)")
+
+
 def read_safetensors(path):
     """(metadata, {name: float32 tensor}) of a safetensors file, tensors in
     file order; checks cnn's checksums when the file has them.  Only F32
@@ -474,9 +500,7 @@ def read_safetensors(path):
     n, = struct.unpack("<Q", data[:8])
     if n > len(data) - 8:
         raise ValueError(f"{path}: header length {n} exceeds the file")
-    header = json.loads(data[8:8 + n].decode("utf-8"),
-                        object_pairs_hook=collections.OrderedDict)
-    meta = header.pop("__metadata__", {}) or {}
+    header, meta = _header(path, data[8:8 + n])
     body = data[8 + n:]
     if "crc32" in meta and meta["crc32"] != "%08x" % zlib.crc32(body):
         raise ValueError(f"{path}: checksum mismatch (file says {meta['crc32']})")
@@ -484,6 +508,7 @@ def read_safetensors(path):
         raise ValueError(f"{path}: metadata checksum mismatch")
     tensors = collections.OrderedDict()
     for name, t in header.items():
+        _check_entry(path, name, t)
         lo, hi = t["data_offsets"]
         count = 1
         for d in t["shape"]:
@@ -520,9 +545,14 @@ def write_safetensors(path, tensors, meta):
     text += b" " * (-len(text) % 8)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cnn_torch.", suffix=".tmp")
+    mask = os.umask(0)
+    os.umask(mask)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(struct.pack("<Q", len(text)) + text + body)
+            os.fchmod(f.fileno(), 0o666 & ~mask)  # as a new file gets, not mkstemp's 0600
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -542,7 +572,8 @@ def load(path, softmax=False):
     if fmt not in ("cnn", "cnn-checkpoint") or "spec" not in meta or "input" not in meta:
         raise ValueError(f"{path}: not a cnn weights file (format {fmt!r}, needs spec and "
                          "input in the metadata)")
-    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)", meta["input"])
+    m = re.fullmatch(r"(\d+)x(\d+)x(\d+)", meta["input"]) if isinstance(meta["input"], str) \
+        else None
     if not m:
         raise ValueError(f"{path}: metadata input shape is not HxWxC")
     model = CnnNet(meta["spec"], tuple(int(v) for v in m.groups()), softmax)

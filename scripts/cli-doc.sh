@@ -4,6 +4,8 @@
 #   scripts/cli-doc.sh [CNN] > docs/cli.md     regenerate
 # The test suite compares docs/cli.md with this script's output.
 set -eu
+# The same bytes in every locale (sort, character classes).
+export LC_ALL=C
 cnn=${1:-./cnn}
 commands=$("$cnn" --help | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
 

@@ -8,6 +8,8 @@
 #   . docs/cnn.bash-completion                                 try it
 # The test suite compares docs/cnn.bash-completion with this script's output.
 set -eu
+# The same bytes in every locale (sort, character classes).
+export LC_ALL=C
 cnn=${1:-./cnn}
 commands=$("$cnn" --help | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
 

@@ -13,6 +13,8 @@
 # columns 3-26 and its help from column 27, continued on lines indented by
 # 26 spaces.
 set -eu
+# The same bytes in every locale (sort, character classes).
+export LC_ALL=C
 cnn=${1:-./cnn}
 version=$("$cnn" --version)
 commands=$("$cnn" --help | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')

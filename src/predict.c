@@ -6,6 +6,7 @@
  * the group it is run in), whatever the thread count.
  */
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "error.h"
@@ -44,17 +45,33 @@ static int check_args(const cnn_model *m, const float *x, int n, const float *pr
     return CNN_OK;
 }
 
+/* The team's size for n images: threads when given (within the cap),
+   else the default count, found once (hwloc's topology costs about 13 ms
+   to load: not a price to pay on every call), at most n.  Unbound: the
+   caller's program has threads of its own. */
+static int team_size(int threads, int n, int *st)
+{
+    static _Atomic int found; /* the default count; 0 until known */
+    int T = threads > 0 ? (threads < cnn_threads_cap() ? threads : cnn_threads_cap())
+                        : atomic_load(&found);
+    *st = CNN_OK;
+    if (T == 0) {
+        cnn_threads th;
+        *st = cnn_threads_open(&th, 0, 0);
+        T = th.threads;
+        cnn_threads_close(&th);
+        if (*st == CNN_OK)
+            atomic_store(&found, T);
+    }
+    return T < n ? T : n;
+}
+
 int cnn_predict_batch(cnn_model *m, const float *x, int n, float *probs, int threads)
 {
     int st = check_args(m, x, n, probs, threads);
     if (st != CNN_OK || n == 0)
         return st;
-    /* Unbound threads: the caller's program has threads of its own. */
-    cnn_threads th;
-    st = cnn_threads_open(&th, threads, 0);
-    cnn_threads_limit(&th, n);
-    const int T = th.threads;
-    cnn_threads_close(&th);
+    const int T = team_size(threads, n, &st);
     const long share = (n + T - 1) / T;
     const int group = cnn_group_size(m, share < 64 ? (int)share : 64);
     const size_t acts_bytes = (size_t)group * m->act_floats * sizeof(float);

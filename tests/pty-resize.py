@@ -217,15 +217,15 @@ def check_resizing(cnn, data):
         fail("resize: no bar redrawn in place on a terminal")
 
 
-def plain_checks(name, out):
+def plain_checks(name, out, want=2):
     text = out.decode("utf-8", "replace")
     if "\r" in text or "\x1b" in text:
         k = min(p for p in (text.find("\r"), text.find("\x1b")) if p >= 0)
         fail(f"{name}: a carriage return or escape code in plain output: "
              f"{text[max(0, k - 60):k + 20]!r}")
     epochs = [ln for ln in text.split("\n") if ln.startswith("epoch: ")]
-    if len(epochs) != 2:
-        fail(f"{name}: {len(epochs)} 'epoch: ' lines, expected 2: {text[-400:]!r}")
+    if len(epochs) != want:
+        fail(f"{name}: {len(epochs)} 'epoch: ' lines, expected {want}: {text[-400:]!r}")
     for ln in epochs:
         if len(ln) > 100 or "val_acc: " not in ln:
             fail(f"{name}: epoch line of {len(ln)} columns (over 100, or no val_acc): {ln!r}")
@@ -247,6 +247,14 @@ def check_plain(cnn, data):
     if r.returncode != 0:
         fail(f"stderr a pipe: cnn train exited {r.returncode}: {r.stderr[-300:]!r}")
     plain_checks("stderr a pipe", r.stderr)
+    # The widest line: "epoch: 100/100", validated, six-figure images/s.
+    argv = [cnn, "train", "--data", data, "--model", "logreg", "--epochs", "100", "--batch",
+            str(TRAIN_IMAGES), "--threads", "1", "--seed", "1", "--validate"]
+    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                       cwd=WORKDIR)
+    if r.returncode != 0:
+        fail(f"100 epochs: cnn train exited {r.returncode}: {r.stderr[-300:]!r}")
+    plain_checks("100 epochs", r.stderr, 100)
 
 
 def main():

@@ -20,6 +20,7 @@ Prints one line per model; on failure one line per failure and exits 1.
 import argparse
 import csv
 import filecmp
+import json
 import os
 import re
 import struct
@@ -166,12 +167,35 @@ def one_model(args, name, spec, steps, data, tmp, x, y, train):
 
 
 def check_refusals(tmp):
-    """save refuses a module that does not fit the spec it is given."""
+    """save refuses a module that does not fit the spec it is given; load
+    refuses a malformed header with one ValueError naming the file (not a
+    KeyError or TypeError from deep inside), and save keeps a new file's
+    usual permissions."""
     try:
         cnn_torch.save(cnn_torch.build("seed"), os.path.join(tmp, "x.safetensors"), spec="bn")
         fail("cnn_torch.save wrote a seed module as the bn preset")
     except ValueError:
         pass
+    bad = os.path.join(tmp, "bad.safetensors")
+    for header in ([1, 2], {"a": "x"}, {"a": {"dtype": "F32"}}, {"__metadata__": [1]},
+                   {"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4, 8]}}):
+        text = json.dumps(header).encode()
+        with open(bad, "wb") as f:
+            f.write(struct.pack("<Q", len(text)) + text + bytes(8))
+        try:
+            cnn_torch.load(bad)
+            fail(f"cnn_torch.load took the header {header}")
+        except ValueError as e:
+            if bad not in str(e):
+                fail(f"cnn_torch.load's error does not name the file: {e}")
+        except Exception as e:  # what a user must not get
+            fail(f"cnn_torch.load of the header {header}: {type(e).__name__}: {e}")
+    mask = os.umask(0)
+    os.umask(mask)
+    path = os.path.join(tmp, "perm.safetensors")
+    cnn_torch.save(cnn_torch.build("logreg"), path)
+    if os.stat(path).st_mode & 0o777 != 0o666 & ~mask:
+        fail(f"cnn_torch.save made the file mode {os.stat(path).st_mode & 0o777:o}")
 
 
 def main():

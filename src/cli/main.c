@@ -494,12 +494,15 @@ static int top_level(int argc, char **argv, const cli_command **cmd)
         return EXIT_USAGE;
     }
     const char *a = argv[1], *b = argc > 2 ? argv[2] : "";
+    const int help = !strcmp(a, "help");
     if (!strcmp(a, "--help") || !strcmp(a, "-h") ||
-        (!strcmp(a, "help") && (argc == 2 || !strcmp(b, "--help") || !strcmp(b, "-h")))) {
+        (help && (argc == 2 || !strcmp(b, "--help") || !strcmp(b, "-h") ||
+                  !strcmp(b, "help")))) {
         print_main_help(stdout);
         return EXIT_OK;
     }
-    if (!strcmp(a, "--version") || !strcmp(a, "-V"))
+    if (!strcmp(a, "--version") || !strcmp(a, "-V") ||
+        (help && (!strcmp(b, "--version") || !strcmp(b, "-V"))))
         return print_version();
     if (!strcmp(a, "help")) {
         if (argc > 3)

@@ -98,14 +98,24 @@ static int epoch_fields(const cnn_progress *p, progress_state *ps, char f[FIELDS
     return n;
 }
 
+/* The fields joined by sep into buf; the length. */
+static size_t join(char f[FIELDS][FIELD], int n, const char *sep, char *buf, size_t size)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && at < size; i++)
+        at += (size_t)snprintf(buf + at, size - at, "%s%s", i ? sep : "", f[i]);
+    return at;
+}
+
+/* Two spaces between fields, one when that would pass 100 columns (a
+   run of 100 epochs or more, a long time). */
 void progress_epoch_line(const cnn_progress *p, progress_state *ps, char *buf, size_t size)
 {
     char f[FIELDS][FIELD];
     int n = epoch_fields(p, ps, f);
-    size_t at = 0;
-    buf[0] = 0;
-    for (int i = 0; i < n && at < size; i++)
-        at += (size_t)snprintf(buf + at, size - at, "%s%s", i ? "  " : "", f[i]);
+    if (join(f, n, "  ", buf, size) >= 100)
+        join(f, n, " ", buf, size);
 }
 
 /* The summary on a terminal: over the bar, its fields wrapped to fit,
