@@ -63,7 +63,10 @@ const cli_command cmd_eval = {
     "usage: cnn eval --load FILE [options]\n\n"
     "Evaluates the weights in FILE on the test split of --data and prints the\n"
     "test loss, the accuracy and the confusion matrix; --confusion FILE also\n"
-    "draws the matrix as a heatmap (.svg, or .png through rsvg-convert).\n",
+    "draws the matrix as a heatmap (.svg, or .png through rsvg-convert).  The\n"
+    "heatmap has two scales, so that a few errors stand out: the diagonal in\n"
+    "blues by its share of the true label's images, the errors in reds by count,\n"
+    "darkest for the largest; empty cells are white.\n",
     OPTBIT(OPT_DATA) | OPTBIT(OPT_MODEL) | OPTBIT(OPT_LOAD) | OPTBIT(OPT_THREADS) |
         OPTBIT(OPT_ISA) | OPTBIT(OPT_CONFUSION) | OPTBIT(OPT_QUIET),
     0, 0, run};
